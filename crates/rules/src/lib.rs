@@ -1,1 +1,18 @@
-//! placeholder
+//! Rampart's rules engine.
+//!
+//! - [`cel`]: a compiler from CEL expressions to native closures over an asset.
+//! - [`Catalog`]: controls and frameworks loaded from YAML (built-in content is compiled into the
+//!   binary; users add directories), validated strictly, with every error positioned.
+//! - [`score`]: framework scores from evaluation results.
+//!
+//! Invariant: evaluation is pure — no I/O, no clock (the caller passes `now`).
+
+pub mod builtin;
+mod catalog;
+pub mod cel;
+mod loader;
+pub mod score;
+
+pub use catalog::{Catalog, CompiledControl, FixtureProblem, fixture_now};
+pub use cel::{CelError, EvalError, Filter, Program};
+pub use loader::{LoadError, LoadIssue};
