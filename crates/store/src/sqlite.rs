@@ -1,0 +1,979 @@
+//! The SQLite backend.
+//!
+//! Query text lives in [`sql`] with `$N` placeholders (SQLite accepts `$N` as a numbered
+//! parameter, and the same text suits PostgreSQL), so a second backend can share most of it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rampart_model::{
+    Asset, Evaluation, Finding, FindingStatus, Inventory, Provider, Relationship, ResourceType,
+    Scan, ScanStatus, Severity,
+};
+use sqlx::Row as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use crate::types::*;
+use crate::{Result, StoreError};
+
+/// Every SQL statement of the SQLite backend.
+///
+/// Statements in the `customer` part touch customer tables (assets, relationships, scans,
+/// findings) and must be scoped: reads, updates and deletes filter on `workspace_id = $1`, inserts
+/// write `$1` into `workspace_id` (checked by the `customer_queries_are_scoped` test).
+pub(crate) mod sql {
+    // ----- customer data: every statement binds the workspace id as $1 ---------------------
+
+    pub const INSERT_SCAN: &str = "INSERT INTO scans (workspace_id, id, source, status, started_at, finished_at, asset_count, pass_count, fail_count, error_count, message) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+    pub const UPSERT_ASSET: &str = "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (workspace_id, id) DO UPDATE SET \
+           provider = excluded.provider, account = excluded.account, region = excluded.region, \
+           type = excluded.type, native_id = excluded.native_id, name = excluded.name, \
+           tags = excluded.tags, config = excluded.config, \
+           first_seen = CASE WHEN excluded.first_seen < assets.first_seen THEN excluded.first_seen ELSE assets.first_seen END, \
+           last_seen = CASE WHEN excluded.last_seen > assets.last_seen THEN excluded.last_seen ELSE assets.last_seen END \
+         WHERE assets.workspace_id = $1";
+
+    pub const DELETE_OUTGOING_RELATIONSHIPS: &str =
+        "DELETE FROM relationships WHERE workspace_id = $1 AND from_id = $2";
+
+    pub const INSERT_RELATIONSHIP: &str = "INSERT INTO relationships (workspace_id, from_id, to_id, kind) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING";
+
+    pub const UPSERT_FINDING: &str = "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, first_seen, last_seen, resolved_at, last_scan_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, NULL, $10) \
+         ON CONFLICT (workspace_id, id) DO UPDATE SET \
+           status = excluded.status, severity = excluded.severity, severity_rank = excluded.severity_rank, \
+           reason = excluded.reason, last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id, \
+           resolved_at = CASE \
+             WHEN excluded.status = 'fail' THEN NULL \
+             WHEN findings.status = 'fail' THEN excluded.last_seen \
+             ELSE findings.resolved_at END \
+         WHERE findings.workspace_id = $1";
+
+    pub const LIST_ASSETS: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
+         FROM assets \
+         WHERE workspace_id = $1 AND ($2 IS NULL OR type = $2) AND ($3 IS NULL OR provider = $3) \
+           AND ($4 IS NULL OR account = $4) AND ($5 IS NULL OR region = $5) \
+         ORDER BY type, name, id LIMIT $6 OFFSET $7";
+
+    pub const COUNT_ASSETS: &str = "SELECT COUNT(*) AS n FROM assets \
+         WHERE workspace_id = $1 AND ($2 IS NULL OR type = $2) AND ($3 IS NULL OR provider = $3) \
+           AND ($4 IS NULL OR account = $4) AND ($5 IS NULL OR region = $5)";
+
+    pub const GET_ASSET: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
+         FROM assets WHERE workspace_id = $1 AND id = $2";
+
+    pub const RELATIONSHIPS_OF: &str = "SELECT r.from_id, r.to_id, r.kind, o.id AS other_id, o.name AS other_name, o.type AS other_type \
+         FROM relationships r \
+         JOIN assets o ON o.workspace_id = r.workspace_id \
+           AND o.id = CASE WHEN r.from_id = $2 THEN r.to_id ELSE r.from_id END \
+         WHERE r.workspace_id = $1 AND (r.from_id = $2 OR r.to_id = $2) \
+         ORDER BY r.kind, o.type, o.name, o.id LIMIT 500";
+
+    pub const LIST_FINDINGS: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, \
+           a.name AS asset_name, a.type AS asset_type \
+         FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id \
+         WHERE f.workspace_id = $1 AND ($2 IS NULL OR f.status = $2) AND ($3 IS NULL OR f.severity = $3) \
+           AND ($4 IS NULL OR f.control_id = $4) AND ($5 IS NULL OR f.asset_id = $5) \
+         ORDER BY f.severity_rank DESC, f.control_id, a.name, f.asset_id LIMIT $6 OFFSET $7";
+
+    pub const COUNT_FINDINGS: &str = "SELECT COUNT(*) AS n FROM findings f \
+         WHERE f.workspace_id = $1 AND ($2 IS NULL OR f.status = $2) AND ($3 IS NULL OR f.severity = $3) \
+           AND ($4 IS NULL OR f.control_id = $4) AND ($5 IS NULL OR f.asset_id = $5)";
+
+    pub const GET_FINDING: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, \
+           a.name AS asset_name, a.type AS asset_type \
+         FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id \
+         WHERE f.workspace_id = $1 AND f.id = $2";
+
+    pub const FINDING_COUNTS: &str = "SELECT status, severity, COUNT(*) AS n FROM findings \
+         WHERE workspace_id = $1 GROUP BY status, severity ORDER BY status, severity";
+
+    pub const CONTROL_COUNTS: &str = "SELECT control_id, status, COUNT(*) AS n FROM findings \
+         WHERE workspace_id = $1 GROUP BY control_id, status ORDER BY control_id, status";
+
+    pub const LIST_SCANS: &str = "SELECT id, source, status, started_at, finished_at, asset_count, pass_count, fail_count, error_count, message \
+         FROM scans WHERE workspace_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3";
+
+    pub const COUNT_SCANS: &str = "SELECT COUNT(*) AS n FROM scans WHERE workspace_id = $1";
+
+    /// The statements above, for the scoping test.
+    #[cfg(test)]
+    pub const CUSTOMER: &[&str] = &[
+        INSERT_SCAN,
+        UPSERT_ASSET,
+        DELETE_OUTGOING_RELATIONSHIPS,
+        INSERT_RELATIONSHIP,
+        UPSERT_FINDING,
+        LIST_ASSETS,
+        COUNT_ASSETS,
+        GET_ASSET,
+        RELATIONSHIPS_OF,
+        LIST_FINDINGS,
+        COUNT_FINDINGS,
+        GET_FINDING,
+        FINDING_COUNTS,
+        CONTROL_COUNTS,
+        LIST_SCANS,
+        COUNT_SCANS,
+    ];
+
+    // ----- tenancy and identity (not customer data) -------------------------------------------
+
+    pub const INSERT_WORKSPACE: &str =
+        "INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)";
+    pub const WORKSPACE_BY_SLUG: &str =
+        "SELECT id, slug, name, created_at FROM workspaces WHERE slug = $1";
+    pub const MEMBER_SCOPE: &str = "SELECT w.id, w.slug, m.role FROM workspaces w \
+         JOIN memberships m ON m.workspace_id = w.id WHERE w.slug = $1 AND m.user_id = $2";
+    pub const UPSERT_MEMBERSHIP: &str = "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, workspace_id) DO UPDATE SET role = excluded.role";
+    pub const WORKSPACES_OF_USER: &str = "SELECT w.id, w.slug, w.name, w.created_at, m.role FROM workspaces w \
+         JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 ORDER BY w.slug";
+
+    pub const INSERT_USER: &str = "INSERT INTO users (id, email, password_hash, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $4)";
+    pub const SET_PASSWORD: &str =
+        "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1";
+    pub const USER_BY_ID: &str =
+        "SELECT id, email, created_at, password_changed_at FROM users WHERE id = $1";
+    pub const USER_BY_EMAIL: &str =
+        "SELECT id, email, created_at, password_changed_at FROM users WHERE email = $1";
+    pub const USER_WITH_HASH: &str = "SELECT id, email, created_at, password_changed_at, password_hash FROM users WHERE email = $1";
+
+    pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)";
+    pub const SESSION_BY_HASH: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, u.id, u.email, u.created_at AS user_created_at, u.password_changed_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1";
+    pub const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1";
+    pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
+    pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+    pub const PURGE_SESSIONS: &str =
+        "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
+
+    pub const APPLIED_MIGRATIONS: &str =
+        "SELECT description FROM _sqlx_migrations WHERE success ORDER BY version";
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Fixed-width UTC text: text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
+}
+
+fn get_ts(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>> {
+    parse_ts(&row.try_get::<String, _>(col)?)
+}
+
+fn get_opt_ts(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+    row.try_get::<Option<String>, _>(col)?
+        .as_deref()
+        .map(parse_ts)
+        .transpose()
+}
+
+fn parse<T: FromStr>(what: &str, s: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>()
+        .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn get_u64(row: &SqliteRow, col: &str) -> Result<u64> {
+    let n: i64 = row.try_get(col)?;
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{col} is negative")))
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn map_unique(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what },
+        _ => StoreError::Database(e),
+    }
+}
+
+fn severity_rank(s: Severity) -> i64 {
+    i64::from(s.ocsf_id())
+}
+
+fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
+    let tags: String = row.try_get("tags")?;
+    let config: String = row.try_get("config")?;
+    Ok(Asset {
+        id: row.try_get("id")?,
+        provider: parse::<Provider>("provider", &row.try_get::<String, _>("provider")?)?,
+        account: row.try_get("account")?,
+        region: row.try_get("region")?,
+        resource_type: ResourceType::parse(&row.try_get::<String, _>("type")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        native_id: row.try_get("native_id")?,
+        name: row.try_get("name")?,
+        tags: serde_json::from_str::<BTreeMap<String, String>>(&tags)
+            .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?,
+        config: serde_json::from_str(&config)
+            .map_err(|e| StoreError::Corrupt(format!("config: {e}")))?,
+        first_seen: get_ts(row, "first_seen")?,
+        last_seen: get_ts(row, "last_seen")?,
+    })
+}
+
+fn finding_from_row(row: &SqliteRow) -> Result<FindingRecord> {
+    Ok(FindingRecord {
+        finding: Finding {
+            id: row.try_get("id")?,
+            control_id: row.try_get("control_id")?,
+            asset_id: row.try_get("asset_id")?,
+            status: parse::<FindingStatus>("status", &row.try_get::<String, _>("status")?)?,
+            severity: parse::<Severity>("severity", &row.try_get::<String, _>("severity")?)?,
+            reason: row.try_get("reason")?,
+            first_seen: get_ts(row, "first_seen")?,
+            last_seen: get_ts(row, "last_seen")?,
+            resolved_at: get_opt_ts(row, "resolved_at")?,
+        },
+        last_scan_id: row.try_get("last_scan_id")?,
+        asset_name: row.try_get("asset_name")?,
+        asset_type: row.try_get("asset_type")?,
+    })
+}
+
+fn scan_from_row(row: &SqliteRow) -> Result<Scan> {
+    Ok(Scan {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        status: parse::<ScanStatus>("scan status", &row.try_get::<String, _>("status")?)?,
+        started_at: get_ts(row, "started_at")?,
+        finished_at: get_opt_ts(row, "finished_at")?,
+        asset_count: get_u64(row, "asset_count")?,
+        pass_count: get_u64(row, "pass_count")?,
+        fail_count: get_u64(row, "fail_count")?,
+        error_count: get_u64(row, "error_count")?,
+        message: row.try_get("message")?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow, created_col: &str) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        created_at: get_ts(row, created_col)?,
+        password_changed_at: get_ts(row, "password_changed_at")?,
+    })
+}
+
+fn workspace_from_row(row: &SqliteRow) -> Result<Workspace> {
+    Ok(Workspace {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        created_at: get_ts(row, "created_at")?,
+    })
+}
+
+/// Creates the database file readable by its owner only, before SQLite opens it (SQLite gives
+/// the `-wal` and `-shm` files the same mode).
+fn precreate_private(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Invalid {
+            field: "database path",
+            message: format!("{}: {e}", path.display()),
+        }),
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct SqliteBackend {
+    pool: SqlitePool,
+}
+
+impl SqliteBackend {
+    pub(crate) async fn open(path: &Path) -> Result<SqliteBackend> {
+        precreate_private(path)?;
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteBackend { pool })
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn applied_migrations(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(sql::APPLIED_MIGRATIONS)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("description").map_err(Into::into))
+            .collect()
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ----- workspaces ------------------------------------------------------------------------
+
+    pub(crate) async fn create_workspace(
+        &self,
+        slug: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Workspace> {
+        let ws = Workspace {
+            id: format!("ws_{}", uuid::Uuid::new_v4().simple()),
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+        };
+        sqlx::query(sql::INSERT_WORKSPACE)
+            .bind(&ws.id)
+            .bind(&ws.slug)
+            .bind(&ws.name)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_unique(e, "workspace"))?;
+        Ok(ws)
+    }
+
+    pub(crate) async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
+        sqlx::query(sql::WORKSPACE_BY_SLUG)
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(workspace_from_row)
+            .transpose()
+    }
+
+    pub(crate) async fn member_scope(
+        &self,
+        slug: &str,
+        user_id: &str,
+    ) -> Result<Option<WorkspaceScope>> {
+        let Some(row) = sqlx::query(sql::MEMBER_SCOPE)
+            .bind(slug)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let role: Role = parse("role", &row.try_get::<String, _>("role")?)?;
+        Ok(Some(WorkspaceScope::new(
+            row.try_get("id")?,
+            row.try_get("slug")?,
+            Some(role),
+        )))
+    }
+
+    pub(crate) async fn set_membership(
+        &self,
+        scope: &WorkspaceScope,
+        user_id: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(sql::UPSERT_MEMBERSHIP)
+            .bind(user_id)
+            .bind(scope.workspace_id())
+            .bind(role.as_str())
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    StoreError::NotFound { what: "user" }
+                }
+                _ => StoreError::Database(e),
+            })?;
+        Ok(())
+    }
+
+    pub(crate) async fn workspaces_of_user(&self, user_id: &str) -> Result<Vec<(Workspace, Role)>> {
+        let rows = sqlx::query(sql::WORKSPACES_OF_USER)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    workspace_from_row(row)?,
+                    parse::<Role>("role", &row.try_get::<String, _>("role")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    // ----- users -----------------------------------------------------------------------------
+
+    pub(crate) async fn create_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        let user = User {
+            id: format!("usr_{}", uuid::Uuid::new_v4().simple()),
+            email: email.to_owned(),
+            created_at: now,
+            password_changed_at: now,
+        };
+        sqlx::query(sql::INSERT_USER)
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(password_hash)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_unique(e, "user"))?;
+        Ok(user)
+    }
+
+    /// Changes the hash and revokes every session of the user, atomically (ASVS 3.3.3).
+    pub(crate) async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(sql::SET_PASSWORD)
+            .bind(user_id)
+            .bind(password_hash)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        sqlx::query(sql::DELETE_USER_SESSIONS)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn user(&self, user_id: &str) -> Result<Option<User>> {
+        sqlx::query(sql::USER_BY_ID)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|r| user_from_row(r, "created_at"))
+            .transpose()
+    }
+
+    pub(crate) async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        sqlx::query(sql::USER_BY_EMAIL)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|r| user_from_row(r, "created_at"))
+            .transpose()
+    }
+
+    pub(crate) async fn user_with_hash(&self, email: &str) -> Result<Option<(User, String)>> {
+        let Some(row) = sqlx::query(sql::USER_WITH_HASH)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            user_from_row(&row, "created_at")?,
+            row.try_get("password_hash")?,
+        )))
+    }
+
+    // ----- sessions --------------------------------------------------------------------------
+
+    pub(crate) async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(sql::INSERT_SESSION)
+            .bind(id_hash)
+            .bind(user_id)
+            .bind(csrf_token)
+            .bind(ts(now))
+            .bind(ts(expires_at))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    StoreError::NotFound { what: "user" }
+                }
+                _ => map_unique(e, "session"),
+            })?;
+        Ok(())
+    }
+
+    pub(crate) async fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>> {
+        let Some(row) = sqlx::query(sql::SESSION_BY_HASH)
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let session = Session {
+            user: user_from_row(&row, "user_created_at")?,
+            csrf_token: row.try_get("csrf_token")?,
+            created_at: get_ts(&row, "created_at")?,
+            last_seen_at: get_ts(&row, "last_seen_at")?,
+            expires_at: get_ts(&row, "expires_at")?,
+        };
+        if now >= session.expires_at || now - session.last_seen_at >= SESSION_IDLE_TIMEOUT {
+            self.delete_session(id_hash).await?;
+            return Ok(None);
+        }
+        // Refresh the idle clock, at most every 15 seconds to spare the database.
+        if now - session.last_seen_at >= TimeDelta::seconds(15) {
+            sqlx::query(sql::TOUCH_SESSION)
+                .bind(id_hash)
+                .bind(ts(now))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(Session {
+            last_seen_at: now.max(session.last_seen_at),
+            ..session
+        }))
+    }
+
+    pub(crate) async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query(sql::DELETE_SESSION)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
+        Ok(sqlx::query(sql::DELETE_USER_SESSIONS)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    pub(crate) async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query(sql::PURGE_SESSIONS)
+            .bind(ts(now))
+            .bind(ts(now - SESSION_IDLE_TIMEOUT))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    // ----- customer data ---------------------------------------------------------------------
+
+    pub(crate) async fn record_scan(
+        &self,
+        scope: &WorkspaceScope,
+        scan: &Scan,
+        inventory: &Inventory,
+        evaluations: &[Evaluation],
+        severities: &[Severity],
+    ) -> Result<()> {
+        let ws = scope.workspace_id();
+        // Dropping `tx` without commit (any `?` below) rolls everything back.
+        let mut tx = self.pool.begin().await?;
+
+        sqlx::query(sql::INSERT_SCAN)
+            .bind(ws)
+            .bind(&scan.id)
+            .bind(&scan.source)
+            .bind(scan.status.as_str())
+            .bind(ts(scan.started_at))
+            .bind(scan.finished_at.map(ts))
+            .bind(to_i64(scan.asset_count))
+            .bind(to_i64(scan.pass_count))
+            .bind(to_i64(scan.fail_count))
+            .bind(to_i64(scan.error_count))
+            .bind(scan.message.as_deref())
+            .execute(&mut *tx)
+            .await?;
+
+        for asset in &inventory.assets {
+            let tags = serde_json::to_string(&asset.tags)
+                .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
+            let config = serde_json::to_string(&asset.config)
+                .map_err(|e| StoreError::Corrupt(format!("config: {e}")))?;
+            sqlx::query(sql::UPSERT_ASSET)
+                .bind(ws)
+                .bind(&asset.id)
+                .bind(asset.provider.as_str())
+                .bind(&asset.account)
+                .bind(&asset.region)
+                .bind(asset.resource_type.as_str())
+                .bind(&asset.native_id)
+                .bind(&asset.name)
+                .bind(tags)
+                .bind(config)
+                .bind(ts(asset.first_seen))
+                .bind(ts(asset.last_seen))
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        for asset in &inventory.assets {
+            sqlx::query(sql::DELETE_OUTGOING_RELATIONSHIPS)
+                .bind(ws)
+                .bind(&asset.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for rel in &inventory.relationships {
+            sqlx::query(sql::INSERT_RELATIONSHIP)
+                .bind(ws)
+                .bind(&rel.from)
+                .bind(&rel.to)
+                .bind(&rel.kind)
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        let now = ts(scan.started_at);
+        for (evaluation, severity) in evaluations.iter().zip(severities) {
+            let id = rampart_model::finding_id(ws, &evaluation.control_id, &evaluation.asset_id);
+            sqlx::query(sql::UPSERT_FINDING)
+                .bind(ws)
+                .bind(id)
+                .bind(&evaluation.control_id)
+                .bind(&evaluation.asset_id)
+                .bind(evaluation.status.as_str())
+                .bind(severity.as_str())
+                .bind(severity_rank(*severity))
+                .bind(&evaluation.reason)
+                .bind(&now)
+                .bind(&scan.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn list_assets(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &AssetFilter,
+        page: Page,
+    ) -> Result<Paged<Asset>> {
+        let rows = sqlx::query(sql::LIST_ASSETS)
+            .bind(scope.workspace_id())
+            .bind(filter.resource_type.as_deref())
+            .bind(filter.provider.as_deref())
+            .bind(filter.account.as_deref())
+            .bind(filter.region.as_deref())
+            .bind(i64::from(page.limit()))
+            .bind(to_i64(page.offset()))
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = sqlx::query(sql::COUNT_ASSETS)
+            .bind(scope.workspace_id())
+            .bind(filter.resource_type.as_deref())
+            .bind(filter.provider.as_deref())
+            .bind(filter.account.as_deref())
+            .bind(filter.region.as_deref())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(Paged {
+            items: rows.iter().map(asset_from_row).collect::<Result<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+            limit: page.limit(),
+            offset: page.offset(),
+        })
+    }
+
+    pub(crate) async fn asset(
+        &self,
+        scope: &WorkspaceScope,
+        asset_id: &str,
+    ) -> Result<Option<Asset>> {
+        sqlx::query(sql::GET_ASSET)
+            .bind(scope.workspace_id())
+            .bind(asset_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(asset_from_row)
+            .transpose()
+    }
+
+    pub(crate) async fn relationships_of(
+        &self,
+        scope: &WorkspaceScope,
+        asset_id: &str,
+    ) -> Result<Vec<RelatedAsset>> {
+        let rows = sqlx::query(sql::RELATIONSHIPS_OF)
+            .bind(scope.workspace_id())
+            .bind(asset_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let from: String = row.try_get("from_id")?;
+                let direction = if from == asset_id {
+                    Direction::Outgoing
+                } else {
+                    Direction::Incoming
+                };
+                Ok(RelatedAsset {
+                    relationship: Relationship {
+                        from,
+                        to: row.try_get("to_id")?,
+                        kind: row.try_get("kind")?,
+                    },
+                    direction,
+                    other_id: row.try_get("other_id")?,
+                    other_name: row.try_get("other_name")?,
+                    other_type: row.try_get("other_type")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn list_findings(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &FindingFilter,
+        page: Page,
+    ) -> Result<Paged<FindingRecord>> {
+        let status = filter.status.map(FindingStatus::as_str);
+        let severity = filter.severity.map(Severity::as_str);
+        let rows = sqlx::query(sql::LIST_FINDINGS)
+            .bind(scope.workspace_id())
+            .bind(status)
+            .bind(severity)
+            .bind(filter.control_id.as_deref())
+            .bind(filter.asset_id.as_deref())
+            .bind(i64::from(page.limit()))
+            .bind(to_i64(page.offset()))
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = sqlx::query(sql::COUNT_FINDINGS)
+            .bind(scope.workspace_id())
+            .bind(status)
+            .bind(severity)
+            .bind(filter.control_id.as_deref())
+            .bind(filter.asset_id.as_deref())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(Paged {
+            items: rows.iter().map(finding_from_row).collect::<Result<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+            limit: page.limit(),
+            offset: page.offset(),
+        })
+    }
+
+    pub(crate) async fn finding(
+        &self,
+        scope: &WorkspaceScope,
+        finding_id: &str,
+    ) -> Result<Option<FindingRecord>> {
+        sqlx::query(sql::GET_FINDING)
+            .bind(scope.workspace_id())
+            .bind(finding_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(finding_from_row)
+            .transpose()
+    }
+
+    pub(crate) async fn finding_counts(&self, scope: &WorkspaceScope) -> Result<Vec<FindingCount>> {
+        let rows = sqlx::query(sql::FINDING_COUNTS)
+            .bind(scope.workspace_id())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FindingCount {
+                    status: parse("status", &row.try_get::<String, _>("status")?)?,
+                    severity: parse("severity", &row.try_get::<String, _>("severity")?)?,
+                    count: get_u64(row, "n")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn control_counts(&self, scope: &WorkspaceScope) -> Result<Vec<ControlCount>> {
+        let rows = sqlx::query(sql::CONTROL_COUNTS)
+            .bind(scope.workspace_id())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ControlCount {
+                    control_id: row.try_get("control_id")?,
+                    status: parse("status", &row.try_get::<String, _>("status")?)?,
+                    count: get_u64(row, "n")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn list_scans(
+        &self,
+        scope: &WorkspaceScope,
+        page: Page,
+    ) -> Result<Paged<Scan>> {
+        let rows = sqlx::query(sql::LIST_SCANS)
+            .bind(scope.workspace_id())
+            .bind(i64::from(page.limit()))
+            .bind(to_i64(page.offset()))
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = sqlx::query(sql::COUNT_SCANS)
+            .bind(scope.workspace_id())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(Paged {
+            items: rows.iter().map(scan_from_row).collect::<Result<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+            limit: page.limit(),
+            offset: page.offset(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The architecture invariant of this crate, checked on the SQL text: every statement on a
+    /// customer table is confined to the workspace bound as `$1` — reads, updates and deletes
+    /// filter on `workspace_id = $1`, inserts write `$1` into `workspace_id` (and their upsert
+    /// branches filter on it too where there is one).
+    #[test]
+    fn customer_queries_are_scoped() {
+        for q in sql::CUSTOMER {
+            let normalized = q.split_whitespace().collect::<Vec<_>>().join(" ");
+            let is_insert = normalized.starts_with("INSERT INTO");
+            if is_insert {
+                let columns = normalized
+                    .split_once('(')
+                    .map(|(_, rest)| rest)
+                    .unwrap_or_default();
+                assert!(
+                    columns.starts_with("workspace_id,") && normalized.contains("VALUES ($1,"),
+                    "insert does not write $1 into workspace_id: {normalized}"
+                );
+                if normalized.contains("DO UPDATE") {
+                    assert!(
+                        normalized.contains("workspace_id = $1"),
+                        "upsert does not filter on workspace_id = $1: {normalized}"
+                    );
+                }
+            } else {
+                assert!(
+                    normalized.contains("workspace_id = $1"),
+                    "statement not scoped by workspace_id = $1: {normalized}"
+                );
+            }
+        }
+    }
+
+    /// Every statement that names a customer table is listed in `sql::CUSTOMER`.
+    #[test]
+    fn customer_query_list_is_complete() {
+        let all = [
+            sql::INSERT_WORKSPACE,
+            sql::WORKSPACE_BY_SLUG,
+            sql::MEMBER_SCOPE,
+            sql::UPSERT_MEMBERSHIP,
+            sql::WORKSPACES_OF_USER,
+            sql::INSERT_USER,
+            sql::SET_PASSWORD,
+            sql::USER_BY_ID,
+            sql::USER_BY_EMAIL,
+            sql::USER_WITH_HASH,
+            sql::INSERT_SESSION,
+            sql::SESSION_BY_HASH,
+            sql::TOUCH_SESSION,
+            sql::DELETE_SESSION,
+            sql::DELETE_USER_SESSIONS,
+            sql::PURGE_SESSIONS,
+            sql::APPLIED_MIGRATIONS,
+        ];
+        for q in all {
+            for table in [" assets", " relationships", " scans", " findings"] {
+                assert!(
+                    !q.contains(table),
+                    "non-customer statement touches{table}: {q}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let a = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .expect("ts")
+            .with_timezone(&Utc);
+        let b = a + TimeDelta::microseconds(1);
+        assert!(ts(a) < ts(b));
+        assert_eq!(ts(a), "2026-01-02T03:04:05.000000Z");
+        assert_eq!(parse_ts(&ts(b)).expect("parse"), b);
+    }
+}

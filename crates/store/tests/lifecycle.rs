@@ -1,0 +1,267 @@
+//! `record_scan`: asset upserts, relationship replacement and the finding lifecycle.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{at, eval, inventory, severity_of};
+use rampart_model::{FindingStatus, Relationship, Severity, finding_id};
+use rampart_store::{AssetFilter, Direction, FindingFilter, MAX_PAGE_SIZE, Page};
+
+#[tokio::test]
+async fn finding_lifecycle_keeps_first_seen_and_tracks_resolution() {
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+
+    let inv1 = inventory(at(1));
+    let sg = inv1.assets[1].clone();
+    let control = "aws-ec2-sg-no-public-ssh";
+    let fid = finding_id(scope.workspace_id(), control, &sg.id);
+
+    // Scan 1: failing.
+    let scan1 = ws
+        .record_scan_at(
+            "s1",
+            &inv1,
+            &[eval(control, &sg, FindingStatus::Fail)],
+            severity_of,
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (scan1.fail_count, scan1.pass_count, scan1.asset_count),
+        (1, 0, 3)
+    );
+    let f1 = ws.finding(&fid).await.unwrap().unwrap();
+    assert_eq!(f1.finding.status, FindingStatus::Fail);
+    assert_eq!(f1.finding.severity, Severity::High);
+    assert_eq!(f1.finding.first_seen, at(1));
+    assert_eq!(f1.finding.resolved_at, None);
+    assert_eq!(f1.last_scan_id, scan1.id);
+    assert_eq!(f1.asset_type, "aws.ec2.security_group");
+    assert_eq!(f1.finding.reason, format!("{control} fails"));
+
+    // Scan 2: fixed → resolved_at set, first_seen unchanged.
+    let inv2 = inventory(at(2));
+    let scan2 = ws
+        .record_scan_at(
+            "s2",
+            &inv2,
+            &[eval(control, &sg, FindingStatus::Pass)],
+            severity_of,
+            at(2),
+        )
+        .await
+        .unwrap();
+    let f2 = ws.finding(&fid).await.unwrap().unwrap();
+    assert_eq!(f2.finding.id, fid);
+    assert_eq!(f2.finding.status, FindingStatus::Pass);
+    assert_eq!(f2.finding.first_seen, at(1));
+    assert_eq!(f2.finding.last_seen, at(2));
+    assert_eq!(f2.finding.resolved_at, Some(at(2)));
+    assert_eq!(f2.last_scan_id, scan2.id);
+
+    // Scan 3: still passing → resolved_at kept.
+    ws.record_scan_at(
+        "s3",
+        &inventory(at(3)),
+        &[eval(control, &sg, FindingStatus::Pass)],
+        severity_of,
+        at(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ws.finding(&fid).await.unwrap().unwrap().finding.resolved_at,
+        Some(at(2))
+    );
+
+    // Scan 4: regression → resolved_at cleared.
+    ws.record_scan_at(
+        "s4",
+        &inventory(at(4)),
+        &[eval(control, &sg, FindingStatus::Fail)],
+        severity_of,
+        at(4),
+    )
+    .await
+    .unwrap();
+    let f4 = ws.finding(&fid).await.unwrap().unwrap();
+    assert_eq!(f4.finding.status, FindingStatus::Fail);
+    assert_eq!(f4.finding.resolved_at, None);
+    assert_eq!(f4.finding.first_seen, at(1));
+
+    // Assets: first_seen from the first import, last_seen from the latest.
+    let stored = ws.asset(&sg.id).await.unwrap().unwrap();
+    assert_eq!(stored.first_seen, at(1));
+    assert_eq!(stored.last_seen, at(4));
+    assert_eq!(stored.config, sg.config);
+    assert_eq!(stored.tags.get("env").map(String::as_str), Some("prod"));
+
+    // Scans: newest first, counted.
+    let scans = ws.list_scans(Page::default()).await.unwrap();
+    assert_eq!(scans.total, 4);
+    let sources: Vec<_> = scans.items.iter().map(|s| s.source.as_str()).collect();
+    assert_eq!(sources, ["s4", "s3", "s2", "s1"]);
+    assert_eq!(ws.latest_scan().await.unwrap().unwrap().source, "s4");
+}
+
+#[tokio::test]
+async fn assets_update_and_relationships_are_replaced() {
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+    let inv = inventory(at(1));
+    let (bucket, sg, instance) = (
+        inv.assets[0].clone(),
+        inv.assets[1].clone(),
+        inv.assets[2].clone(),
+    );
+    ws.record_scan_at("s1", &inv, &[], severity_of, at(1))
+        .await
+        .unwrap();
+
+    let rels = ws.relationships_of(&sg.id).await.unwrap();
+    assert_eq!(rels.len(), 1);
+    assert_eq!(rels[0].direction, Direction::Incoming);
+    assert_eq!(rels[0].other_id, instance.id);
+    assert_eq!(rels[0].other_type, "aws.ec2.instance");
+
+    // Second import: the instance now uses the bucket instead of the group, and its config changed.
+    let mut inv2 = inventory(at(2));
+    inv2.assets[2].config = serde_json::json!({"imdsv2": false});
+    inv2.relationships = vec![Relationship {
+        from: instance.id.clone(),
+        to: bucket.id.clone(),
+        kind: "reads".into(),
+    }];
+    ws.record_scan_at("s2", &inv2, &[], severity_of, at(2))
+        .await
+        .unwrap();
+    assert!(ws.relationships_of(&sg.id).await.unwrap().is_empty());
+    let out = ws.relationships_of(&instance.id).await.unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].direction, Direction::Outgoing);
+    assert_eq!(out[0].relationship.kind, "reads");
+    assert_eq!(
+        ws.asset(&instance.id).await.unwrap().unwrap().config,
+        serde_json::json!({"imdsv2": false})
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_and_page() {
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+    let mut inv = inventory(at(1));
+    for i in 0..20 {
+        inv.assets.push(common::asset(
+            "aws.iam.user",
+            &format!("arn:aws:iam::111122223333:user/u{i:02}"),
+            at(1),
+            serde_json::json!({}),
+        ));
+    }
+    let evals: Vec<_> = inv
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let status = if i % 2 == 0 {
+                FindingStatus::Fail
+            } else {
+                FindingStatus::Pass
+            };
+            eval(
+                if i == 1 {
+                    "aws-ec2-sg-no-public-ssh"
+                } else {
+                    "aws-generic"
+                },
+                a,
+                status,
+            )
+        })
+        .collect();
+    ws.record_scan_at("s", &inv, &evals, severity_of, at(1))
+        .await
+        .unwrap();
+
+    let users = ws
+        .list_assets(
+            &AssetFilter {
+                resource_type: Some("aws.iam.user".into()),
+                ..AssetFilter::default()
+            },
+            Page::new(7, 14),
+        )
+        .await
+        .unwrap();
+    assert_eq!(users.total, 20);
+    assert_eq!(users.items.len(), 6);
+    assert_eq!(users.items[0].name, "u14");
+    let none = ws
+        .list_assets(
+            &AssetFilter {
+                region: Some("us-east-1".into()),
+                ..AssetFilter::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+    assert!(none.items.is_empty());
+
+    // Page size is bounded.
+    assert_eq!(Page::new(10_000, 0).limit(), MAX_PAGE_SIZE);
+    assert_eq!(Page::new(0, 0).limit(), 1);
+
+    let failing = ws
+        .list_findings(
+            &FindingFilter {
+                status: Some(FindingStatus::Fail),
+                ..FindingFilter::default()
+            },
+            Page::new(500, 0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(failing.total, 12);
+    let high = ws
+        .list_findings(
+            &FindingFilter {
+                severity: Some(Severity::High),
+                ..FindingFilter::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(high.total, 1);
+    assert_eq!(high.items[0].finding.control_id, "aws-ec2-sg-no-public-ssh");
+    // Most severe first.
+    let all = ws
+        .list_findings(&FindingFilter::default(), Page::new(3, 0))
+        .await
+        .unwrap();
+    assert_eq!(all.items[0].finding.severity, Severity::High);
+    assert_eq!(all.total, 23);
+
+    let counts = ws.finding_counts().await.unwrap();
+    let fail_medium = counts
+        .iter()
+        .find(|c| c.status == FindingStatus::Fail && c.severity == Severity::Medium)
+        .map(|c| c.count);
+    assert_eq!(fail_medium, Some(12));
+    let controls = ws.control_counts().await.unwrap();
+    assert!(
+        controls
+            .iter()
+            .any(|c| c.control_id == "aws-ec2-sg-no-public-ssh"
+                && c.status == FindingStatus::Pass
+                && c.count == 1)
+    );
+}
