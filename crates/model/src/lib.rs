@@ -64,7 +64,8 @@ pub enum ModelError {
 }
 
 /// A resource type in Rampart's stable dotted scheme: `provider.service.kind`, lower case,
-/// e.g. `aws.s3.bucket`, `aws.ec2.security_group`, `aws.iam.user`.
+/// e.g. `aws.s3.bucket`, `aws.ec2.security_group`, `aws.iam.user`; account-wide settings use
+/// `provider.kind` (`aws.account`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ResourceType(String);
@@ -75,10 +76,10 @@ impl ResourceType {
         let invalid = || ModelError::Invalid {
             field: "resource type",
             value: s.to_string(),
-            expected: "provider.service.kind in lower case (e.g. aws.s3.bucket)",
+            expected: "provider.service.kind in lower case (e.g. aws.s3.bucket, aws.account)",
         };
         let segments: Vec<&str> = s.split('.').collect();
-        if segments.len() < 3 {
+        if segments.len() < 2 {
             return Err(invalid());
         }
         if segments.iter().any(|seg| {
@@ -492,7 +493,8 @@ mod tests {
     fn resource_type_parsing() {
         assert!(ResourceType::parse("aws.s3.bucket").is_ok());
         assert!(ResourceType::parse("aws.ec2.security_group").is_ok());
-        assert!(ResourceType::parse("aws.s3").is_err());
+        assert!(ResourceType::parse("aws.account").is_ok());
+        assert!(ResourceType::parse("aws").is_err());
         assert!(ResourceType::parse("AWS.s3.bucket").is_err());
         assert!(ResourceType::parse("oracle.x.y").is_err());
         assert!(ResourceType::parse("aws..bucket").is_err());

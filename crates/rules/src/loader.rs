@@ -118,7 +118,10 @@ impl FixtureAsset {
             .account
             .clone()
             .unwrap_or_else(|| "111122223333".to_string());
-        let region = self.region.clone().unwrap_or_else(|| "us-east-1".to_string());
+        let region = self
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_string());
         let native_id = format!("fixture:{}:{}", resource_type, self.name);
         let now = chrono::DateTime::UNIX_EPOCH;
         Asset {
@@ -169,7 +172,8 @@ pub(crate) enum Parsed {
 }
 
 pub(crate) fn parse_file(file: &SourceFile) -> Result<Parsed, LoadIssue> {
-    let value: serde_yaml::Value = serde_yaml::from_str(&file.text).map_err(|e| yaml_issue(&file.name, &e))?;
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(&file.text).map_err(|e| yaml_issue(&file.name, &e))?;
     let is_framework = value
         .as_mapping()
         .is_some_and(|m| m.contains_key("requirements"));
@@ -246,8 +250,9 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| LoadError::single(&p.display().to_string(), format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            LoadError::single(&p.display().to_string(), format!("cannot read: {e}"))
+        })?;
         out.push(SourceFile {
             name: p.display().to_string(),
             text,
@@ -257,12 +262,14 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let meta = std::fs::metadata(dir).map_err(|e| format!("cannot read controls directory: {e}"))?;
+    let meta =
+        std::fs::metadata(dir).map_err(|e| format!("cannot read controls directory: {e}"))?;
     if meta.is_file() {
         out.push(dir.to_path_buf());
         return Ok(());
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read controls directory: {e}"))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read controls directory: {e}"))?;
     for entry in entries {
         let entry = entry.map_err(|e| e.to_string())?;
         let path = entry.path();

@@ -42,7 +42,10 @@ struct Tally {
 }
 
 /// Scores every framework of the catalog from `(control id, status)` results.
-pub fn framework_scores(catalog: &Catalog, results: &[(String, FindingStatus)]) -> Vec<FrameworkScore> {
+pub fn framework_scores(
+    catalog: &Catalog,
+    results: &[(String, FindingStatus)],
+) -> Vec<FrameworkScore> {
     let mut tallies: HashMap<&str, Tally> = HashMap::new();
     for (control, status) in results {
         let t = tallies.entry(control.as_str()).or_default();

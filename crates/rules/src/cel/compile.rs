@@ -20,10 +20,14 @@ use super::{CelError, EvalError};
 pub(crate) struct Env<'a> {
     pub asset: &'a Asset,
     pub now: DateTime<Utc>,
-    pub slots: Vec<Val<'a>>,
+    pub slots: [Val<'a>; MAX_SLOTS],
 }
 
-pub(crate) type Code = Box<dyn for<'a> Fn(&mut Env<'a>) -> Result<Val<'a>, EvalError> + Send + Sync>;
+/// Most comprehension variables in scope at once (nesting depth of macros).
+pub(crate) const MAX_SLOTS: usize = 8;
+
+pub(crate) type Code =
+    Box<dyn for<'a> Fn(&mut Env<'a>) -> Result<Val<'a>, EvalError> + Send + Sync>;
 
 /// A literal known at compile time.
 #[derive(Debug, Clone)]
@@ -65,6 +69,7 @@ impl Const {
     fn cmp_val(&self, v: &Val<'_>) -> Result<Ordering, EvalError> {
         // Returns the ordering of `v` relative to the constant.
         match (self, v) {
+            (Const::Int(c), Val::Int(x)) => Ok(x.cmp(c)),
             (Const::Str(c), Val::Str(s)) => Ok(s.as_ref().cmp(c.as_str())),
             (c, v) => compare(v, &c.to_val()),
         }
@@ -86,7 +91,6 @@ fn const_of(e: &Expr) -> Option<Const> {
 pub(crate) struct Compiler<'s> {
     src: &'s str,
     scopes: Vec<(String, usize)>,
-    pub(crate) slots: usize,
 }
 
 impl<'s> Compiler<'s> {
@@ -94,7 +98,6 @@ impl<'s> Compiler<'s> {
         Compiler {
             src,
             scopes: Vec::new(),
-            slots: 0,
         }
     }
 
@@ -158,14 +161,18 @@ impl<'s> Compiler<'s> {
                 let c = self.compile(c)?;
                 let t = self.compile(t)?;
                 let f = self.compile(f)?;
-                Ok(Box::new(move |env| {
-                    if c(env)?.as_bool()? { t(env) } else { f(env) }
-                }))
+                Ok(Box::new(
+                    move |env| {
+                        if c(env)?.as_bool()? { t(env) } else { f(env) }
+                    },
+                ))
             }
             ExprKind::List(items) => {
                 if let Some(consts) = items.iter().map(const_of).collect::<Option<Vec<_>>>() {
                     return Ok(Box::new(move |_| {
-                        Ok(Val::List(Rc::new(consts.iter().map(Const::to_val).collect())))
+                        Ok(Val::List(Rc::new(
+                            consts.iter().map(Const::to_val).collect(),
+                        )))
                     }));
                 }
                 let codes = items
@@ -193,7 +200,9 @@ impl<'s> Compiler<'s> {
                             | ExprKind::Select(..)
                             | ExprKind::Call(..)
                     ) {
-                        return Err(self.err(k.pos, "map keys must be strings, ints, uints or bools"));
+                        return Err(
+                            self.err(k.pos, "map keys must be strings, ints, uints or bools")
+                        );
                     }
                     codes.push((self.compile(k)?, self.compile(v)?));
                 }
@@ -272,14 +281,12 @@ impl<'s> Compiler<'s> {
         if let ExprKind::Ident(name) = &base.kind
             && let Some(slot) = self.lookup(name)
         {
-            return Ok(Box::new(move |env| {
-                match &env.slots[slot] {
-                    Val::Json(j) => {
-                        let j: &Json = j;
-                        walk_json(j, &keys).map(Val::from_json)
-                    }
-                    other => walk(other.clone(), &keys),
+            return Ok(Box::new(move |env| match &env.slots[slot] {
+                Val::Json(j) => {
+                    let j: &Json = j;
+                    walk_json(j, &keys).map(Val::from_json)
                 }
+                other => walk(other.clone(), &keys),
             }));
         }
         let b = self.compile(base)?;
@@ -397,13 +404,21 @@ impl<'s> Compiler<'s> {
         // Macros first: they bind variables or inspect the syntax of their argument.
         match (name, target, args.len()) {
             ("has", None, 1) => return self.has(&args[0]),
-            ("has", _, _) => return Err(self.err(pos, "has() takes exactly one field selection, e.g. has(resource.config.name)")),
-            ("all" | "exists" | "exists_one" | "filter", Some(t), 2)
-            | ("map", Some(t), 2 | 3) => return self.comprehension(pos, t, name, args),
+            ("has", _, _) => {
+                return Err(self.err(
+                    pos,
+                    "has() takes exactly one field selection, e.g. has(resource.config.name)",
+                ));
+            }
+            ("all" | "exists" | "exists_one" | "filter", Some(t), 2) | ("map", Some(t), 2 | 3) => {
+                return self.comprehension(pos, t, name, args);
+            }
             ("all" | "exists" | "exists_one" | "filter" | "map", _, n) => {
                 return Err(self.err(
                     pos,
-                    format!("{name}() is a macro: use list.{name}(var, expression); got {n} argument(s)"),
+                    format!(
+                        "{name}() is a macro: use list.{name}(var, expression); got {n} argument(s)"
+                    ),
                 ));
             }
             _ => {}
@@ -421,10 +436,7 @@ impl<'s> Compiler<'s> {
                 "int" | "uint" | "double" | "string" | "bool" | "timestamp" | "duration"
                 | "dyn" => return self.conversion(pos, name, args),
                 _ => {
-                    return Err(self.err(
-                        pos,
-                        format!("unknown function `{name}`"),
-                    ));
+                    return Err(self.err(pos, format!("unknown function `{name}`")));
                 }
             },
         };
@@ -434,7 +446,10 @@ impl<'s> Compiler<'s> {
             } else {
                 Err(self.err(
                     pos,
-                    format!("{name}() takes {n} argument(s) besides its receiver, got {}", rest.len()),
+                    format!(
+                        "{name}() takes {n} argument(s) besides its receiver, got {}",
+                        rest.len()
+                    ),
                 ))
             }
         };
@@ -483,8 +498,9 @@ impl<'s> Compiler<'s> {
                 let pc = self.compile(&rest[0])?;
                 Ok(Box::new(move |env| match (rc(env)?, pc(env)?) {
                     (Val::Str(s), Val::Str(p)) => {
-                        let re = Regex::new(&p)
-                            .map_err(|e| EvalError::new(format!("invalid regular expression: {e}")))?;
+                        let re = Regex::new(&p).map_err(|e| {
+                            EvalError::new(format!("invalid regular expression: {e}"))
+                        })?;
                         Ok(Val::Bool(re.is_match(&s)))
                     }
                     (a, b) => Err(EvalError::new(format!(
@@ -553,8 +569,13 @@ impl<'s> Compiler<'s> {
             "double" => to_double,
             "string" => |v| match v {
                 Val::Str(s) => Ok(Val::Str(s)),
-                Val::Null | Val::Bool(_) | Val::Int(_) | Val::Uint(_) | Val::Double(_)
-                | Val::Timestamp(_) | Val::Duration(_) => Ok(Val::Str(Cow::Owned(v.to_display()))),
+                Val::Null
+                | Val::Bool(_)
+                | Val::Int(_)
+                | Val::Uint(_)
+                | Val::Double(_)
+                | Val::Timestamp(_)
+                | Val::Duration(_) => Ok(Val::Str(Cow::Owned(v.to_display()))),
                 other => Err(EvalError::new(format!(
                     "string() is not defined for a {}",
                     other.type_name()
@@ -573,7 +594,9 @@ impl<'s> Compiler<'s> {
                 ))),
             },
             "timestamp" => |v| match v {
-                Val::Str(s) => parse_timestamp(&s).map(Val::Timestamp).map_err(EvalError::new),
+                Val::Str(s) => parse_timestamp(&s)
+                    .map(Val::Timestamp)
+                    .map_err(EvalError::new),
                 Val::Timestamp(t) => Ok(Val::Timestamp(t)),
                 Val::Int(secs) => DateTime::from_timestamp(secs, 0)
                     .map(Val::Timestamp)
@@ -584,7 +607,9 @@ impl<'s> Compiler<'s> {
                 ))),
             },
             "duration" => |v| match v {
-                Val::Str(s) => parse_duration(&s).map(Val::Duration).map_err(EvalError::new),
+                Val::Str(s) => parse_duration(&s)
+                    .map(Val::Duration)
+                    .map_err(EvalError::new),
                 Val::Duration(d) => Ok(Val::Duration(d)),
                 other => Err(EvalError::new(format!(
                     "duration() is not defined for a {}",
@@ -631,17 +656,23 @@ impl<'s> Compiler<'s> {
             ));
         };
         if var == "resource" || var == "now" {
-            return Err(self.err(args[0].pos, format!("`{var}` cannot be used as a loop variable")));
+            return Err(self.err(
+                args[0].pos,
+                format!("`{var}` cannot be used as a loop variable"),
+            ));
         }
         let range = self.compile(target)?;
         let slot = self.scopes.len();
+        if slot >= MAX_SLOTS {
+            return Err(self.err(
+                pos,
+                format!("more than {MAX_SLOTS} nested comprehensions are not supported"),
+            ));
+        }
         self.scopes.push((var.clone(), slot));
-        self.slots = self.slots.max(slot + 1);
-        let body: Result<Vec<Code>, CelError> =
-            args[1..].iter().map(|a| self.compile(a)).collect();
+        let body: Result<Vec<Code>, CelError> = args[1..].iter().map(|a| self.compile(a)).collect();
         self.scopes.pop();
         let mut body = body?;
-        let _ = pos;
         Ok(match name {
             "exists" => {
                 let p = body.remove(0);
@@ -836,9 +867,15 @@ fn arith<'a>(op: BinOp, a: Val<'a>, b: Val<'a>) -> Result<Val<'a>, EvalError> {
         }
         (BinOp::Div, Val::Int(x), Val::Int(y)) => Val::Int(x.checked_div(y).ok_or_else(overflow)?),
         (BinOp::Rem, Val::Int(x), Val::Int(y)) => Val::Int(x.checked_rem(y).ok_or_else(overflow)?),
-        (BinOp::Add, Val::Uint(x), Val::Uint(y)) => Val::Uint(x.checked_add(y).ok_or_else(overflow)?),
-        (BinOp::Sub, Val::Uint(x), Val::Uint(y)) => Val::Uint(x.checked_sub(y).ok_or_else(overflow)?),
-        (BinOp::Mul, Val::Uint(x), Val::Uint(y)) => Val::Uint(x.checked_mul(y).ok_or_else(overflow)?),
+        (BinOp::Add, Val::Uint(x), Val::Uint(y)) => {
+            Val::Uint(x.checked_add(y).ok_or_else(overflow)?)
+        }
+        (BinOp::Sub, Val::Uint(x), Val::Uint(y)) => {
+            Val::Uint(x.checked_sub(y).ok_or_else(overflow)?)
+        }
+        (BinOp::Mul, Val::Uint(x), Val::Uint(y)) => {
+            Val::Uint(x.checked_mul(y).ok_or_else(overflow)?)
+        }
         (BinOp::Div | BinOp::Rem, Val::Uint(_), Val::Uint(0)) => {
             return Err(EvalError::new("division by zero"));
         }
@@ -849,7 +886,11 @@ fn arith<'a>(op: BinOp, a: Val<'a>, b: Val<'a>) -> Result<Val<'a>, EvalError> {
         (BinOp::Mul, Val::Double(x), Val::Double(y)) => Val::Double(x * y),
         (BinOp::Div, Val::Double(x), Val::Double(y)) => Val::Double(x / y),
         (BinOp::Add, Val::Str(x), Val::Str(y)) => Val::Str(Cow::Owned(format!("{x}{y}"))),
-        (BinOp::Add, x @ (Val::List(_) | Val::Json(Json::Array(_))), y @ (Val::List(_) | Val::Json(Json::Array(_)))) => {
+        (
+            BinOp::Add,
+            x @ (Val::List(_) | Val::Json(Json::Array(_))),
+            y @ (Val::List(_) | Val::Json(Json::Array(_))),
+        ) => {
             let mut out: Vec<Val<'a>> = x.iter_items()?.collect();
             out.extend(y.iter_items()?);
             Val::List(Rc::new(out))

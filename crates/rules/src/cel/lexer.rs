@@ -178,18 +178,15 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Spanned>, CelError> {
                 b'|' => return Err(CelError::at(src, i, "unexpected `|`: use `||`")),
                 _ => {
                     let ch = src[i..].chars().next().unwrap_or('?');
-                    return Err(CelError::at(
-                        src,
-                        i,
-                        format!("unexpected character {ch:?}"),
-                    ));
+                    return Err(CelError::at(src, i, format!("unexpected character {ch:?}")));
                 }
             },
         };
         out.push((tok, start));
         i += len;
     }
-    out.push((Tok::Eof, src.len()));
+    // The end is reported just after the last non-blank character, not after trailing space.
+    out.push((Tok::Eof, src.trim_end().len()));
     Ok(out)
 }
 

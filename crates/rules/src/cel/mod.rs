@@ -66,7 +66,6 @@ impl EvalError {
 /// A compiled CEL expression over the variables `resource` and `now`.
 pub struct Program {
     code: Code,
-    slots: usize,
     source: String,
 }
 
@@ -87,7 +86,6 @@ impl Program {
         let code = compiler.compile(&ast)?;
         Ok(Program {
             code,
-            slots: compiler.slots,
             source: source.to_string(),
         })
     }
@@ -101,7 +99,7 @@ impl Program {
         let mut env = Env {
             asset,
             now,
-            slots: vec![Val::Null; self.slots],
+            slots: empty_slots(),
         };
         (self.code)(&mut env).map(|v| v.to_json())
     }
@@ -112,11 +110,7 @@ impl Program {
         let mut env = Env {
             asset,
             now,
-            slots: if self.slots == 0 {
-                Vec::new()
-            } else {
-                vec![Val::Null; self.slots]
-            },
+            slots: empty_slots(),
         };
         match (self.code)(&mut env)? {
             Val::Bool(b) => Ok(b),
@@ -126,6 +120,11 @@ impl Program {
             ))),
         }
     }
+}
+
+#[inline]
+fn empty_slots<'a>() -> [Val<'a>; compile::MAX_SLOTS] {
+    [const { Val::Null }; compile::MAX_SLOTS]
 }
 
 /// An inventory filter (`--where`, `?q=`): a CEL predicate over one asset.

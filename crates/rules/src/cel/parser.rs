@@ -366,9 +366,10 @@ impl Parser<'_> {
                     return Ok(out);
                 }
                 other => {
-                    return Err(
-                        self.err_here(format!("expected `,` or {what}, found {}", other.describe()))
-                    );
+                    return Err(self.err_here(format!(
+                        "expected `,` or {what}, found {}",
+                        other.describe()
+                    )));
                 }
             }
         }
@@ -473,11 +474,7 @@ impl Parser<'_> {
                 ExprKind::Map(entries)
             }
             Tok::Eof => {
-                return Err(CelError::at(
-                    self.src,
-                    pos,
-                    "unexpected end of expression",
-                ));
+                return Err(CelError::at(self.src, pos, "unexpected end of expression"));
             }
             other => {
                 return Err(CelError::at(

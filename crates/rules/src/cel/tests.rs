@@ -73,9 +73,21 @@ fn literals_and_arithmetic() {
 
 #[test]
 fn arithmetic_errors_are_errors() {
-    assert!(eval("1 / 0", json!({})).unwrap_err().contains("division by zero"));
-    assert!(eval("9223372036854775807 + 1", json!({})).unwrap_err().contains("overflow"));
-    assert!(eval("1 + 1.0", json!({})).unwrap_err().contains("no operator"));
+    assert!(
+        eval("1 / 0", json!({}))
+            .unwrap_err()
+            .contains("division by zero")
+    );
+    assert!(
+        eval("9223372036854775807 + 1", json!({}))
+            .unwrap_err()
+            .contains("overflow")
+    );
+    assert!(
+        eval("1 + 1.0", json!({}))
+            .unwrap_err()
+            .contains("no operator")
+    );
     assert!(eval("0u - 1u", json!({})).unwrap_err().contains("overflow"));
 }
 
@@ -94,13 +106,19 @@ fn heterogeneous_numeric_comparison() {
 fn resource_fields_and_tags() {
     let c = json!({});
     assert_eq!(ok("resource.name", c.clone()), json!("web"));
-    assert_eq!(ok("resource.type", c.clone()), json!("aws.ec2.security_group"));
+    assert_eq!(
+        ok("resource.type", c.clone()),
+        json!("aws.ec2.security_group")
+    );
     assert_eq!(ok("resource.provider == 'aws'", c.clone()), json!(true));
     assert_eq!(ok("resource.tags.env", c.clone()), json!("prod"));
     assert_eq!(ok("resource.tags['env'] == 'prod'", c.clone()), json!(true));
     assert_eq!(ok("'env' in resource.tags", c.clone()), json!(true));
     assert_eq!(ok("has(resource.tags.owner)", c.clone()), json!(false));
-    assert_eq!(ok("resource.tags.exists(k, k == 'env')", c.clone()), json!(true));
+    assert_eq!(
+        ok("resource.tags.exists(k, k == 'env')", c.clone()),
+        json!(true)
+    );
     assert_eq!(ok("size(resource.tags)", c), json!(1));
 }
 
@@ -126,10 +144,22 @@ fn json_navigation_and_has() {
 #[test]
 fn logical_operators_absorb_errors_commutatively() {
     let c = json!({});
-    assert_eq!(ok("resource.config.missing || true", c.clone()), json!(true));
-    assert_eq!(ok("true || resource.config.missing", c.clone()), json!(true));
-    assert_eq!(ok("resource.config.missing && false", c.clone()), json!(false));
-    assert_eq!(ok("false && resource.config.missing", c.clone()), json!(false));
+    assert_eq!(
+        ok("resource.config.missing || true", c.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        ok("true || resource.config.missing", c.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        ok("resource.config.missing && false", c.clone()),
+        json!(false)
+    );
+    assert_eq!(
+        ok("false && resource.config.missing", c.clone()),
+        json!(false)
+    );
     assert!(eval("resource.config.missing && true", c.clone()).is_err());
     assert!(eval("false || resource.config.missing", c.clone()).is_err());
     assert!(eval("1 && true", c).is_err());
@@ -148,34 +178,94 @@ fn macros() {
         ),
         json!(true)
     );
-    assert_eq!(ok("resource.config.rules.all(r, r.ipProtocol == 'tcp')", c.clone()), json!(true));
-    assert_eq!(ok("resource.config.rules.exists_one(r, r.fromPort == 80)", c.clone()), json!(true));
-    assert_eq!(ok("resource.config.rules.map(r, r.fromPort)", c.clone()), json!([80, 20]));
-    assert_eq!(ok("resource.config.rules.map(r, r.fromPort > 50, r.toPort)", c.clone()), json!([80]));
-    assert_eq!(ok("resource.config.rules.filter(r, r.fromPort < 50).size()", c.clone()), json!(1));
+    assert_eq!(
+        ok(
+            "resource.config.rules.all(r, r.ipProtocol == 'tcp')",
+            c.clone()
+        ),
+        json!(true)
+    );
+    assert_eq!(
+        ok(
+            "resource.config.rules.exists_one(r, r.fromPort == 80)",
+            c.clone()
+        ),
+        json!(true)
+    );
+    assert_eq!(
+        ok("resource.config.rules.map(r, r.fromPort)", c.clone()),
+        json!([80, 20])
+    );
+    assert_eq!(
+        ok(
+            "resource.config.rules.map(r, r.fromPort > 50, r.toPort)",
+            c.clone()
+        ),
+        json!([80])
+    );
+    assert_eq!(
+        ok(
+            "resource.config.rules.filter(r, r.fromPort < 50).size()",
+            c.clone()
+        ),
+        json!(1)
+    );
     assert_eq!(ok("[1, 2, 3].all(x, x > 0)", c.clone()), json!(true));
     assert_eq!(ok("[].exists(x, x > 0)", c.clone()), json!(false));
     // Nested comprehensions with shadowing-free variables.
     assert_eq!(
-        ok("resource.config.rules.exists(r, r.cidrs.exists(c, c.startsWith('0.')))", c.clone()),
+        ok(
+            "resource.config.rules.exists(r, r.cidrs.exists(c, c.startsWith('0.')))",
+            c.clone()
+        ),
         json!(true)
     );
     // An error for one element is absorbed when another decides the result.
-    assert_eq!(ok("[{'a': 1}, {}].exists(x, x.a == 1)", c.clone()), json!(true));
+    assert_eq!(
+        ok("[{'a': 1}, {}].exists(x, x.a == 1)", c.clone()),
+        json!(true)
+    );
     assert!(eval("[{}, {'a': 2}].exists(x, x.a == 1)", c).is_err());
 }
 
 #[test]
 fn string_functions() {
     let c = json!({"s": "Hello World", "arn": "arn:aws:iam::123:root"});
-    assert_eq!(ok("resource.config.s.contains('lo W')", c.clone()), json!(true));
-    assert_eq!(ok("resource.config.s.startsWith('Hell')", c.clone()), json!(true));
-    assert_eq!(ok("resource.config.s.endsWith('x')", c.clone()), json!(false));
-    assert_eq!(ok("resource.config.s.lowerAscii()", c.clone()), json!("hello world"));
-    assert_eq!(ok("resource.config.s.upperAscii()", c.clone()), json!("HELLO WORLD"));
-    assert_eq!(ok("resource.config.arn.matches('^arn:aws:iam::[0-9]+:root$')", c.clone()), json!(true));
-    assert_eq!(ok("matches(resource.config.arn, 'root')", c.clone()), json!(true));
-    assert_eq!(ok("resource.config.arn.split(':').size()", c.clone()), json!(6));
+    assert_eq!(
+        ok("resource.config.s.contains('lo W')", c.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        ok("resource.config.s.startsWith('Hell')", c.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        ok("resource.config.s.endsWith('x')", c.clone()),
+        json!(false)
+    );
+    assert_eq!(
+        ok("resource.config.s.lowerAscii()", c.clone()),
+        json!("hello world")
+    );
+    assert_eq!(
+        ok("resource.config.s.upperAscii()", c.clone()),
+        json!("HELLO WORLD")
+    );
+    assert_eq!(
+        ok(
+            "resource.config.arn.matches('^arn:aws:iam::[0-9]+:root$')",
+            c.clone()
+        ),
+        json!(true)
+    );
+    assert_eq!(
+        ok("matches(resource.config.arn, 'root')", c.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        ok("resource.config.arn.split(':').size()", c.clone()),
+        json!(6)
+    );
     assert_eq!(ok("size('héllo')", c.clone()), json!(5));
     assert_eq!(ok("string(42) + string(true)", c.clone()), json!("42true"));
     assert_eq!(ok("int('17') + int(2.9)", c.clone()), json!(19));
@@ -186,12 +276,39 @@ fn string_functions() {
 #[test]
 fn timestamps_and_durations() {
     let c = json!({"created": "2026-01-01T00:00:00Z", "used": "2026-05-20T12:00:00.000Z"});
-    assert_eq!(ok("now - timestamp(resource.config.created) > duration('90d')", c.clone()), json!(true));
-    assert_eq!(ok("now - timestamp(resource.config.used) > duration('45d')", c.clone()), json!(false));
-    assert_eq!(ok("timestamp(resource.config.created) + duration('24h') < now", c.clone()), json!(true));
-    assert_eq!(ok("duration('1h30m') == duration('90m')", c.clone()), json!(true));
-    assert_eq!(ok("timestamp('2026-06-01T00:00:00+00:00') == now", c.clone()), json!(true));
-    assert!(eval("timestamp('yesterday') < now", c.clone()).is_err() || Program::compile("timestamp('yesterday')").is_err());
+    assert_eq!(
+        ok(
+            "now - timestamp(resource.config.created) > duration('90d')",
+            c.clone()
+        ),
+        json!(true)
+    );
+    assert_eq!(
+        ok(
+            "now - timestamp(resource.config.used) > duration('45d')",
+            c.clone()
+        ),
+        json!(false)
+    );
+    assert_eq!(
+        ok(
+            "timestamp(resource.config.created) + duration('24h') < now",
+            c.clone()
+        ),
+        json!(true)
+    );
+    assert_eq!(
+        ok("duration('1h30m') == duration('90m')", c.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        ok("timestamp('2026-06-01T00:00:00+00:00') == now", c.clone()),
+        json!(true)
+    );
+    assert!(
+        eval("timestamp('yesterday') < now", c.clone()).is_err()
+            || Program::compile("timestamp('yesterday')").is_err()
+    );
     assert!(eval("timestamp(resource.config.created) < 5", c).is_err());
 }
 
@@ -219,14 +336,47 @@ fn compile_errors_have_positions() {
     assert!(e.message.contains("invalid duration"));
 
     assert!(compile_err("a = 1").message.contains("use `==`"));
-    assert!(compile_err("b'xyz'").message.contains("bytes literals are not supported"));
-    assert!(compile_err("google.protobuf.Duration{seconds: 1}").message.contains("message construction"));
-    assert!(compile_err("resource.config.?a").message.contains("not supported"));
-    assert!(compile_err("'unterminated").message.contains("unterminated string"));
+    assert!(
+        compile_err("b'xyz'")
+            .message
+            .contains("bytes literals are not supported")
+    );
+    assert!(
+        compile_err("google.protobuf.Duration{seconds: 1}")
+            .message
+            .contains("message construction")
+    );
+    assert!(
+        compile_err("resource.config.?a")
+            .message
+            .contains("not supported")
+    );
+    assert!(
+        compile_err("'unterminated")
+            .message
+            .contains("unterminated string")
+    );
     assert!(compile_err("[1, 2").message.contains("expected `,` or `]`"));
-    assert!(compile_err("x.exists(1, true)").message.contains("undeclared") || compile_err("resource.config.x.exists(1, true)").message.contains("variable name"));
-    assert!(compile_err("has(resource)").message.contains("field selection"));
+    assert!(
+        compile_err("x.exists(1, true)")
+            .message
+            .contains("undeclared")
+            || compile_err("resource.config.x.exists(1, true)")
+                .message
+                .contains("variable name")
+    );
+    assert!(
+        compile_err("has(resource)")
+            .message
+            .contains("field selection")
+    );
     assert!(compile_err("").message.contains("empty"));
+    let nested = "[[[[[[[[[1]]]]]]]]].exists(a, a.exists(b, b.exists(c, c.exists(d, d.exists(e, e.exists(f, f.exists(g, g.exists(h, h.exists(i, true)))))))))";
+    assert!(
+        compile_err(nested)
+            .message
+            .contains("nested comprehensions")
+    );
     assert!(compile_err("if").message.contains("reserved"));
 }
 

@@ -184,7 +184,9 @@ impl<'a> Val<'a> {
                 Ok(items.iter().any(|j| equals(self, &Val::from_json(j))))
             }
             Val::List(items) => Ok(items.iter().any(|v| equals(self, v))),
-            Val::Json(Json::Object(m)) => Ok(matches!(self, Val::Str(k) if m.contains_key(k.as_ref()))),
+            Val::Json(Json::Object(m)) => {
+                Ok(matches!(self, Val::Str(k) if m.contains_key(k.as_ref())))
+            }
             Val::Tags(t) => Ok(matches!(self, Val::Str(k) if t.contains_key(k.as_ref()))),
             Val::Map(entries) => Ok(entries.iter().any(|(k, _)| equals(self, k))),
             other => Err(EvalError::new(format!(
