@@ -17,6 +17,22 @@
 //!
 //! Field-by-field mappings and the reasons behind them are in `docs/output-formats.md`.
 //!
+//! ```
+//! use rampart_output::{Format, Report};
+//!
+//! let report = Report {
+//!     workspace: "acme",
+//!     generated_at: chrono::Utc::now(),
+//!     product_version: "0.1.0",
+//!     items: Vec::new(),
+//! };
+//! let mut out = Vec::new();
+//! rampart_output::write("table".parse::<Format>()?, &report, &mut out, false)?;
+//! let text = String::from_utf8(out)?;
+//! assert!(text.ends_with("0 evaluated in workspace acme: 0 fail, 0 pass, 0 error, 0 n.a.\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Architecture invariant: this crate does no I/O of its own beyond writing to the `out` it is
 //! given, and knows nothing about storage or evaluation.
 
