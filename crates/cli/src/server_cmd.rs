@@ -1,0 +1,228 @@
+//! `rampart import`, `rampart serve` and `rampart demo`: the commands that use the store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use chrono::Utc;
+use clap::Args;
+use rampart_server::ServerConfig;
+use rampart_store::Store;
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Data directory holding the store (created if missing).
+    #[arg(
+        long,
+        env = "RAMPART_DATA_DIR",
+        default_value = "rampart-data",
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
+    /// Workspace slug to import into.
+    #[arg(long, short = 'w', value_name = "SLUG")]
+    workspace: String,
+    /// Create the workspace if it does not exist.
+    #[arg(long)]
+    create: bool,
+    /// Directory (or file) of additional control YAML files; repeatable.
+    #[arg(long = "controls", value_name = "DIR")]
+    controls: Vec<PathBuf>,
+    /// Inventory files: Rampart snapshots (.jsonl) or AWS Config snapshots (.json, .json.gz).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Data directory: database, generated TLS certificate.
+    #[arg(
+        long,
+        env = "RAMPART_DATA_DIR",
+        default_value = "rampart-data",
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
+    /// Address and port of the HTTPS listener.
+    #[arg(
+        long,
+        env = "RAMPART_LISTEN",
+        default_value = "127.0.0.1:8443",
+        value_name = "ADDR:PORT"
+    )]
+    listen: SocketAddr,
+    /// PEM certificate chain; without it a self-signed certificate is generated in the data directory.
+    #[arg(
+        long,
+        env = "RAMPART_TLS_CERT",
+        requires = "tls_key",
+        value_name = "FILE"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(
+        long,
+        env = "RAMPART_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Directory (or file) of additional control YAML files; repeatable.
+    #[arg(long = "controls", value_name = "DIR")]
+    controls: Vec<PathBuf>,
+    /// Log format on standard error.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let catalog = crate::load_catalog(&args.controls)?;
+    let now = Utc::now();
+    // Every file is read and validated before the store is opened: a bad file changes nothing.
+    let inventory = rampart_import::load_files(&args.files, now).map_err(|e| anyhow!("{e}"))?;
+    let evaluations = catalog.evaluate(&inventory, now);
+    let source = args
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    runtime()?.block_on(async {
+        let store = Store::open_data_dir(&args.data_dir)
+            .await
+            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+        let scope = match store.operator_scope(&args.workspace).await? {
+            Some(scope) => scope,
+            None if args.create => {
+                store
+                    .create_workspace(&args.workspace, &args.workspace)
+                    .await
+                    .with_context(|| format!("cannot create workspace {:?}", args.workspace))?;
+                store
+                    .operator_scope(&args.workspace)
+                    .await?
+                    .ok_or_else(|| anyhow!("workspace {:?} vanished", args.workspace))?
+            }
+            None => bail!(
+                "workspace {:?} does not exist (add --create to create it)",
+                args.workspace
+            ),
+        };
+        let scan = store
+            .scoped(&scope)
+            .record_scan_at(
+                &source,
+                &inventory,
+                &evaluations,
+                |id| catalog.control(id).map(|c| c.severity).unwrap_or_default(),
+                now,
+            )
+            .await
+            .context("cannot store the import (nothing was changed)")?;
+        store.close().await;
+        println!(
+            "imported {} assets into workspace {}: {} pass, {} fail, {} error (scan {})",
+            scan.asset_count,
+            args.workspace,
+            scan.pass_count,
+            scan.fail_count,
+            scan.error_count,
+            scan.id
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn server_config(args: &ServeArgs) -> ServerConfig {
+    ServerConfig {
+        data_dir: args.data_dir.clone(),
+        listen: args.listen,
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+    }
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging(&args.log_format);
+    let catalog = Arc::new(crate::load_catalog(&args.controls)?);
+    runtime()?.block_on(async {
+        let store = Store::open_data_dir(&args.data_dir)
+            .await
+            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+        eprintln!("Rampart listening on https://{}", args.listen);
+        rampart_server::serve(server_config(&args), store, catalog)
+            .await
+            .context("server failed")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let args = args.serve;
+    init_logging(&args.log_format);
+    let catalog = Arc::new(crate::load_catalog(&args.controls)?);
+    let sample = rampart_rules::builtin::sample_inventory();
+    if sample.is_empty() {
+        bail!("this build has no bundled sample inventory (content/samples/demo.jsonl)");
+    }
+    let inventory =
+        rampart_import::parse_snapshot("builtin:samples/demo.jsonl", sample, Utc::now())
+            .map_err(|e| anyhow!("{e}"))?;
+    runtime()?.block_on(async {
+        let store = Store::open_data_dir(&args.data_dir)
+            .await
+            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+        let creds = rampart_server::prepare_demo(&store, &catalog, &inventory)
+            .await
+            .context("cannot prepare the demo workspace")?;
+        let host = if args.listen.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            args.listen.ip().to_string()
+        };
+        println!();
+        println!("  Rampart demo is starting.");
+        println!("  URL:       https://{host}:{}/", args.listen.port());
+        println!("  Email:     {}", creds.email);
+        println!(
+            "  Password:  {}   (shown once; only its argon2id hash is stored)",
+            creds.password
+        );
+        println!("  Workspace: demo ({} assets)", inventory.assets.len());
+        println!();
+        println!("  The certificate is self-signed: your browser will ask you to accept it.");
+        println!();
+        rampart_server::serve(server_config(&args), store, catalog)
+            .await
+            .context("server failed")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
