@@ -1,1 +1,239 @@
-//! placeholder
+//! Rampart's HTTPS server: the JSON API (described by OpenAPI 3.1 at `/api/openapi.json`), a
+//! minimal server-rendered web app, and TLS.
+//!
+//! # Architecture invariants
+//!
+//! - **HTTPS only.** The one listening port speaks TLS 1.2/1.3 (rustls with the aws-lc-rs
+//!   provider, Mozilla "intermediate" cipher suites). A plain-HTTP request gets no HTTP answer.
+//!   Without a configured certificate, a self-signed ECDSA P-256 certificate is generated into
+//!   `DATA_DIR/tls/` on first start and reused afterwards.
+//! - **Security headers on every response**, errors and 404 included (one outermost layer).
+//! - **Workspace data only through a scope.** Handlers turn the `{ws}` path segment into a
+//!   [`rampart_store::WorkspaceScope`] with [`rampart_store::Store::member_scope`]; a workspace that
+//!   does not exist and one the user is not a member of both answer 404.
+//! - **Sessions** live in the `__Host-rampart_session` cookie (Secure, HttpOnly, SameSite=Strict,
+//!   Path=/); the store keeps only the SHA-256 of the id. Every state-changing request carries
+//!   the session's CSRF token.
+//! - **No secrets in logs**: passwords, session ids and CSRF tokens are never logged.
+
+mod api;
+mod auth;
+mod demo;
+mod error;
+mod security;
+mod state;
+mod tls;
+mod ui;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use rampart_rules::Catalog;
+use rampart_store::Store;
+
+pub use api::ApiDoc;
+pub use demo::{DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, prepare_demo};
+pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
+
+/// Where and how the server listens.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Data directory (the self-signed certificate goes to `DATA_DIR/tls/`).
+    pub data_dir: PathBuf,
+    /// Address to listen on, e.g. `127.0.0.1:8443` (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// PEM certificate chain; with `tls_key`, replaces the self-signed certificate.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Default listen address: `127.0.0.1:8443`.
+    pub const DEFAULT_LISTEN: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8443);
+}
+
+/// Errors that stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+    #[error("certificate generation failed: {0}")]
+    CertGen(#[from] rcgen::Error),
+    #[error(transparent)]
+    Store(#[from] rampart_store::StoreError),
+}
+
+impl ServerError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> ServerError {
+        ServerError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// A server started by [`start`]: its bound address and a handle to stop it.
+pub struct RunningServer {
+    /// The address actually bound (useful with port 0).
+    pub addr: SocketAddr,
+    /// The PEM certificate the server presents (the self-signed one unless configured).
+    pub cert_path: PathBuf,
+    /// Whether `cert_path` is a self-signed certificate generated or reused by Rampart.
+    pub self_signed: bool,
+    handle: axum_server::Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    housekeeping: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .field("cert_path", &self.cert_path)
+            .finish()
+    }
+}
+
+impl RunningServer {
+    /// `https://ADDR` of the running server.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to 5 s), and waits.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        self.housekeeping.abort();
+        join(self.task).await
+    }
+
+    /// Waits until the server stops on its own (normally never).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        let result = join(self.task).await;
+        self.housekeeping.abort();
+        result
+    }
+}
+
+async fn join(task: tokio::task::JoinHandle<std::io::Result<()>>) -> Result<(), ServerError> {
+    match task.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServerError::io("server", e)),
+        Err(e) => Err(ServerError::io("server task", std::io::Error::other(e))),
+    }
+}
+
+/// The application's routes and layers, for embedding or in-process tests.
+pub fn router(store: Store, catalog: Arc<Catalog>) -> Router {
+    let state = state::AppState::new(store, catalog);
+    Router::new()
+        .merge(api::routes())
+        .merge(ui::routes())
+        .merge(auth::routes())
+        .fallback(error::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::csrf_guard,
+        ))
+        .layer(axum::middleware::map_response(security::security_headers))
+        .with_state(state)
+}
+
+/// Binds the listener, prepares TLS (generating the self-signed certificate if needed) and starts
+/// serving in the background. Returns once the port is bound.
+pub async fn start(
+    config: ServerConfig,
+    store: Store,
+    catalog: Arc<Catalog>,
+) -> Result<RunningServer, ServerError> {
+    let tls = tls::prepare(&config)?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| ServerError::io(format!("cannot listen on {}", config.listen), e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("listener", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::io("listener", e))?;
+
+    let app = router(store.clone(), catalog);
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(tls.config),
+    )
+    .handle(handle.clone());
+    let task = tokio::spawn(async move {
+        server
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    });
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.purge_expired_sessions(chrono::Utc::now()).await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+        }
+    });
+    tracing::info!(%addr, cert = %tls.cert_path.display(), self_signed = tls.self_signed, "listening (HTTPS only)");
+    Ok(RunningServer {
+        addr,
+        cert_path: tls.cert_path,
+        self_signed: tls.self_signed,
+        handle,
+        task,
+        housekeeping,
+    })
+}
+
+/// Runs the server until it fails or the process receives Ctrl-C / SIGTERM.
+pub async fn serve(
+    config: ServerConfig,
+    store: Store,
+    catalog: Arc<Catalog>,
+) -> Result<(), ServerError> {
+    let running = start(config, store, catalog).await?;
+    let handle = running.handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    running.wait().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,426 @@
+//! The JSON API: assets, findings, controls, frameworks, scans, the CEL filter, workspace
+//! isolation (ASVS 4.1.x, 4.2.1) and the generated OpenAPI 3.1 description.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD};
+use rampart_model::FindingStatus;
+
+#[tokio::test]
+async fn assets_are_listed_filtered_paged_and_detailed() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+
+    let all = t.get_json("/api/v1/workspaces/acme/assets", &s).await;
+    assert_eq!(all["total"], t.inventory.assets.len());
+    assert_eq!(all["limit"], 50);
+    let first = &all["items"][0];
+    for field in [
+        "id",
+        "provider",
+        "account",
+        "region",
+        "type",
+        "native_id",
+        "name",
+        "tags",
+        "config",
+        "first_seen",
+        "last_seen",
+    ] {
+        assert!(!first[field].is_null(), "asset field {field}");
+    }
+
+    let buckets = t
+        .get_json("/api/v1/workspaces/acme/assets?type=aws.s3.bucket", &s)
+        .await;
+    assert_eq!(buckets["total"], 1);
+    assert_eq!(buckets["items"][0]["name"], "acme-logs");
+    assert_eq!(buckets["items"][0]["tags"]["team"], "platform");
+    let none = t
+        .get_json("/api/v1/workspaces/acme/assets?region=us-east-1", &s)
+        .await;
+    assert_eq!(none["total"], 0);
+
+    let page = t
+        .get_json("/api/v1/workspaces/acme/assets?limit=2&offset=1", &s)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["offset"], 1);
+    let clamped = t
+        .get_json("/api/v1/workspaces/acme/assets?limit=100000", &s)
+        .await;
+    assert_eq!(clamped["limit"], 500);
+    let bad = t
+        .get("/api/v1/workspaces/acme/assets?limit=-1", Some(&s))
+        .await;
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+
+    // Detail: the instance with its relationship to the security group.
+    let instance = t
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.ec2.instance")
+        .unwrap();
+    let detail = t
+        .get_json(
+            &format!("/api/v1/workspaces/acme/assets/{}", instance.id),
+            &s,
+        )
+        .await;
+    assert_eq!(detail["asset"]["id"], instance.id.as_str());
+    assert_eq!(detail["asset"]["config"]["instanceId"], "i-0abc");
+    let rels = detail["relationships"].as_array().unwrap();
+    assert_eq!(rels.len(), 1);
+    assert_eq!(rels[0]["kind"], "uses");
+    assert_eq!(rels[0]["direction"], "outgoing");
+    assert_eq!(rels[0]["other_type"], "aws.ec2.security_group");
+    assert!(detail["findings"].is_array());
+
+    let missing = t
+        .get("/api/v1/workspaces/acme/assets/ast_nope", Some(&s))
+        .await;
+    assert_eq!(missing.status(), 404);
+    t.server.shutdown().await.unwrap();
+}
+
+/// `?q=` takes a CEL expression; a syntax error is a 400 naming line and column.
+#[tokio::test]
+async fn cel_filter_and_its_errors() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let q = |expr: &str| {
+        format!(
+            "/api/v1/workspaces/acme/assets?q={}",
+            percent_encoding::utf8_percent_encode(expr, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+    let prod = t.get_json(&q(r#"resource.tags.env == "prod""#), &s).await;
+    let names: Vec<&str> = prod["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(prod["total"], 2, "{prod}");
+    assert!(
+        names.contains(&"acme-logs") && names.contains(&"web-1"),
+        "{names:?}"
+    );
+
+    let resp = t.get(&q(r#"resource.tags.env == "#), Some(&s)).await;
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_filter");
+    assert_eq!(body["error"]["line"], 1);
+    assert!(body["error"]["column"].as_u64().unwrap() >= 1);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("line 1, column"), "{message}");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn findings_summary_controls_frameworks_and_scans() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+
+    let all = t
+        .get_json("/api/v1/workspaces/acme/findings?limit=500", &s)
+        .await;
+    assert_eq!(all["total"], t.evaluations.len());
+    let failing = t
+        .get_json("/api/v1/workspaces/acme/findings?status=fail&limit=500", &s)
+        .await;
+    assert_eq!(failing["total"], t.fails());
+    assert!(
+        t.fails() > 0,
+        "the test inventory should fail some built-in control"
+    );
+    let f = &failing["items"][0];
+    assert_eq!(f["status"], "fail");
+    assert!(f["id"].as_str().unwrap().starts_with("fnd_"));
+    assert!(f["control_title"].is_string());
+    assert!(f["first_seen"].is_string());
+    assert!(f["resolved_at"].is_null());
+    let one = t
+        .get_json(
+            &format!(
+                "/api/v1/workspaces/acme/findings/{}",
+                f["id"].as_str().unwrap()
+            ),
+            &s,
+        )
+        .await;
+    assert_eq!(one["id"], f["id"]);
+    let by_control = t
+        .get_json(
+            &format!(
+                "/api/v1/workspaces/acme/findings?control={}",
+                f["control_id"].as_str().unwrap()
+            ),
+            &s,
+        )
+        .await;
+    assert!(by_control["total"].as_u64().unwrap() >= 1);
+    let sev = f["severity"].as_str().unwrap();
+    let by_sev = t
+        .get_json(
+            &format!("/api/v1/workspaces/acme/findings?severity={sev}&status=fail"),
+            &s,
+        )
+        .await;
+    assert!(
+        by_sev["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["severity"] == sev)
+    );
+    let bad = t
+        .get("/api/v1/workspaces/acme/findings?status=maybe", Some(&s))
+        .await;
+    assert_eq!(bad.status(), 400);
+
+    let summary = t.get_json("/api/v1/workspaces/acme/summary", &s).await;
+    assert_eq!(summary["by_severity"].as_array().unwrap().len(), 5);
+    assert_eq!(summary["by_severity"][0]["severity"], "critical");
+    assert_eq!(summary["totals"]["fail"], t.fails());
+    assert_eq!(summary["latest_scan"]["source"], "test");
+
+    let controls = t.get_json("/api/v1/workspaces/acme/controls", &s).await;
+    assert_eq!(controls["total"], t.catalog.len());
+    let failed_control = f["control_id"].as_str().unwrap();
+    let c = t
+        .get_json(
+            &format!("/api/v1/workspaces/acme/controls/{failed_control}"),
+            &s,
+        )
+        .await;
+    assert_eq!(c["id"], failed_control);
+    assert!(c["results"]["fail"].as_u64().unwrap() >= 1);
+    assert!(c["condition"].is_string() && c["remediation"].is_string());
+    assert_eq!(
+        t.get("/api/v1/workspaces/acme/controls/nope", Some(&s))
+            .await
+            .status(),
+        404
+    );
+
+    let frameworks = t.get_json("/api/v1/workspaces/acme/frameworks", &s).await;
+    let items = frameworks["items"].as_array().unwrap();
+    assert_eq!(items.len(), t.catalog.frameworks().len());
+    if let Some(fw) = items.first() {
+        assert!(fw["percent"].is_number());
+        assert!(fw.get("requirements").is_none());
+        let detail = t
+            .get_json(
+                &format!(
+                    "/api/v1/workspaces/acme/frameworks/{}",
+                    fw["id"].as_str().unwrap()
+                ),
+                &s,
+            )
+            .await;
+        assert!(detail["requirements"].is_array());
+    }
+
+    let scans = t.get_json("/api/v1/workspaces/acme/scans", &s).await;
+    assert_eq!(scans["total"], 1);
+    assert_eq!(scans["items"][0]["asset_count"], t.inventory.assets.len());
+    assert_eq!(
+        scans["items"][0]["fail_count"],
+        t.evaluations
+            .iter()
+            .filter(|e| e.status == FindingStatus::Fail)
+            .count()
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+/// V4.1.x / V4.2.1: a workspace the user is not a member of answers 404, exactly like one that
+/// does not exist, on every route; another workspace's object ids do not resolve.
+#[tokio::test]
+async fn v4_2_1_foreign_workspace_is_404_never_200_or_403() {
+    let t = common::spawn().await;
+    let alice = t.login(ALICE, ALICE_PASSWORD).await;
+    let bob = t.login(BOB, BOB_PASSWORD).await;
+
+    let mine = t.get_json("/api/v1/workspaces", &alice).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+
+    for route in [
+        "assets",
+        "findings",
+        "controls",
+        "frameworks",
+        "scans",
+        "summary",
+    ] {
+        let foreign = t
+            .get(&format!("/api/v1/workspaces/other/{route}"), Some(&alice))
+            .await;
+        let missing = t
+            .get(&format!("/api/v1/workspaces/nowhere/{route}"), Some(&alice))
+            .await;
+        assert_eq!(foreign.status(), 404, "{route}");
+        assert_eq!(missing.status(), 404, "{route}");
+        assert_eq!(
+            foreign.text().await.unwrap(),
+            missing.text().await.unwrap(),
+            "{route}: foreign and missing workspaces must be indistinguishable"
+        );
+        // Bob sees his own workspace.
+        assert_eq!(
+            t.get(&format!("/api/v1/workspaces/other/{route}"), Some(&bob))
+                .await
+                .status(),
+            200
+        );
+    }
+
+    // Bob's asset id through Alice's workspace: 404.
+    let secret = t
+        .other_inventory
+        .assets
+        .iter()
+        .find(|a| a.name == "bravo-secret")
+        .unwrap();
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/workspaces/acme/assets/{}", secret.id),
+            Some(&alice)
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/workspaces/other/assets/{}", secret.id),
+            Some(&alice)
+        )
+        .await
+        .status(),
+        404
+    );
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/workspaces/other/assets/{}", secret.id),
+            Some(&bob)
+        )
+        .await
+        .status(),
+        200
+    );
+    // Alice's lists never contain Bob's rows.
+    let assets = t
+        .get_json("/api/v1/workspaces/acme/assets?limit=500", &alice)
+        .await;
+    assert!(!assets.to_string().contains("bravo-secret"));
+    let findings = t
+        .get_json("/api/v1/workspaces/acme/findings?limit=500", &alice)
+        .await;
+    assert!(!findings.to_string().contains(&secret.id));
+    // The web pages too.
+    assert_eq!(t.get("/w/other", Some(&alice)).await.status(), 404);
+    assert_eq!(
+        t.get(&format!("/w/other/assets/{}", secret.id), Some(&alice))
+            .await
+            .status(),
+        404
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+/// The OpenAPI description is generated, 3.1, and lists every API path.
+#[tokio::test]
+async fn openapi_3_1_lists_the_paths() {
+    let t = common::spawn().await;
+    let doc: serde_json::Value = t.get("/api/openapi.json", None).await.json().await.unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/healthz",
+        "/api/v1/workspaces",
+        "/api/v1/workspaces/{ws}/summary",
+        "/api/v1/workspaces/{ws}/assets",
+        "/api/v1/workspaces/{ws}/assets/{id}",
+        "/api/v1/workspaces/{ws}/findings",
+        "/api/v1/workspaces/{ws}/findings/{id}",
+        "/api/v1/workspaces/{ws}/controls",
+        "/api/v1/workspaces/{ws}/controls/{id}",
+        "/api/v1/workspaces/{ws}/frameworks",
+        "/api/v1/workspaces/{ws}/frameworks/{id}",
+        "/api/v1/workspaces/{ws}/scans",
+    ] {
+        assert!(paths.contains_key(p), "missing {p}");
+    }
+    let params = doc["paths"]["/api/v1/workspaces/{ws}/assets"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for n in ["ws", "type", "q", "limit", "offset"] {
+        assert!(
+            names.contains(&n),
+            "assets parameter {n} missing: {names:?}"
+        );
+    }
+    assert!(doc["components"]["schemas"]["AssetOut"].is_object());
+    assert!(doc["components"]["securitySchemes"]["session_cookie"].is_object());
+    // Served without authentication, and identical to the in-process description.
+    let local =
+        serde_json::to_value(<rampart_server::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    assert_eq!(doc, local);
+    t.server.shutdown().await.unwrap();
+}
+
+/// The web pages render, with no inline script or style (the CSP forbids both).
+#[tokio::test]
+async fn web_pages_render_without_inline_script_or_style() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let login = t.get("/login", None).await.text().await.unwrap();
+    assert!(login.contains("Sign in") && !login.contains("<script") && !login.contains("style="));
+    // Signed in, the sign-in page sends you home.
+    assert_eq!(t.get("/login", Some(&s)).await.status(), 303);
+    let home = t.get("/", Some(&s)).await;
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers().get("location").unwrap(), "/w/acme");
+    let instance = t
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.ec2.instance")
+        .unwrap();
+    for (path, expect) in [
+        ("/w/acme".to_string(), "Frameworks"),
+        ("/w/acme/findings".to_string(), "Findings"),
+        (
+            "/w/acme/findings?severity=high&status=all".to_string(),
+            "Findings",
+        ),
+        ("/w/acme/assets".to_string(), "acme-logs"),
+        ("/w/acme/assets?type=aws.s3.bucket".to_string(), "acme-logs"),
+        (format!("/w/acme/assets/{}", instance.id), "i-0abc"),
+    ] {
+        let resp = t.get(&path, Some(&s)).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        let html = resp.text().await.unwrap();
+        assert!(html.contains(expect), "{path} lacks {expect}");
+        assert!(!html.contains("<script"), "{path} has a script");
+        assert!(!html.contains("style="), "{path} has an inline style");
+        assert!(!html.contains("<style"), "{path} has a style element");
+    }
+    let bad = t.get("/w/acme/assets?q=%28%28", Some(&s)).await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("column"));
+    t.server.shutdown().await.unwrap();
+}
