@@ -1,0 +1,704 @@
+#!/usr/bin/env python3
+"""Generates content/samples/demo.jsonl, Rampart's bundled demo inventory.
+
+The fictional organisation "Acme" runs three AWS accounts (prod, staging, security) in several
+regions. The inventory mixes compliant and non-compliant resources for every resource type the
+built-in controls read (docs/asset-types.md), with relationships between them.
+
+Deterministic: a fixed seed and a fixed snapshot time, so regenerating gives the same file.
+
+    python3 content/samples/generate_demo.py            # writes content/samples/demo.jsonl
+    python3 content/samples/generate_demo.py -o out.jsonl
+"""
+
+import argparse
+import json
+import os
+import random
+from datetime import datetime, timedelta, timezone
+
+SEED = 20261101
+GENERATED_AT = datetime(2026, 11, 1, 9, 0, 0, tzinfo=timezone.utc)
+
+ACCOUNTS = {
+    "prod": {"id": "111122223333", "regions": ["eu-west-1", "us-east-1", "eu-central-1"], "home": "eu-west-1"},
+    "staging": {"id": "444455556666", "regions": ["eu-west-1", "us-east-1"], "home": "eu-west-1"},
+    "security": {"id": "777788889999", "regions": ["eu-west-1", "us-east-1"], "home": "eu-west-1"},
+}
+# Regions enabled in every account (one aws.account.region asset each).
+ENABLED_REGIONS = ["eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2"]
+
+rng = random.Random(SEED)
+lines = []
+native_ids = set()
+
+
+def ts(days_ago=0, hours_ago=0):
+    t = GENERATED_AT - timedelta(days=days_ago, hours=hours_ago)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hexid(n=17):
+    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def asset(account, region, rtype, native_id, name=None, tags=None, config=None):
+    assert native_id not in native_ids, native_id
+    native_ids.add(native_id)
+    line = {
+        "kind": "asset",
+        "provider": "aws",
+        "account": account,
+        "region": region,
+        "type": rtype,
+        "native_id": native_id,
+    }
+    if name:
+        line["name"] = name
+    if tags:
+        line["tags"] = tags
+    line["config"] = config or {}
+    lines.append(line)
+    return native_id
+
+
+def rel(frm, to, kind):
+    lines.append({"kind": "relationship", "from": frm, "to": to, "type": kind})
+
+
+def perm(proto, frm=None, to=None, cidrs=(), cidrs6=(), groups=()):
+    p = {"ipProtocol": proto}
+    if frm is not None:
+        p["fromPort"] = frm
+        p["toPort"] = to if to is not None else frm
+    p["ipRanges"] = [{"cidrIp": c} for c in cidrs]
+    p["ipv6Ranges"] = [{"cidrIpv6": c} for c in cidrs6]
+    p["userIdGroupPairs"] = [{"groupId": g} for g in groups]
+    p["prefixListIds"] = []
+    return p
+
+
+EGRESS_ALL = [perm("-1", cidrs=["0.0.0.0/0"])]
+
+
+def policy_doc(statements):
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+# ---------------------------------------------------------------- KMS keys
+
+def kms_keys(env, acct, region):
+    keys = {}
+    specs = [
+        ("data", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", env != "staging"),
+        ("logs", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", True),
+        ("aws-ebs", "AWS", "SYMMETRIC_DEFAULT", "Enabled", True),
+    ]
+    if env == "prod":
+        specs.append(("signing", "CUSTOMER", "RSA_2048", "Enabled", False))
+        specs.append(("legacy", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", False))
+        specs.append(("retired", "CUSTOMER", "SYMMETRIC_DEFAULT", "PendingDeletion", False))
+    for label, manager, spec, state, rotation in specs:
+        key_id = "%s-%s-%s-%s-%s" % (hexid(8), hexid(4), hexid(4), hexid(4), hexid(12))
+        arn = "arn:aws:kms:%s:%s:key/%s" % (region, acct, key_id)
+        cfg = {
+            "keyId": key_id,
+            "arn": arn,
+            "description": "acme %s %s key" % (env, label),
+            "enabled": state == "Enabled",
+            "keyState": state,
+            "keyUsage": "SIGN_VERIFY" if spec.startswith("RSA") else "ENCRYPT_DECRYPT",
+            "keySpec": spec,
+            "keyManager": manager,
+            "origin": "AWS_KMS",
+            "creationDate": ts(rng.randint(100, 900)),
+            "multiRegion": False,
+            "keyRotationEnabled": rotation,
+        }
+        keys[label] = asset(acct, region, "aws.kms.key", arn, "alias/acme-%s-%s" % (env, label) if manager == "CUSTOMER" else "alias/aws/ebs",
+                            {"env": env} if manager == "CUSTOMER" else None, cfg)
+    return keys
+
+
+# ---------------------------------------------------------------- S3
+
+def bucket(env, acct, region, name, *, pab=True, tls=True, mfa_delete=False, versioning="Enabled",
+           encryption="aws:kms", logging_to=None, public_policy=False, kms=None, tags=None):
+    arn = "arn:aws:s3:::%s" % name
+    statements = []
+    if tls:
+        statements.append({
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": ["s3:*"],
+            "Resource": [arn, arn + "/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": ["false"]}},
+        })
+    if public_policy:
+        statements.append({"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                           "Action": ["s3:GetObject"], "Resource": [arn + "/*"]})
+    cfg = {"name": name, "creationDate": ts(rng.randint(60, 1500)), "owner": {"id": hexid(64)}}
+    if pab:
+        cfg["publicAccessBlock"] = {k: True for k in ("blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")}
+    elif pab is None:
+        pass
+    else:
+        cfg["publicAccessBlock"] = {"blockPublicAcls": True, "ignorePublicAcls": True, "blockPublicPolicy": False, "restrictPublicBuckets": False}
+    if statements:
+        cfg["policy"] = policy_doc(statements)
+    cfg["versioning"] = {"status": versioning, "mfaDeleteEnabled": mfa_delete}
+    if encryption:
+        default = {"sseAlgorithm": encryption}
+        if encryption == "aws:kms" and kms:
+            default["kmsMasterKeyId"] = kms
+        cfg["encryption"] = {"rules": [{"applyServerSideEncryptionByDefault": default, "bucketKeyEnabled": encryption == "aws:kms"}]}
+    if logging_to:
+        cfg["logging"] = {"enabled": True, "targetBucket": logging_to, "targetPrefix": name + "/"}
+    else:
+        cfg["logging"] = {"enabled": False}
+    cfg["acl"] = {"owner": cfg["owner"], "grants": [{"grantee": {"type": "CanonicalUser", "id": cfg["owner"]["id"]}, "permission": "FULL_CONTROL"}]}
+    nid = asset(acct, region, "aws.s3.bucket", arn, name, dict({"env": env}, **(tags or {})), cfg)
+    if kms and encryption == "aws:kms":
+        rel(nid, kms, "encrypted_by")
+    return nid
+
+
+# ---------------------------------------------------------------- network
+
+def network(env, acct, region, cidr_prefix, *, default_vpc_only=False, flow_logs=True, strict_default_sg=True):
+    """A VPC with subnets, route tables, an internet gateway, NACLs and security groups."""
+    out = {"subnets": [], "sgs": {}}
+    is_default = default_vpc_only
+    vpc_id = "vpc-0" + hexid(16)
+    vpc_arn = "arn:aws:ec2:%s:%s:vpc/%s" % (region, acct, vpc_id)
+    cidr = "172.31.0.0/16" if is_default else "%s.0.0/16" % cidr_prefix
+    fl = []
+    if flow_logs:
+        fl.append({"flowLogId": "fl-0" + hexid(16), "flowLogStatus": "ACTIVE", "trafficType": rng.choice(["ALL", "ALL", "REJECT"]),
+                   "logDestinationType": "s3", "logDestination": "arn:aws:s3:::acme-security-flow-logs", "deliverLogsStatus": "SUCCESS"})
+    elif not is_default and env == "staging":
+        fl.append({"flowLogId": "fl-0" + hexid(16), "flowLogStatus": "ACTIVE", "trafficType": "ACCEPT",
+                   "logDestinationType": "cloud-watch-logs", "logGroupName": "staging-vpc-accept", "deliverLogsStatus": "SUCCESS"})
+    name = "default" if is_default else "acme-%s-%s" % (env, region)
+    vpc = asset(acct, region, "aws.ec2.vpc", vpc_arn, name, {"env": env} if not is_default else None, {
+        "vpcId": vpc_id, "cidrBlock": cidr, "isDefault": is_default, "state": "available",
+        "instanceTenancy": "default", "dhcpOptionsId": "dopt-0" + hexid(8),
+        "cidrBlockAssociationSet": [{"cidrBlock": cidr, "cidrBlockState": {"state": "associated"}}],
+        "ipv6CidrBlockAssociationSet": [], "flowLogs": fl,
+    })
+    out["vpc"] = vpc
+    out["vpc_id"] = vpc_id
+    igw_id = "igw-0" + hexid(16)
+    igw = asset(acct, region, "aws.ec2.internet_gateway", "arn:aws:ec2:%s:%s:internet-gateway/%s" % (region, acct, igw_id), igw_id, None,
+                {"internetGatewayId": igw_id, "attachments": [{"vpcId": vpc_id, "state": "available"}]})
+    rel(igw, vpc, "attached_to")
+    azs = ["a", "b"]
+    public_rt_id = "rtb-0" + hexid(16)
+    private_rt_id = "rtb-0" + hexid(16)
+    subnet_ids = []
+    for i, az in enumerate(azs):
+        for tier in (["default"] if is_default else ["public", "private"]):
+            sid = "subnet-0" + hexid(16)
+            third = i * 16 + (0 if tier in ("public", "default") else 128)
+            sub_cidr = ("172.31.%d.0/20" % (i * 16)) if is_default else "%s.%d.0/20" % (cidr_prefix, third)
+            s = asset(acct, region, "aws.ec2.subnet", "arn:aws:ec2:%s:%s:subnet/%s" % (region, acct, sid),
+                      "%s-%s-%s" % (name, tier, az), None, {
+                          "subnetId": sid, "vpcId": vpc_id, "cidrBlock": sub_cidr, "availabilityZone": region + az,
+                          "mapPublicIpOnLaunch": tier in ("public", "default"), "defaultForAz": is_default, "state": "available"})
+            rel(s, vpc, "contained_in")
+            out["subnets"].append((s, sid, tier))
+            subnet_ids.append((s, sid, tier))
+    for rt_id, tier in ((public_rt_id, "public"), (private_rt_id, "private")):
+        if is_default and tier == "private":
+            continue
+        routes = [{"destinationCidrBlock": cidr, "gatewayId": "local", "state": "active"}]
+        if tier == "public":
+            routes.append({"destinationCidrBlock": "0.0.0.0/0", "gatewayId": igw_id, "state": "active"})
+        assoc = [{"subnetId": sid, "main": False} for (_, sid, t) in subnet_ids if t == tier or is_default]
+        rt = asset(acct, region, "aws.ec2.route_table", "arn:aws:ec2:%s:%s:route-table/%s" % (region, acct, rt_id),
+                   "%s-%s" % (name, tier), None, {"routeTableId": rt_id, "vpcId": vpc_id, "routes": routes, "associations": assoc})
+        rel(rt, vpc, "contained_in")
+        for (s, sid, t) in subnet_ids:
+            if t == tier or is_default:
+                rel(rt, s, "associated_with")
+    # Network ACLs: the default one (allow all) and, outside default VPCs, a locked-down one.
+    acl_id = "acl-0" + hexid(16)
+    default_entries = [
+        {"ruleNumber": 100, "protocol": "-1", "ruleAction": "allow", "egress": False, "cidrBlock": "0.0.0.0/0"},
+        {"ruleNumber": 32767, "protocol": "-1", "ruleAction": "deny", "egress": False, "cidrBlock": "0.0.0.0/0"},
+        {"ruleNumber": 100, "protocol": "-1", "ruleAction": "allow", "egress": True, "cidrBlock": "0.0.0.0/0"},
+        {"ruleNumber": 32767, "protocol": "-1", "ruleAction": "deny", "egress": True, "cidrBlock": "0.0.0.0/0"},
+    ]
+    acl = asset(acct, region, "aws.ec2.network_acl", "arn:aws:ec2:%s:%s:network-acl/%s" % (region, acct, acl_id), acl_id, None, {
+        "networkAclId": acl_id, "vpcId": vpc_id, "isDefault": True, "entries": default_entries,
+        "associations": [{"subnetId": sid, "networkAclAssociationId": "aclassoc-" + hexid(8)} for (_, sid, t) in subnet_ids if t != "private"],
+    })
+    rel(acl, vpc, "contained_in")
+    for (s, sid, t) in subnet_ids:
+        if t != "private":
+            rel(acl, s, "associated_with")
+    if not is_default:
+        acl_id = "acl-0" + hexid(16)
+        entries = [
+            {"ruleNumber": 100, "protocol": "6", "ruleAction": "allow", "egress": False, "cidrBlock": "%s.0.0/16" % cidr_prefix, "portRange": {"from": 0, "to": 65535}},
+            {"ruleNumber": 110, "protocol": "6", "ruleAction": "allow", "egress": False, "cidrBlock": "0.0.0.0/0", "portRange": {"from": 32768, "to": 65535}},
+            {"ruleNumber": 32767, "protocol": "-1", "ruleAction": "deny", "egress": False, "cidrBlock": "0.0.0.0/0"},
+            {"ruleNumber": 100, "protocol": "-1", "ruleAction": "allow", "egress": True, "cidrBlock": "0.0.0.0/0"},
+        ]
+        if env == "staging":
+            # a "temporary" rule someone forgot: SSH from anywhere
+            entries.insert(0, {"ruleNumber": 90, "protocol": "6", "ruleAction": "allow", "egress": False, "cidrBlock": "0.0.0.0/0", "portRange": {"from": 22, "to": 22}})
+        pacl = asset(acct, region, "aws.ec2.network_acl", "arn:aws:ec2:%s:%s:network-acl/%s" % (region, acct, acl_id), "%s-private" % name, None, {
+            "networkAclId": acl_id, "vpcId": vpc_id, "isDefault": False, "entries": entries,
+            "associations": [{"subnetId": sid, "networkAclAssociationId": "aclassoc-" + hexid(8)} for (_, sid, t) in subnet_ids if t == "private"],
+        })
+        rel(pacl, vpc, "contained_in")
+        for (s, sid, t) in subnet_ids:
+            if t == "private":
+                rel(pacl, s, "associated_with")
+
+    def sg(label, ingress, egress=EGRESS_ALL, group_name=None):
+        gid = "sg-0" + hexid(16)
+        nid = asset(acct, region, "aws.ec2.security_group", "arn:aws:ec2:%s:%s:security-group/%s" % (region, acct, gid),
+                    group_name or label, None, {
+                        "groupId": gid, "groupName": group_name or label, "description": "%s security group" % label,
+                        "vpcId": vpc_id, "ownerId": acct, "ipPermissions": ingress, "ipPermissionsEgress": egress})
+        rel(nid, vpc, "contained_in")
+        out["sgs"][label] = (nid, gid)
+        return gid
+
+    if strict_default_sg:
+        sg("default", [], [], "default")
+    else:
+        gid_default = "sg-0" + hexid(16)
+        nid = asset(acct, region, "aws.ec2.security_group", "arn:aws:ec2:%s:%s:security-group/%s" % (region, acct, gid_default), "default", None, {
+            "groupId": gid_default, "groupName": "default", "description": "default VPC security group", "vpcId": vpc_id, "ownerId": acct,
+            "ipPermissions": [perm("-1", groups=[gid_default])], "ipPermissionsEgress": EGRESS_ALL})
+        rel(nid, vpc, "contained_in")
+        out["sgs"]["default"] = (nid, gid_default)
+    if not is_default:
+        web = sg("web", [perm("tcp", 443, cidrs=["0.0.0.0/0"], cidrs6=["::/0"]), perm("tcp", 80, cidrs=["0.0.0.0/0"])])
+        sg("app", [perm("tcp", 8080, groups=[web]), perm("tcp", 22, cidrs=["10.255.0.0/16"])])
+        sg("db", [perm("tcp", 5432, cidrs=["%s.0.0/16" % cidr_prefix])])
+        if env == "staging":
+            sg("launch-wizard-1", [perm("tcp", 22, cidrs=["0.0.0.0/0"])])
+            sg("debug-all", [perm("-1", cidrs=["0.0.0.0/0"], cidrs6=["::/0"])])
+        if env == "prod" and region == "eu-west-1":
+            sg("windows-jump", [perm("tcp", 3389, cidrs=["0.0.0.0/0"])])
+            sg("bastion-v6", [perm("tcp", 22, cidrs=["10.255.0.0/16"], cidrs6=["::/0"])])
+            sg("partner-range", [perm("tcp", 1000, 5000, cidrs=["203.0.113.0/24"])])
+    return out
+
+
+# ---------------------------------------------------------------- compute and data
+
+def instance(env, acct, region, net, name, *, tier="private", sgs=("app",), imdsv2=True, state="running",
+             role=None, volumes=((8, True),), kms=None, ami="ami-0" + "a1b2c3d4e5f60718"):
+    iid = "i-0" + hexid(16)
+    subnet = rng.choice([s for s in net["subnets"] if s[2] == tier or s[2] == "default"])
+    arn = "arn:aws:ec2:%s:%s:instance/%s" % (region, acct, iid)
+    sg_list = [net["sgs"][s] for s in sgs]
+    vol_assets = []
+    bdm = []
+    for i, (size, enc) in enumerate(volumes):
+        vid = "vol-0" + hexid(16)
+        dev = "/dev/xvda" if i == 0 else "/dev/sd%s" % "fghij"[i]
+        bdm.append({"deviceName": dev, "ebs": {"volumeId": vid, "status": "attached", "deleteOnTermination": i == 0}})
+        vol_assets.append((vid, size, enc, dev))
+    cfg = {
+        "instanceId": iid, "instanceType": rng.choice(["t3.medium", "m6i.large", "c6i.xlarge", "t3.small"]),
+        "imageId": ami, "state": {"code": 16 if state == "running" else 80, "name": state},
+        "launchTime": ts(rng.randint(5, 400)), "vpcId": net["vpc_id"], "subnetId": subnet[1],
+        "privateIpAddress": "10.%d.%d.%d" % (rng.randint(0, 255), rng.randint(0, 255), rng.randint(4, 250)),
+        "securityGroups": [{"groupId": gid, "groupName": label} for label, (_, gid) in zip(sgs, sg_list)],
+        "metadataOptions": {"httpTokens": "required" if imdsv2 else "optional", "httpEndpoint": "enabled",
+                            "httpPutResponseHopLimit": 2 if imdsv2 else 1, "state": "applied"},
+        "blockDeviceMappings": bdm, "monitoring": {"state": "disabled"},
+    }
+    if tier == "public":
+        cfg["publicIpAddress"] = "203.0.113.%d" % rng.randint(2, 250)
+    if role:
+        cfg["iamInstanceProfile"] = {"arn": role[1].replace(":role/", ":instance-profile/"), "id": "AIPA" + hexid(16).upper()}
+    nid = asset(acct, region, "aws.ec2.instance", arn, name, {"env": env, "Name": name}, cfg)
+    for (sg_nid, _) in sg_list:
+        rel(nid, sg_nid, "uses")
+    rel(nid, subnet[0], "contained_in")
+    if role:
+        rel(nid, role[0], "uses")
+    for vid, size, enc, dev in vol_assets:
+        vcfg = {"volumeId": vid, "size": size, "volumeType": "gp3" if enc else "gp2", "encrypted": enc, "state": "in-use",
+                "availabilityZone": region + "a", "createTime": cfg["launchTime"],
+                "attachments": [{"instanceId": iid, "device": dev, "state": "attached"}]}
+        if enc and kms:
+            vcfg["kmsKeyId"] = kms
+        v = asset(acct, region, "aws.ec2.volume", "arn:aws:ec2:%s:%s:volume/%s" % (region, acct, vid), vid, {"env": env}, vcfg)
+        rel(v, nid, "attached_to")
+        if enc and kms:
+            rel(v, kms, "encrypted_by")
+    return nid
+
+
+def rds(env, acct, region, net, ident, *, encrypted=True, public=False, minor=True, backups=7, deletion=True, engine="postgres", kms=None):
+    arn = "arn:aws:rds:%s:%s:db:%s" % (region, acct, ident)
+    cfg = {
+        "dbInstanceIdentifier": ident, "dbInstanceArn": arn, "dbInstanceClass": rng.choice(["db.r6g.large", "db.t4g.medium", "db.m6g.xlarge"]),
+        "engine": engine, "engineVersion": {"postgres": "16.4", "mysql": "8.0.39", "aurora-postgresql": "15.8"}[engine],
+        "dbInstanceStatus": "available", "storageEncrypted": encrypted, "publiclyAccessible": public,
+        "autoMinorVersionUpgrade": minor, "backupRetentionPeriod": backups, "multiAZ": env == "prod",
+        "deletionProtection": deletion, "iamDatabaseAuthenticationEnabled": env == "prod",
+        "endpoint": {"address": "%s.c%s.%s.rds.amazonaws.com" % (ident, hexid(10), region), "port": 5432 if "postgres" in engine else 3306},
+        "vpcSecurityGroups": [{"vpcSecurityGroupId": net["sgs"]["db"][1], "status": "active"}],
+        "dbSubnetGroup": {"dbSubnetGroupName": "acme-%s-db" % env, "vpcId": net["vpc_id"]},
+    }
+    if encrypted and kms:
+        cfg["kmsKeyId"] = kms
+    nid = asset(acct, region, "aws.rds.db_instance", arn, ident, {"env": env}, cfg)
+    rel(nid, net["sgs"]["db"][0], "uses")
+    if encrypted and kms:
+        rel(nid, kms, "encrypted_by")
+    return nid
+
+
+def efs(env, acct, region, name, *, encrypted=True, kms=None):
+    fid = "fs-0" + hexid(16)
+    arn = "arn:aws:elasticfilesystem:%s:%s:file-system/%s" % (region, acct, fid)
+    cfg = {"fileSystemId": fid, "fileSystemArn": arn, "name": name, "encrypted": encrypted, "lifeCycleState": "available",
+           "performanceMode": "generalPurpose", "throughputMode": "elastic", "backupPolicy": {"status": "ENABLED" if encrypted else "DISABLED"}}
+    if encrypted and kms:
+        cfg["kmsKeyId"] = kms
+    nid = asset(acct, region, "aws.efs.file_system", arn, name, {"env": env}, cfg)
+    if encrypted and kms:
+        rel(nid, kms, "encrypted_by")
+    return nid
+
+
+# ---------------------------------------------------------------- IAM
+
+AWS_MANAGED = {
+    "AdministratorAccess": policy_doc([{"Effect": "Allow", "Action": ["*"], "Resource": ["*"]}]),
+    "ReadOnlyAccess": policy_doc([{"Effect": "Allow", "Action": ["ec2:Describe*", "s3:Get*", "s3:List*", "iam:Get*", "iam:List*"], "Resource": ["*"]}]),
+    "AWSSupportAccess": policy_doc([{"Effect": "Allow", "Action": ["support:*"], "Resource": ["*"]}]),
+    "PowerUserAccess": policy_doc([{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": ["*"]}]),
+}
+
+
+def iam(env, acct):
+    out = {"policies": {}, "groups": {}, "roles": {}}
+
+    def managed(name, doc, attachments, aws=False):
+        arn = "arn:aws:iam::aws:policy/%s" % name if aws else "arn:aws:iam::%s:policy/%s" % (acct, name)
+        native = arn if not aws else "%s#%s" % (arn, acct)
+        cfg = {"policyName": name, "policyId": "ANPA" + hexid(16).upper(), "arn": arn, "path": "/", "defaultVersionId": "v1",
+               "attachmentCount": attachments, "permissionsBoundaryUsageCount": 0, "isAttachable": True,
+               "createDate": ts(rng.randint(200, 1500)), "updateDate": ts(rng.randint(10, 199)),
+               "policyVersionList": [{"versionId": "v1", "isDefaultVersion": True, "createDate": ts(300), "document": doc}],
+               "document": doc}
+        out["policies"][name] = (asset(acct, "global", "aws.iam.policy", native, name, None, cfg), arn)
+
+    managed("AdministratorAccess", AWS_MANAGED["AdministratorAccess"], 2, aws=True)
+    managed("ReadOnlyAccess", AWS_MANAGED["ReadOnlyAccess"], 2, aws=True)
+    managed("acme-app-s3", policy_doc([{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": ["arn:aws:s3:::acme-%s-*/*" % env]}]), 2)
+    managed("acme-deploy", policy_doc([{"Effect": "Allow", "Action": ["ecs:UpdateService", "ecr:*", "s3:*"], "Resource": ["*"]}]), 1)
+    if env == "staging":
+        managed("everything", policy_doc([{"Effect": "Allow", "Action": ["*"], "Resource": ["*"]}]), 1)
+    managed("old-admin-unused", policy_doc([{"Effect": "Allow", "Action": ["*"], "Resource": ["*"]}]), 0)
+    if env != "staging":
+        managed("AWSSupportAccess", AWS_MANAGED["AWSSupportAccess"], 1, aws=True)
+
+    def group(name, policies):
+        arn = "arn:aws:iam::%s:group/%s" % (acct, name)
+        cfg = {"groupName": name, "groupId": "AGPA" + hexid(16).upper(), "arn": arn, "path": "/", "createDate": ts(rng.randint(300, 1500)),
+               "attachedManagedPolicies": [{"policyName": p, "policyArn": out["policies"][p][1]} for p in policies], "groupPolicyList": []}
+        nid = asset(acct, "global", "aws.iam.group", arn, name, None, cfg)
+        for p in policies:
+            rel(nid, out["policies"][p][0], "attached_to")
+        out["groups"][name] = nid
+
+    group("admins", ["AdministratorAccess"])
+    group("developers", ["ReadOnlyAccess", "acme-app-s3"])
+    group("auditors", ["ReadOnlyAccess"])
+
+    def role(name, trust, policies, inline=None):
+        arn = "arn:aws:iam::%s:role/%s" % (acct, name)
+        cfg = {"roleName": name, "roleId": "AROA" + hexid(16).upper(), "arn": arn, "path": "/", "createDate": ts(rng.randint(100, 1200)),
+               "assumeRolePolicyDocument": policy_doc([{"Effect": "Allow", "Principal": trust, "Action": ["sts:AssumeRole"]}]),
+               "attachedManagedPolicies": [{"policyName": p, "policyArn": out["policies"][p][1]} for p in policies],
+               "rolePolicyList": inline or [], "instanceProfileList": [], "roleLastUsed": {"lastUsedDate": ts(rng.randint(0, 20)), "region": "eu-west-1"}}
+        nid = asset(acct, "global", "aws.iam.role", arn, name, None, cfg)
+        for p in policies:
+            rel(nid, out["policies"][p][0], "attached_to")
+        out["roles"][name] = (nid, arn)
+
+    role("app-server", {"Service": ["ec2.amazonaws.com"]}, ["acme-app-s3"])
+    role("OrganizationAccountAccessRole", {"AWS": ["arn:aws:iam::777788889999:root"]}, ["AdministratorAccess"])
+    if env != "staging":
+        role("aws-support", {"AWS": ["arn:aws:iam::%s:root" % acct]}, ["AWSSupportAccess"])
+    if env == "staging":
+        role("legacy-admin", {"AWS": ["arn:aws:iam::%s:root" % acct]}, ["everything"],
+             [{"policyName": "admin-inline", "policyDocument": policy_doc([{"Effect": "Allow", "Action": ["*"], "Resource": ["*"]}])}])
+    return out
+
+
+def user(env, acct, groups, name, *, password=True, mfa=True, last_login=3, keys=(), direct=(), inline=None, created=700):
+    arn = "arn:aws:iam::%s:user/%s" % (acct, name)
+    cfg = {
+        "userName": name, "userId": "AIDA" + hexid(16).upper(), "arn": arn, "path": "/", "createDate": ts(created),
+        "groupList": [g for g in groups], "attachedManagedPolicies": [{"policyName": p, "policyArn": "arn:aws:iam::aws:policy/%s" % p} for p in direct],
+        "userPolicyList": inline or [], "passwordEnabled": password, "mfaActive": mfa,
+        "accessKeys": [],
+    }
+    if password:
+        cfg["passwordLastChanged"] = ts(created - 5)
+        if last_login is not None:
+            cfg["passwordLastUsed"] = ts(last_login)
+    for i, (status, age, used) in enumerate(keys):
+        k = {"accessKeyId": "AKIA" + hexid(16).upper(), "status": status, "createDate": ts(age)}
+        if used is not None:
+            k["lastUsedDate"] = ts(used)
+        cfg["accessKeys"].append(k)
+    return asset(acct, "global", "aws.iam.user", arn, name, None, cfg), cfg
+
+
+# ---------------------------------------------------------------- account-level
+
+PATTERNS = {
+    "4.1": ("UnauthorizedAPICalls", '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && ($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }'),
+    "4.2": ("ConsoleSigninWithoutMFA", '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }'),
+    "4.3": ("RootAccountUsage", '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'),
+    "4.4": ("IAMPolicyChanges", "{ " + " || ".join("($.eventName = %s)" % e for e in ["DeleteGroupPolicy", "DeleteRolePolicy", "DeleteUserPolicy", "PutGroupPolicy", "PutRolePolicy", "PutUserPolicy", "CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "AttachRolePolicy", "DetachRolePolicy", "AttachUserPolicy", "DetachUserPolicy", "AttachGroupPolicy", "DetachGroupPolicy"]) + " }"),
+    "4.5": ("CloudTrailConfigChanges", "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }"),
+    "4.6": ("ConsoleSigninFailures", '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }'),
+    "4.7": ("DisableOrDeleteCMK", "{ ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }"),
+    "4.8": ("S3BucketPolicyChanges", "{ ($.eventSource = s3.amazonaws.com) && (" + " || ".join("($.eventName = %s)" % e for e in ["PutBucketAcl", "PutBucketPolicy", "PutBucketCors", "PutBucketLifecycle", "PutBucketReplication", "DeleteBucketPolicy", "DeleteBucketCors", "DeleteBucketLifecycle", "DeleteBucketReplication"]) + ") }"),
+    "4.9": ("AWSConfigChanges", "{ ($.eventSource = config.amazonaws.com) && (($.eventName = StopConfigurationRecorder) || ($.eventName = DeleteDeliveryChannel) || ($.eventName = PutDeliveryChannel) || ($.eventName = PutConfigurationRecorder)) }"),
+    "4.10": ("SecurityGroupChanges", "{ " + " || ".join("($.eventName = %s)" % e for e in ["AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "CreateSecurityGroup", "DeleteSecurityGroup"]) + " }"),
+    "4.11": ("NACLChanges", "{ " + " || ".join("($.eventName = %s)" % e for e in ["CreateNetworkAcl", "CreateNetworkAclEntry", "DeleteNetworkAcl", "DeleteNetworkAclEntry", "ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation"]) + " }"),
+    "4.12": ("NetworkGatewayChanges", "{ " + " || ".join("($.eventName = %s)" % e for e in ["CreateCustomerGateway", "DeleteCustomerGateway", "AttachInternetGateway", "CreateInternetGateway", "DeleteInternetGateway", "DetachInternetGateway"]) + " }"),
+    "4.13": ("RouteTableChanges", "{ " + " || ".join("($.eventName = %s)" % e for e in ["CreateRoute", "CreateRouteTable", "ReplaceRoute", "ReplaceRouteTableAssociation", "DeleteRouteTable", "DeleteRoute", "DisassociateRouteTable"]) + " }"),
+    "4.14": ("VPCChanges", "{ " + " || ".join("($.eventName = %s)" % e for e in ["CreateVpc", "DeleteVpc", "ModifyVpcAttribute", "AcceptVpcPeeringConnection", "CreateVpcPeeringConnection", "DeleteVpcPeeringConnection", "RejectVpcPeeringConnection", "AttachClassicLinkVpc", "DetachClassicLinkVpc", "DisableVpcClassicLink", "EnableVpcClassicLink"]) + " }"),
+    "4.15": ("OrganizationsChanges", "{ ($.eventSource = organizations.amazonaws.com) && (" + " || ".join('($.eventName = "%s")' % e for e in ["AcceptHandshake", "AttachPolicy", "CreateAccount", "CreateOrganizationalUnit", "CreatePolicy", "DeclineHandshake", "DeleteOrganization", "DeleteOrganizationalUnit", "DeletePolicy", "DetachPolicy", "DisablePolicyType", "EnablePolicyType", "InviteAccountToOrganization", "LeaveOrganization", "MoveAccount", "RemoveAccountFromOrganization", "UpdatePolicy", "UpdateOrganizationalUnit"]) + ") }"),
+}
+
+
+def metric_filters(acct, which, topic_subscribers):
+    out = []
+    topic = "arn:aws:sns:eu-west-1:%s:security-alerts" % acct
+    for n in which:
+        metric, pattern = PATTERNS[n]
+        subs = topic_subscribers(n)
+        alarms = [] if subs is None else [{"alarmName": "cis-" + metric, "stateValue": "OK", "actions": [topic], "snsSubscriptions": subs}]
+        out.append({"logGroupName": "aws-cloudtrail-logs", "filterName": metric, "filterPattern": pattern,
+                    "metricTransformations": [{"metricName": metric, "metricNamespace": "CISBenchmark"}], "alarms": alarms})
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.jsonl"))
+    args = ap.parse_args()
+
+    lines.clear()
+    native_ids.clear()
+    header = {"rampart_snapshot": 1, "generated_at": GENERATED_AT.strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "source": "content/samples/generate_demo.py (Acme demo organisation)"}
+
+    for env, info in ACCOUNTS.items():
+        acct = info["id"]
+        home = info["home"]
+        good = env != "staging"
+
+        keys = {region: kms_keys(env, acct, region) for region in info["regions"][:2]}
+        hk = keys[home]
+
+        # -- IAM
+        ids = iam(env, acct)
+        asset(acct, "global", "aws.iam.password_policy", "%s/password-policy" % acct, "password policy", None,
+              {"minimumPasswordLength": 16, "requireSymbols": True, "requireNumbers": True, "requireUppercaseCharacters": True,
+               "requireLowercaseCharacters": True, "allowUsersToChangePassword": True, "expirePasswords": True, "maxPasswordAge": 90,
+               "passwordReusePrevention": 24, "hardExpiry": False} if good else
+              {"minimumPasswordLength": 8, "requireSymbols": False, "requireNumbers": True, "requireUppercaseCharacters": True,
+               "requireLowercaseCharacters": True, "allowUsersToChangePassword": True, "expirePasswords": False, "passwordReusePrevention": 3})
+        root = {"arn": "arn:aws:iam::%s:root" % acct, "passwordLastUsed": ts(60 if good else 2), "mfaActive": True,
+                "accessKey1Active": False, "accessKey2Active": False, "accountMfaEnabled": True, "accountAccessKeysPresent": False,
+                "virtualMfaSerialNumbers": []}
+        if env == "staging":
+            root.update({"mfaActive": False, "accountMfaEnabled": False, "accessKey1Active": True,
+                         "accessKey1LastUsedDate": ts(12), "accountAccessKeysPresent": True})
+        if env == "security":
+            root["virtualMfaSerialNumbers"] = ["arn:aws:iam::%s:mfa/root-account-mfa-device" % acct]
+        asset(acct, "global", "aws.iam.root_user", root["arn"], "root", None, root)
+
+        people = {
+            "prod": [
+                ("alice.martin", ["admins"], dict(mfa=True, keys=[("Active", 30, 1)])),
+                ("bob.nguyen", ["developers"], dict(mfa=True, keys=[("Active", 200, 2)])),
+                ("carla.silva", ["developers"], dict(mfa=False, last_login=10)),
+                ("dmitri.ivanov", ["auditors"], dict(mfa=True, last_login=80)),
+                ("erin.obrien", ["developers"], dict(mfa=True, keys=[("Active", 40, 3), ("Active", 400, 120)])),
+                ("ci-deploy", [], dict(password=False, mfa=False, keys=[("Active", 60, 0)], direct=["PowerUserAccess"])),
+                ("backup-agent", [], dict(password=False, mfa=False, keys=[("Active", 700, 200)],
+                                          inline=[{"policyName": "backup-s3", "policyDocument": policy_doc([{"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["arn:aws:s3:::acme-prod-backups/*"]}])}])),
+                ("frank.new", ["developers"], dict(mfa=False, last_login=None, created=10)),
+            ],
+            "staging": [
+                ("alice.martin", ["admins"], dict(mfa=True)),
+                ("george.test", ["admins"], dict(mfa=False, last_login=5, direct=["AdministratorAccess"])),
+                ("hana.qa", ["developers"], dict(mfa=False, last_login=100, keys=[("Active", 500, None)])),
+                ("loadtest", [], dict(password=False, mfa=False, keys=[("Active", 150, 1), ("Inactive", 400, 300)])),
+                ("ivan.contractor", ["developers"], dict(mfa=True, last_login=200, created=400)),
+            ],
+            "security": [
+                ("sam.secops", ["admins"], dict(mfa=True, last_login=1)),
+                ("tara.ir", ["auditors"], dict(mfa=True, last_login=4)),
+                ("siem-reader", [], dict(password=False, mfa=False, keys=[("Active", 20, 0)])),
+            ],
+        }[env]
+        for name, groups, kw in people:
+            uid, _ = user(env, acct, groups, name, **kw)
+            for g in groups:
+                rel(uid, ids["groups"][g], "member_of")
+            for p in kw.get("direct", []):
+                if p in ids["policies"]:
+                    rel(uid, ids["policies"][p][0], "attached_to")
+
+        cert_name = "www-%s" % env
+        asset(acct, "global", "aws.iam.server_certificate", "arn:aws:iam::%s:server-certificate/%s" % (acct, cert_name), cert_name, None,
+              {"serverCertificateName": cert_name, "serverCertificateId": "ASCA" + hexid(16).upper(),
+               "arn": "arn:aws:iam::%s:server-certificate/%s" % (acct, cert_name), "path": "/",
+               "uploadDate": ts(500), "expiration": ts(-200) if env == "prod" else ts(45)})
+
+        # -- S3
+        logs_bucket = "acme-%s-access-logs" % env
+        bucket(env, acct, home, logs_bucket, versioning="Enabled", encryption="AES256", kms=None)
+        trail_bucket = "acme-%s-cloudtrail" % env
+        bucket(env, acct, home, trail_bucket, mfa_delete=(env == "security"), logging_to=logs_bucket if good else None, kms=hk["logs"])
+        if env == "prod":
+            bucket(env, acct, home, "acme-prod-invoices", mfa_delete=True, logging_to=logs_bucket, kms=hk["data"], tags={"data-class": "confidential"})
+            bucket(env, acct, home, "acme-prod-uploads", logging_to=logs_bucket, kms=hk["data"])
+            bucket(env, acct, home, "acme-prod-backups", tls=False, logging_to=logs_bucket, kms=hk["data"])
+            bucket(env, acct, "us-east-1", "acme-www", pab=False, tls=False, public_policy=True, versioning="Suspended", encryption="AES256")
+            bucket(env, acct, "eu-central-1", "acme-prod-analytics-eu", encryption=None, versioning="Off")
+            bucket(env, acct, home, "acme-prod-build-cache", versioning="Suspended", encryption="AES256")
+        elif env == "staging":
+            bucket(env, acct, home, "acme-staging-uploads", pab=None, tls=False, versioning="Off", encryption="AES256")
+            bucket(env, acct, home, "acme-staging-fixtures", pab=False, tls=False, public_policy=True, versioning="Off", encryption=None)
+            bucket(env, acct, "us-east-1", "acme-staging-data", versioning="Enabled", kms=keys["us-east-1"]["data"])
+        else:
+            bucket(env, acct, home, "acme-security-flow-logs", logging_to=logs_bucket, kms=hk["logs"])
+            bucket(env, acct, home, "acme-security-config", logging_to=logs_bucket, kms=hk["logs"])
+            bucket(env, acct, home, "acme-security-forensics", mfa_delete=True, logging_to=logs_bucket, kms=hk["data"])
+
+        # -- CloudTrail
+        trails = []
+        if env == "staging":
+            trail_cfg = {"name": "staging-trail", "homeRegion": home, "s3BucketName": trail_bucket, "isMultiRegionTrail": False,
+                         "includeGlobalServiceEvents": True, "isOrganizationTrail": False, "logFileValidationEnabled": False,
+                         "isLogging": True, "eventSelectors": [{"readWriteType": "WriteOnly", "includeManagementEvents": True, "dataResources": [], "excludeManagementEventSources": []}],
+                         "s3BucketLogging": {"enabled": False}}
+        else:
+            data_sel = [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}] if env == "prod" else []
+            trail_cfg = {"name": "%s-trail" % env, "homeRegion": home, "s3BucketName": trail_bucket, "isMultiRegionTrail": True,
+                         "includeGlobalServiceEvents": True, "isOrganizationTrail": False, "logFileValidationEnabled": True,
+                         "kmsKeyId": hk["logs"].replace("arn:aws:kms", "arn:aws:kms"),
+                         "cloudWatchLogsLogGroupArn": "arn:aws:logs:%s:%s:log-group:aws-cloudtrail-logs:*" % (home, acct),
+                         "cloudWatchLogsRoleArn": "arn:aws:iam::%s:role/cloudtrail-cloudwatch" % acct,
+                         "isLogging": True, "latestCloudWatchLogsDeliveryTime": ts(0, 1),
+                         "eventSelectors": [{"readWriteType": "All", "includeManagementEvents": True, "dataResources": data_sel, "excludeManagementEventSources": []}],
+                         "s3BucketLogging": {"enabled": True, "targetBucket": logs_bucket, "targetPrefix": trail_bucket + "/"}}
+            if env == "security":
+                trail_cfg["advancedEventSelectors"] = []
+        trail_cfg["trailARN"] = "arn:aws:cloudtrail:%s:%s:trail/%s" % (home, acct, trail_cfg["name"])
+        t = asset(acct, home, "aws.cloudtrail.trail", trail_cfg["trailARN"], trail_cfg["name"], None, trail_cfg)
+        rel(t, "arn:aws:s3:::%s" % trail_bucket, "delivers_to")
+        if "kmsKeyId" in trail_cfg:
+            rel(t, hk["logs"], "encrypted_by")
+        trails.append({k: v for k, v in trail_cfg.items() if k in ("name", "trailARN", "homeRegion", "isMultiRegionTrail", "isOrganizationTrail", "isLogging", "s3BucketName", "cloudWatchLogsLogGroupArn", "eventSelectors", "advancedEventSelectors")})
+
+        if env == "prod":
+            covered = [n for n in PATTERNS if n != "4.15"]
+            mf = metric_filters(acct, covered, lambda n: 0 if n == "4.12" else (None if n == "4.14" else 2))
+        elif env == "security":
+            mf = metric_filters(acct, list(PATTERNS), lambda n: 3)
+        else:
+            mf = []
+        asset(acct, "global", "aws.account.global", acct, "acme-%s" % env, {"env": env}, {
+            "accountId": acct, "alias": "acme-%s" % env, "trails": trails, "metricFilters": mf,
+            "supportPolicyEntities": {"policyRoles": [{"roleName": "aws-support", "roleId": "AROA" + hexid(16).upper()}] if good else [],
+                                      "policyUsers": [], "policyGroups": []},
+            "s3PublicAccessBlock": {k: env == "security" for k in ("blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")},
+        })
+
+        # -- regions
+        for region in ENABLED_REGIONS:
+            used = region in info["regions"]
+            recorder = []
+            if used or env == "security":
+                recorder = [{"name": "default", "roleARN": "arn:aws:iam::%s:role/aws-config" % acct,
+                             "recordingGroup": {"allSupported": env != "staging", "includeGlobalResourceTypes": region == home,
+                                                "resourceTypes": [] if env != "staging" else ["AWS::EC2::Instance", "AWS::S3::Bucket"]},
+                             "recording": True, "lastStatus": "SUCCESS"}]
+            analyzers = []
+            if env == "security" or (env == "prod" and used):
+                analyzers = [{"name": "account-analyzer", "arn": "arn:aws:access-analyzer:%s:%s:analyzer/account-analyzer" % (region, acct),
+                              "type": "ACCOUNT", "status": "ACTIVE"}]
+            cfg = {"regionName": region, "optInStatus": "opt-in-not-required",
+                   "ebsEncryptionByDefault": env == "security" or (env == "prod" and region != "eu-central-1"),
+                   "accessAnalyzers": analyzers, "configRecorders": recorder,
+                   "securityHub": {"enabled": env == "security" or (env == "prod" and used)}}
+            if cfg["ebsEncryptionByDefault"]:
+                cfg["ebsDefaultKmsKeyId"] = "alias/aws/ebs"
+            if cfg["securityHub"]["enabled"]:
+                cfg["securityHub"].update({"hubArn": "arn:aws:securityhub:%s:%s:hub/default" % (region, acct), "subscribedAt": ts(300)})
+            asset(acct, region, "aws.account.region", "%s/%s" % (acct, region), region, None, cfg)
+
+        # -- networks, compute, data
+        for i, region in enumerate(info["regions"]):
+            prefix = "10.%d" % ({"prod": 10, "staging": 20, "security": 30}[env] + i)
+            net = network(env, acct, region, prefix, flow_logs=good, strict_default_sg=good and region == home)
+            dnet = network(env, acct, region, prefix, default_vpc_only=True, flow_logs=False, strict_default_sg=False) if i == 0 and env != "security" else None
+            rk = keys.get(region, hk)
+            role = ids["roles"]["app-server"]
+            if env == "prod" and region == home:
+                for n in range(3):
+                    instance(env, acct, region, net, "prod-api-%d" % (n + 1), sgs=("app",), role=role, volumes=((20, True), (100, True)), kms=rk["data"])
+                instance(env, acct, region, net, "prod-web-1", tier="public", sgs=("web",), role=role, volumes=((20, True),), kms=rk["data"])
+                instance(env, acct, region, net, "prod-batch-legacy", sgs=("app",), imdsv2=False, volumes=((50, False),))
+                instance(env, acct, region, net, "prod-win-jump", tier="public", sgs=("windows-jump",), imdsv2=False, volumes=((60, True),), kms=rk["data"])
+                instance(env, acct, region, net, "prod-bastion", tier="public", sgs=("bastion-v6",), volumes=((8, True),), kms=rk["data"])
+                rds(env, acct, region, net, "orders", kms=rk["data"], backups=14)
+                rds(env, acct, region, net, "billing", kms=rk["data"], engine="aurora-postgresql", backups=35)
+                rds(env, acct, region, net, "reporting", engine="mysql", minor=False, backups=1, deletion=False, kms=rk["data"])
+                efs(env, acct, region, "prod-shared-uploads", kms=rk["data"])
+                efs(env, acct, region, "prod-legacy-home", encrypted=False)
+            elif env == "prod":
+                instance(env, acct, region, net, "prod-edge-%s" % region, tier="public", sgs=("web",), role=role, volumes=((20, True),), kms=rk["data"])
+                if region == "us-east-1":
+                    rds(env, acct, region, net, "orders-replica", kms=rk["data"], backups=7)
+            elif env == "staging" and region == home:
+                instance(env, acct, region, net, "staging-api-1", sgs=("app", "launch-wizard-1"), imdsv2=False, volumes=((20, False),))
+                instance(env, acct, region, net, "staging-api-2", sgs=("app",), volumes=((20, True),), kms=rk["data"])
+                instance(env, acct, region, net, "staging-debug", tier="public", sgs=("debug-all",), imdsv2=False, state="stopped", volumes=((30, False),))
+                rds(env, acct, region, net, "staging-orders", encrypted=False, public=True, backups=0, deletion=False, minor=False)
+                rds(env, acct, region, net, "staging-billing", kms=rk["data"], backups=3, deletion=False)
+                efs(env, acct, region, "staging-shared", encrypted=False)
+            elif env == "staging":
+                instance(env, acct, region, net, "staging-loadgen", tier="public", sgs=("web",), volumes=((20, True),), kms=rk["data"])
+            elif env == "security" and region == home:
+                instance(env, acct, region, net, "siem-collector", sgs=("app",), role=role, volumes=((20, True), (500, True)), kms=rk["data"])
+                efs(env, acct, region, "forensics-scratch", kms=rk["data"])
+            if dnet and env == "staging" and region == home:
+                instance(env, acct, region, dnet, "forgotten-test-box", tier="default", sgs=("default",), imdsv2=False, volumes=((8, False),))
+
+    # Relationships may point forward; every endpoint must exist.
+    for line in lines:
+        if line["kind"] == "relationship":
+            assert line["from"] in native_ids and line["to"] in native_ids, line
+
+    with open(args.output, "w", encoding="utf-8") as f:
+        f.write(json.dumps(header, separators=(", ", ": ")) + "\n")
+        for line in lines:
+            f.write(json.dumps(line, separators=(",", ":"), sort_keys=False) + "\n")
+    n_assets = sum(1 for x in lines if x["kind"] == "asset")
+    print("wrote %s: %d assets, %d relationships" % (args.output, n_assets, len(lines) - n_assets))
+
+
+if __name__ == "__main__":
+    main()
