@@ -619,7 +619,7 @@ def main():
             mf = metric_filters(acct, list(PATTERNS), lambda n: 3)
         else:
             mf = []
-        asset(acct, "global", "aws.account.global", acct, "acme-%s" % env, {"env": env}, {
+        asset(acct, "global", "aws.account", acct, "acme-%s" % env, {"env": env}, {
             "accountId": acct, "alias": "acme-%s" % env, "trails": trails, "metricFilters": mf,
             "supportPolicyEntities": {"policyRoles": [{"roleName": "aws-support", "roleId": "AROA" + hexid(16).upper()}] if good else [],
                                       "policyUsers": [], "policyGroups": []},

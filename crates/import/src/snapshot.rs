@@ -545,7 +545,7 @@ mod tests {
 
     #[test]
     fn invalid_resource_type() {
-        for bad in ["aws.s3", "AWS.S3.Bucket", "aws..bucket"] {
+        for bad in ["aws", "AWS.S3.Bucket", "aws..bucket", "aws.s3.Bucket"] {
             let e = err(&[HEADER, &BUCKET.replace("aws.s3.bucket", bad)]);
             assert_eq!(e.line, Some(2));
             assert!(e.message.contains("invalid resource type"), "{bad}: {e}");
