@@ -259,6 +259,21 @@ pub fn relationship_kind(name: &str) -> String {
     }
 }
 
+/// Brings a few AWS Config edges onto Rampart's own vocabulary (docs/asset-types.md), so that
+/// graph queries read the same on every source: a user "Is attached to Group" is `member_of`
+/// it; an instance, database or function "Is associated with" its security group or role `uses` it.
+fn rampart_kind(from_type: &str, to_type: &str, kind: String) -> String {
+    match (from_type, to_type, kind.as_str()) {
+        ("AWS::IAM::User", "AWS::IAM::Group", _) => "member_of".to_string(),
+        (
+            "AWS::EC2::Instance" | "AWS::RDS::DBInstance" | "AWS::Lambda::Function",
+            "AWS::EC2::SecurityGroup" | "AWS::IAM::Role",
+            "associated_with",
+        ) => "uses".to_string(),
+        _ => kind,
+    }
+}
+
 /// Parses an AWS Config snapshot into an inventory of normalised assets.
 pub fn parse_aws_config(
     name: &str,
@@ -399,7 +414,7 @@ pub fn parse_aws_config(
                     target_type: target_type.to_string(),
                     target_id: str_field(rel, &["resourceId"]).map(str::to_string),
                     target_name: str_field(rel, &["resourceName"]).map(str::to_string),
-                    kind: relationship_kind(rel_name),
+                    kind: rampart_kind(aws_type, target_type, relationship_kind(rel_name)),
                 });
             }
         }
@@ -1259,6 +1274,35 @@ mod tests {
         assert_eq!(vpcs[1].config["flowLogs"], json!([]));
         assert_eq!(inv.relationships.len(), 1);
         assert_eq!(inv.relationships[0].kind, "contained_in");
+    }
+
+    #[test]
+    fn edges_use_rampart_vocabulary() {
+        let inv = parse(vec![
+            item("AWS::EC2::SecurityGroup", "sg-1", json!({})),
+            item(
+                "AWS::IAM::Group",
+                "AGPA1",
+                json!({"resourceName": "devs", "awsRegion": "global"}),
+            ),
+            item(
+                "AWS::IAM::User",
+                "AIDA1",
+                json!({"awsRegion": "global", "relationships": [
+                    {"resourceName": "devs", "resourceType": "AWS::IAM::Group", "name": "Is attached to Group"}
+                ]}),
+            ),
+            item(
+                "AWS::EC2::Instance",
+                "i-1",
+                json!({"relationships": [
+                    {"resourceId": "sg-1", "resourceType": "AWS::EC2::SecurityGroup", "name": "Is associated with SecurityGroup"}
+                ]}),
+            ),
+        ]);
+        let kinds: Vec<&str> = inv.relationships.iter().map(|r| r.kind.as_str()).collect();
+        assert!(kinds.contains(&"member_of"), "{kinds:?}");
+        assert!(kinds.contains(&"uses"), "{kinds:?}");
     }
 
     #[test]
