@@ -151,10 +151,16 @@ pub fn snake_case(s: &str) -> String {
 /// `KMSKeyId` → `kmsKeyId`, `S3BucketName` → `s3BucketName`, `TrailARN` → `trailARN`,
 /// `dBInstanceIdentifier` (AWS Config's RDS spelling) → `dbInstanceIdentifier`.
 pub fn camel_key(key: &str) -> String {
-    if let Some(rest) = key.strip_prefix("dB") {
-        return format!("db{rest}");
+    let mut chars: Vec<char> = key.chars().collect();
+    // AWS Config lower-cases only the first letter of an acronym: `dBInstanceIdentifier`,
+    // `sSEDescription`, `iAMDatabaseAuthenticationEnabled`. Read those as PascalCase.
+    if chars.len() > 2
+        && chars[0].is_ascii_lowercase()
+        && chars[1].is_ascii_uppercase()
+        && chars[2].is_ascii_uppercase()
+    {
+        chars[0] = chars[0].to_ascii_uppercase();
     }
-    let chars: Vec<char> = key.chars().collect();
     let run = chars.iter().take_while(|c| c.is_ascii_uppercase()).count();
     if run == 0 {
         return key.to_string();
@@ -579,6 +585,12 @@ fn normalise(
     let Value::Object(mut config) = configuration else {
         return Err("\"configuration\" must be a JSON object".into());
     };
+    if !rampart_type.starts_with("aws.iam.") && rampart_type != "aws.s3.bucket" {
+        config = match camelize_db(Value::Object(config)) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+    }
     match rampart_type {
         "aws.s3.bucket" => normalise_bucket(&mut config, supplementary)?,
         "aws.ec2.security_group" => {
@@ -592,12 +604,7 @@ fn normalise(
                 }
             }
         }
-        "aws.rds.db_instance" | "aws.rds.db_cluster" | "aws.rds.db_snapshot" => {
-            config = match camelize_db(Value::Object(config)) {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            };
-        }
+
         "aws.cloudtrail.trail" => {
             rename(&mut config, "trailName", "name");
             rename(&mut config, "arn", "trailARN");
@@ -687,12 +694,21 @@ fn rename(config: &mut Map<String, Value>, from: &str, to: &str) {
     }
 }
 
-/// RDS items spell their keys `dBInstanceIdentifier`: bring them to `dbInstanceIdentifier`.
+/// AWS Config spells some keys `dBInstanceIdentifier`, `sSEDescription`: bring them to
+/// `dbInstanceIdentifier`, `sseDescription` (policy documents are left alone).
 fn camelize_db(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| (camel_key(&k), camelize_db(v)))
+                .map(|(k, v)| {
+                    if DOCUMENT_KEYS.contains(&k.as_str()) {
+                        (k, v)
+                    } else if k.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                        (camel_key(&k), camelize_db(v))
+                    } else {
+                        (k, camelize_db(v))
+                    }
+                })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(camelize_db).collect()),
@@ -934,6 +950,12 @@ mod tests {
         assert_eq!(camel_key("TrailARN"), "trailARN");
         assert_eq!(camel_key("dBInstanceIdentifier"), "dbInstanceIdentifier");
         assert_eq!(camel_key("encrypted"), "encrypted");
+        assert_eq!(camel_key("sSEDescription"), "sseDescription");
+        assert_eq!(
+            camel_key("iAMDatabaseAuthenticationEnabled"),
+            "iamDatabaseAuthenticationEnabled"
+        );
+        assert_eq!(camel_key("eTag"), "eTag");
         assert_eq!(
             relationship_kind("Is attached to SecurityGroup"),
             "attached_to"
