@@ -33,42 +33,85 @@ pub(crate) mod sql {
     pub const INSERT_SCAN: &str = "INSERT INTO scans (workspace_id, id, source, status, started_at, finished_at, asset_count, pass_count, fail_count, error_count, message) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-    pub const UPSERT_ASSET: &str = "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (workspace_id, id) DO UPDATE SET \
-           provider = excluded.provider, account = excluded.account, region = excluded.region, \
-           type = excluded.type, native_id = excluded.native_id, name = excluded.name, \
-           tags = excluded.tags, config = excluded.config, \
-           first_seen = CASE WHEN excluded.first_seen < assets.first_seen THEN excluded.first_seen ELSE assets.first_seen END, \
-           last_seen = CASE WHEN excluded.last_seen > assets.last_seen THEN excluded.last_seen ELSE assets.last_seen END \
-         WHERE assets.workspace_id = $1";
+    /// Rows per multi-row statement of `record_scan` (a few thousand parameters each, well
+    /// under SQLite's and PostgreSQL's limits).
+    pub const ASSET_BATCH: usize = 200;
+    pub const FINDING_BATCH: usize = 400;
+    pub const RELATIONSHIP_BATCH: usize = 300;
+    pub const DELETE_BATCH: usize = 500;
 
-    pub const DELETE_OUTGOING_RELATIONSHIPS: &str =
-        "DELETE FROM relationships WHERE workspace_id = $1 AND from_id = $2";
+    /// `($1, $a, $a+1, …)` tuples: the workspace id first, then `width` fresh parameters per row
+    /// starting at `$first`, then `suffix` (literal SQL) before the closing parenthesis.
+    fn tuples(rows: usize, first: usize, width: usize, suffix: &str) -> String {
+        (0..rows)
+            .map(|r| {
+                let start = first + r * width;
+                let params: Vec<String> = (start..start + width).map(|n| format!("${n}")).collect();
+                format!("($1, {}{suffix})", params.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 
-    pub const INSERT_RELATIONSHIP: &str = "INSERT INTO relationships (workspace_id, from_id, to_id, kind) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING";
+    /// Upserts `rows` assets: `$1` workspace, then 11 parameters per asset.
+    pub fn upsert_assets(rows: usize) -> String {
+        format!(
+            "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen) \
+             VALUES {} \
+             ON CONFLICT (workspace_id, id) DO UPDATE SET \
+               provider = excluded.provider, account = excluded.account, region = excluded.region, \
+               type = excluded.type, native_id = excluded.native_id, name = excluded.name, \
+               tags = excluded.tags, config = excluded.config, \
+               first_seen = CASE WHEN excluded.first_seen < assets.first_seen THEN excluded.first_seen ELSE assets.first_seen END, \
+               last_seen = CASE WHEN excluded.last_seen > assets.last_seen THEN excluded.last_seen ELSE assets.last_seen END \
+             WHERE assets.workspace_id = $1",
+            tuples(rows, 2, 11, "")
+        )
+    }
 
-    pub const UPSERT_FINDING: &str = "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, first_seen, last_seen, resolved_at, last_scan_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, NULL, $10) \
-         ON CONFLICT (workspace_id, id) DO UPDATE SET \
-           status = excluded.status, severity = excluded.severity, severity_rank = excluded.severity_rank, \
-           reason = excluded.reason, last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id, \
-           resolved_at = CASE \
-             WHEN excluded.status = 'fail' THEN NULL \
-             WHEN findings.status = 'fail' THEN excluded.last_seen \
-             ELSE findings.resolved_at END \
-         WHERE findings.workspace_id = $1";
+    /// Deletes the outgoing relationships of `rows` assets: `$1` workspace, then asset ids.
+    pub fn delete_outgoing_relationships(rows: usize) -> String {
+        let ids: Vec<String> = (2..2 + rows).map(|n| format!("${n}")).collect();
+        format!(
+            "DELETE FROM relationships WHERE workspace_id = $1 AND from_id IN ({})",
+            ids.join(", ")
+        )
+    }
 
-    pub const LIST_ASSETS: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
-         FROM assets \
-         WHERE workspace_id = $1 AND ($2 IS NULL OR type = $2) AND ($3 IS NULL OR provider = $3) \
-           AND ($4 IS NULL OR account = $4) AND ($5 IS NULL OR region = $5) \
-         ORDER BY type, name, id LIMIT $6 OFFSET $7";
+    /// Inserts `rows` relationships: `$1` workspace, then from, to, kind per row.
+    pub fn insert_relationships(rows: usize) -> String {
+        format!(
+            "INSERT INTO relationships (workspace_id, from_id, to_id, kind) VALUES {} \
+             ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING",
+            tuples(rows, 2, 3, "")
+        )
+    }
 
-    pub const COUNT_ASSETS: &str = "SELECT COUNT(*) AS n FROM assets \
-         WHERE workspace_id = $1 AND ($2 IS NULL OR type = $2) AND ($3 IS NULL OR provider = $3) \
-           AND ($4 IS NULL OR account = $4) AND ($5 IS NULL OR region = $5)";
+    /// Upserts `rows` findings with their lifecycle: `$1` workspace, `$2` scan time, `$3` scan
+    /// id, then id, control, asset, status, severity, severity rank, reason per row.
+    pub fn upsert_findings(rows: usize) -> String {
+        format!(
+            "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, first_seen, last_seen, resolved_at, last_scan_id) \
+             VALUES {} \
+             ON CONFLICT (workspace_id, id) DO UPDATE SET \
+               status = excluded.status, severity = excluded.severity, severity_rank = excluded.severity_rank, \
+               reason = excluded.reason, last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id, \
+               resolved_at = CASE \
+                 WHEN excluded.status = 'fail' THEN NULL \
+                 WHEN findings.status = 'fail' THEN excluded.last_seen \
+                 ELSE findings.resolved_at END \
+             WHERE findings.workspace_id = $1",
+            tuples(rows, 4, 7, ", $2, $2, NULL, $3")
+        )
+    }
+
+    // List queries are a scoped base (`… WHERE workspace_id = $1`), then `AND column = $N` for
+    // each filter given (so indexes apply), then the order and `LIMIT`/`OFFSET`.
+
+    pub const SELECT_ASSETS: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
+         FROM assets WHERE workspace_id = $1";
+    pub const COUNT_ASSETS: &str = "SELECT COUNT(*) AS n FROM assets WHERE workspace_id = $1";
+    pub const ASSETS_ORDER: &str = " ORDER BY type, name, id";
 
     pub const GET_ASSET: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
          FROM assets WHERE workspace_id = $1 AND id = $2";
@@ -80,16 +123,14 @@ pub(crate) mod sql {
          WHERE r.workspace_id = $1 AND (r.from_id = $2 OR r.to_id = $2) \
          ORDER BY r.kind, o.type, o.name, o.id LIMIT 500";
 
-    pub const LIST_FINDINGS: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, \
+    pub const SELECT_FINDINGS: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, \
            a.name AS asset_name, a.type AS asset_type \
          FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id \
-         WHERE f.workspace_id = $1 AND ($2 IS NULL OR f.status = $2) AND ($3 IS NULL OR f.severity = $3) \
-           AND ($4 IS NULL OR f.control_id = $4) AND ($5 IS NULL OR f.asset_id = $5) \
-         ORDER BY f.severity_rank DESC, f.control_id, a.name, f.asset_id LIMIT $6 OFFSET $7";
-
-    pub const COUNT_FINDINGS: &str = "SELECT COUNT(*) AS n FROM findings f \
-         WHERE f.workspace_id = $1 AND ($2 IS NULL OR f.status = $2) AND ($3 IS NULL OR f.severity = $3) \
-           AND ($4 IS NULL OR f.control_id = $4) AND ($5 IS NULL OR f.asset_id = $5)";
+         WHERE f.workspace_id = $1";
+    pub const COUNT_FINDINGS: &str =
+        "SELECT COUNT(*) AS n FROM findings f WHERE f.workspace_id = $1";
+    /// Matches the `findings_order` / `findings_status_order` indexes.
+    pub const FINDINGS_ORDER: &str = " ORDER BY f.severity_rank DESC, f.control_id, f.asset_id";
 
     pub const GET_FINDING: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, \
            a.name AS asset_name, a.type AS asset_type \
@@ -107,26 +148,34 @@ pub(crate) mod sql {
 
     pub const COUNT_SCANS: &str = "SELECT COUNT(*) AS n FROM scans WHERE workspace_id = $1";
 
-    /// The statements above, for the scoping test.
+    /// Every customer-data statement (generated ones at a few sizes), for the scoping test.
     #[cfg(test)]
-    pub const CUSTOMER: &[&str] = &[
-        INSERT_SCAN,
-        UPSERT_ASSET,
-        DELETE_OUTGOING_RELATIONSHIPS,
-        INSERT_RELATIONSHIP,
-        UPSERT_FINDING,
-        LIST_ASSETS,
-        COUNT_ASSETS,
-        GET_ASSET,
-        RELATIONSHIPS_OF,
-        LIST_FINDINGS,
-        COUNT_FINDINGS,
-        GET_FINDING,
-        FINDING_COUNTS,
-        CONTROL_COUNTS,
-        LIST_SCANS,
-        COUNT_SCANS,
-    ];
+    pub fn customer() -> Vec<String> {
+        let mut all: Vec<String> = [
+            INSERT_SCAN,
+            SELECT_ASSETS,
+            COUNT_ASSETS,
+            GET_ASSET,
+            RELATIONSHIPS_OF,
+            SELECT_FINDINGS,
+            COUNT_FINDINGS,
+            GET_FINDING,
+            FINDING_COUNTS,
+            CONTROL_COUNTS,
+            LIST_SCANS,
+            COUNT_SCANS,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for n in [1, 2, 7] {
+            all.push(upsert_assets(n));
+            all.push(delete_outgoing_relationships(n));
+            all.push(insert_relationships(n));
+            all.push(upsert_findings(n));
+        }
+        all
+    }
 
     // ----- tenancy and identity (not customer data) -------------------------------------------
 
@@ -311,6 +360,50 @@ fn precreate_private(path: &Path) -> Result<()> {
     }
 }
 
+/// The items of `items`, keeping only the last one of each key, in first-seen order.
+fn dedup_last<'a, T, K: Eq + std::hash::Hash>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let mut last: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        last.insert(key(item), i);
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, item)| last.get(&key(item)) == Some(i))
+        .map(|(_, item)| item)
+        .collect()
+}
+
+/// Equality filters appended to a scoped base query as `AND column = $N` (`$1` is the workspace).
+/// Column names are compile-time constants; values are always bound.
+#[derive(Default)]
+struct Conditions<'a> {
+    sql: String,
+    binds: Vec<&'a str>,
+}
+
+impl<'a> Conditions<'a> {
+    fn eq(&mut self, column: &'static str, value: Option<&'a str>) {
+        if let Some(value) = value {
+            self.binds.push(value);
+            self.sql
+                .push_str(&format!(" AND {column} = ${}", self.binds.len() + 1));
+        }
+    }
+
+    /// `(list, count)`: the list statement ends with `order` and `LIMIT $n OFFSET $n+1`.
+    fn statements(&self, select: &str, count: &str, order: &str) -> (String, String) {
+        let n = self.binds.len() + 2;
+        (
+            format!("{select}{}{order} LIMIT ${n} OFFSET ${}", self.sql, n + 1),
+            format!("{count}{}", self.sql),
+        )
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct SqliteBackend {
     pool: SqlitePool,
@@ -325,7 +418,11 @@ impl SqliteBackend {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // 64 MiB page cache per connection (the default is 2 MiB): a large import rewrites
+            // several indexes with random keys inside one transaction.
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -648,61 +745,80 @@ impl SqliteBackend {
             .execute(&mut *tx)
             .await?;
 
-        for asset in &inventory.assets {
-            let tags = serde_json::to_string(&asset.tags)
-                .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
-            let config = serde_json::to_string(&asset.config)
-                .map_err(|e| StoreError::Corrupt(format!("config: {e}")))?;
-            sqlx::query(sql::UPSERT_ASSET)
-                .bind(ws)
-                .bind(&asset.id)
-                .bind(asset.provider.as_str())
-                .bind(&asset.account)
-                .bind(&asset.region)
-                .bind(asset.resource_type.as_str())
-                .bind(&asset.native_id)
-                .bind(&asset.name)
-                .bind(tags)
-                .bind(config)
-                .bind(ts(asset.first_seen))
-                .bind(ts(asset.last_seen))
-                .execute(&mut *tx)
-                .await?;
+        // Later copies of the same asset or finding win (PostgreSQL refuses to upsert one row
+        // twice in a statement, so duplicates never reach the database).
+        let assets = dedup_last(&inventory.assets, |a| a.id.as_str());
+        for chunk in assets.chunks(sql::ASSET_BATCH) {
+            let text = sql::upsert_assets(chunk.len());
+            let mut q = sqlx::query(&text).bind(ws);
+            for asset in chunk {
+                let tags = serde_json::to_string(&asset.tags)
+                    .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
+                let config = serde_json::to_string(&asset.config)
+                    .map_err(|e| StoreError::Corrupt(format!("config: {e}")))?;
+                q = q
+                    .bind(&asset.id)
+                    .bind(asset.provider.as_str())
+                    .bind(&asset.account)
+                    .bind(&asset.region)
+                    .bind(asset.resource_type.as_str())
+                    .bind(&asset.native_id)
+                    .bind(&asset.name)
+                    .bind(tags)
+                    .bind(config)
+                    .bind(ts(asset.first_seen))
+                    .bind(ts(asset.last_seen));
+            }
+            q.execute(&mut *tx).await?;
         }
 
-        for asset in &inventory.assets {
-            sqlx::query(sql::DELETE_OUTGOING_RELATIONSHIPS)
-                .bind(ws)
-                .bind(&asset.id)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in assets.chunks(sql::DELETE_BATCH) {
+            let text = sql::delete_outgoing_relationships(chunk.len());
+            let mut q = sqlx::query(&text).bind(ws);
+            for asset in chunk {
+                q = q.bind(&asset.id);
+            }
+            q.execute(&mut *tx).await?;
         }
-        for rel in &inventory.relationships {
-            sqlx::query(sql::INSERT_RELATIONSHIP)
-                .bind(ws)
-                .bind(&rel.from)
-                .bind(&rel.to)
-                .bind(&rel.kind)
-                .execute(&mut *tx)
-                .await?;
+        let mut relationships: Vec<&Relationship> = inventory.relationships.iter().collect();
+        relationships.sort();
+        relationships.dedup();
+        for chunk in relationships.chunks(sql::RELATIONSHIP_BATCH) {
+            let text = sql::insert_relationships(chunk.len());
+            let mut q = sqlx::query(&text).bind(ws);
+            for rel in chunk {
+                q = q.bind(&rel.from).bind(&rel.to).bind(&rel.kind);
+            }
+            q.execute(&mut *tx).await?;
         }
 
         let now = ts(scan.started_at);
-        for (evaluation, severity) in evaluations.iter().zip(severities) {
-            let id = rampart_model::finding_id(ws, &evaluation.control_id, &evaluation.asset_id);
-            sqlx::query(sql::UPSERT_FINDING)
-                .bind(ws)
-                .bind(id)
-                .bind(&evaluation.control_id)
-                .bind(&evaluation.asset_id)
-                .bind(evaluation.status.as_str())
-                .bind(severity.as_str())
-                .bind(severity_rank(*severity))
-                .bind(&evaluation.reason)
-                .bind(&now)
-                .bind(&scan.id)
-                .execute(&mut *tx)
-                .await?;
+        let findings: Vec<(String, &Evaluation, Severity)> = evaluations
+            .iter()
+            .zip(severities)
+            .map(|(e, s)| {
+                (
+                    rampart_model::finding_id(ws, &e.control_id, &e.asset_id),
+                    e,
+                    *s,
+                )
+            })
+            .collect();
+        let findings = dedup_last(&findings, |f| f.0.as_str());
+        for chunk in findings.chunks(sql::FINDING_BATCH) {
+            let text = sql::upsert_findings(chunk.len());
+            let mut q = sqlx::query(&text).bind(ws).bind(&now).bind(&scan.id);
+            for (id, evaluation, severity) in chunk {
+                q = q
+                    .bind(id)
+                    .bind(&evaluation.control_id)
+                    .bind(&evaluation.asset_id)
+                    .bind(evaluation.status.as_str())
+                    .bind(severity.as_str())
+                    .bind(severity_rank(*severity))
+                    .bind(&evaluation.reason);
+            }
+            q.execute(&mut *tx).await?;
         }
 
         tx.commit().await?;
@@ -715,25 +831,27 @@ impl SqliteBackend {
         filter: &AssetFilter,
         page: Page,
     ) -> Result<Paged<Asset>> {
-        let rows = sqlx::query(sql::LIST_ASSETS)
-            .bind(scope.workspace_id())
-            .bind(filter.resource_type.as_deref())
-            .bind(filter.provider.as_deref())
-            .bind(filter.account.as_deref())
-            .bind(filter.region.as_deref())
+        let mut cond = Conditions::default();
+        cond.eq("type", filter.resource_type.as_deref());
+        cond.eq("provider", filter.provider.as_deref());
+        cond.eq("account", filter.account.as_deref());
+        cond.eq("region", filter.region.as_deref());
+        let (list, count) =
+            cond.statements(sql::SELECT_ASSETS, sql::COUNT_ASSETS, sql::ASSETS_ORDER);
+        let mut q = sqlx::query(&list).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(*b);
+        }
+        let rows = q
             .bind(i64::from(page.limit()))
             .bind(to_i64(page.offset()))
             .fetch_all(&self.pool)
             .await?;
-        let total: i64 = sqlx::query(sql::COUNT_ASSETS)
-            .bind(scope.workspace_id())
-            .bind(filter.resource_type.as_deref())
-            .bind(filter.provider.as_deref())
-            .bind(filter.account.as_deref())
-            .bind(filter.region.as_deref())
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let mut q = sqlx::query(&count).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(*b);
+        }
+        let total: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
         Ok(Paged {
             items: rows.iter().map(asset_from_row).collect::<Result<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
@@ -796,27 +914,30 @@ impl SqliteBackend {
         filter: &FindingFilter,
         page: Page,
     ) -> Result<Paged<FindingRecord>> {
-        let status = filter.status.map(FindingStatus::as_str);
-        let severity = filter.severity.map(Severity::as_str);
-        let rows = sqlx::query(sql::LIST_FINDINGS)
-            .bind(scope.workspace_id())
-            .bind(status)
-            .bind(severity)
-            .bind(filter.control_id.as_deref())
-            .bind(filter.asset_id.as_deref())
+        let mut cond = Conditions::default();
+        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
+        cond.eq("f.severity", filter.severity.map(Severity::as_str));
+        cond.eq("f.control_id", filter.control_id.as_deref());
+        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        let (list, count) = cond.statements(
+            sql::SELECT_FINDINGS,
+            sql::COUNT_FINDINGS,
+            sql::FINDINGS_ORDER,
+        );
+        let mut q = sqlx::query(&list).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(*b);
+        }
+        let rows = q
             .bind(i64::from(page.limit()))
             .bind(to_i64(page.offset()))
             .fetch_all(&self.pool)
             .await?;
-        let total: i64 = sqlx::query(sql::COUNT_FINDINGS)
-            .bind(scope.workspace_id())
-            .bind(status)
-            .bind(severity)
-            .bind(filter.control_id.as_deref())
-            .bind(filter.asset_id.as_deref())
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let mut q = sqlx::query(&count).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(*b);
+        }
+        let total: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
         Ok(Paged {
             items: rows.iter().map(finding_from_row).collect::<Result<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
@@ -907,7 +1028,7 @@ mod tests {
     /// branches filter on it too where there is one).
     #[test]
     fn customer_queries_are_scoped() {
-        for q in sql::CUSTOMER {
+        for q in sql::customer() {
             let normalized = q.split_whitespace().collect::<Vec<_>>().join(" ");
             let is_insert = normalized.starts_with("INSERT INTO");
             if is_insert {
@@ -934,7 +1055,7 @@ mod tests {
         }
     }
 
-    /// Every statement that names a customer table is listed in `sql::CUSTOMER`.
+    /// Every statement that names a customer table is listed in `sql::customer()`.
     #[test]
     fn customer_query_list_is_complete() {
         let all = [
@@ -964,6 +1085,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn generated_statements() {
+        assert_eq!(
+            sql::insert_relationships(2)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            "INSERT INTO relationships (workspace_id, from_id, to_id, kind) VALUES ($1, $2, $3, $4), ($1, $5, $6, $7) ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING"
+        );
+        assert!(
+            sql::upsert_findings(2)
+                .contains("($1, $4, $5, $6, $7, $8, $9, $10, $2, $2, NULL, $3), ($1, $11,")
+        );
+        assert!(sql::upsert_assets(2).contains("($1, $13, $14,"));
+        let mut c = Conditions::default();
+        c.eq("type", Some("aws.s3.bucket"));
+        c.eq("region", None);
+        c.eq("account", Some("1"));
+        let (list, count) = c.statements(
+            "SELECT x FROM assets WHERE workspace_id = $1",
+            "SELECT COUNT(*) FROM assets WHERE workspace_id = $1",
+            " ORDER BY x",
+        );
+        assert_eq!(
+            list,
+            "SELECT x FROM assets WHERE workspace_id = $1 AND type = $2 AND account = $3 ORDER BY x LIMIT $4 OFFSET $5"
+        );
+        assert_eq!(
+            count,
+            "SELECT COUNT(*) FROM assets WHERE workspace_id = $1 AND type = $2 AND account = $3"
+        );
+        assert_eq!(c.binds, ["aws.s3.bucket", "1"]);
+    }
+
+    #[test]
+    fn dedup_keeps_last_in_first_seen_order() {
+        let items = [("a", 1), ("b", 2), ("a", 3)];
+        let kept: Vec<_> = dedup_last(&items, |x| x.0).into_iter().copied().collect();
+        assert_eq!(kept, [("b", 2), ("a", 3)]);
     }
 
     #[test]

@@ -10,13 +10,13 @@ use sqlx::Row as _;
 async fn migrations_apply_once_and_reopen_cleanly() {
     let db = common::open().await;
     let applied = db.store.applied_migrations().await.unwrap();
-    assert_eq!(applied, vec!["initial".to_string()]);
+    assert_eq!(applied, ["initial", "findings order index"]);
     // Running again is a no-op.
     db.store.migrate().await.unwrap();
     db.store.close().await;
 
     let again = Store::open_data_dir(db.dir.path()).await.unwrap();
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 1);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 2);
     again.close().await;
 }
 
