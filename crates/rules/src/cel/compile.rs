@@ -76,6 +76,57 @@ impl Const {
     }
 }
 
+/// Where a field path starts: the asset's configuration or a comprehension variable.
+#[derive(Clone, Copy)]
+enum JsonRoot {
+    Config,
+    Slot(usize),
+}
+
+/// Walks `keys` from `root` and applies `on_json` to the JSON found (the fast path), or
+/// `on_val` when a comprehension variable holds a non-JSON value.
+#[inline]
+fn with_path<'a, T>(
+    env: &Env<'a>,
+    root: JsonRoot,
+    keys: &[String],
+    on_json: impl FnOnce(&'a Json) -> Result<T, EvalError>,
+    on_val: impl FnOnce(Val<'a>) -> Result<T, EvalError>,
+) -> Result<T, EvalError> {
+    match root {
+        JsonRoot::Config => on_json(walk_json(&env.asset.config, keys)?),
+        JsonRoot::Slot(i) => match &env.slots[i] {
+            Val::Json(j) => {
+                let j: &'a Json = j;
+                on_json(walk_json(j, keys)?)
+            }
+            other => on_val(walk(other.clone(), keys)?),
+        },
+    }
+}
+
+impl Const {
+    #[inline]
+    fn eq_json(&self, j: &Json) -> bool {
+        match (self, j) {
+            (Const::Str(c), Json::String(s)) => c == s,
+            (Const::Str(_), _) => false,
+            (Const::Bool(c), Json::Bool(b)) => c == b,
+            _ => self.eq_val(&Val::from_json(j)),
+        }
+    }
+
+    #[inline]
+    fn cmp_json(&self, j: &Json) -> Result<Ordering, EvalError> {
+        if let (Const::Int(c), Json::Number(n)) = (self, j)
+            && let Some(i) = n.as_i64()
+        {
+            return Ok(i.cmp(c));
+        }
+        self.cmp_val(&Val::from_json(j))
+    }
+}
+
 fn const_of(e: &Expr) -> Option<Const> {
     Some(match &e.kind {
         ExprKind::Null => Const::Null,
@@ -246,6 +297,27 @@ impl<'s> Compiler<'s> {
         }
     }
 
+    /// A field path rooted at `resource.config` or at a comprehension variable, if `e` is one.
+    fn json_path(&self, e: &Expr) -> Option<(JsonRoot, Vec<String>)> {
+        let mut keys = Vec::new();
+        let mut base = e;
+        while let ExprKind::Select(inner, field) = &base.kind {
+            keys.push(field.clone());
+            base = inner;
+        }
+        keys.reverse();
+        let ExprKind::Ident(name) = &base.kind else {
+            return None;
+        };
+        if let Some(slot) = self.lookup(name) {
+            return (!keys.is_empty()).then_some((JsonRoot::Slot(slot), keys));
+        }
+        if name == "resource" && keys.first().is_some_and(|k| k == "config") {
+            return Some((JsonRoot::Config, keys[1..].to_vec()));
+        }
+        None
+    }
+
     /// Compiles a chain of field selections `base.a.b.c` into a single closure.
     fn select_path(&mut self, e: &Expr) -> Result<Code, CelError> {
         let mut keys = Vec::new();
@@ -322,6 +394,18 @@ impl<'s> Compiler<'s> {
                     (None, None) => (None, l),
                 };
                 if let Some(c) = c {
+                    if let Some((root, keys)) = self.json_path(other) {
+                        return Ok(Box::new(move |env| {
+                            let eq = with_path(
+                                env,
+                                root,
+                                &keys,
+                                |j| Ok(c.eq_json(j)),
+                                |v| Ok(c.eq_val(&v)),
+                            )?;
+                            Ok(Val::Bool(eq != negate))
+                        }));
+                    }
                     let oc = self.compile(other)?;
                     return Ok(Box::new(move |env| {
                         let v = oc(env)?;
@@ -343,6 +427,15 @@ impl<'s> Compiler<'s> {
                     BinOp::Gt => Ordering::is_gt,
                     _ => Ordering::is_ge,
                 };
+                if let Some(c) = const_of(r)
+                    && let Some((root, keys)) = self.json_path(l)
+                {
+                    return Ok(Box::new(move |env| {
+                        let ord =
+                            with_path(env, root, &keys, |j| c.cmp_json(j), |v| c.cmp_val(&v))?;
+                        Ok(Val::Bool(test(ord)))
+                    }));
+                }
                 if let Some(c) = const_of(r) {
                     let lc = self.compile(l)?;
                     return Ok(Box::new(move |env| {
