@@ -82,7 +82,14 @@ pub async fn prepare_demo(
     };
     store.set_membership(&scope, &user.id, Role::Owner).await?;
 
-    let now = Utc::now();
+    // Evaluate as of the moment the sample was taken, so that its date-based results (key age,
+    // unused credentials, log delivery) read the same whenever the demo is started.
+    let now = sample
+        .assets
+        .iter()
+        .map(|a| a.last_seen)
+        .max()
+        .unwrap_or_else(Utc::now);
     let evaluations = catalog.evaluate(sample, now);
     let severity_of =
         |id: &str| -> Severity { catalog.control(id).map(|c| c.severity).unwrap_or_default() };

@@ -227,8 +227,17 @@ fn macros() {
     );
     assert!(eval("[{}, {'a': 2}].exists(x, x.a == 1)", c.clone()).is_err());
     // Field paths on non-JSON loop values take the general path.
-    assert_eq!(ok("[{'p': 22}].exists(x, x.p <= 22 && x.p != 23)", c.clone()), json!(true));
-    assert_eq!(ok("resource.config.rules.exists(r, r.fromPort > 79 && r.ipProtocol != 'udp')", c), json!(true));
+    assert_eq!(
+        ok("[{'p': 22}].exists(x, x.p <= 22 && x.p != 23)", c.clone()),
+        json!(true)
+    );
+    assert_eq!(
+        ok(
+            "resource.config.rules.exists(r, r.fromPort > 79 && r.ipProtocol != 'udp')",
+            c
+        ),
+        json!(true)
+    );
 }
 
 #[test]
