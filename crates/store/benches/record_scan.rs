@@ -1,7 +1,8 @@
-//! Volume: `record_scan` of a large inventory finishes in reasonable time. Ignored by default;
-//! run with `cargo test -p rampart-store --release --test volume -- --ignored --nocapture`.
-#![allow(clippy::unwrap_used)]
+//! Benchmark: `record_scan` of a large inventory (first and repeated scan) and a findings page.
+//! Run with `cargo bench -p rampart-store --bench record_scan` (RAMPART_VOLUME_ASSETS=N to resize).
+#![allow(clippy::unwrap_used, dead_code)]
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::Instant;
@@ -10,8 +11,14 @@ use common::{at, eval, severity_of};
 use rampart_model::{FindingStatus, Inventory};
 use rampart_store::{FindingFilter, Page};
 
-#[tokio::test]
-#[ignore = "volume test; run explicitly"]
+fn main() {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(record_scan_of_many_assets());
+}
+
 async fn record_scan_of_many_assets() {
     let n: usize = std::env::var("RAMPART_VOLUME_ASSETS")
         .ok()
