@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rampart_model::Inventory;
 
 mod awsconfig;
-mod policy;
+pub mod policy;
 mod snapshot;
 
 pub use awsconfig::parse_aws_config;

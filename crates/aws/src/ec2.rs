@@ -1,0 +1,816 @@
+//! EC2 and VPC (per region).
+
+use std::collections::HashMap;
+
+use aws_sdk_ec2::Client;
+use serde_json::{Value, json};
+
+use crate::util::{b, e, i, s, tags, ts};
+use crate::{Ctx, Key, key, obj};
+
+/// `DescribeRegions`: the account's enabled regions with their opt-in status.
+pub async fn enabled_regions(ctx: &Ctx<'_>) -> Option<Vec<(String, String)>> {
+    let client = Client::new(&ctx.config);
+    let r = ctx.ok(
+        "DescribeRegions",
+        client.describe_regions().all_regions(false).send().await,
+    )?;
+    Some(
+        r.regions()
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.region_name()?.to_string(),
+                    r.opt_in_status()
+                        .unwrap_or("opt-in-not-required")
+                        .to_string(),
+                ))
+            })
+            .collect(),
+    )
+}
+
+fn tag_list(t: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
+    tags(t, |x| x.key(), |x| x.value())
+}
+
+fn name_of(t: &[aws_sdk_ec2::types::Tag], fallback: &str) -> String {
+    t.iter()
+        .find(|x| x.key() == Some("Name"))
+        .and_then(|x| x.value())
+        .unwrap_or(fallback)
+        .to_string()
+}
+
+pub async fn collect(ctx: &Ctx<'_>) {
+    let client = Client::new(&ctx.config);
+    futures_util::join!(
+        instances(ctx, &client),
+        security_groups(ctx, &client),
+        network_acls(ctx, &client),
+        vpcs(ctx, &client),
+        subnets(ctx, &client),
+        route_tables(ctx, &client),
+        internet_gateways(ctx, &client),
+        nat_gateways(ctx, &client),
+        volumes(ctx, &client),
+        ebs_defaults(ctx, &client),
+    );
+}
+
+fn res(ctx: &Ctx<'_>, kind: &str, id: &str) -> String {
+    ctx.arn("ec2", &format!("{kind}/{id}"))
+}
+
+async fn instances(ctx: &Ctx<'_>, client: &Client) {
+    let Some(reservations) = ctx.ok(
+        "DescribeInstances",
+        client
+            .describe_instances()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for r in reservations {
+        for inst in r.instances() {
+            let Some(id) = inst.instance_id() else {
+                continue;
+            };
+            let config = obj([
+                ("instanceId", json!(id)),
+                ("instanceType", e(inst.instance_type())),
+                ("imageId", s(inst.image_id())),
+                (
+                    "state",
+                    inst.state()
+                        .map(|st| obj([("code", i(st.code())), ("name", e(st.name()))]))
+                        .unwrap_or(Value::Null),
+                ),
+                ("launchTime", ts(inst.launch_time())),
+                ("vpcId", s(inst.vpc_id())),
+                ("subnetId", s(inst.subnet_id())),
+                ("privateIpAddress", s(inst.private_ip_address())),
+                ("publicIpAddress", s(inst.public_ip_address())),
+                (
+                    "securityGroups",
+                    Value::Array(
+                        inst.security_groups()
+                            .iter()
+                            .map(|g| {
+                                obj([
+                                    ("groupId", s(g.group_id())),
+                                    ("groupName", s(g.group_name())),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                (
+                    "iamInstanceProfile",
+                    inst.iam_instance_profile()
+                        .map(|p| obj([("arn", s(p.arn())), ("id", s(p.id()))]))
+                        .unwrap_or(Value::Null),
+                ),
+                (
+                    "metadataOptions",
+                    inst.metadata_options()
+                        .map(|m| {
+                            obj([
+                                ("httpTokens", e(m.http_tokens())),
+                                ("httpEndpoint", e(m.http_endpoint())),
+                                (
+                                    "httpPutResponseHopLimit",
+                                    i(m.http_put_response_hop_limit()),
+                                ),
+                                ("state", e(m.state())),
+                            ])
+                        })
+                        .unwrap_or(Value::Null),
+                ),
+                (
+                    "blockDeviceMappings",
+                    Value::Array(
+                        inst.block_device_mappings()
+                            .iter()
+                            .map(|d| {
+                                obj([
+                                    ("deviceName", s(d.device_name())),
+                                    (
+                                        "ebs",
+                                        d.ebs()
+                                            .map(|x| {
+                                                obj([
+                                                    ("volumeId", s(x.volume_id())),
+                                                    ("status", e(x.status())),
+                                                    (
+                                                        "deleteOnTermination",
+                                                        b(x.delete_on_termination()),
+                                                    ),
+                                                ])
+                                            })
+                                            .unwrap_or(Value::Null),
+                                    ),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                (
+                    "networkInterfaces",
+                    Value::Array(
+                        inst.network_interfaces()
+                            .iter()
+                            .map(|n| {
+                                obj([
+                                    ("networkInterfaceId", s(n.network_interface_id())),
+                                    ("subnetId", s(n.subnet_id())),
+                                    ("privateIpAddress", s(n.private_ip_address())),
+                                ])
+                            })
+                            .collect(),
+                    ),
+                ),
+                (
+                    "monitoring",
+                    inst.monitoring()
+                        .map(|m| obj([("state", e(m.state()))]))
+                        .unwrap_or(Value::Null),
+                ),
+                ("platform", e(inst.platform())),
+            ]);
+            let arn = res(ctx, "instance", id);
+            let k = ctx.asset(
+                "aws.ec2.instance",
+                &arn,
+                &name_of(inst.tags(), id),
+                tag_list(inst.tags()),
+                config,
+            );
+            for g in inst.security_groups() {
+                if let Some(gid) = g.group_id() {
+                    ctx.edge(
+                        &k,
+                        key("aws.ec2.security_group", res(ctx, "security-group", gid)),
+                        "uses",
+                    );
+                }
+            }
+            if let Some(sn) = inst.subnet_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.subnet", res(ctx, "subnet", sn)),
+                    "contained_in",
+                );
+            }
+            if let Some(v) = inst.vpc_id() {
+                ctx.edge(&k, key("aws.ec2.vpc", res(ctx, "vpc", v)), "contained_in");
+            }
+            if let Some(p) = inst.iam_instance_profile().and_then(|p| p.arn()) {
+                ctx.edge(&k, key("aws.iam.instance_profile", p), "uses");
+            }
+        }
+    }
+}
+
+fn permission(p: &aws_sdk_ec2::types::IpPermission) -> Value {
+    let proto = p.ip_protocol().unwrap_or("-1").to_string();
+    let all = proto == "-1";
+    obj([
+        ("ipProtocol", json!(proto)),
+        ("fromPort", if all { Value::Null } else { i(p.from_port()) }),
+        ("toPort", if all { Value::Null } else { i(p.to_port()) }),
+        (
+            "ipRanges",
+            Value::Array(
+                p.ip_ranges()
+                    .iter()
+                    .map(|r| {
+                        obj([
+                            ("cidrIp", s(r.cidr_ip())),
+                            ("description", s(r.description())),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "ipv6Ranges",
+            Value::Array(
+                p.ipv6_ranges()
+                    .iter()
+                    .map(|r| {
+                        obj([
+                            ("cidrIpv6", s(r.cidr_ipv6())),
+                            ("description", s(r.description())),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "userIdGroupPairs",
+            Value::Array(
+                p.user_id_group_pairs()
+                    .iter()
+                    .map(|r| obj([("groupId", s(r.group_id())), ("userId", s(r.user_id()))]))
+                    .collect(),
+            ),
+        ),
+        (
+            "prefixListIds",
+            Value::Array(
+                p.prefix_list_ids()
+                    .iter()
+                    .map(|r| obj([("prefixListId", s(r.prefix_list_id()))]))
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+async fn security_groups(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeSecurityGroups",
+        client
+            .describe_security_groups()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for g in list {
+        let Some(id) = g.group_id() else { continue };
+        let config = obj([
+            ("groupId", json!(id)),
+            ("groupName", s(g.group_name())),
+            ("description", s(g.description())),
+            ("vpcId", s(g.vpc_id())),
+            ("ownerId", s(g.owner_id())),
+            (
+                "ipPermissions",
+                Value::Array(g.ip_permissions().iter().map(permission).collect()),
+            ),
+            (
+                "ipPermissionsEgress",
+                Value::Array(g.ip_permissions_egress().iter().map(permission).collect()),
+            ),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.security_group",
+            &res(ctx, "security-group", id),
+            g.group_name().unwrap_or(id),
+            tag_list(g.tags()),
+            config,
+        );
+        if let Some(v) = g.vpc_id() {
+            ctx.edge(&k, key("aws.ec2.vpc", res(ctx, "vpc", v)), "contained_in");
+        }
+    }
+}
+
+async fn network_acls(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeNetworkAcls",
+        client
+            .describe_network_acls()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for a in list {
+        let Some(id) = a.network_acl_id() else {
+            continue;
+        };
+        let entries: Vec<Value> = a
+            .entries()
+            .iter()
+            .map(|en| {
+                let proto = en.protocol().unwrap_or("-1").to_string();
+                obj([
+                    ("ruleNumber", i(en.rule_number())),
+                    ("ruleAction", e(en.rule_action())),
+                    ("egress", b(en.egress())),
+                    ("cidrBlock", s(en.cidr_block())),
+                    ("ipv6CidrBlock", s(en.ipv6_cidr_block())),
+                    (
+                        "portRange",
+                        match (proto.as_str(), en.port_range()) {
+                            ("-1", _) | (_, None) => Value::Null,
+                            (_, Some(p)) => obj([("from", i(p.from())), ("to", i(p.to()))]),
+                        },
+                    ),
+                    (
+                        "icmpTypeCode",
+                        en.icmp_type_code()
+                            .map(|c| obj([("type", i(c.r#type())), ("code", i(c.code()))]))
+                            .unwrap_or(Value::Null),
+                    ),
+                    ("protocol", json!(proto)),
+                ])
+            })
+            .collect();
+        let config = obj([
+            ("networkAclId", json!(id)),
+            ("vpcId", s(a.vpc_id())),
+            ("isDefault", b(a.is_default())),
+            (
+                "associations",
+                Value::Array(
+                    a.associations()
+                        .iter()
+                        .map(|x| {
+                            obj([
+                                ("subnetId", s(x.subnet_id())),
+                                ("networkAclAssociationId", s(x.network_acl_association_id())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            ("entries", Value::Array(entries)),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.network_acl",
+            &res(ctx, "network-acl", id),
+            &name_of(a.tags(), id),
+            tag_list(a.tags()),
+            config,
+        );
+        if let Some(v) = a.vpc_id() {
+            ctx.edge(&k, key("aws.ec2.vpc", res(ctx, "vpc", v)), "contained_in");
+        }
+        for x in a.associations() {
+            if let Some(sn) = x.subnet_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.subnet", res(ctx, "subnet", sn)),
+                    "associated_with",
+                );
+            }
+        }
+    }
+}
+
+async fn vpcs(ctx: &Ctx<'_>, client: &Client) {
+    let (vpcs, flow_logs) = futures_util::join!(
+        client
+            .describe_vpcs()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+        client
+            .describe_flow_logs()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+    );
+    let Some(vpcs) = ctx.ok("DescribeVpcs", vpcs) else {
+        return;
+    };
+    // A failed DescribeFlowLogs leaves `flowLogs` absent: the control reports an error, not a
+    // false failure.
+    let flow_logs = ctx.ok("DescribeFlowLogs", flow_logs);
+    let mut by_resource: HashMap<String, Vec<Value>> = HashMap::new();
+    for f in flow_logs.iter().flatten() {
+        let Some(rid) = f.resource_id() else { continue };
+        by_resource.entry(rid.to_string()).or_default().push(obj([
+            ("flowLogId", s(f.flow_log_id())),
+            ("flowLogStatus", s(f.flow_log_status())),
+            ("trafficType", e(f.traffic_type())),
+            ("logDestinationType", e(f.log_destination_type())),
+            ("logDestination", s(f.log_destination())),
+            ("logGroupName", s(f.log_group_name())),
+            ("deliverLogsStatus", s(f.deliver_logs_status())),
+        ]));
+    }
+    for v in vpcs {
+        let Some(id) = v.vpc_id() else { continue };
+        let config = obj([
+            ("vpcId", json!(id)),
+            ("cidrBlock", s(v.cidr_block())),
+            ("isDefault", b(v.is_default())),
+            ("state", e(v.state())),
+            ("instanceTenancy", e(v.instance_tenancy())),
+            ("dhcpOptionsId", s(v.dhcp_options_id())),
+            ("ownerId", s(v.owner_id())),
+            (
+                "cidrBlockAssociationSet",
+                Value::Array(
+                    v.cidr_block_association_set()
+                        .iter()
+                        .map(|c| {
+                            obj([
+                                ("associationId", s(c.association_id())),
+                                ("cidrBlock", s(c.cidr_block())),
+                                (
+                                    "cidrBlockState",
+                                    c.cidr_block_state()
+                                        .map(|st| obj([("state", e(st.state()))]))
+                                        .unwrap_or(Value::Null),
+                                ),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "ipv6CidrBlockAssociationSet",
+                Value::Array(
+                    v.ipv6_cidr_block_association_set()
+                        .iter()
+                        .map(|c| {
+                            obj([
+                                ("associationId", s(c.association_id())),
+                                ("ipv6CidrBlock", s(c.ipv6_cidr_block())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "flowLogs",
+                if flow_logs.is_some() {
+                    Value::Array(by_resource.remove(id).unwrap_or_default())
+                } else {
+                    Value::Null
+                },
+            ),
+        ]);
+        ctx.asset(
+            "aws.ec2.vpc",
+            &res(ctx, "vpc", id),
+            &name_of(v.tags(), id),
+            tag_list(v.tags()),
+            config,
+        );
+    }
+}
+
+async fn subnets(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeSubnets",
+        client
+            .describe_subnets()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for sn in list {
+        let Some(id) = sn.subnet_id() else { continue };
+        let config = obj([
+            ("subnetId", json!(id)),
+            ("subnetArn", s(sn.subnet_arn())),
+            ("vpcId", s(sn.vpc_id())),
+            ("cidrBlock", s(sn.cidr_block())),
+            ("availabilityZone", s(sn.availability_zone())),
+            ("mapPublicIpOnLaunch", b(sn.map_public_ip_on_launch())),
+            ("defaultForAz", b(sn.default_for_az())),
+            ("state", e(sn.state())),
+            (
+                "availableIpAddressCount",
+                i(sn.available_ip_address_count()),
+            ),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.subnet",
+            &res(ctx, "subnet", id),
+            &name_of(sn.tags(), id),
+            tag_list(sn.tags()),
+            config,
+        );
+        if let Some(v) = sn.vpc_id() {
+            ctx.edge(&k, key("aws.ec2.vpc", res(ctx, "vpc", v)), "contained_in");
+        }
+    }
+}
+
+async fn route_tables(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeRouteTables",
+        client
+            .describe_route_tables()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for rt in list {
+        let Some(id) = rt.route_table_id() else {
+            continue;
+        };
+        let routes: Vec<Value> = rt
+            .routes()
+            .iter()
+            .map(|r| {
+                obj([
+                    ("destinationCidrBlock", s(r.destination_cidr_block())),
+                    (
+                        "destinationIpv6CidrBlock",
+                        s(r.destination_ipv6_cidr_block()),
+                    ),
+                    ("gatewayId", s(r.gateway_id())),
+                    ("natGatewayId", s(r.nat_gateway_id())),
+                    ("vpcPeeringConnectionId", s(r.vpc_peering_connection_id())),
+                    ("transitGatewayId", s(r.transit_gateway_id())),
+                    ("state", e(r.state())),
+                ])
+            })
+            .collect();
+        let config = obj([
+            ("routeTableId", json!(id)),
+            ("vpcId", s(rt.vpc_id())),
+            ("routes", Value::Array(routes)),
+            (
+                "associations",
+                Value::Array(
+                    rt.associations()
+                        .iter()
+                        .map(|a| obj([("subnetId", s(a.subnet_id())), ("main", b(a.main()))]))
+                        .collect(),
+                ),
+            ),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.route_table",
+            &res(ctx, "route-table", id),
+            &name_of(rt.tags(), id),
+            tag_list(rt.tags()),
+            config,
+        );
+        if let Some(v) = rt.vpc_id() {
+            ctx.edge(&k, key("aws.ec2.vpc", res(ctx, "vpc", v)), "contained_in");
+        }
+        for a in rt.associations() {
+            if let Some(sn) = a.subnet_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.subnet", res(ctx, "subnet", sn)),
+                    "associated_with",
+                );
+            }
+        }
+        for r in rt.routes() {
+            if let Some(g) = r.gateway_id().filter(|g| g.starts_with("igw-")) {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.internet_gateway", res(ctx, "internet-gateway", g)),
+                    "routes_to",
+                );
+            }
+            if let Some(n) = r.nat_gateway_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.nat_gateway", res(ctx, "natgateway", n)),
+                    "routes_to",
+                );
+            }
+        }
+    }
+}
+
+async fn internet_gateways(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeInternetGateways",
+        client
+            .describe_internet_gateways()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for g in list {
+        let Some(id) = g.internet_gateway_id() else {
+            continue;
+        };
+        let config = obj([
+            ("internetGatewayId", json!(id)),
+            ("ownerId", s(g.owner_id())),
+            (
+                "attachments",
+                Value::Array(
+                    g.attachments()
+                        .iter()
+                        .map(|a| obj([("vpcId", s(a.vpc_id())), ("state", e(a.state()))]))
+                        .collect(),
+                ),
+            ),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.internet_gateway",
+            &res(ctx, "internet-gateway", id),
+            &name_of(g.tags(), id),
+            tag_list(g.tags()),
+            config,
+        );
+        for a in g.attachments() {
+            if let Some(v) = a.vpc_id() {
+                ctx.edge(&k, key("aws.ec2.vpc", res(ctx, "vpc", v)), "attached_to");
+            }
+        }
+    }
+}
+
+async fn nat_gateways(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeNatGateways",
+        client
+            .describe_nat_gateways()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for g in list {
+        let Some(id) = g.nat_gateway_id() else {
+            continue;
+        };
+        let config = obj([
+            ("natGatewayId", json!(id)),
+            ("vpcId", s(g.vpc_id())),
+            ("subnetId", s(g.subnet_id())),
+            ("state", e(g.state())),
+            ("connectivityType", e(g.connectivity_type())),
+            ("createTime", ts(g.create_time())),
+            (
+                "natGatewayAddresses",
+                Value::Array(
+                    g.nat_gateway_addresses()
+                        .iter()
+                        .map(|a| {
+                            obj([
+                                ("publicIp", s(a.public_ip())),
+                                ("privateIp", s(a.private_ip())),
+                                ("allocationId", s(a.allocation_id())),
+                                ("networkInterfaceId", s(a.network_interface_id())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.nat_gateway",
+            &res(ctx, "natgateway", id),
+            &name_of(g.tags(), id),
+            tag_list(g.tags()),
+            config,
+        );
+        if let Some(sn) = g.subnet_id() {
+            ctx.edge(
+                &k,
+                key("aws.ec2.subnet", res(ctx, "subnet", sn)),
+                "contained_in",
+            );
+        }
+    }
+}
+
+async fn volumes(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeVolumes",
+        client
+            .describe_volumes()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for v in list {
+        let Some(id) = v.volume_id() else { continue };
+        let config = obj([
+            ("volumeId", json!(id)),
+            ("size", i(v.size())),
+            ("volumeType", e(v.volume_type())),
+            ("encrypted", b(v.encrypted())),
+            ("kmsKeyId", s(v.kms_key_id())),
+            ("state", e(v.state())),
+            ("availabilityZone", s(v.availability_zone())),
+            ("createTime", ts(v.create_time())),
+            ("snapshotId", s(v.snapshot_id().filter(|x| !x.is_empty()))),
+            (
+                "attachments",
+                Value::Array(
+                    v.attachments()
+                        .iter()
+                        .map(|a| {
+                            obj([
+                                ("instanceId", s(a.instance_id())),
+                                ("device", s(a.device())),
+                                ("state", e(a.state())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+        ]);
+        let k: Key = ctx.asset(
+            "aws.ec2.volume",
+            &res(ctx, "volume", id),
+            &name_of(v.tags(), id),
+            tag_list(v.tags()),
+            config,
+        );
+        for a in v.attachments() {
+            if let Some(inst) = a.instance_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.instance", res(ctx, "instance", inst)),
+                    "attached_to",
+                );
+            }
+        }
+        if let Some(kms) = v.kms_key_id() {
+            ctx.edge(
+                &k,
+                crate::services::kms_key_ref(ctx, kms, &ctx.region),
+                "encrypted_by",
+            );
+        }
+    }
+}
+
+/// `GetEbsEncryptionByDefault` + `GetEbsDefaultKmsKeyId` into the region's asset.
+async fn ebs_defaults(ctx: &Ctx<'_>, client: &Client) {
+    let (enc, kms) = futures_util::join!(
+        client.get_ebs_encryption_by_default().send(),
+        client.get_ebs_default_kms_key_id().send(),
+    );
+    if let Some(r) = ctx.ok("GetEbsEncryptionByDefault", enc) {
+        ctx.region_field(
+            "ebsEncryptionByDefault",
+            json!(r.ebs_encryption_by_default().unwrap_or(false)),
+        );
+    }
+    if let Some(r) = ctx.ok("GetEbsDefaultKmsKeyId", kms) {
+        ctx.region_field("ebsDefaultKmsKeyId", s(r.kms_key_id()));
+    }
+}

@@ -1,0 +1,640 @@
+//! Live AWS collector.
+//!
+//! Lists an account's resources with the official AWS SDK for Rust and normalises them into
+//! Rampart assets whose `config` has exactly the shapes of docs/asset-types.md, plus typed
+//! relationships between them. This crate is the only one that depends on the (slow to compile)
+//! AWS SDK, so that nothing else rebuilds when it changes.
+//!
+//! Architecture invariants:
+//! - a failing API call never aborts a scan: it becomes a [`CollectionError`] naming the
+//!   service, region and operation, and collection goes on;
+//! - only the credentials and the account id are fatal ([`AwsError`]);
+//! - every operation the collector calls is listed in [`operations::OPERATIONS`] (checked by a
+//!   test against the source), so the onboarding templates can be checked to allow each one.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType};
+use serde_json::{Map, Value};
+
+mod account;
+mod ec2;
+mod iam;
+mod logging;
+pub mod operations;
+mod s3;
+mod services;
+mod util;
+
+/// What to scan and how to authenticate.
+#[derive(Debug, Clone, Default)]
+pub struct AwsScanConfig {
+    /// Named profile from `~/.aws/config` / `~/.aws/credentials` (default chain when `None`).
+    pub profile: Option<String>,
+    /// Static credentials; take precedence over the profile and the default chain.
+    pub credentials: Option<StaticCredentials>,
+    /// Regions to scan; `None` = every region enabled in the account (`DescribeRegions`).
+    pub regions: Option<Vec<String>>,
+    /// Region used for global services and region discovery (default `us-east-1`).
+    pub home_region: Option<String>,
+    /// Role to assume before scanning (cross-account access).
+    pub role_arn: Option<String>,
+    /// External ID presented when assuming `role_arn`.
+    pub external_id: Option<String>,
+    /// Custom endpoint for every service (an emulator); S3 then uses path-style addressing.
+    pub endpoint_url: Option<String>,
+    /// Regions scanned at the same time (default 4).
+    pub region_concurrency: Option<usize>,
+    /// Service collectors run at the same time within one region (default 4).
+    pub service_concurrency: Option<usize>,
+    /// Page size asked of paginated list operations (`None` = the service default).
+    pub page_size: Option<i32>,
+    /// Attempts per call under the adaptive retry strategy (default 5).
+    pub max_attempts: Option<u32>,
+    /// Time stamped on the assets as first/last seen (default: now).
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+/// An access key pair given explicitly.
+#[derive(Clone)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .finish()
+    }
+}
+
+/// A call that failed; the scan went on without its results.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CollectionError {
+    /// Service name as in IAM actions (`iam`, `ec2`, `s3`, ...).
+    pub service: String,
+    /// Region, or `global`.
+    pub region: String,
+    /// API operation (`DescribeInstances`).
+    pub operation: String,
+    pub message: String,
+}
+
+/// The result of a scan: what was seen, and what could not be listed.
+#[derive(Debug, Clone, Default)]
+pub struct Collection {
+    pub inventory: Inventory,
+    pub errors: Vec<CollectionError>,
+    /// Account that was scanned.
+    pub account_id: String,
+    /// Regions that were scanned.
+    pub regions: Vec<String>,
+}
+
+/// Errors that stop a scan before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error("cannot establish the AWS identity (sts:GetCallerIdentity): {0}")]
+    Identity(String),
+    #[error("cannot assume role {role_arn}: {message}")]
+    AssumeRole { role_arn: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// Progress callbacks, one pair per service and region (`region` is `global` for global
+/// services). Implementations must be cheap: they are called from the collection loop.
+pub trait Progress: Sync {
+    /// The set of (service, region) units is known.
+    fn plan(&self, _units: &[(String, String)]) {}
+    fn started(&self, _service: &str, _region: &str) {}
+    fn finished(&self, _service: &str, _region: &str, _assets: usize, _errors: usize) {}
+}
+
+/// A [`Progress`] that reports nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Regional services, each collected once per region.
+pub const REGIONAL_SERVICES: &[&str] = &[
+    "ec2",
+    "kms",
+    "cloudtrail",
+    "rds",
+    "efs",
+    "config",
+    "access-analyzer",
+    "securityhub",
+];
+/// Global services, collected once per account.
+pub const GLOBAL_SERVICES: &[&str] = &["iam", "s3", "account"];
+
+/// Identity of an asset before its id is computed: resolved to ids when the scan ends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub resource_type: &'static str,
+    pub native_id: String,
+}
+
+pub(crate) fn key(resource_type: &'static str, native_id: impl Into<String>) -> Key {
+    Key {
+        resource_type,
+        native_id: native_id.into(),
+    }
+}
+
+#[derive(Default)]
+struct SinkInner {
+    assets: Vec<Asset>,
+    /// (type, native_id) → asset id, for resolving edges.
+    index: HashMap<(String, String), String>,
+    edges: Vec<(Key, Key, &'static str)>,
+    errors: Vec<CollectionError>,
+}
+
+/// Shared state of one scan.
+pub(crate) struct Scan {
+    pub account: String,
+    pub partition: String,
+    pub config: SdkConfig,
+    pub page_size: Option<i32>,
+    pub path_style: bool,
+    pub endpoint_url: Option<String>,
+    pub now: DateTime<Utc>,
+    inner: Mutex<SinkInner>,
+    /// Fields of synthetic assets (`account`, or a region name) filled by several collectors.
+    parts: Mutex<HashMap<String, Map<String, Value>>>,
+}
+
+/// What one service collector in one region sees.
+pub(crate) struct Ctx<'a> {
+    pub scan: &'a Scan,
+    pub region: String,
+    pub service: &'static str,
+    pub config: SdkConfig,
+    assets: Mutex<usize>,
+    errors: Mutex<usize>,
+}
+
+impl Scan {
+    pub(crate) fn set_part(&self, asset: &str, field: &str, value: Value) {
+        if value.is_null() {
+            return;
+        }
+        let mut parts = match self.parts.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        parts
+            .entry(asset.to_string())
+            .or_default()
+            .insert(field.to_string(), value);
+    }
+
+    pub(crate) fn take_parts(&self, asset: &str) -> Map<String, Value> {
+        let mut parts = match self.parts.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        parts.remove(asset).unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SinkInner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    fn new(scan: &'a Scan, service: &'static str, region: &str) -> Self {
+        let config = scan
+            .config
+            .to_builder()
+            .region(Region::new(region_for_calls(scan, region)))
+            .build();
+        Ctx {
+            scan,
+            region: region.to_string(),
+            service,
+            config,
+            assets: Mutex::new(0),
+            errors: Mutex::new(0),
+        }
+    }
+
+    pub fn account(&self) -> &str {
+        &self.scan.account
+    }
+
+    /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` in this context's region.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{resource}",
+            self.scan.partition, self.region, self.scan.account
+        )
+    }
+
+    /// Records an asset in this context's region.
+    pub fn asset(
+        &self,
+        resource_type: &'static str,
+        native_id: &str,
+        name: &str,
+        tags: Vec<(String, String)>,
+        config: Value,
+    ) -> Key {
+        let region = self.region.clone();
+        self.asset_in(&region, resource_type, native_id, name, tags, config)
+    }
+
+    /// Records an asset in the given region (`global` for account-wide ones).
+    pub fn asset_in(
+        &self,
+        region: &str,
+        resource_type: &'static str,
+        native_id: &str,
+        name: &str,
+        tags: Vec<(String, String)>,
+        config: Value,
+    ) -> Key {
+        let k = key(resource_type, native_id);
+        let Ok(rt) = ResourceType::parse(resource_type) else {
+            self.error("internal", format!("bad resource type {resource_type}"));
+            return k;
+        };
+        let id = Asset::make_id(Provider::Aws, &self.scan.account, region, &rt, native_id);
+        let asset = Asset {
+            id: id.clone(),
+            provider: Provider::Aws,
+            account: self.scan.account.clone(),
+            region: region.to_string(),
+            resource_type: rt,
+            native_id: native_id.to_string(),
+            name: name.to_string(),
+            tags: tags.into_iter().collect(),
+            config: util::strip_nulls(config),
+            first_seen: self.scan.now,
+            last_seen: self.scan.now,
+        };
+        let mut inner = self.scan.lock();
+        inner
+            .index
+            .insert((resource_type.to_string(), native_id.to_string()), id);
+        inner.assets.push(asset);
+        drop(inner);
+        if let Ok(mut n) = self.assets.lock() {
+            *n += 1;
+        }
+        k
+    }
+
+    /// Records an edge; dropped at the end of the scan when either end was not collected.
+    pub fn edge(&self, from: &Key, to: Key, kind: &'static str) {
+        self.scan.lock().edges.push((from.clone(), to, kind));
+    }
+
+    /// Sets a field of this region's `aws.account.region` asset.
+    pub fn region_field(&self, field: &str, value: Value) {
+        self.scan.set_part(&self.region, field, value);
+    }
+
+    /// Records a failed operation.
+    pub fn error(&self, operation: &str, message: impl Into<String>) {
+        let e = CollectionError {
+            service: self.service.to_string(),
+            region: self.region.clone(),
+            operation: operation.to_string(),
+            message: message.into(),
+        };
+        self.scan.lock().errors.push(e);
+        if let Ok(mut n) = self.errors.lock() {
+            *n += 1;
+        }
+    }
+
+    /// Unwraps a call's result, recording the error and answering `None` when it failed.
+    pub fn ok<T, E>(&self, operation: &str, result: Result<T, E>) -> Option<T>
+    where
+        E: std::error::Error + 'static,
+    {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(operation, util::error_message(&e));
+                None
+            }
+        }
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let a = self.assets.lock().map(|n| *n).unwrap_or(0);
+        let e = self.errors.lock().map(|n| *n).unwrap_or(0);
+        (a, e)
+    }
+}
+
+fn region_for_calls(scan: &Scan, region: &str) -> String {
+    if region == "global" {
+        scan.config
+            .region()
+            .map(|r| r.as_ref().to_string())
+            .unwrap_or_else(|| "us-east-1".into())
+    } else {
+        region.to_string()
+    }
+}
+
+async fn base_config(config: &AwsScanConfig) -> Result<SdkConfig, AwsError> {
+    let retry = aws_config::retry::RetryConfig::adaptive()
+        .with_max_attempts(config.max_attempts.unwrap_or(5).max(1));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+    if let Some(p) = &config.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(c) = &config.credentials {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.clone(),
+            c.session_token.clone(),
+            None,
+            "rampart-static",
+        ));
+    }
+    if let Some(url) = &config.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let mut sdk = loader.load().await;
+    let home = config
+        .home_region
+        .clone()
+        .or_else(|| sdk.region().map(|r| r.as_ref().to_string()))
+        .unwrap_or_else(|| "us-east-1".into());
+    sdk = sdk.to_builder().region(Region::new(home)).build();
+    if let Some(role_arn) = &config.role_arn {
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
+            .session_name("rampart-scan")
+            .configure(&sdk);
+        if let Some(id) = &config.external_id {
+            builder = builder.external_id(id.clone());
+        }
+        let provider = builder.build().await;
+        // Fail now, with a clear message, rather than on every call of the scan.
+        use aws_credential_types::provider::ProvideCredentials;
+        if let Err(e) = provider.provide_credentials().await {
+            return Err(AwsError::AssumeRole {
+                role_arn: role_arn.clone(),
+                message: util::error_message(&e),
+            });
+        }
+        sdk = sdk
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build();
+    } else if config.external_id.is_some() {
+        return Err(AwsError::Config("--external-id needs --role-arn".into()));
+    }
+    Ok(sdk)
+}
+
+/// Scans one account: every selected region in parallel (bounded), global services once.
+pub async fn collect(
+    config: &AwsScanConfig,
+    progress: &dyn Progress,
+) -> Result<Collection, AwsError> {
+    let sdk = base_config(config).await?;
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::Identity(util::error_message(&e)))?;
+    let account = identity
+        .account()
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::Identity("no account id in the answer".into()))?;
+    let partition = identity
+        .arn()
+        .and_then(|a| a.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+    let scan = Scan {
+        account: account.clone(),
+        partition,
+        page_size: config.page_size,
+        path_style: config.endpoint_url.is_some(),
+        endpoint_url: config.endpoint_url.clone(),
+        parts: Mutex::new(HashMap::new()),
+        now: config.observed_at.unwrap_or_else(Utc::now),
+        config: sdk,
+        inner: Mutex::new(SinkInner::default()),
+    };
+
+    // Regions: as given, or every enabled region.
+    let discovery = Ctx::new(&scan, "ec2", "global");
+    let enabled = ec2::enabled_regions(&discovery).await;
+    let regions: Vec<String> = match &config.regions {
+        Some(r) if !r.is_empty() => r.clone(),
+        _ => match &enabled {
+            Some(list) if !list.is_empty() => list.iter().map(|(r, _)| r.clone()).collect(),
+            _ => vec![region_for_calls(&scan, "global")],
+        },
+    };
+    let opt_in: HashMap<String, String> = enabled.unwrap_or_default().into_iter().collect();
+
+    let mut units: Vec<(String, String)> = GLOBAL_SERVICES
+        .iter()
+        .map(|s| (s.to_string(), "global".to_string()))
+        .collect();
+    for r in &regions {
+        for s in REGIONAL_SERVICES {
+            units.push((s.to_string(), r.clone()));
+        }
+    }
+    progress.plan(&units);
+
+    let scan_ref = &scan;
+    let global = futures_util::stream::iter(GLOBAL_SERVICES.iter().copied())
+        .map(|service| async move {
+            progress.started(service, "global");
+            let ctx = Ctx::new(scan_ref, service, "global");
+            match service {
+                "iam" => iam::collect(&ctx).await,
+                "s3" => s3::collect(&ctx).await,
+                _ => account::collect(&ctx).await,
+            }
+            let (a, e) = ctx.counts();
+            progress.finished(service, "global", a, e);
+        })
+        .buffer_unordered(GLOBAL_SERVICES.len())
+        .collect::<Vec<()>>();
+    let service_concurrency = config.service_concurrency.unwrap_or(4).max(1);
+    let regional = futures_util::stream::iter(regions.iter().cloned())
+        .map(|region| async move {
+            futures_util::stream::iter(REGIONAL_SERVICES.iter().copied())
+                .map(|service| {
+                    let region = region.clone();
+                    async move {
+                        progress.started(service, &region);
+                        let ctx = Ctx::new(scan_ref, service, &region);
+                        match service {
+                            "ec2" => ec2::collect(&ctx).await,
+                            "kms" => services::kms(&ctx).await,
+                            "cloudtrail" => logging::cloudtrail(&ctx).await,
+                            "rds" => services::rds(&ctx).await,
+                            "efs" => services::efs(&ctx).await,
+                            "config" => services::config_recorders(&ctx).await,
+                            "access-analyzer" => services::access_analyzer(&ctx).await,
+                            _ => services::security_hub(&ctx).await,
+                        }
+                        let (a, e) = ctx.counts();
+                        progress.finished(service, &region, a, e);
+                    }
+                })
+                .buffer_unordered(service_concurrency)
+                .collect::<Vec<()>>()
+                .await;
+        })
+        .buffer_unordered(config.region_concurrency.unwrap_or(4).max(1))
+        .collect::<Vec<()>>();
+    futures_util::future::join(global, regional).await;
+
+    // Account-wide assets that summarise others (trails, metric filters) come last.
+    let account_ctx = Ctx::new(&scan, "cloudwatch", "global");
+    logging::account_asset(&account_ctx, &regions).await;
+    account::region_assets(&scan, &regions, &opt_in);
+    derive(&scan);
+
+    let inner = match scan.inner.into_inner() {
+        Ok(i) => i,
+        Err(p) => p.into_inner(),
+    };
+    // instance → instance profile → role also reads instance → role (`uses`).
+    let mut profile_roles: HashMap<String, Vec<String>> = HashMap::new();
+    for a in &inner.assets {
+        if a.resource_type.as_str() == "aws.iam.instance_profile" {
+            let roles = a
+                .config
+                .get("roles")
+                .and_then(Value::as_array)
+                .map(|rs| {
+                    rs.iter()
+                        .filter_map(|r| r.get("arn").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            profile_roles.insert(a.native_id.clone(), roles);
+        }
+    }
+    let mut edges = inner.edges.clone();
+    for (from, to, kind) in &inner.edges {
+        if from.resource_type == "aws.ec2.instance"
+            && to.resource_type == "aws.iam.instance_profile"
+        {
+            for role in profile_roles.get(&to.native_id).into_iter().flatten() {
+                edges.push((from.clone(), key("aws.iam.role", role.clone()), kind));
+            }
+        }
+    }
+    let mut relationships: Vec<Relationship> = edges
+        .iter()
+        .filter_map(|(from, to, kind)| {
+            let f = inner
+                .index
+                .get(&(from.resource_type.to_string(), from.native_id.clone()))?;
+            let t = inner
+                .index
+                .get(&(to.resource_type.to_string(), to.native_id.clone()))?;
+            Some(Relationship {
+                from: f.clone(),
+                to: t.clone(),
+                kind: (*kind).to_string(),
+            })
+        })
+        .collect();
+    relationships.sort();
+    relationships.dedup();
+    let mut assets = inner.assets;
+    assets.sort_by(|a, b| a.id.cmp(&b.id));
+    assets.dedup_by(|a, b| a.id == b.id);
+    let mut errors = inner.errors;
+    errors.sort_by(|a, b| {
+        (&a.service, &a.region, &a.operation).cmp(&(&b.service, &b.region, &b.operation))
+    });
+    Ok(Collection {
+        inventory: Inventory {
+            assets,
+            relationships,
+        },
+        errors,
+        account_id: account,
+        regions,
+    })
+}
+
+/// Derived fields (docs/asset-types.md, **derived**): a trail's `s3BucketLogging` is the
+/// `logging` of its bucket; a bucket's `accountPublicAccessBlock` is the account's setting.
+fn derive(scan: &Scan) {
+    let mut inner = scan.lock();
+    let mut bucket_logging: HashMap<String, Value> = HashMap::new();
+    let mut account_pab: Option<Value> = None;
+    for a in &inner.assets {
+        match a.resource_type.as_str() {
+            "aws.s3.bucket" => {
+                if let (Some(name), Some(l)) = (
+                    a.config.get("name").and_then(Value::as_str),
+                    a.config.get("logging"),
+                ) {
+                    bucket_logging.insert(name.to_string(), l.clone());
+                }
+            }
+            "aws.account" => account_pab = a.config.get("s3PublicAccessBlock").cloned(),
+            _ => {}
+        }
+    }
+    for a in inner.assets.iter_mut() {
+        let Value::Object(cfg) = &mut a.config else {
+            continue;
+        };
+        match a.resource_type.as_str() {
+            "aws.cloudtrail.trail" => {
+                let logging = cfg
+                    .get("s3BucketName")
+                    .and_then(Value::as_str)
+                    .and_then(|b| bucket_logging.get(b))
+                    .cloned();
+                if let Some(l) = logging {
+                    cfg.insert("s3BucketLogging".into(), l);
+                }
+            }
+            "aws.s3.bucket" => {
+                if let Some(p) = &account_pab {
+                    cfg.insert("accountPublicAccessBlock".into(), p.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Builds a JSON object from `(key, value)` pairs, leaving out `None`/null values.
+pub(crate) fn obj<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let mut m = Map::new();
+    for (k, v) in fields {
+        if !v.is_null() {
+            m.insert(k.to_string(), v);
+        }
+    }
+    Value::Object(m)
+}
