@@ -188,6 +188,7 @@ fn bench_pipeline(c: &mut Criterion) {
         .compiled_controls()
         .iter()
         .flat_map(|c| c.fixtures_pass.iter().chain(c.fixtures_fail.iter()))
+        .map(|inv| &inv.assets[0])
         .collect();
     assert!(!templates.is_empty(), "built-in controls carry fixtures");
     let mut text = String::from("{\"rampart_snapshot\": 1, \"source\": \"bench\"}\n");

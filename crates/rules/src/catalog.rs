@@ -10,6 +10,7 @@ use rampart_model::{
 
 use crate::builtin;
 use crate::cel::Program;
+use crate::graph::Graph;
 use crate::loader::{self, LoadError, LoadIssue, Parsed, SourceFile};
 
 /// A control with its CEL compiled and its fixtures turned into assets.
@@ -17,23 +18,34 @@ pub struct CompiledControl {
     pub control: Control,
     condition: Program,
     applies_if: Option<Program>,
-    /// Fixture assets expected to pass and to fail.
-    pub fixtures_pass: Vec<Asset>,
-    pub fixtures_fail: Vec<Asset>,
+    /// Fixtures expected to pass and to fail: each a small inventory whose first asset is the
+    /// one under test (the others are its related assets).
+    pub fixtures_pass: Vec<Inventory>,
+    pub fixtures_fail: Vec<Inventory>,
 }
 
 impl CompiledControl {
-    /// Evaluates this control on one asset.
-    #[inline]
+    /// Evaluates this control on one asset, without relationships.
     pub fn evaluate(&self, asset: &Asset, now: DateTime<Utc>) -> (FindingStatus, String) {
+        self.evaluate_in(asset, now, None)
+    }
+
+    /// Evaluates this control on one asset of an inventory (`related()` follows `graph`).
+    #[inline]
+    pub fn evaluate_in(
+        &self,
+        asset: &Asset,
+        now: DateTime<Utc>,
+        graph: Option<&Graph<'_>>,
+    ) -> (FindingStatus, String) {
         if let Some(pre) = &self.applies_if {
-            match pre.eval_bool(asset, now) {
+            match pre.eval_bool_in(asset, now, graph) {
                 Ok(true) => {}
                 Ok(false) => return (FindingStatus::NotApplicable, String::new()),
                 Err(e) => return (FindingStatus::Error, format!("applies_if: {e}")),
             }
         }
-        match self.condition.eval_bool(asset, now) {
+        match self.condition.eval_bool_in(asset, now, graph) {
             Ok(true) => (FindingStatus::Pass, String::new()),
             Ok(false) => (FindingStatus::Fail, self.control.failure_reason.clone()),
             Err(e) => (FindingStatus::Error, format!("condition: {e}")),
@@ -201,12 +213,12 @@ impl Catalog {
                 fixtures_pass: fixtures
                     .pass
                     .iter()
-                    .map(|f| f.to_asset(&default_type))
+                    .map(|f| f.to_inventory(&default_type))
                     .collect(),
                 fixtures_fail: fixtures
                     .fail
                     .iter()
-                    .map(|f| f.to_asset(&default_type))
+                    .map(|f| f.to_inventory(&default_type))
                     .collect(),
             };
             match by_id.get(&c.id) {
@@ -313,13 +325,19 @@ impl Catalog {
     }
 
     /// Evaluates every applicable control on one asset, appending to `out`.
-    pub fn evaluate_asset(&self, asset: &Asset, now: DateTime<Utc>, out: &mut Vec<Evaluation>) {
+    pub fn evaluate_asset(
+        &self,
+        asset: &Asset,
+        now: DateTime<Utc>,
+        graph: Option<&Graph<'_>>,
+        out: &mut Vec<Evaluation>,
+    ) {
         let Some(indices) = self.by_type.get(asset.resource_type.as_str()) else {
             return;
         };
         for &i in indices {
             let c = &self.controls[i];
-            let (status, reason) = c.evaluate(asset, now);
+            let (status, reason) = c.evaluate_in(asset, now, graph);
             out.push(Evaluation {
                 control_id: c.control.id.clone(),
                 asset_id: asset.id.clone(),
@@ -331,10 +349,37 @@ impl Catalog {
 
     /// Evaluates the whole inventory, using every core; results are in inventory order.
     pub fn evaluate(&self, inventory: &Inventory, now: DateTime<Utc>) -> Vec<Evaluation> {
-        self.evaluate_assets(&inventory.assets, now)
+        self.evaluate_with_progress(inventory, now, &|_| {})
     }
 
+    /// [`Catalog::evaluate`], calling `progress(n)` after each batch of `n` assets.
+    pub fn evaluate_with_progress(
+        &self,
+        inventory: &Inventory,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Vec<Evaluation> {
+        let graph = Graph::build(inventory);
+        let mut out = Vec::new();
+        for chunk in inventory.assets.chunks(4096) {
+            out.extend(self.evaluate_assets_in(chunk, now, Some(&graph)));
+            progress(chunk.len());
+        }
+        out
+    }
+
+    /// Evaluates assets on their own: `related()` is an error (use [`Catalog::evaluate`]).
     pub fn evaluate_assets(&self, assets: &[Asset], now: DateTime<Utc>) -> Vec<Evaluation> {
+        self.evaluate_assets_in(assets, now, None)
+    }
+
+    /// Evaluates some assets of an inventory whose relationships are in `graph`.
+    pub fn evaluate_assets_in(
+        &self,
+        assets: &[Asset],
+        now: DateTime<Utc>,
+        graph: Option<&Graph<'_>>,
+    ) -> Vec<Evaluation> {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -342,7 +387,7 @@ impl Catalog {
         if threads <= 1 || assets.len() < 2048 {
             let mut out = Vec::new();
             for a in assets {
-                self.evaluate_asset(a, now, &mut out);
+                self.evaluate_asset(a, now, graph, &mut out);
             }
             return out;
         }
@@ -354,7 +399,7 @@ impl Catalog {
                     s.spawn(move || {
                         let mut out = Vec::new();
                         for a in part {
-                            self.evaluate_asset(a, now, &mut out);
+                            self.evaluate_asset(a, now, graph, &mut out);
                         }
                         out
                     })
@@ -391,7 +436,8 @@ impl Catalog {
                 (FindingStatus::Pass, &c.fixtures_pass),
                 (FindingStatus::Fail, &c.fixtures_fail),
             ] {
-                for asset in list {
+                for inventory in list {
+                    let asset = &inventory.assets[0];
                     if !c.control.resource_types.contains(&asset.resource_type) {
                         problems.push(problem(format!(
                             "fixture {:?} has type {} which the control does not cover",
@@ -399,7 +445,8 @@ impl Catalog {
                         )));
                         continue;
                     }
-                    let (status, reason) = c.evaluate(asset, now);
+                    let graph = Graph::build(inventory);
+                    let (status, reason) = c.evaluate_in(asset, now, Some(&graph));
                     if status != expected {
                         problems.push(problem(format!(
                             "fixture {:?} should {} but evaluated to {status}{}",

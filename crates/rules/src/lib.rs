@@ -10,9 +10,11 @@
 pub mod builtin;
 mod catalog;
 pub mod cel;
+pub mod graph;
 mod loader;
 pub mod score;
 
 pub use catalog::{Catalog, CompiledControl, FixtureProblem, fixture_now};
 pub use cel::{CelError, EvalError, Filter, Program};
+pub use graph::Graph;
 pub use loader::{LoadError, LoadIssue};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rampart_model::{Asset, Provider, ResourceType, Severity};
+use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType, Severity};
 use serde::Deserialize;
 
 use crate::cel::CelError;
@@ -105,9 +105,50 @@ pub(crate) struct FixtureAsset {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub config: serde_json::Value,
+    /// Assets linked to this one, for controls that follow relationships with `related()`.
+    #[serde(default)]
+    pub related: Vec<RelatedFixture>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RelatedFixture {
+    /// Edge kind, e.g. `uses`.
+    pub kind: String,
+    /// The edge points from the related asset to this one (default: from this one to it).
+    #[serde(default)]
+    pub incoming: bool,
+    pub asset: FixtureAsset,
 }
 
 impl FixtureAsset {
+    /// The fixture as a small inventory: the asset under test first, then its related assets.
+    pub(crate) fn to_inventory(&self, default_type: &ResourceType) -> Inventory {
+        let mut inventory = Inventory::default();
+        self.add_to(default_type, &mut inventory);
+        inventory
+    }
+
+    fn add_to(&self, default_type: &ResourceType, inventory: &mut Inventory) -> String {
+        let asset = self.to_asset(default_type);
+        let id = asset.id.clone();
+        inventory.assets.push(asset);
+        for r in &self.related {
+            let other = r.asset.add_to(default_type, inventory);
+            let (from, to) = if r.incoming {
+                (other, id.clone())
+            } else {
+                (id.clone(), other)
+            };
+            inventory.relationships.push(Relationship {
+                from,
+                to,
+                kind: r.kind.clone(),
+            });
+        }
+        id
+    }
+
     pub(crate) fn to_asset(&self, default_type: &ResourceType) -> Asset {
         let resource_type = self
             .resource_type

@@ -89,8 +89,14 @@ fn user_controls_load_and_are_evaluated() {
         .find(|c| c.control.id == "custom-bucket-tagged")
         .unwrap();
     let now = rampart_rules::fixture_now();
-    assert_eq!(c.evaluate(&c.fixtures_pass[0], now).0, FindingStatus::Pass);
-    assert_eq!(c.evaluate(&c.fixtures_fail[0], now).0, FindingStatus::Fail);
+    assert_eq!(
+        c.evaluate(&c.fixtures_pass[0].assets[0], now).0,
+        FindingStatus::Pass
+    );
+    assert_eq!(
+        c.evaluate(&c.fixtures_fail[0].assets[0], now).0,
+        FindingStatus::Fail
+    );
     assert!(catalog.check_fixtures().is_empty());
 }
 
@@ -243,4 +249,72 @@ fn framework_scores_follow_results() {
     );
     assert_eq!(cis.percent, 0.0);
     assert!(cis.manual > 0, "manual requirements are counted apart");
+}
+
+const RELATED_CONTROL: &str = r#"id: custom-sg-unused-or-private
+title: Security groups open to the world are attached to no running instance
+severity: medium
+resource_types: [aws.ec2.security_group]
+rationale: r
+remediation: r
+condition: |
+  !resource.config.open || !related('~uses').exists(i, i.config.state == 'running')
+failure_reason: An open security group protects a running instance.
+fixtures:
+  pass:
+    - name: open-but-unused
+      config: {open: true}
+    - name: open-stopped
+      config: {open: true}
+      related:
+        - kind: uses
+          incoming: true
+          asset: {name: stopped, type: aws.ec2.instance, config: {state: stopped}}
+  fail:
+    - name: open-running
+      config: {open: true}
+      related:
+        - kind: uses
+          incoming: true
+          asset: {name: web, type: aws.ec2.instance, config: {state: running}}
+"#;
+
+#[test]
+fn cross_resource_controls_follow_relationships_in_fixtures_and_inventories() {
+    let dir = user_dir(&[("related.yaml", RELATED_CONTROL)]);
+    let catalog = Catalog::load(&[dir.path().to_path_buf()]).unwrap();
+    let problems: Vec<_> = catalog
+        .check_fixtures()
+        .into_iter()
+        .filter(|p| p.control_id == "custom-sg-unused-or-private")
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+
+    // The same control over a whole inventory: evaluate() builds the graph.
+    let c = catalog
+        .compiled_controls()
+        .iter()
+        .find(|c| c.control.id == "custom-sg-unused-or-private")
+        .unwrap();
+    let inventory = &c.fixtures_fail[0];
+    let results = catalog.evaluate(inventory, rampart_rules::fixture_now());
+    let sg = &inventory.assets[0];
+    let r = results
+        .iter()
+        .find(|e| e.control_id == "custom-sg-unused-or-private" && e.asset_id == sg.id)
+        .unwrap();
+    assert_eq!(r.status, FindingStatus::Fail);
+    // Without relationships, related() is an evaluation error, not a silent pass.
+    assert_eq!(
+        c.evaluate(sg, rampart_rules::fixture_now()).0,
+        FindingStatus::Error
+    );
+}
+
+#[test]
+fn related_paths_are_checked_at_load_time() {
+    let text = RELATED_CONTROL.replace("related('~uses')", "related('Uses!')");
+    let dir = user_dir(&[("related.yaml", &text)]);
+    let err = Catalog::load(&[dir.path().to_path_buf()]).unwrap_err();
+    assert!(err.to_string().contains("invalid edge kind"), "{err}");
 }

@@ -15,11 +15,14 @@ use serde_json::Value as Json;
 use super::parser::{BinOp, Expr, ExprKind, UnOp};
 use super::value::{ASSET_FIELDS, Val, compare, equals, parse_duration, parse_timestamp};
 use super::{CelError, EvalError};
+use crate::graph::{Graph, parse_path};
 
 /// Evaluation state: the asset under test, the scan time and the comprehension variables.
 pub(crate) struct Env<'a> {
     pub asset: &'a Asset,
     pub now: DateTime<Utc>,
+    /// The inventory's relationships, when evaluating within an inventory.
+    pub graph: Option<&'a Graph<'a>>,
     pub slots: [Val<'a>; MAX_SLOTS],
 }
 
@@ -516,6 +519,9 @@ impl<'s> Compiler<'s> {
             }
             _ => {}
         }
+        if name == "related" {
+            return self.related(pos, target, args);
+        }
         // Global forms of receiver functions: size(x), matches(s, re), string functions.
         let (recv, rest): (&Expr, &[Expr]) = match target {
             Some(t) => (t, args),
@@ -635,6 +641,55 @@ impl<'s> Compiler<'s> {
             }
             _ => Err(self.err(pos, format!("unknown function `{name}`"))),
         }
+    }
+
+    /// `related('kind.kind')` from `resource`, or `asset.related('…')` from another asset.
+    fn related(
+        &mut self,
+        pos: usize,
+        target: Option<&Expr>,
+        args: &[Expr],
+    ) -> Result<Code, CelError> {
+        let [path] = args else {
+            return Err(self.err(
+                pos,
+                "related() takes one argument: a path such as 'uses' or '~attached_to'",
+            ));
+        };
+        let Some(Const::Str(text)) = const_of(path) else {
+            return Err(self.err(path.pos, "related() needs a string literal path"));
+        };
+        let steps = parse_path(&text).map_err(|m| self.err(path.pos, m))?;
+        let start = target.map(|t| self.compile(t)).transpose()?;
+        Ok(Box::new(move |env| {
+            let Some(graph) = env.graph else {
+                return Err(EvalError::new(
+                    "related() needs the inventory's relationships, which are not available here",
+                ));
+            };
+            let from = match &start {
+                None => env.asset,
+                Some(code) => match code(env)? {
+                    Val::Asset(a) => a,
+                    other => {
+                        return Err(EvalError::new(format!(
+                            "related() is called on an asset, not a {}",
+                            other.type_name()
+                        )));
+                    }
+                },
+            };
+            let Some(position) = graph.position(from) else {
+                return Ok(Val::List(Rc::new(Vec::new())));
+            };
+            Ok(Val::List(Rc::new(
+                graph
+                    .follow(position, &steps)
+                    .into_iter()
+                    .map(Val::Asset)
+                    .collect(),
+            )))
+        }))
     }
 
     fn conversion(&mut self, pos: usize, name: &str, args: &[Expr]) -> Result<Code, CelError> {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use rampart_model::Asset;
 use serde_json::Value as Json;
 
+use crate::graph::Graph;
 use compile::{Code, Compiler, Env};
 use value::Val;
 
@@ -96,9 +97,20 @@ impl Program {
 
     /// Evaluates the expression against one asset and returns the result as JSON.
     pub fn eval(&self, asset: &Asset, now: DateTime<Utc>) -> Result<Json, EvalError> {
+        self.eval_in(asset, now, None)
+    }
+
+    /// Evaluates against one asset of an inventory whose relationships `related()` may follow.
+    pub fn eval_in(
+        &self,
+        asset: &Asset,
+        now: DateTime<Utc>,
+        graph: Option<&Graph<'_>>,
+    ) -> Result<Json, EvalError> {
         let mut env = Env {
             asset,
             now,
+            graph,
             slots: empty_slots(),
         };
         (self.code)(&mut env).map(|v| v.to_json())
@@ -107,9 +119,21 @@ impl Program {
     /// Evaluates the expression as a predicate; a non-bool result is an error.
     #[inline]
     pub fn eval_bool(&self, asset: &Asset, now: DateTime<Utc>) -> Result<bool, EvalError> {
+        self.eval_bool_in(asset, now, None)
+    }
+
+    /// [`Program::eval_bool`] within an inventory whose relationships `related()` may follow.
+    #[inline]
+    pub fn eval_bool_in(
+        &self,
+        asset: &Asset,
+        now: DateTime<Utc>,
+        graph: Option<&Graph<'_>>,
+    ) -> Result<bool, EvalError> {
         let mut env = Env {
             asset,
             now,
+            graph,
             slots: empty_slots(),
         };
         match (self.code)(&mut env)? {
@@ -142,6 +166,16 @@ impl Filter {
 
     pub fn matches(&self, asset: &Asset, now: DateTime<Utc>) -> Result<bool, EvalError> {
         self.program.eval_bool(asset, now)
+    }
+
+    /// [`Filter::matches`] within an inventory, so that `related()` works.
+    pub fn matches_in(
+        &self,
+        asset: &Asset,
+        now: DateTime<Utc>,
+        graph: &Graph<'_>,
+    ) -> Result<bool, EvalError> {
+        self.program.eval_bool_in(asset, now, Some(graph))
     }
 
     pub fn source(&self) -> &str {
