@@ -711,12 +711,29 @@ async fn account_settings(ctx: &Ctx<'_>, client: &Client, report: &Report) {
             .map(|m| Value::Bool(m.get(name).copied().unwrap_or(0) == 1))
             .unwrap_or(Value::Null)
     };
+    // Without a `<root_account>` report row (an emulator's report may lack it), the account
+    // summary still tells whether the root user has MFA and access keys.
+    let (mfa, key1, key2) = match row {
+        Some(_) => (
+            report_bool(row, "mfa_active"),
+            report_bool(row, "access_key_1_active"),
+            report_bool(row, "access_key_2_active"),
+        ),
+        None => (
+            flag("AccountMFAEnabled"),
+            flag("AccountAccessKeysPresent"),
+            summary
+                .as_ref()
+                .map(|_| json!(false))
+                .unwrap_or(Value::Null),
+        ),
+    };
     let config = obj([
         ("arn", json!(root_arn)),
         ("passwordLastUsed", report_date(row, "password_last_used")),
-        ("mfaActive", report_bool(row, "mfa_active")),
-        ("accessKey1Active", report_bool(row, "access_key_1_active")),
-        ("accessKey2Active", report_bool(row, "access_key_2_active")),
+        ("mfaActive", mfa),
+        ("accessKey1Active", key1),
+        ("accessKey2Active", key2),
         (
             "accessKey1LastUsedDate",
             report_date(row, "access_key_1_last_used_date"),

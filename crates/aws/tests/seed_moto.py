@@ -1,0 +1,118 @@
+"""Seeds a moto server with one small estate for crates/aws/tests/moto.rs.
+
+Run with the moto venv's python (it has boto3); AWS_ENDPOINT_URL points at the server.
+Prints a JSON object with the ids the test asserts on.
+"""
+import json
+import os
+
+import boto3
+
+R = "us-east-1"
+ep = os.environ["AWS_ENDPOINT_URL"]
+kw = dict(region_name=R, endpoint_url=ep, aws_access_key_id="testing", aws_secret_access_key="testing")
+iam = boto3.client("iam", **kw)
+s3 = boto3.client("s3", **kw)
+ec2 = boto3.client("ec2", **kw)
+kms = boto3.client("kms", **kw)
+ct = boto3.client("cloudtrail", **kw)
+logs = boto3.client("logs", **kw)
+cw = boto3.client("cloudwatch", **kw)
+sns = boto3.client("sns", **kw)
+rds = boto3.client("rds", **kw)
+efs = boto3.client("efs", **kw)
+out = {}
+
+# IAM: 12 users (pagination with page size 5), a group with an admin policy, a role with an
+# instance profile, inline policies, an access key, a password policy, a server certificate.
+for i in range(12):
+    iam.create_user(UserName=f"user{i:02d}")
+iam.create_group(GroupName="admins")
+iam.add_user_to_group(GroupName="admins", UserName="user00")
+admin = iam.create_policy(PolicyName="admin-all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}))
+iam.attach_group_policy(GroupName="admins", PolicyArn=admin["Policy"]["Arn"])
+iam.attach_user_policy(UserName="user01", PolicyArn=admin["Policy"]["Arn"])
+iam.put_user_policy(UserName="user01", PolicyName="inline-s3", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="user01")
+out["accessKeyId"] = key["AccessKey"]["AccessKeyId"]
+role = iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+out["roleArn"] = role["Role"]["Arn"]
+prof = iam.create_instance_profile(InstanceProfileName="app-profile")
+iam.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="app-role")
+out["instanceProfileArn"] = prof["InstanceProfile"]["Arn"]
+iam.update_account_password_policy(MinimumPasswordLength=8, RequireSymbols=False)
+
+# KMS: a customer key without rotation.
+k = kms.create_key(Description="data key")
+out["kmsKeyArn"] = k["KeyMetadata"]["Arn"]
+
+# S3: a log bucket and a data bucket (versioning, KMS encryption, public access block,
+# policy, access logging into the log bucket).
+s3.create_bucket(Bucket="rampart-logs")
+s3.create_bucket(Bucket="rampart-data")
+s3.put_bucket_versioning(Bucket="rampart-data", VersioningConfiguration={"Status": "Enabled"})
+s3.put_bucket_encryption(Bucket="rampart-data", ServerSideEncryptionConfiguration={"Rules": [
+    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": out["kmsKeyArn"]}}]})
+s3.put_public_access_block(Bucket="rampart-data", PublicAccessBlockConfiguration={
+    "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+s3.put_bucket_policy(Bucket="rampart-data", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "TLS", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::rampart-data/*",
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+s3.put_bucket_acl(Bucket="rampart-logs", ACL="log-delivery-write")
+s3.put_bucket_logging(Bucket="rampart-data", BucketLoggingStatus={"LoggingEnabled": {
+    "TargetBucket": "rampart-logs", "TargetPrefix": "data/"}})
+
+# EC2 / VPC: a VPC with a subnet, an internet gateway routed from a route table, a security
+# group open on SSH, an instance (IMDSv1 allowed, instance profile), an unencrypted volume.
+vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
+subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.10.1.0/24")["Subnet"]["SubnetId"]
+igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+ec2.associate_route_table(RouteTableId=rtb, SubnetId=subnet)
+sg = ec2.create_security_group(GroupName="ssh-open", Description="ssh", VpcId=vpc)["GroupId"]
+ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+inst = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                         SubnetId=subnet, SecurityGroupIds=[sg],
+                         IamInstanceProfile={"Arn": out["instanceProfileArn"]},
+                         MetadataOptions={"HttpTokens": "optional", "HttpEndpoint": "enabled"})
+instance = inst["Instances"][0]["InstanceId"]
+vol = ec2.create_volume(AvailabilityZone=R + "a", Size=8, Encrypted=False)["VolumeId"]
+ec2.attach_volume(VolumeId=vol, InstanceId=instance, Device="/dev/sdf")
+out.update(vpc=vpc, subnet=subnet, igw=igw, rtb=rtb, sg=sg, instance=instance, volume=vol)
+
+# CloudTrail into the log bucket and a log group with a CIS 4.3 metric filter, an alarm and an
+# SNS topic with one subscription.
+logs.create_log_group(logGroupName="trail-logs")
+lg_arn = f"arn:aws:logs:{R}:123456789012:log-group:trail-logs:*"
+trail = ct.create_trail(Name="main", S3BucketName="rampart-logs", IsMultiRegionTrail=True,
+                        EnableLogFileValidation=True, CloudWatchLogsLogGroupArn=lg_arn,
+                        CloudWatchLogsRoleArn=out["roleArn"])
+ct.start_logging(Name="main")
+ct.put_event_selectors(TrailName="main", EventSelectors=[
+    {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}])
+out["trailArn"] = trail["TrailARN"]
+logs.put_metric_filter(logGroupName="trail-logs", filterName="root-usage",
+                       filterPattern='{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
+                       metricTransformations=[{"metricName": "RootUsage", "metricNamespace": "CIS", "metricValue": "1"}])
+topic = sns.create_topic(Name="security-alerts")["TopicArn"]
+sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="sec@example.com")
+cw.put_metric_alarm(AlarmName="root-usage", MetricName="RootUsage", Namespace="CIS", Statistic="Sum",
+                    Period=300, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                    AlarmActions=[topic])
+out["topicArn"] = topic
+
+# RDS: an unencrypted, public instance. EFS: an unencrypted file system.
+rds.create_db_instance(DBInstanceIdentifier="orders", DBInstanceClass="db.t3.micro", Engine="postgres",
+                       MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
+                       PubliclyAccessible=True, StorageEncrypted=False, BackupRetentionPeriod=0,
+                       VpcSecurityGroupIds=[sg])
+fs = efs.create_file_system(CreationToken="shared", Encrypted=False)
+out["efs"] = fs["FileSystemId"]
+
+print(json.dumps(out))
