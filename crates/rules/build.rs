@@ -57,6 +57,20 @@ fn main() {
     } else {
         let _ = writeln!(code, "pub static SAMPLE_INVENTORY: &str = \"\";");
     }
+    let coverage = manifest.join("../../docs/coverage.md");
+    println!("cargo:rerun-if-changed={}", coverage.display());
+    if coverage.exists() {
+        let _ = writeln!(
+            code,
+            "pub static COVERAGE_DOC: &str = include_str!({:?});",
+            coverage
+                .canonicalize()
+                .unwrap_or(coverage)
+                .to_string_lossy()
+        );
+    } else {
+        let _ = writeln!(code, "pub static COVERAGE_DOC: &str = \"\";");
+    }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("builtin.rs");
     std::fs::write(out, code).expect("write builtin.rs");
 }

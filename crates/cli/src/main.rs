@@ -2,13 +2,14 @@
 //!
 //! Exit codes: 0 success; 1 a control at or above `--fail-on` failed; 2 usage or input error.
 
+mod content_cmd;
 mod scan;
 mod server_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,29 +33,12 @@ enum Command {
     Serve(server_cmd::ServeArgs),
     /// Run the server with a demo workspace filled from the bundled sample inventory.
     Demo(server_cmd::DemoArgs),
-    /// Inspect and test controls.
+    /// Inspect, test and measure the coverage of controls.
     #[command(subcommand)]
-    Controls(ControlsCommand),
-    /// List frameworks and their requirements.
-    Frameworks(ContentArgs),
-}
-
-#[derive(Subcommand, Debug)]
-enum ControlsCommand {
-    /// List the loaded controls.
-    List(ContentArgs),
-    /// Evaluate every control's pass and fail fixtures; exit 1 if any disagrees.
-    Test(ContentArgs),
-}
-
-#[derive(Args, Debug)]
-struct ContentArgs {
-    /// Directory (or file) of additional control and framework YAML files; repeatable.
-    #[arg(long = "controls", value_name = "DIR")]
-    controls: Vec<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
+    Controls(content_cmd::ControlsCommand),
+    /// Inspect compliance frameworks and their requirements.
+    #[command(subcommand)]
+    Frameworks(content_cmd::FrameworksCommand),
 }
 
 fn main() -> ExitCode {
@@ -64,9 +48,8 @@ fn main() -> ExitCode {
         Command::Import(args) => server_cmd::import(args),
         Command::Serve(args) => server_cmd::serve(args),
         Command::Demo(args) => server_cmd::demo(args),
-        Command::Controls(ControlsCommand::List(args)) => controls_list(args),
-        Command::Controls(ControlsCommand::Test(args)) => controls_test(args),
-        Command::Frameworks(args) => frameworks(args),
+        Command::Controls(cmd) => content_cmd::controls(cmd),
+        Command::Frameworks(cmd) => content_cmd::frameworks(cmd),
     };
     match result {
         Ok(code) => code,
@@ -81,74 +64,4 @@ pub(crate) fn load_catalog(dirs: &[PathBuf]) -> anyhow::Result<rampart_rules::Ca
     rampart_rules::Catalog::load(dirs)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .map_err(|e| e.context("cannot load controls"))
-}
-
-fn controls_list(args: ContentArgs) -> anyhow::Result<ExitCode> {
-    let catalog = load_catalog(&args.controls)?;
-    if args.json {
-        let list: Vec<&rampart_model::Control> = catalog.controls().collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-    } else {
-        for c in catalog.controls() {
-            let types: Vec<&str> = c.resource_types.iter().map(|t| t.as_str()).collect();
-            println!(
-                "{:<9} {:<48} {} [{}]",
-                c.severity,
-                c.id,
-                c.title,
-                types.join(", ")
-            );
-        }
-        eprintln!("{} controls", catalog.len());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn controls_test(args: ContentArgs) -> anyhow::Result<ExitCode> {
-    let catalog = load_catalog(&args.controls)?;
-    let problems = catalog.check_fixtures();
-    let fixtures: usize = catalog
-        .compiled_controls()
-        .iter()
-        .map(|c| c.fixtures_pass.len() + c.fixtures_fail.len())
-        .sum();
-    for p in &problems {
-        println!("FAIL {p}");
-    }
-    println!(
-        "{} controls, {} fixtures: {} problem(s)",
-        catalog.len(),
-        fixtures,
-        problems.len()
-    );
-    Ok(if problems.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-fn frameworks(args: ContentArgs) -> anyhow::Result<ExitCode> {
-    let catalog = load_catalog(&args.controls)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(catalog.frameworks())?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    for fw in catalog.frameworks() {
-        let mapped = fw
-            .requirements
-            .iter()
-            .filter(|r| !r.controls.is_empty())
-            .count();
-        println!(
-            "{} — {} {} ({} requirements, {} with controls, {} manual)",
-            fw.id,
-            fw.name,
-            fw.version,
-            fw.requirements.len(),
-            mapped,
-            fw.requirements.iter().filter(|r| r.manual).count()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,11 @@ pub fn sample_inventory() -> &'static str {
     embedded::SAMPLE_INVENTORY
 }
 
+/// `docs/coverage.md`, which lists the reference controls not covered yet and why.
+pub fn coverage_doc() -> &'static str {
+    embedded::COVERAGE_DOC
+}
+
 /// Built-in framework and control files, frameworks first (controls refer to them).
 pub(crate) fn files() -> Vec<SourceFile> {
     embedded::FRAMEWORKS

@@ -4,10 +4,15 @@
 //! assessed** when none of its controls produced a pass or a fail, **fail** when any mapped
 //! control failed (or errored) on any in-scope asset, and **pass** otherwise. A framework's
 //! percentage is passing requirements over scored (passing + failing) requirements.
+//!
+//! An **asset's security score** starts at 100 and is multiplied, for every control failing on
+//! the asset, by the factor of that control's severity ([`severity_factor`]): critical 0.5,
+//! high 0.7, medium 0.85, low 0.95, info 1.0. One critical failure halves the score; a clean
+//! asset keeps 100. Errors and not-applicable results do not change it.
 
 use std::collections::HashMap;
 
-use rampart_model::FindingStatus;
+use rampart_model::{Evaluation, FindingStatus, Severity};
 use serde::Serialize;
 
 use crate::Catalog;
@@ -107,4 +112,50 @@ pub fn framework_scores(
             score
         })
         .collect()
+}
+
+/// The multiplier one failing control of this severity applies to an asset's score.
+pub fn severity_factor(severity: Severity) -> f64 {
+    match severity {
+        Severity::Critical => 0.5,
+        Severity::High => 0.7,
+        Severity::Medium => 0.85,
+        Severity::Low => 0.95,
+        Severity::Info => 1.0,
+    }
+}
+
+/// The security score (0–100) of an asset with these failing control severities.
+pub fn asset_score(failing: impl IntoIterator<Item = Severity>) -> f64 {
+    failing
+        .into_iter()
+        .fold(100.0, |score, s| score * severity_factor(s))
+}
+
+/// Every evaluated asset's score, from evaluation results.
+pub fn asset_scores(catalog: &Catalog, evaluations: &[Evaluation]) -> HashMap<String, f64> {
+    let mut out: HashMap<String, f64> = HashMap::new();
+    for e in evaluations {
+        let score = out.entry(e.asset_id.clone()).or_insert(100.0);
+        if e.status == FindingStatus::Fail
+            && let Some(c) = catalog.control(&e.control_id)
+        {
+            *score *= severity_factor(c.severity);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_score_multiplies_severity_factors() {
+        assert_eq!(asset_score([]), 100.0);
+        assert_eq!(asset_score([Severity::Critical]), 50.0);
+        assert!((asset_score([Severity::High, Severity::Medium]) - 59.5).abs() < 1e-9);
+        assert_eq!(asset_score([Severity::Info, Severity::Info]), 100.0);
+        assert!(asset_score([Severity::Critical; 10]) > 0.0);
+    }
 }
