@@ -493,3 +493,66 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
         .collect();
     assert!(errors.is_empty(), "control errors: {errors:#?}");
 }
+
+#[test]
+fn assumes_a_role_with_external_id_into_a_second_account() {
+    let moto = start_moto();
+    let mut cfg = config(&moto);
+    cfg.role_arn = Some("arn:aws:iam::111111111111:role/rampart-audit".into());
+    cfg.external_id = Some("rampart-external-id".into());
+    let c = collect(&cfg);
+    // moto maps the assumed role's credentials to the role's account.
+    assert_eq!(c.account_id, "111111111111");
+    assert!(!c.inventory.assets.is_empty());
+    assert!(c.inventory.assets.iter().all(|a| a.account == "111111111111"));
+    find(&c, "aws.account", "111111111111");
+    find(&c, "aws.iam.root_user", "arn:aws:iam::111111111111:root");
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_fatal_identity_error() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = AwsScanConfig {
+        credentials: Some(StaticCredentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+            session_token: None,
+        }),
+        regions: Some(vec!["us-east-1".into()]),
+        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+        max_attempts: Some(1),
+        ..AwsScanConfig::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(rampart_aws::collect(&cfg, &rampart_aws::NoProgress))
+        .unwrap_err();
+    assert!(
+        matches!(err, rampart_aws::AwsError::Identity(_)),
+        "{err}"
+    );
+}
+
+#[test]
+fn external_id_without_role_is_a_configuration_error() {
+    let cfg = AwsScanConfig {
+        external_id: Some("x".into()),
+        endpoint_url: Some("http://127.0.0.1:9".into()),
+        ..AwsScanConfig::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(rampart_aws::collect(&cfg, &rampart_aws::NoProgress))
+        .unwrap_err();
+    assert!(matches!(err, rampart_aws::AwsError::Config(_)), "{err}");
+}
