@@ -200,6 +200,9 @@ impl From<RelatedAsset> for RelationshipOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssetDetail {
     pub asset: AssetOut,
+    /// Security score 0–100: 100 multiplied by a severity factor per failing control
+    /// (critical 0.5, high 0.7, medium 0.85, low 0.95, info 1).
+    pub score: f64,
     pub relationships: Vec<RelationshipOut>,
     pub findings: Vec<FindingOut>,
 }
@@ -722,8 +725,16 @@ async fn get_asset(
             Page::new(rampart_store::MAX_PAGE_SIZE, 0),
         )
         .await?;
+    let score = rampart_rules::score::asset_score(
+        findings
+            .items
+            .iter()
+            .filter(|f| f.finding.status == rampart_model::FindingStatus::Fail)
+            .map(|f| f.finding.severity),
+    );
     Ok(Json(AssetDetail {
         asset: asset.into(),
+        score,
         relationships: relationships.into_iter().map(Into::into).collect(),
         findings: findings
             .items

@@ -80,6 +80,20 @@ async fn assets_are_listed_filtered_paged_and_detailed() {
     assert_eq!(rels[0]["direction"], "outgoing");
     assert_eq!(rels[0]["other_type"], "aws.ec2.security_group");
     assert!(detail["findings"].is_array());
+    // The asset score: 100 times the severity factor of each failing control.
+    let failing: Vec<&str> = detail["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    let expected = rampart_rules::score::asset_score(
+        failing
+            .iter()
+            .map(|s| s.parse::<rampart_model::Severity>().unwrap()),
+    );
+    assert_eq!(detail["score"].as_f64().unwrap(), expected);
 
     let missing = t
         .get("/api/v1/workspaces/acme/assets/ast_nope", Some(&s))
