@@ -541,6 +541,8 @@ struct AssetPage {
     last_seen: String,
     tags: Vec<(String, String)>,
     config: String,
+    /// Security score 0–100, rounded.
+    score: u32,
     relationships: Vec<RelationshipRow>,
     rows: Vec<FindingRow>,
 }
@@ -565,7 +567,16 @@ async fn asset(
             Page::new(rampart_store::MAX_PAGE_SIZE, 0),
         )
         .await?;
+    let score = rampart_rules::score::asset_score(
+        findings
+            .items
+            .iter()
+            .filter(|f| f.finding.status == rampart_model::FindingStatus::Fail)
+            .map(|f| f.finding.severity),
+    )
+    .round() as u32;
     let page = AssetPage {
+        score,
         nav: Some(Nav::new(&auth, Some(&slug))),
         ws: slug,
         id: a.id,
