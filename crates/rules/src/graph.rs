@@ -58,6 +58,8 @@ pub struct Graph<'a> {
     out_edges: Vec<(u32, u32)>,
     in_offsets: Vec<u32>,
     in_edges: Vec<(u32, u32)>,
+    /// Computed properties per asset position (see `computed.rs`).
+    computed: Vec<serde_json::Value>,
 }
 
 impl std::fmt::Debug for Graph<'_> {
@@ -91,7 +93,7 @@ impl<'a> Graph<'a> {
         }
         let (out_offsets, out_edges) = csr(assets.len(), edges.iter().map(|&(f, k, t)| (f, k, t)));
         let (in_offsets, in_edges) = csr(assets.len(), edges.iter().map(|&(f, k, t)| (t, k, f)));
-        Graph {
+        let mut graph = Graph {
             assets,
             index,
             kinds,
@@ -99,7 +101,19 @@ impl<'a> Graph<'a> {
             out_edges,
             in_offsets,
             in_edges,
-        }
+            computed: Vec::new(),
+        };
+        graph.computed = crate::computed::compute(&graph);
+        graph
+    }
+
+    pub(crate) fn asset_at(&self, position: u32) -> &'a Asset {
+        &self.assets[position as usize]
+    }
+
+    /// The computed properties of an asset of this inventory (`null` when it has none).
+    pub fn computed(&self, asset: &Asset) -> Option<&serde_json::Value> {
+        self.position(asset).map(|p| &self.computed[p as usize])
     }
 
     pub fn asset_count(&self) -> usize {

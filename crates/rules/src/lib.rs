@@ -10,6 +10,7 @@
 pub mod builtin;
 mod catalog;
 pub mod cel;
+mod computed;
 pub mod coverage;
 pub mod graph;
 mod loader;

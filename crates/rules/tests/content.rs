@@ -318,3 +318,119 @@ fn related_paths_are_checked_at_load_time() {
     let err = Catalog::load(&[dir.path().to_path_buf()]).unwrap_err();
     assert!(err.to_string().contains("invalid edge kind"), "{err}");
 }
+
+fn reference_dir() -> PathBuf {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/cyscale-grc-cms");
+    assert!(
+        dir.join("controls").is_dir(),
+        "the reference catalogue is missing at {}: the project expects ../shared/ beside the checkout",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn every_enabled_reference_aws_control_is_covered_or_documented() {
+    let catalog = Catalog::builtin().unwrap();
+    let cov = rampart_rules::coverage::cyscale_coverage(
+        &catalog,
+        &reference_dir(),
+        "aws",
+        rampart_rules::builtin::coverage_doc(),
+    )
+    .unwrap();
+    assert!(
+        cov.total() >= 90,
+        "the reference has ~93 enabled AWS controls, read {}",
+        cov.total()
+    );
+    assert!(
+        cov.missing.is_empty(),
+        "reference slugs neither covered by a control's cross_references.cyscale nor listed in docs/coverage.md: {:?}",
+        cov.missing
+    );
+    // Every slug a control names must exist in the reference (no typos passing as coverage).
+    let index = catalog.cross_reference_index();
+    for slug in index
+        .get("cyscale")
+        .map(|m| m.keys().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        let file = reference_dir()
+            .join("controls")
+            .join(format!("{slug}.json"));
+        let known = file.exists()
+            || std::fs::read_dir(reference_dir().join("controls"))
+                .unwrap()
+                .any(|e| {
+                    std::fs::read_to_string(e.unwrap().path())
+                        .is_ok_and(|t| t.contains(&format!("\"slug\": \"{slug}\"")))
+                });
+        assert!(known, "cross_references.cyscale names unknown slug {slug}");
+    }
+}
+
+#[test]
+fn every_automated_cis_aws_recommendation_has_a_control() {
+    let catalog = Catalog::builtin().unwrap();
+    let cov = rampart_rules::coverage::framework_coverage(&catalog, "cis-aws-3.0").unwrap();
+    assert!(
+        cov.missing.is_empty(),
+        "CIS AWS 3.0 requirements without a control: {:?}",
+        cov.missing
+    );
+    assert!(cov.automated.len() >= 50, "{cov:?}");
+}
+
+#[test]
+fn ten_frameworks_load_and_score_on_the_demo_inventory() {
+    let catalog = Catalog::builtin().unwrap();
+    let expected = [
+        "cis-aws-3.0",
+        "soc2",
+        "iso-27001-2022",
+        "nist-800-53-r5",
+        "pci-dss-4.0",
+        "hipaa",
+        "gdpr",
+        "nis2",
+        "aws-well-architected-security",
+        "rampart-platform-baseline",
+    ];
+    for id in expected {
+        let fw = catalog
+            .framework(id)
+            .unwrap_or_else(|| panic!("framework {id} is built in"));
+        assert!(
+            fw.requirements.iter().any(|r| !r.controls.is_empty()),
+            "framework {id} has no requirement mapped to a control"
+        );
+    }
+    let inventory = rampart_import::parse_snapshot(
+        "demo.jsonl",
+        rampart_rules::builtin::sample_inventory(),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let now = inventory.assets.iter().map(|a| a.last_seen).max().unwrap();
+    let evaluations = catalog.evaluate(&inventory, now);
+    let results: Vec<(String, FindingStatus)> = evaluations
+        .iter()
+        .map(|e| (e.control_id.clone(), e.status))
+        .collect();
+    let scores = rampart_rules::score::framework_scores(&catalog, &results);
+    for id in expected {
+        let s = scores.iter().find(|s| s.framework_id == id).unwrap();
+        assert!(
+            s.passing + s.failing > 0,
+            "framework {id} scores nothing on the demo data: {s:?}"
+        );
+        assert!((0.0..=100.0).contains(&s.percent));
+    }
+    // Per-asset scores stay within 0..=100 and a clean asset keeps 100.
+    let assets = rampart_rules::score::asset_scores(&catalog, &evaluations);
+    assert!(assets.values().all(|s| (0.0..=100.0).contains(s)));
+    assert!(assets.values().any(|s| *s == 100.0));
+    assert!(assets.values().any(|s| *s < 100.0));
+}

@@ -103,7 +103,7 @@ fn with_path<'a, T>(
                 let j: &'a Json = j;
                 on_json(walk_json(j, keys)?)
             }
-            other => on_val(walk(other.clone(), keys)?),
+            other => on_val(walk_in(other.clone(), keys, env.graph)?),
         },
     }
 }
@@ -351,7 +351,9 @@ impl<'s> Compiler<'s> {
                 }));
             }
             let rest: Vec<String> = keys.clone();
-            return Ok(Box::new(move |env| walk(Val::Asset(env.asset), &rest)));
+            return Ok(Box::new(move |env| {
+                walk_in(Val::Asset(env.asset), &rest, env.graph)
+            }));
         }
         if let ExprKind::Ident(name) = &base.kind
             && let Some(slot) = self.lookup(name)
@@ -361,11 +363,11 @@ impl<'s> Compiler<'s> {
                     let j: &Json = j;
                     walk_json(j, &keys).map(Val::from_json)
                 }
-                other => walk(other.clone(), &keys),
+                other => walk_in(other.clone(), &keys, env.graph),
             }));
         }
         let b = self.compile(base)?;
-        Ok(Box::new(move |env| walk(b(env)?, &keys)))
+        Ok(Box::new(move |env| walk_in(b(env)?, &keys, env.graph)))
     }
 
     fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Code, CelError> {
@@ -929,9 +931,19 @@ fn walk_json<'a>(mut j: &'a Json, keys: &[String]) -> Result<&'a Json, EvalError
     Ok(j)
 }
 
-fn walk<'a>(mut v: Val<'a>, keys: &[String]) -> Result<Val<'a>, EvalError> {
+/// Field selection along `keys`; an asset's `computed` properties come from the graph.
+fn walk_in<'a>(
+    mut v: Val<'a>,
+    keys: &[String],
+    graph: Option<&'a Graph<'a>>,
+) -> Result<Val<'a>, EvalError> {
     for k in keys {
-        v = v.select(k)?;
+        v = match (&v, graph) {
+            (Val::Asset(a), Some(g)) if k == "computed" => {
+                Val::from_json(g.computed(a).unwrap_or(&Json::Null))
+            }
+            _ => v.select(k)?,
+        };
     }
     Ok(v)
 }

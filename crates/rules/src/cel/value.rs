@@ -270,6 +270,11 @@ fn asset_field<'a>(a: &'a Asset, name: &str) -> Result<Val<'a>, EvalError> {
         "name" => Val::Str(Cow::Borrowed(a.name.as_str())),
         "tags" => Val::Tags(&a.tags),
         "config" => Val::from_json(&a.config),
+        "computed" => {
+            return Err(EvalError::new(
+                "computed properties need the inventory's graph: read them as a field path (x.computed.name) while evaluating an inventory",
+            ));
+        }
         "first_seen" => Val::Timestamp(a.first_seen),
         "last_seen" => Val::Timestamp(a.last_seen),
         _ => return Err(EvalError::no_such_key(name)),
@@ -287,6 +292,7 @@ pub(crate) const ASSET_FIELDS: &[&str] = &[
     "name",
     "tags",
     "config",
+    "computed",
     "first_seen",
     "last_seen",
 ];

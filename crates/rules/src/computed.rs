@@ -1,0 +1,400 @@
+//! Computed properties: facts about an asset that need its neighbours, derived once per
+//! evaluation from the inventory and its relationship graph, and readable in CEL as
+//! `resource.computed.<name>` (missing properties read as absent: guard with `has()`).
+//!
+//! | type | property | meaning |
+//! | --- | --- | --- |
+//! | `aws.ec2.instance` | `internet_exposed` | running, has a public IP, its subnet routes `0.0.0.0/0` to an internet gateway, its network ACL lets internet traffic in, and a security group opens at least one port to `0.0.0.0/0` or `::/0` |
+//! | `aws.ec2.instance` | `exposed_ports` | the `[from, to]` port ranges (protocol `-1` is `[0, 65535]`) its security groups open to the internet |
+//! | `aws.ec2.instance` | `admin_role` | its instance role grants administrative privileges |
+//! | `aws.rds.db_instance` | `internet_exposed` | publicly accessible and a security group opens its port to the internet |
+//! | `aws.s3.bucket` | `public` | public access is not fully blocked and the policy allows anonymous access without a condition, or the ACL grants AllUsers / AuthenticatedUsers |
+//! | `aws.iam.user`, `aws.iam.role`, `aws.iam.group` | `admin` | an attached or inline policy (a user's also through its groups) allows `*` on `*` |
+//! | same | `privilege_escalation` | the allowed actions include a known escalation path (e.g. `iam:PassRole` with `lambda:CreateFunction` or `ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachUserPolicy`, …) |
+//! | `aws.ec2.security_group` | `open_to_internet`, `attached_running_instances` | a rule admits `0.0.0.0/0` or `::/0`; the number of running instances using it |
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::graph::{Graph, Step};
+
+const ANY_V4: &str = "0.0.0.0/0";
+const ANY_V6: &str = "::/0";
+
+/// Actions that, alone or together, let a principal grant itself more privileges.
+const ESCALATION_SINGLE: &[&str] = &[
+    "iam:createpolicyversion",
+    "iam:setdefaultpolicyversion",
+    "iam:attachuserpolicy",
+    "iam:attachgrouppolicy",
+    "iam:attachrolepolicy",
+    "iam:putuserpolicy",
+    "iam:putgrouppolicy",
+    "iam:putrolepolicy",
+    "iam:addusertogroup",
+    "iam:updateassumerolepolicy",
+    "iam:createaccesskey",
+    "iam:createloginprofile",
+    "iam:updateloginprofile",
+];
+const ESCALATION_WITH_PASSROLE: &[&str] = &[
+    "lambda:createfunction",
+    "ec2:runinstances",
+    "cloudformation:createstack",
+    "glue:createdevendpoint",
+    "datapipeline:createpipeline",
+];
+
+fn step(kind: &str, incoming: bool) -> Step {
+    Step {
+        kind: Some(kind.to_string()),
+        incoming,
+    }
+}
+
+/// Computes every asset's properties; `out[i]` belongs to the asset at graph position `i`.
+pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
+    let n = graph.asset_count();
+    let mut out: Vec<Json> = vec![Json::Null; n];
+    // Principals first: instances read their role's `admin`.
+    let mut admin = vec![false; n];
+    for i in 0..n {
+        let a = graph.asset_at(i as u32);
+        let kind = a.resource_type.as_str();
+        if matches!(kind, "aws.iam.user" | "aws.iam.role" | "aws.iam.group") {
+            let actions = principal_actions(graph, i as u32);
+            let is_admin = actions.iter().any(|(act, res)| act == "*" && res == "*");
+            admin[i] = is_admin;
+            let names: Vec<&str> = actions.iter().map(|(a, _)| a.as_str()).collect();
+            out[i] = json!({
+                "admin": is_admin,
+                "privilege_escalation": is_admin || escalation(&names),
+            });
+        }
+    }
+    for i in 0..n {
+        let pos = i as u32;
+        let a = graph.asset_at(pos);
+        let props = match a.resource_type.as_str() {
+            "aws.ec2.instance" => instance(graph, pos, &admin),
+            "aws.rds.db_instance" => database(graph, pos),
+            "aws.s3.bucket" => Some(bucket(&a.config)),
+            "aws.ec2.security_group" => Some(security_group(graph, pos)),
+            _ => None,
+        };
+        if let Some(p) = props {
+            out[i] = Json::Object(p);
+        }
+    }
+    out
+}
+
+fn str_at<'j>(j: &'j Json, key: &str) -> Option<&'j str> {
+    j.get(key).and_then(Json::as_str)
+}
+
+/// Port ranges a security group opens to the internet.
+fn open_ranges(sg: &Json) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let Some(perms) = sg.get("ipPermissions").and_then(Json::as_array) else {
+        return out;
+    };
+    for p in perms {
+        let world = p
+            .get("ipRanges")
+            .and_then(Json::as_array)
+            .is_some_and(|r| r.iter().any(|c| str_at(c, "cidrIp") == Some(ANY_V4)))
+            || p.get("ipv6Ranges")
+                .and_then(Json::as_array)
+                .is_some_and(|r| r.iter().any(|c| str_at(c, "cidrIpv6") == Some(ANY_V6)));
+        if !world {
+            continue;
+        }
+        if str_at(p, "ipProtocol") == Some("-1") {
+            out.push((0, 65535));
+        } else {
+            let from = p.get("fromPort").and_then(Json::as_i64).unwrap_or(0);
+            let to = p.get("toPort").and_then(Json::as_i64).unwrap_or(65535);
+            out.push((from.max(0), if to < 0 { 65535 } else { to }));
+        }
+    }
+    out
+}
+
+fn security_group(graph: &Graph<'_>, pos: u32) -> Map<String, Json> {
+    let sg = graph.asset_at(pos);
+    let running = graph
+        .follow(pos, &[step("uses", true)])
+        .iter()
+        .filter(|i| i.resource_type.as_str() == "aws.ec2.instance" && instance_running(&i.config))
+        .count();
+    let mut m = Map::new();
+    m.insert(
+        "open_to_internet".into(),
+        Json::Bool(!open_ranges(&sg.config).is_empty()),
+    );
+    m.insert("attached_running_instances".into(), json!(running));
+    m
+}
+
+fn instance_running(config: &Json) -> bool {
+    config
+        .get("state")
+        .and_then(|s| s.get("name"))
+        .and_then(Json::as_str)
+        .is_none_or(|s| s == "running")
+}
+
+fn instance(graph: &Graph<'_>, pos: u32, admin: &[bool]) -> Option<Map<String, Json>> {
+    let a = graph.asset_at(pos);
+    let public_ip = str_at(&a.config, "publicIpAddress").is_some_and(|s| !s.is_empty());
+    let subnets = graph.follow(pos, &[step("contained_in", false)]);
+    let subnet_positions: Vec<u32> = subnets
+        .iter()
+        .filter(|s| s.resource_type.as_str() == "aws.ec2.subnet")
+        .filter_map(|s| graph.position(s))
+        .collect();
+    let routed = subnet_positions.iter().any(|&s| {
+        graph
+            .follow(s, &[step("associated_with", true)])
+            .iter()
+            .filter(|r| r.resource_type.as_str() == "aws.ec2.route_table")
+            .any(|rt| routes_to_igw(&rt.config))
+    });
+    let nacl_open = subnet_positions.iter().all(|&s| {
+        graph
+            .follow(s, &[step("associated_with", true)])
+            .iter()
+            .filter(|r| r.resource_type.as_str() == "aws.ec2.network_acl")
+            .all(|acl| nacl_admits_internet(&acl.config))
+    });
+    let mut ports: Vec<(i64, i64)> = graph
+        .follow(pos, &[step("uses", false)])
+        .iter()
+        .filter(|g| g.resource_type.as_str() == "aws.ec2.security_group")
+        .flat_map(|g| open_ranges(&g.config))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let admin_role = graph
+        .follow(pos, &[step("uses", false)])
+        .iter()
+        .filter(|r| r.resource_type.as_str() == "aws.iam.role")
+        .filter_map(|r| graph.position(r))
+        .any(|p| admin[p as usize]);
+    let exposed =
+        instance_running(&a.config) && public_ip && routed && nacl_open && !ports.is_empty();
+    let mut m = Map::new();
+    m.insert("internet_exposed".into(), Json::Bool(exposed));
+    m.insert(
+        "exposed_ports".into(),
+        Json::Array(if exposed {
+            ports.iter().map(|(f, t)| json!([f, t])).collect()
+        } else {
+            Vec::new()
+        }),
+    );
+    m.insert("admin_role".into(), Json::Bool(admin_role));
+    Some(m)
+}
+
+fn routes_to_igw(rt: &Json) -> bool {
+    rt.get("routes")
+        .and_then(Json::as_array)
+        .is_some_and(|routes| {
+            routes.iter().any(|r| {
+                (str_at(r, "destinationCidrBlock") == Some(ANY_V4)
+                    || str_at(r, "destinationIpv6CidrBlock") == Some(ANY_V6))
+                    && str_at(r, "gatewayId").is_some_and(|g| g.starts_with("igw-"))
+                    && str_at(r, "state") != Some("blackhole")
+            })
+        })
+}
+
+/// Whether the lowest-numbered inbound rule matching internet traffic allows it.
+fn nacl_admits_internet(acl: &Json) -> bool {
+    let Some(entries) = acl.get("entries").and_then(Json::as_array) else {
+        return true;
+    };
+    let mut inbound: Vec<&Json> = entries
+        .iter()
+        .filter(|e| e.get("egress").and_then(Json::as_bool) != Some(true))
+        .filter(|e| {
+            str_at(e, "cidrBlock") == Some(ANY_V4) || str_at(e, "ipv6CidrBlock") == Some(ANY_V6)
+        })
+        .collect();
+    inbound.sort_by_key(|e| {
+        e.get("ruleNumber")
+            .and_then(Json::as_i64)
+            .unwrap_or(i64::MAX)
+    });
+    inbound
+        .first()
+        .is_some_and(|e| str_at(e, "ruleAction") == Some("allow"))
+}
+
+fn database(graph: &Graph<'_>, pos: u32) -> Option<Map<String, Json>> {
+    let a = graph.asset_at(pos);
+    let public = a
+        .config
+        .get("publiclyAccessible")
+        .and_then(Json::as_bool)
+        .unwrap_or(false);
+    let port = a
+        .config
+        .get("endpoint")
+        .and_then(|e| e.get("port"))
+        .and_then(Json::as_i64);
+    let open = graph
+        .follow(pos, &[step("uses", false)])
+        .iter()
+        .filter(|g| g.resource_type.as_str() == "aws.ec2.security_group")
+        .flat_map(|g| open_ranges(&g.config))
+        .any(|(from, to)| port.is_none_or(|p| from <= p && p <= to));
+    let mut m = Map::new();
+    m.insert("internet_exposed".into(), Json::Bool(public && open));
+    Some(m)
+}
+
+fn bucket(config: &Json) -> Map<String, Json> {
+    let pab = config.get("publicAccessBlock");
+    let flag = |name: &str| {
+        pab.and_then(|p| p.get(name))
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
+    };
+    let account_pab = config.get("accountPublicAccessBlock");
+    let account_flag = |name: &str| {
+        account_pab
+            .and_then(|p| p.get(name))
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
+    };
+    let policy_blocked = flag("restrictPublicBuckets") || account_flag("restrictPublicBuckets");
+    let acl_blocked = flag("ignorePublicAcls") || account_flag("ignorePublicAcls");
+    let policy_public = config
+        .get("policy")
+        .and_then(|p| p.get("Statement"))
+        .and_then(Json::as_array)
+        .is_some_and(|stmts| {
+            stmts.iter().any(|s| {
+                str_at(s, "Effect") == Some("Allow")
+                    && s.get("Condition")
+                        .is_none_or(|c| c.as_object().is_none_or(Map::is_empty))
+                    && anonymous_principal(s.get("Principal"))
+            })
+        });
+    let acl_public = config
+        .get("acl")
+        .and_then(|a| a.get("grants"))
+        .and_then(Json::as_array)
+        .is_some_and(|grants| {
+            grants.iter().any(|g| {
+                let uri = g
+                    .get("grantee")
+                    .and_then(|x| x.get("uri").or_else(|| x.get("URI")))
+                    .and_then(Json::as_str)
+                    .unwrap_or_default();
+                uri.ends_with("/global/AllUsers") || uri.ends_with("/global/AuthenticatedUsers")
+            })
+        });
+    let mut m = Map::new();
+    m.insert(
+        "public".into(),
+        Json::Bool((policy_public && !policy_blocked) || (acl_public && !acl_blocked)),
+    );
+    m
+}
+
+fn anonymous_principal(p: Option<&Json>) -> bool {
+    match p {
+        Some(Json::String(s)) => s == "*",
+        Some(Json::Object(m)) => m.get("AWS").is_some_and(|v| match v {
+            Json::String(s) => s == "*",
+            Json::Array(a) => a.iter().any(|x| x.as_str() == Some("*")),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// `(action, resource)` pairs (lower-cased actions) that a principal's policies allow.
+fn principal_actions(graph: &Graph<'_>, pos: u32) -> Vec<(String, String)> {
+    let a = graph.asset_at(pos);
+    let mut docs: Vec<&Json> = Vec::new();
+    let mut holders = vec![a];
+    if a.resource_type.as_str() == "aws.iam.user" {
+        holders.extend(
+            graph
+                .follow(pos, &[step("member_of", false)])
+                .into_iter()
+                .filter(|g| g.resource_type.as_str() == "aws.iam.group"),
+        );
+    }
+    for h in &holders {
+        for key in ["userPolicyList", "rolePolicyList", "groupPolicyList"] {
+            if let Some(list) = h.config.get(key).and_then(Json::as_array) {
+                docs.extend(list.iter().filter_map(|p| p.get("policyDocument")));
+            }
+        }
+        if let Some(hp) = graph.position(h) {
+            for policy in graph.follow(hp, &[step("attached_to", false)]) {
+                if policy.resource_type.as_str() == "aws.iam.policy"
+                    && let Some(d) = policy.config.get("document")
+                {
+                    docs.push(d);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for doc in docs {
+        let Some(stmts) = doc.get("Statement") else {
+            continue;
+        };
+        let stmts: Vec<&Json> = match stmts {
+            Json::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for s in stmts {
+            if str_at(s, "Effect") != Some("Allow") {
+                continue;
+            }
+            let list = |key: &str| -> Vec<String> {
+                match s.get(key) {
+                    Some(Json::String(x)) => vec![x.to_ascii_lowercase()],
+                    Some(Json::Array(xs)) => xs
+                        .iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_ascii_lowercase)
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            };
+            let resources = list("Resource");
+            for action in list("Action") {
+                let action = if action == "*:*" {
+                    "*".to_string()
+                } else {
+                    action
+                };
+                for r in &resources {
+                    out.push((action.clone(), r.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn escalation(actions: &[&str]) -> bool {
+    let allows = |wanted: &str| {
+        actions.iter().any(|a| {
+            *a == wanted
+                || *a == "*"
+                || a.strip_suffix('*')
+                    .is_some_and(|prefix| wanted.starts_with(prefix))
+        })
+    };
+    ESCALATION_SINGLE.iter().any(|a| allows(a))
+        || (allows("iam:passrole") && ESCALATION_WITH_PASSROLE.iter().any(|a| allows(a)))
+}
