@@ -71,7 +71,7 @@ pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
             });
         }
     }
-    for i in 0..n {
+    for (i, slot) in out.iter_mut().enumerate() {
         let pos = i as u32;
         let a = graph.asset_at(pos);
         let props = match a.resource_type.as_str() {
@@ -82,7 +82,7 @@ pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
             _ => None,
         };
         if let Some(p) = props {
-            out[i] = Json::Object(p);
+            *slot = Json::Object(p);
         }
     }
     out
