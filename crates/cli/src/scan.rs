@@ -1,4 +1,4 @@
-//! `rampart scan`: files in, findings out, exit code for pipelines.
+//! `rampart scan`: files (or a live AWS account) in, findings out, exit code for pipelines.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -6,18 +6,49 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chrono::Utc;
-use clap::Args;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rampart_model::{FindingStatus, Severity};
+use rampart_model::{FindingStatus, Inventory, Severity};
 use rampart_output::{Format, Report, ReportItem};
 use rampart_rules::Filter;
 
+mod aws;
+
+/// Exit status when the scan is complete and nothing fails at `--fail-on`.
+const EXIT_OK: u8 = 0;
+/// Exit status when a control at or above `--fail-on` fails.
+const EXIT_FAILING: u8 = 1;
+/// Exit status when collection was incomplete (some API calls failed) and no control failed
+/// at `--fail-on`; failing controls take precedence (exit 1).
+pub(crate) const EXIT_INCOMPLETE: u8 = 3;
+
+const EXIT_CODES: &str = "Exit status: 0 = no failing result at --fail-on; 1 = at least one \
+failing result at or above --fail-on; 2 = usage, input or credential error; 3 = (scan aws) \
+no failing result, but collection was incomplete: some API calls failed (listed on stderr).";
+
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true, after_help = EXIT_CODES)]
 pub struct ScanArgs {
+    #[command(subcommand)]
+    source: Option<ScanSource>,
     /// Inventory file: a Rampart snapshot (.jsonl) or an AWS Config snapshot (.json, .json.gz); repeatable.
     #[arg(long = "input", short = 'i', value_name = "FILE", required = true)]
     input: Vec<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ScanSource {
+    /// Collect a live AWS account with read-only credentials, then evaluate it.
+    #[command(after_help = EXIT_CODES)]
+    Aws(Box<aws::AwsArgs>),
+}
+
+/// Evaluation and output options shared by every scan source.
+#[derive(Args, Debug)]
+pub(crate) struct ReportArgs {
     /// Directory (or file) of additional control YAML files; repeatable.
     #[arg(long = "controls", value_name = "DIR")]
     controls: Vec<PathBuf>,
@@ -41,7 +72,30 @@ pub struct ScanArgs {
     workspace: String,
 }
 
+/// The parsed evaluation options, checked before any collection starts.
+pub(crate) struct Prepared {
+    format: Format,
+    fail_on: Option<Severity>,
+    catalog: rampart_rules::Catalog,
+    filter: Option<Filter>,
+}
+
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    match args.source {
+        Some(ScanSource::Aws(aws_args)) => aws::run(*aws_args),
+        None => {
+            let prepared = prepare(&args.report)?;
+            let now = Utc::now();
+            let inventory =
+                rampart_import::load_files(&args.input, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let code = evaluate_and_report(&args.report, prepared, inventory, now)?;
+            Ok(ExitCode::from(code))
+        }
+    }
+}
+
+/// Parses the output options and loads the controls (errors here are usage errors, exit 2).
+pub(crate) fn prepare(args: &ReportArgs) -> anyhow::Result<Prepared> {
     let format: Format = args
         .format
         .parse()
@@ -62,10 +116,27 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .map(Filter::compile)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--where: {e}"))?;
+    Ok(Prepared {
+        format,
+        fail_on,
+        catalog,
+        filter,
+    })
+}
 
-    let now = Utc::now();
-    let mut inventory =
-        rampart_import::load_files(&args.input, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+/// Filters, evaluates and writes the report; answers the exit status (0 or 1).
+pub(crate) fn evaluate_and_report(
+    args: &ReportArgs,
+    prepared: Prepared,
+    mut inventory: Inventory,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u8> {
+    let Prepared {
+        format,
+        fail_on,
+        catalog,
+        filter,
+    } = prepared;
     if let Some(filter) = &filter {
         let mut kept = Vec::with_capacity(inventory.assets.len());
         for asset in inventory.assets {
@@ -153,7 +224,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         if let Some(t) = fail_on {
             eprintln!("{failing_at_threshold} failing result(s) at or above severity {t}");
         }
-        return Ok(ExitCode::from(1));
+        return Ok(EXIT_FAILING);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(EXIT_OK)
 }
