@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a control at or above `--fail-on` failed; 2 usage or input error.
 
 mod content_cmd;
+mod graph_cmd;
 mod scan;
 mod server_cmd;
 
@@ -39,6 +40,9 @@ enum Command {
     /// Inspect compliance frameworks and their requirements.
     #[command(subcommand)]
     Frameworks(content_cmd::FrameworksCommand),
+    /// Explore the security graph: attack paths and neighbourhoods.
+    #[command(subcommand)]
+    Graph(graph_cmd::GraphCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => server_cmd::demo(args),
         Command::Controls(cmd) => content_cmd::controls(cmd),
         Command::Frameworks(cmd) => content_cmd::frameworks(cmd),
+        Command::Graph(cmd) => graph_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -255,3 +255,228 @@ mod tests {
         assert!(parse_path("").is_err());
     }
 }
+
+/// One hop of an attack path.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hop {
+    pub from: String,
+    pub to: String,
+    /// Edge kind as stored (`uses`, `attached_to`, …); `internet` for the first hop.
+    pub kind: String,
+    /// Whether the hop follows the stored edge (`forward`) or walks it backwards (`backward`).
+    pub direction: &'static str,
+    pub reason: String,
+}
+
+/// A path from the internet to an asset.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AttackPath {
+    /// Asset ids from the internet-exposed entry point to the target.
+    pub nodes: Vec<String>,
+    pub hops: Vec<Hop>,
+}
+
+/// An asset within `depth` hops of another, in either direction.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Neighbour {
+    pub asset_id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub distance: usize,
+    /// The edge that first reached it: kind and direction from the previous asset.
+    pub via_kind: String,
+    pub via_direction: &'static str,
+    pub via: String,
+}
+
+impl<'a> Graph<'a> {
+    /// Finds an asset by Rampart id, native id or (unique) name.
+    pub fn find(&self, key: &str) -> Option<&'a Asset> {
+        if let Some(&p) = self.index.get(key) {
+            return Some(&self.assets[p as usize]);
+        }
+        if let Some(a) = self.assets.iter().find(|a| a.native_id == key) {
+            return Some(a);
+        }
+        let mut named = self.assets.iter().filter(|a| a.name == key);
+        match (named.next(), named.next()) {
+            (Some(a), None) => Some(a),
+            _ => None,
+        }
+    }
+
+    fn kind_name(&self, kind: u32) -> &'a str {
+        self.kinds
+            .iter()
+            .find(|(_, id)| **id == kind)
+            .map(|(name, _)| *name)
+            .unwrap_or("related")
+    }
+
+    /// Neighbours of a node over edges in both directions: `(node, kind, forward)`.
+    fn both_ways(&self, node: u32) -> impl Iterator<Item = (u32, u32, bool)> + '_ {
+        let n = node as usize;
+        let out = self.out_edges[self.out_offsets[n] as usize..self.out_offsets[n + 1] as usize]
+            .iter()
+            .map(|&(k, t)| (t, k, true));
+        let inc = self.in_edges[self.in_offsets[n] as usize..self.in_offsets[n + 1] as usize]
+            .iter()
+            .map(|&(k, t)| (t, k, false));
+        out.chain(inc)
+    }
+
+    /// Whether the asset at `pos` is reachable from the internet (computed property).
+    fn entry_point(&self, pos: u32) -> bool {
+        self.computed[pos as usize]
+            .get("internet_exposed")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+            || self.computed[pos as usize]
+                .get("public")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+    }
+
+    fn entry_reason(&self, pos: u32) -> String {
+        let c = &self.computed[pos as usize];
+        if let Some(ports) = c.get("exposed_ports").and_then(|p| p.as_array())
+            && !ports.is_empty()
+        {
+            let list: Vec<String> = ports
+                .iter()
+                .filter_map(|r| {
+                    let a = r.get(0)?.as_i64()?;
+                    let b = r.get(1)?.as_i64()?;
+                    Some(if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    })
+                })
+                .collect();
+            return format!("reachable from the internet on ports {}", list.join(", "));
+        }
+        if c.get("public").and_then(serde_json::Value::as_bool) == Some(true) {
+            return "publicly readable data store".into();
+        }
+        "reachable from the internet".into()
+    }
+
+    /// Shortest paths from internet entry points to `target` (at most `limit`, shortest first,
+    /// one per entry point), walking relationships in either direction.
+    pub fn attack_paths(&self, target: &Asset, limit: usize) -> Vec<AttackPath> {
+        let Some(goal) = self.position(target) else {
+            return Vec::new();
+        };
+        // Breadth-first from the target; then read a path off for each entry point reached.
+        let n = self.assets.len();
+        let mut prev: Vec<Option<(u32, u32, bool)>> = vec![None; n];
+        let mut seen = vec![false; n];
+        let mut order = vec![goal];
+        seen[goal as usize] = true;
+        let mut head = 0;
+        while head < order.len() {
+            let node = order[head];
+            head += 1;
+            for (next, kind, forward) in self.both_ways(node) {
+                if !seen[next as usize] {
+                    seen[next as usize] = true;
+                    // Seen from `next`, the hop to `node` goes the other way.
+                    prev[next as usize] = Some((node, kind, !forward));
+                    order.push(next);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        for &entry in &order {
+            if paths.len() >= limit {
+                break;
+            }
+            if !self.entry_point(entry) {
+                continue;
+            }
+            let first = &self.assets[entry as usize];
+            let mut nodes = vec![first.id.clone()];
+            let mut hops = vec![Hop {
+                from: "internet".into(),
+                to: first.id.clone(),
+                kind: "internet".into(),
+                direction: "forward",
+                reason: self.entry_reason(entry),
+            }];
+            let mut cur = entry;
+            while let Some((next, kind, forward)) = prev[cur as usize] {
+                let a = &self.assets[cur as usize];
+                let b = &self.assets[next as usize];
+                let k = self.kind_name(kind);
+                let reason = if forward {
+                    format!(
+                        "{} {} {} ({})",
+                        a.name,
+                        k.replace('_', " "),
+                        b.name,
+                        b.resource_type
+                    )
+                } else {
+                    format!(
+                        "{} ({}) {} {}",
+                        b.name,
+                        b.resource_type,
+                        k.replace('_', " "),
+                        a.name
+                    )
+                };
+                hops.push(Hop {
+                    from: a.id.clone(),
+                    to: b.id.clone(),
+                    kind: k.to_string(),
+                    direction: if forward { "forward" } else { "backward" },
+                    reason,
+                });
+                nodes.push(b.id.clone());
+                cur = next;
+            }
+            paths.push(AttackPath { nodes, hops });
+        }
+        paths
+    }
+
+    /// Assets within `depth` hops of `start` (either direction), nearest first.
+    pub fn neighbours(&self, start: &Asset, depth: usize) -> Vec<Neighbour> {
+        let Some(s) = self.position(start) else {
+            return Vec::new();
+        };
+        let mut seen = vec![false; self.assets.len()];
+        seen[s as usize] = true;
+        let mut frontier = vec![s];
+        let mut out = Vec::new();
+        for distance in 1..=depth {
+            let mut next = Vec::new();
+            for &node in &frontier {
+                for (t, kind, forward) in self.both_ways(node) {
+                    if seen[t as usize] {
+                        continue;
+                    }
+                    seen[t as usize] = true;
+                    next.push(t);
+                    let a = &self.assets[t as usize];
+                    out.push(Neighbour {
+                        asset_id: a.id.clone(),
+                        name: a.name.clone(),
+                        resource_type: a.resource_type.as_str().to_string(),
+                        distance,
+                        via_kind: self.kind_name(kind).to_string(),
+                        via_direction: if forward { "forward" } else { "backward" },
+                        via: self.assets[node as usize].id.clone(),
+                    });
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        out
+    }
+}

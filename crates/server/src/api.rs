@@ -532,6 +532,11 @@ pub(crate) fn routes() -> Router<AppState> {
             get(get_framework),
         )
         .route("/api/v1/workspaces/{ws}/scans", get(list_scans))
+        .route("/api/v1/workspaces/{ws}/graph/paths", get(graph_paths))
+        .route(
+            "/api/v1/workspaces/{ws}/graph/neighbours/{id}",
+            get(graph_neighbours),
+        )
 }
 
 /// The workspace's data-access handle, or 404 for a workspace that does not exist or that the
@@ -918,6 +923,155 @@ async fn list_scans(
     }))
 }
 
+// ----- Security graph ---------------------------------------------------------------------------
+
+/// `to`: the target asset (Rampart id, native id or unique name); `limit`: at most 1–20 paths.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PathParams {
+    /// Target asset: Rampart id, native id (ARN) or unique name.
+    pub to: String,
+    /// At most this many paths, 1 to 20 (default 5).
+    pub limit: Option<usize>,
+}
+
+/// One hop of an attack path.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HopOut {
+    /// Asset id, or `internet` for the first hop.
+    pub from: String,
+    pub to: String,
+    /// Relationship kind, or `internet`.
+    pub kind: String,
+    /// `forward` follows the stored edge, `backward` walks it in reverse.
+    pub direction: String,
+    /// Why the hop is possible, in words.
+    pub reason: String,
+}
+
+/// A path from the internet to the target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttackPathOut {
+    /// Asset ids from the internet-exposed entry point to the target.
+    pub nodes: Vec<String>,
+    pub hops: Vec<HopOut>,
+}
+
+/// Shortest attack paths to one asset.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttackPaths {
+    pub target: AssetOut,
+    pub paths: Vec<AttackPathOut>,
+}
+
+/// Shortest paths from internet entry points (internet-exposed or public assets) to an asset,
+/// over the workspace's relationships, one per entry point, shortest first.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/graph/paths", tag = "graph",
+    params(("ws" = String, Path, description = "Workspace slug"), PathParams),
+    responses((status = 200, body = AttackPaths), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn graph_paths(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    ApiPath(ws): ApiPath<String>,
+    ApiQuery(p): ApiQuery<PathParams>,
+) -> Result<Json<AttackPaths>, ApiError> {
+    let limit = p.limit.unwrap_or(5);
+    if !(1..=20).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 20"));
+    }
+    let ws = workspace(&state, &auth, &ws).await?;
+    let inventory = ws.inventory().await?;
+    let graph = rampart_rules::Graph::build(&inventory);
+    let target = graph
+        .find(&p.to)
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    let paths = graph
+        .attack_paths(target, limit)
+        .into_iter()
+        .map(|path| AttackPathOut {
+            nodes: path.nodes,
+            hops: path
+                .hops
+                .into_iter()
+                .map(|h| HopOut {
+                    from: h.from,
+                    to: h.to,
+                    kind: h.kind,
+                    direction: h.direction.to_string(),
+                    reason: h.reason,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(AttackPaths {
+        target: target.clone().into(),
+        paths,
+    }))
+}
+
+/// `depth`: how many hops, 1–4 (default 1).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DepthParams {
+    /// Hops to follow, 1 to 4 (default 1).
+    pub depth: Option<usize>,
+}
+
+/// An asset near another.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NeighbourOut {
+    pub asset_id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub distance: usize,
+    /// Relationship kind of the hop that reached it, and its direction.
+    pub via_kind: String,
+    pub via_direction: String,
+    /// The asset it was reached from.
+    pub via: String,
+}
+
+/// Assets within `depth` hops of an asset, over relationships in both directions.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/graph/neighbours/{id}", tag = "graph",
+    params(("ws" = String, Path, description = "Workspace slug"),
+        ("id" = String, Path, description = "Asset id"), DepthParams),
+    responses((status = 200, body = [NeighbourOut]), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn graph_neighbours(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    ApiPath((ws, id)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<DepthParams>,
+) -> Result<Json<Vec<NeighbourOut>>, ApiError> {
+    let depth = p.depth.unwrap_or(1);
+    if !(1..=4).contains(&depth) {
+        return Err(ApiError::bad_request("depth must be between 1 and 4"));
+    }
+    let ws = workspace(&state, &auth, &ws).await?;
+    let inventory = ws.inventory().await?;
+    let graph = rampart_rules::Graph::build(&inventory);
+    let start = graph
+        .find(&id)
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    Ok(Json(
+        graph
+            .neighbours(start, depth)
+            .into_iter()
+            .map(|n| NeighbourOut {
+                asset_id: n.asset_id,
+                name: n.name,
+                resource_type: n.resource_type,
+                distance: n.distance,
+                via_kind: n.via_kind,
+                via_direction: n.via_direction.to_string(),
+                via: n.via,
+            })
+            .collect(),
+    ))
+}
+
 // ----- OpenAPI ----------------------------------------------------------------------------------
 
 struct SessionCookieScheme;
@@ -947,7 +1101,8 @@ impl Modify for SessionCookieScheme {
     ),
     paths(
         healthz, list_workspaces, summary, list_assets, get_asset, list_findings, get_finding,
-        list_controls, get_control, list_frameworks, get_framework, list_scans
+        list_controls, get_control, list_frameworks, get_framework, list_scans,
+        graph_paths, graph_neighbours
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SessionCookieScheme),

@@ -409,6 +409,11 @@ impl WorkspaceStore {
     }
 
     /// Relationships from or to an asset (at most [`MAX_PAGE_SIZE`]).
+    /// The workspace's whole inventory (every asset and relationship), e.g. to build its graph.
+    pub async fn inventory(&self) -> Result<Inventory> {
+        dispatch!(&self.backend, b => b.inventory(&self.scope).await)
+    }
+
     pub async fn relationships_of(&self, asset_id: &str) -> Result<Vec<RelatedAsset>> {
         dispatch!(&self.backend, b => b.relationships_of(&self.scope, asset_id).await)
     }

@@ -116,6 +116,10 @@ pub(crate) mod sql {
     pub const GET_ASSET: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
          FROM assets WHERE workspace_id = $1 AND id = $2";
 
+    pub const ALL_ASSETS: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
+         FROM assets WHERE workspace_id = $1 ORDER BY id";
+    pub const ALL_RELATIONSHIPS: &str = "SELECT from_id, to_id, kind FROM relationships WHERE workspace_id = $1 ORDER BY from_id, kind, to_id";
+
     pub const RELATIONSHIPS_OF: &str = "SELECT r.from_id, r.to_id, r.kind, o.id AS other_id, o.name AS other_name, o.type AS other_type \
          FROM relationships r \
          JOIN assets o ON o.workspace_id = r.workspace_id \
@@ -156,6 +160,8 @@ pub(crate) mod sql {
             SELECT_ASSETS,
             COUNT_ASSETS,
             GET_ASSET,
+            ALL_ASSETS,
+            ALL_RELATIONSHIPS,
             RELATIONSHIPS_OF,
             SELECT_FINDINGS,
             COUNT_FINDINGS,
@@ -857,6 +863,33 @@ impl SqliteBackend {
             total: u64::try_from(total).unwrap_or(0),
             limit: page.limit(),
             offset: page.offset(),
+        })
+    }
+
+    pub(crate) async fn inventory(&self, scope: &WorkspaceScope) -> Result<Inventory> {
+        let assets = sqlx::query(sql::ALL_ASSETS)
+            .bind(scope.workspace_id())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(asset_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let relationships = sqlx::query(sql::ALL_RELATIONSHIPS)
+            .bind(scope.workspace_id())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Relationship {
+                    from: row.try_get("from_id")?,
+                    to: row.try_get("to_id")?,
+                    kind: row.try_get("kind")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Inventory {
+            assets,
+            relationships,
         })
     }
 
