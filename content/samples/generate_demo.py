@@ -2,8 +2,10 @@
 """Generates content/samples/demo.jsonl, Rampart's bundled demo inventory.
 
 The fictional organisation "Acme" runs three AWS accounts (prod, staging, security) in several
-regions. The inventory mixes compliant and non-compliant resources for every resource type the
-built-in controls read (docs/asset-types.md), with relationships between them.
+regions. The security account is well configured and prod mostly so; staging carries most of the
+problems (open admin ports, weak credentials, unencrypted and unreplicated data, a public bucket),
+so that many controls pass everywhere and framework scores land in a believable range. Every
+resource type the built-in controls read (docs/asset-types.md) is present, with relationships.
 
 Deterministic: a fixed seed and a fixed snapshot time, so regenerating gives the same file.
 
@@ -90,14 +92,14 @@ def policy_doc(statements):
 def kms_keys(env, acct, region):
     keys = {}
     specs = [
-        ("data", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", env != "staging"),
+        ("data", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", True),
         ("logs", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", True),
         ("aws-ebs", "AWS", "SYMMETRIC_DEFAULT", "Enabled", True),
     ]
     if env == "prod":
         specs.append(("signing", "CUSTOMER", "RSA_2048", "Enabled", False))
-        specs.append(("legacy", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", False))
-        specs.append(("retired", "CUSTOMER", "SYMMETRIC_DEFAULT", "PendingDeletion", False))
+        specs.append(("legacy", "CUSTOMER", "SYMMETRIC_DEFAULT", "Enabled", True))
+        specs.append(("retired", "CUSTOMER", "SYMMETRIC_DEFAULT", "Disabled", False))
     for label, manager, spec, state, rotation in specs:
         key_id = "%s-%s-%s-%s-%s" % (hexid(8), hexid(4), hexid(4), hexid(4), hexid(12))
         arn = "arn:aws:kms:%s:%s:key/%s" % (region, acct, key_id)
@@ -122,8 +124,9 @@ def kms_keys(env, acct, region):
 
 # ---------------------------------------------------------------- S3
 
-def bucket(env, acct, region, name, *, pab=True, tls=True, mfa_delete=False, versioning="Enabled",
-           encryption="aws:kms", logging_to=None, public_policy=False, kms=None, tags=None):
+def bucket(env, acct, region, name, *, pab=True, tls=True, mfa_delete=True, versioning="Enabled",
+           encryption="aws:kms", logging_to=None, public_policy=False, kms=None, tags=None,
+           replicate_to=None, trail_arn=None, public_acl=False):
     arn = "arn:aws:s3:::%s" % name
     statements = []
     if tls:
@@ -155,6 +158,14 @@ def bucket(env, acct, region, name, *, pab=True, tls=True, mfa_delete=False, ver
     else:
         cfg["logging"] = {"enabled": False}
     cfg["acl"] = {"owner": cfg["owner"], "grants": [{"grantee": {"type": "CanonicalUser", "id": cfg["owner"]["id"]}, "permission": "FULL_CONTROL"}]}
+    if public_acl:
+        cfg["acl"]["grants"].append({"grantee": {"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}, "permission": "READ"})
+    if replicate_to:
+        cfg["replication"] = {"role": "arn:aws:iam::%s:role/s3-replication" % acct,
+                              "rules": [{"id": "dr-copy", "status": "Enabled", "priority": 1,
+                                         "destination": {"bucket": "arn:aws:s3:::%s" % replicate_to, "account": "777788889999", "storageClass": "STANDARD_IA"}}]}
+    if trail_arn:
+        cfg["cloudTrailTrails"] = [trail_arn]
     nid = asset(acct, region, "aws.s3.bucket", arn, name, dict({"env": env}, **(tags or {})), cfg)
     if kms and encryption == "aws:kms":
         rel(nid, kms, "encrypted_by")
@@ -174,7 +185,7 @@ def network(env, acct, region, cidr_prefix, *, default_vpc_only=False, flow_logs
     if flow_logs:
         fl.append({"flowLogId": "fl-0" + hexid(16), "flowLogStatus": "ACTIVE", "trafficType": rng.choice(["ALL", "ALL", "REJECT"]),
                    "logDestinationType": "s3", "logDestination": "arn:aws:s3:::acme-security-flow-logs", "deliverLogsStatus": "SUCCESS"})
-    elif not is_default and env == "staging":
+    elif env == "staging" and not is_default:
         fl.append({"flowLogId": "fl-0" + hexid(16), "flowLogStatus": "ACTIVE", "trafficType": "ACCEPT",
                    "logDestinationType": "cloud-watch-logs", "logGroupName": "staging-vpc-accept", "deliverLogsStatus": "SUCCESS"})
     name = "default" if is_default else "acme-%s-%s" % (env, region)
@@ -212,6 +223,10 @@ def network(env, acct, region, cidr_prefix, *, default_vpc_only=False, flow_logs
         routes = [{"destinationCidrBlock": cidr, "gatewayId": "local", "state": "active"}]
         if tier == "public":
             routes.append({"destinationCidrBlock": "0.0.0.0/0", "gatewayId": igw_id, "state": "active"})
+        if tier == "private" and env == "security":
+            # peering to the prod VPC for log shipping: one /16, the peer VPC only
+            routes.append({"destinationCidrBlock": "10.10.0.0/16", "vpcPeeringConnectionId": "pcx-0" + hexid(16), "state": "active"})
+
         assoc = [{"subnetId": sid, "main": False} for (_, sid, t) in subnet_ids if t == tier or is_default]
         rt = asset(acct, region, "aws.ec2.route_table", "arn:aws:ec2:%s:%s:route-table/%s" % (region, acct, rt_id),
                    "%s-%s" % (name, tier), None, {"routeTableId": rt_id, "vpcId": vpc_id, "routes": routes, "associations": assoc})
@@ -277,7 +292,8 @@ def network(env, acct, region, cidr_prefix, *, default_vpc_only=False, flow_logs
     if not is_default:
         web = sg("web", [perm("tcp", 443, cidrs=["0.0.0.0/0"], cidrs6=["::/0"]), perm("tcp", 80, cidrs=["0.0.0.0/0"])])
         sg("app", [perm("tcp", 8080, groups=[web]), perm("tcp", 22, cidrs=["10.255.0.0/16"])])
-        sg("db", [perm("tcp", 5432, cidrs=["%s.0.0/16" % cidr_prefix])])
+        sg("db", [perm("tcp", 5432, groups=[out["sgs"]["app"][1]])])
+        sg("db-mysql", [perm("tcp", 3306, groups=[out["sgs"]["app"][1]])])
         if env == "staging":
             sg("launch-wizard-1", [perm("tcp", 22, cidrs=["0.0.0.0/0"])])
             sg("debug-all", [perm("-1", cidrs=["0.0.0.0/0"], cidrs6=["::/0"])])
@@ -312,6 +328,7 @@ def instance(env, acct, region, net, name, *, tier="private", sgs=("app",), imds
         "metadataOptions": {"httpTokens": "required" if imdsv2 else "optional", "httpEndpoint": "enabled",
                             "httpPutResponseHopLimit": 2 if imdsv2 else 1, "state": "applied"},
         "blockDeviceMappings": bdm, "monitoring": {"state": "disabled"},
+        "inspectorCoverage": {"scanType": "PACKAGE", "scanStatus": {"statusCode": "ACTIVE", "reason": "SUCCESSFUL"}},
     }
     if tier == "public":
         cfg["publicIpAddress"] = "203.0.113.%d" % rng.randint(2, 250)
@@ -326,7 +343,8 @@ def instance(env, acct, region, net, name, *, tier="private", sgs=("app",), imds
     for vid, size, enc, dev in vol_assets:
         vcfg = {"volumeId": vid, "size": size, "volumeType": "gp3" if enc else "gp2", "encrypted": enc, "state": "in-use",
                 "availabilityZone": region + "a", "createTime": cfg["launchTime"],
-                "attachments": [{"instanceId": iid, "device": dev, "state": "attached"}]}
+                "attachments": [{"instanceId": iid, "device": dev, "state": "attached"}],
+                "snapshotSummary": {"count": 14, "latestSnapshotId": "snap-0" + hexid(16), "latestStartTime": ts(0, 6)}}
         if enc and kms:
             vcfg["kmsKeyId"] = kms
         v = asset(acct, region, "aws.ec2.volume", "arn:aws:ec2:%s:%s:volume/%s" % (region, acct, vid), vid, {"env": env}, vcfg)
@@ -338,20 +356,21 @@ def instance(env, acct, region, net, name, *, tier="private", sgs=("app",), imds
 
 def rds(env, acct, region, net, ident, *, encrypted=True, public=False, minor=True, backups=7, deletion=True, engine="postgres", kms=None):
     arn = "arn:aws:rds:%s:%s:db:%s" % (region, acct, ident)
+    sg_label = "db-mysql" if engine == "mysql" else "db"
     cfg = {
         "dbInstanceIdentifier": ident, "dbInstanceArn": arn, "dbInstanceClass": rng.choice(["db.r6g.large", "db.t4g.medium", "db.m6g.xlarge"]),
         "engine": engine, "engineVersion": {"postgres": "16.4", "mysql": "8.0.39", "aurora-postgresql": "15.8"}[engine],
         "dbInstanceStatus": "available", "storageEncrypted": encrypted, "publiclyAccessible": public,
-        "autoMinorVersionUpgrade": minor, "backupRetentionPeriod": backups, "multiAZ": env == "prod",
+        "autoMinorVersionUpgrade": minor, "backupRetentionPeriod": backups, "multiAZ": not engine.startswith("aurora"),
         "deletionProtection": deletion, "iamDatabaseAuthenticationEnabled": env == "prod",
         "endpoint": {"address": "%s.c%s.%s.rds.amazonaws.com" % (ident, hexid(10), region), "port": 5432 if "postgres" in engine else 3306},
-        "vpcSecurityGroups": [{"vpcSecurityGroupId": net["sgs"]["db"][1], "status": "active"}],
+        "vpcSecurityGroups": [{"vpcSecurityGroupId": net["sgs"][sg_label][1], "status": "active"}],
         "dbSubnetGroup": {"dbSubnetGroupName": "acme-%s-db" % env, "vpcId": net["vpc_id"]},
     }
     if encrypted and kms:
         cfg["kmsKeyId"] = kms
     nid = asset(acct, region, "aws.rds.db_instance", arn, ident, {"env": env}, cfg)
-    rel(nid, net["sgs"]["db"][0], "uses")
+    rel(nid, net["sgs"][sg_label][0], "uses")
     if encrypted and kms:
         rel(nid, kms, "encrypted_by")
     return nid
@@ -361,7 +380,7 @@ def efs(env, acct, region, name, *, encrypted=True, kms=None):
     fid = "fs-0" + hexid(16)
     arn = "arn:aws:elasticfilesystem:%s:%s:file-system/%s" % (region, acct, fid)
     cfg = {"fileSystemId": fid, "fileSystemArn": arn, "name": name, "encrypted": encrypted, "lifeCycleState": "available",
-           "performanceMode": "generalPurpose", "throughputMode": "elastic", "backupPolicy": {"status": "ENABLED" if encrypted else "DISABLED"}}
+           "performanceMode": "generalPurpose", "throughputMode": "elastic", "backupPolicy": {"status": "ENABLED"}}
     if encrypted and kms:
         cfg["kmsKeyId"] = kms
     nid = asset(acct, region, "aws.efs.file_system", arn, name, {"env": env}, cfg)
@@ -369,6 +388,146 @@ def efs(env, acct, region, name, *, encrypted=True, kms=None):
         rel(nid, kms, "encrypted_by")
     return nid
 
+
+
+# ---------------------------------------------------------------- serverless, containers, load balancers
+
+LAMBDA_TRUST = {"Service": ["lambda.amazonaws.com"]}
+ECS_TRUST = {"Service": ["ecs-tasks.amazonaws.com"]}
+
+
+def service_role(acct, name, trust, inline_actions):
+    """A workload role (Lambda, ECS task) with one scoped managed policy."""
+    arn = "arn:aws:iam::%s:role/%s" % (acct, name)
+    if arn in native_ids:
+        return arn
+    cfg = {"roleName": name, "roleId": "AROA" + hexid(16).upper(), "arn": arn, "path": "/service/", "createDate": ts(rng.randint(30, 400)),
+           "assumeRolePolicyDocument": policy_doc([{"Effect": "Allow", "Principal": trust, "Action": ["sts:AssumeRole"]}]),
+           "attachedManagedPolicies": [{"policyName": "AWSLambdaBasicExecutionRole", "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}]
+           if trust is LAMBDA_TRUST else [],
+           "rolePolicyList": [], "instanceProfileList": [], "roleLastUsed": {"lastUsedDate": ts(0, 3), "region": "eu-west-1"}}
+    return asset(acct, "global", "aws.iam.role", arn, name, None, cfg)
+
+
+def function(env, acct, region, name, runtime, role_name, *, url_cors=None, kms=None):
+    arn = "arn:aws:lambda:%s:%s:function:%s" % (region, acct, name)
+    role = service_role(acct, role_name, LAMBDA_TRUST, [])
+    cfg = {"functionName": name, "functionArn": arn, "runtime": runtime, "packageType": "Zip",
+           "role": "arn:aws:iam::%s:role/%s" % (acct, role_name), "handler": "index.handler", "timeout": 30, "memorySize": 512,
+           "vpcConfig": {"subnetIds": [], "securityGroupIds": []}, "functionUrlConfigs": [],
+           "inspectorCoverage": {"scanType": "PACKAGE", "scanStatus": {"statusCode": "ACTIVE", "reason": "SUCCESSFUL"}}}
+    if kms:
+        cfg["kmsKeyArn"] = kms
+    if url_cors is not None:
+        cfg["functionUrlConfigs"] = [{"functionUrl": "https://%s.lambda-url.%s.on.aws/" % (hexid(32), region), "authType": "NONE",
+                                      "cors": {"allowOrigins": url_cors, "allowMethods": ["GET", "POST"]}}]
+    nid = asset(acct, region, "aws.lambda.function", arn, name, {"env": env}, cfg)
+    rel(nid, role, "uses")
+    return nid
+
+
+def task_definition(env, acct, region, family, containers, *, network_mode="awsvpc", pid_mode=None, role=None):
+    arn = "arn:aws:ecs:%s:%s:task-definition/%s:%d" % (region, acct, family, rng.randint(3, 40))
+    cfg = {"taskDefinitionArn": arn, "family": family, "revision": int(arn.rsplit(":", 1)[1]), "status": "ACTIVE",
+           "networkMode": network_mode, "requiresCompatibilities": ["FARGATE"] if network_mode == "awsvpc" else ["EC2"],
+           "containerDefinitions": containers, "inUse": True,
+           "executionRoleArn": "arn:aws:iam::%s:role/ecsTaskExecutionRole" % acct}
+    if pid_mode:
+        cfg["pidMode"] = pid_mode
+    if role:
+        cfg["taskRoleArn"] = "arn:aws:iam::%s:role/%s" % (acct, role)
+    return asset(acct, region, "aws.ecs.task_definition", arn, "%s:%s" % (family, cfg["revision"]), {"env": env}, cfg), arn
+
+
+def container(name, image, *, privileged=False, user="1000", read_only=True, env=None, secrets=None):
+    c = {"name": name, "image": image, "essential": True, "privileged": privileged, "readonlyRootFilesystem": read_only,
+         "environment": env or [], "secrets": secrets or []}
+    if user:
+        c["user"] = user
+    return c
+
+
+def ecs(env, acct, region, net, cluster_name, services):
+    carn = "arn:aws:ecs:%s:%s:cluster/%s" % (region, acct, cluster_name)
+    cluster = asset(acct, region, "aws.ecs.cluster", carn, cluster_name, {"env": env}, {
+        "clusterName": cluster_name, "clusterArn": carn, "status": "ACTIVE",
+        "settings": [{"name": "containerInsights", "value": "enabled"}],
+        "runningTasksCount": sum(s[3] for s in services), "activeServicesCount": len(services)})
+    for name, td, public_ip, count, platform in services:
+        td_nid, td_arn = td
+        sarn = "arn:aws:ecs:%s:%s:service/%s/%s" % (region, acct, cluster_name, name)
+        subnets = [sid for (_, sid, tier) in net["subnets"] if tier == ("public" if public_ip else "private")]
+        s = asset(acct, region, "aws.ecs.service", sarn, name, {"env": env}, {
+            "serviceName": name, "serviceArn": sarn, "clusterArn": carn, "status": "ACTIVE", "launchType": "FARGATE",
+            "platformVersion": platform, "platformFamily": "Linux", "desiredCount": count, "runningCount": count,
+            "taskDefinition": td_arn,
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [net["sgs"]["app"][1]],
+                                                             "assignPublicIp": "ENABLED" if public_ip else "DISABLED"}}})
+        rel(s, cluster, "contained_in")
+        rel(s, td_nid, "uses")
+        rel(s, net["sgs"]["app"][0], "uses")
+
+
+def load_balancer(env, acct, region, net, name, lb_type, listeners, *, logs=True, scheme="internet-facing"):
+    kind = "app" if lb_type == "application" else "net"
+    arn = "arn:aws:elasticloadbalancing:%s:%s:loadbalancer/%s/%s/%s" % (region, acct, kind, name, hexid(16))
+    cfg = {"loadBalancerName": name, "loadBalancerArn": arn, "type": lb_type, "scheme": scheme, "state": {"code": "active"},
+           "vpcId": net["vpc_id"], "dnsName": "%s-%s.%s.elb.amazonaws.com" % (name, rng.randint(10 ** 8, 10 ** 9), region),
+           "securityGroups": [net["sgs"]["web"][1]] if lb_type == "application" else [],
+           "attributes": [{"key": "access_logs.s3.enabled", "value": "true" if logs else "false"},
+                          {"key": "deletion_protection.enabled", "value": "true"}],
+           "listeners": []}
+    if logs:
+        cfg["attributes"].append({"key": "access_logs.s3.bucket", "value": "acme-%s-access-logs" % env})
+    cert = "arn:aws:acm:%s:%s:certificate/%s" % (region, acct, hexid(32))
+    for port, proto, policy, action in listeners:
+        l = {"listenerArn": arn.replace(":loadbalancer/", ":listener/") + "/" + hexid(16), "port": port, "protocol": proto,
+             "certificates": [{"certificateArn": cert}] if proto in ("HTTPS", "TLS") else [], "defaultActions": [action]}
+        if policy:
+            l["sslPolicy"] = policy
+        cfg["listeners"].append(l)
+    nid = asset(acct, region, "aws.elbv2.load_balancer", arn, name, {"env": env}, cfg)
+    if lb_type == "application":
+        rel(nid, net["sgs"]["web"][0], "uses")
+    return nid
+
+
+FORWARD = {"type": "forward"}
+REDIRECT_HTTPS = {"type": "redirect", "redirectConfig": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+TLS13 = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+def messaging(env, acct, region, kms):
+    for name, encrypted in (("security-alerts", True), ("%s-deploy-events" % env, env != "staging")):
+        arn = "arn:aws:sns:%s:%s:%s" % (region, acct, name)
+        cfg = {"topicArn": arn, "displayName": name, "subscriptionsConfirmed": 2, "subscriptionsPending": 0}
+        if encrypted:
+            cfg["kmsMasterKeyId"] = kms
+        asset(acct, region, "aws.sns.topic", arn, name, {"env": env}, cfg)
+    if env != "security":
+        name = "%s-clickstream" % env
+        arn = "arn:aws:kinesis:%s:%s:stream/%s" % (region, acct, name)
+        asset(acct, region, "aws.kinesis.stream", arn, name, {"env": env}, {
+            "streamName": name, "streamARN": arn, "streamStatus": "ACTIVE", "encryptionType": "KMS", "keyId": kms,
+            "retentionPeriodHours": 24 if env == "staging" else 168, "streamModeDetails": {"streamMode": "ON_DEMAND"}})
+
+
+def table(env, acct, region, name, kms):
+    arn = "arn:aws:dynamodb:%s:%s:table/%s" % (region, acct, name)
+    asset(acct, region, "aws.dynamodb.table", arn, name, {"env": env}, {
+        "tableName": name, "tableArn": arn, "tableStatus": "ACTIVE",
+        "sseDescription": {"status": "ENABLED", "sseType": "KMS", "kmsMasterKeyArn": kms},
+        "billingModeSummary": {"billingMode": "PAY_PER_REQUEST"},
+        "continuousBackups": {"continuousBackupsStatus": "ENABLED",
+                              "pointInTimeRecoveryDescription": {"pointInTimeRecoveryStatus": "ENABLED",
+                                                                 "earliestRestorableDateTime": ts(35), "latestRestorableDateTime": ts(0, 0)}}})
+
+
+def image(env, acct, region, name, public=False):
+    iid = "ami-0" + hexid(16)
+    asset(acct, region, "aws.ec2.image", "arn:aws:ec2:%s::image/%s" % (region, iid), name, {"env": env}, {
+        "imageId": iid, "name": name, "state": "available", "public": public, "ownerId": acct,
+        "creationDate": ts(rng.randint(5, 200)), "platformDetails": "Linux/UNIX", "architecture": "x86_64"})
 
 # ---------------------------------------------------------------- IAM
 
@@ -516,14 +675,9 @@ def main():
                "passwordReusePrevention": 24, "hardExpiry": False} if good else
               {"minimumPasswordLength": 8, "requireSymbols": False, "requireNumbers": True, "requireUppercaseCharacters": True,
                "requireLowercaseCharacters": True, "allowUsersToChangePassword": True, "expirePasswords": False, "passwordReusePrevention": 3})
-        root = {"arn": "arn:aws:iam::%s:root" % acct, "passwordLastUsed": ts(60 if good else 2), "mfaActive": True,
+        root = {"arn": "arn:aws:iam::%s:root" % acct, "passwordLastUsed": ts(60 if good else 41), "mfaActive": True,
                 "accessKey1Active": False, "accessKey2Active": False, "accountMfaEnabled": True, "accountAccessKeysPresent": False,
                 "virtualMfaSerialNumbers": []}
-        if env == "staging":
-            root.update({"mfaActive": False, "accountMfaEnabled": False, "accessKey1Active": True,
-                         "accessKey1LastUsedDate": ts(12), "accountAccessKeysPresent": True})
-        if env == "security":
-            root["virtualMfaSerialNumbers"] = ["arn:aws:iam::%s:mfa/root-account-mfa-device" % acct]
         asset(acct, "global", "aws.iam.root_user", root["arn"], "root", None, root)
 
         people = {
@@ -563,38 +717,41 @@ def main():
         asset(acct, "global", "aws.iam.server_certificate", "arn:aws:iam::%s:server-certificate/%s" % (acct, cert_name), cert_name, None,
               {"serverCertificateName": cert_name, "serverCertificateId": "ASCA" + hexid(16).upper(),
                "arn": "arn:aws:iam::%s:server-certificate/%s" % (acct, cert_name), "path": "/",
-               "uploadDate": ts(500), "expiration": ts(-200) if env == "prod" else ts(45)})
+               "uploadDate": ts(500), "expiration": ts(-200)})
 
         # -- S3
         logs_bucket = "acme-%s-access-logs" % env
-        bucket(env, acct, home, logs_bucket, versioning="Enabled", encryption="AES256", kms=None)
+        # prod and security replicate every bucket to a DR copy in the security account; staging does not
+        dr = lambda b: b + "-dr"
+        bucket(env, acct, home, logs_bucket, versioning="Enabled", encryption="AES256", kms=None, logging_to=logs_bucket, replicate_to=dr(logs_bucket))
         trail_bucket = "acme-%s-cloudtrail" % env
-        bucket(env, acct, home, trail_bucket, mfa_delete=(env == "security"), logging_to=logs_bucket if good else None, kms=hk["logs"])
+        trail_arn = "arn:aws:cloudtrail:%s:%s:trail/%s-trail" % (home, acct, env)
+        bucket(env, acct, home, trail_bucket, mfa_delete=True, logging_to=logs_bucket, kms=hk["logs"], replicate_to=dr(trail_bucket), trail_arn=trail_arn)
         if env == "prod":
-            bucket(env, acct, home, "acme-prod-invoices", mfa_delete=True, logging_to=logs_bucket, kms=hk["data"], tags={"data-class": "confidential"})
-            bucket(env, acct, home, "acme-prod-uploads", logging_to=logs_bucket, kms=hk["data"])
-            bucket(env, acct, home, "acme-prod-backups", tls=False, logging_to=logs_bucket, kms=hk["data"])
-            bucket(env, acct, "us-east-1", "acme-www", pab=False, tls=False, public_policy=True, versioning="Suspended", encryption="AES256")
-            bucket(env, acct, "eu-central-1", "acme-prod-analytics-eu", encryption=None, versioning="Off")
-            bucket(env, acct, home, "acme-prod-build-cache", versioning="Suspended", encryption="AES256")
+            bucket(env, acct, home, "acme-prod-invoices", mfa_delete=True, logging_to=logs_bucket, kms=hk["data"], tags={"data-class": "confidential"}, replicate_to=dr("acme-prod-invoices"))
+            bucket(env, acct, home, "acme-prod-uploads", logging_to=logs_bucket, kms=hk["data"], replicate_to=dr("acme-prod-uploads"))
+            bucket(env, acct, home, "acme-prod-backups", logging_to=logs_bucket, kms=hk["data"], replicate_to=dr("acme-prod-backups"))
+            bucket(env, acct, "us-east-1", "acme-www", pab=False, public_policy=True, encryption="AES256", logging_to=logs_bucket, replicate_to=dr("acme-www"))
+            bucket(env, acct, "eu-central-1", "acme-prod-analytics-eu", encryption="AES256", logging_to=logs_bucket, replicate_to=dr("acme-prod-analytics-eu"))
+            bucket(env, acct, home, "acme-prod-build-cache", encryption="AES256", logging_to=logs_bucket, replicate_to=dr("acme-prod-build-cache"))
         elif env == "staging":
-            bucket(env, acct, home, "acme-staging-uploads", pab=None, tls=False, versioning="Off", encryption="AES256")
-            bucket(env, acct, home, "acme-staging-fixtures", pab=False, tls=False, public_policy=True, versioning="Off", encryption=None)
-            bucket(env, acct, "us-east-1", "acme-staging-data", versioning="Enabled", kms=keys["us-east-1"]["data"])
+            bucket(env, acct, home, "acme-staging-uploads", pab=None, encryption="AES256", logging_to=logs_bucket, replicate_to=dr("acme-staging-uploads"))
+            bucket(env, acct, home, "acme-staging-fixtures", pab=False, public_policy=True, public_acl=True, encryption="AES256", logging_to=logs_bucket, replicate_to=dr("acme-staging-fixtures"))
+            bucket(env, acct, "us-east-1", "acme-staging-data", kms=keys["us-east-1"]["data"], logging_to=logs_bucket, replicate_to=dr("acme-staging-data"))
         else:
-            bucket(env, acct, home, "acme-security-flow-logs", logging_to=logs_bucket, kms=hk["logs"])
-            bucket(env, acct, home, "acme-security-config", logging_to=logs_bucket, kms=hk["logs"])
-            bucket(env, acct, home, "acme-security-forensics", mfa_delete=True, logging_to=logs_bucket, kms=hk["data"])
+            bucket(env, acct, home, "acme-security-flow-logs", logging_to=logs_bucket, kms=hk["logs"], replicate_to=dr("acme-security-flow-logs"))
+            bucket(env, acct, home, "acme-security-config", logging_to=logs_bucket, kms=hk["logs"], replicate_to=dr("acme-security-config"))
+            bucket(env, acct, home, "acme-security-forensics", mfa_delete=True, logging_to=logs_bucket, kms=hk["data"], replicate_to=dr("acme-security-forensics"))
 
         # -- CloudTrail
         trails = []
-        if env == "staging":
+        if False:  # (kept for reference: a single-region trail without validation)
             trail_cfg = {"name": "staging-trail", "homeRegion": home, "s3BucketName": trail_bucket, "isMultiRegionTrail": False,
                          "includeGlobalServiceEvents": True, "isOrganizationTrail": False, "logFileValidationEnabled": False,
                          "isLogging": True, "eventSelectors": [{"readWriteType": "WriteOnly", "includeManagementEvents": True, "dataResources": [], "excludeManagementEventSources": []}],
                          "s3BucketLogging": {"enabled": False}}
         else:
-            data_sel = [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}] if env == "prod" else []
+            data_sel = [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}]
             trail_cfg = {"name": "%s-trail" % env, "homeRegion": home, "s3BucketName": trail_bucket, "isMultiRegionTrail": True,
                          "includeGlobalServiceEvents": True, "isOrganizationTrail": False, "logFileValidationEnabled": True,
                          "kmsKeyId": hk["logs"].replace("arn:aws:kms", "arn:aws:kms"),
@@ -612,37 +769,34 @@ def main():
             rel(t, hk["logs"], "encrypted_by")
         trails.append({k: v for k, v in trail_cfg.items() if k in ("name", "trailARN", "homeRegion", "isMultiRegionTrail", "isOrganizationTrail", "isLogging", "s3BucketName", "cloudWatchLogsLogGroupArn", "eventSelectors", "advancedEventSelectors")})
 
-        if env == "prod":
-            covered = [n for n in PATTERNS if n != "4.15"]
-            mf = metric_filters(acct, covered, lambda n: 0 if n == "4.12" else (None if n == "4.14" else 2))
-        elif env == "security":
-            mf = metric_filters(acct, list(PATTERNS), lambda n: 3)
-        else:
-            mf = []
+        mf = metric_filters(acct, list(PATTERNS), lambda n: 3 if env == "security" else 2)
         asset(acct, "global", "aws.account", acct, "acme-%s" % env, {"env": env}, {
             "accountId": acct, "alias": "acme-%s" % env, "trails": trails, "metricFilters": mf,
-            "supportPolicyEntities": {"policyRoles": [{"roleName": "aws-support", "roleId": "AROA" + hexid(16).upper()}] if good else [],
+            "supportPolicyEntities": {"policyRoles": [{"roleName": "aws-support", "roleId": "AROA" + hexid(16).upper()}],
                                       "policyUsers": [], "policyGroups": []},
+            "contactInformation": {"fullName": "Acme Cloud Operations", "companyName": "Acme GmbH", "addressLine1": "Friedrichstrasse 1",
+                                   "city": "Berlin", "postalCode": "10117", "countryCode": "DE", "phoneNumber": "+49-30-5550100",
+                                   "websiteUrl": "https://acme.example"},
+            "alternateContacts": {"security": {"name": "Acme Security Team", "title": "Security", "emailAddress": "security@acme.example", "phoneNumber": "+49-30-5550199"},
+                                  "billing": {"name": "Acme Finance", "title": "Accounts payable", "emailAddress": "ap@acme.example", "phoneNumber": "+49-30-5550111"}},
             "s3PublicAccessBlock": {k: env == "security" for k in ("blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")},
         })
 
         # -- regions
+        # AWS Organizations guardrails enable Config, Access Analyzer, Security Hub, GuardDuty and Macie in
+        # every region of every account; staging does not turn on EBS encryption by default.
         for region in ENABLED_REGIONS:
-            used = region in info["regions"]
-            recorder = []
-            if used or env == "security":
-                recorder = [{"name": "default", "roleARN": "arn:aws:iam::%s:role/aws-config" % acct,
-                             "recordingGroup": {"allSupported": env != "staging", "includeGlobalResourceTypes": region == home,
-                                                "resourceTypes": [] if env != "staging" else ["AWS::EC2::Instance", "AWS::S3::Bucket"]},
-                             "recording": True, "lastStatus": "SUCCESS"}]
-            analyzers = []
-            if env == "security" or (env == "prod" and used):
-                analyzers = [{"name": "account-analyzer", "arn": "arn:aws:access-analyzer:%s:%s:analyzer/account-analyzer" % (region, acct),
-                              "type": "ACCOUNT", "status": "ACTIVE"}]
+            recorder = [{"name": "default", "roleARN": "arn:aws:iam::%s:role/aws-config" % acct,
+                         "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": region == home, "resourceTypes": []},
+                         "recording": True, "lastStatus": "SUCCESS"}]
+            analyzers = [{"name": "account-analyzer", "arn": "arn:aws:access-analyzer:%s:%s:analyzer/account-analyzer" % (region, acct),
+                          "type": "ACCOUNT", "status": "ACTIVE"}]
             cfg = {"regionName": region, "optInStatus": "opt-in-not-required",
-                   "ebsEncryptionByDefault": env == "security" or (env == "prod" and region != "eu-central-1"),
+                   "ebsEncryptionByDefault": good,
                    "accessAnalyzers": analyzers, "configRecorders": recorder,
-                   "securityHub": {"enabled": env == "security" or (env == "prod" and used)}}
+                   "securityHub": {"enabled": True},
+                   "guardDuty": {"detectorId": hexid(32), "status": "ENABLED"},
+                   "macie": {"status": "ENABLED"}}
             if cfg["ebsEncryptionByDefault"]:
                 cfg["ebsDefaultKmsKeyId"] = "alias/aws/ebs"
             if cfg["securityHub"]["enabled"]:
@@ -652,40 +806,72 @@ def main():
         # -- networks, compute, data
         for i, region in enumerate(info["regions"]):
             prefix = "10.%d" % ({"prod": 10, "staging": 20, "security": 30}[env] + i)
-            net = network(env, acct, region, prefix, flow_logs=good, strict_default_sg=good and region == home)
-            dnet = network(env, acct, region, prefix, default_vpc_only=True, flow_logs=False, strict_default_sg=False) if i == 0 and env != "security" else None
+            net = network(env, acct, region, prefix, flow_logs=True, strict_default_sg=True)
+            dnet = network(env, acct, region, prefix, default_vpc_only=True, flow_logs=True, strict_default_sg=True) if i == 0 and env != "security" else None
             rk = keys.get(region, hk)
             role = ids["roles"]["app-server"]
             if env == "prod" and region == home:
                 for n in range(3):
                     instance(env, acct, region, net, "prod-api-%d" % (n + 1), sgs=("app",), role=role, volumes=((20, True), (100, True)), kms=rk["data"])
                 instance(env, acct, region, net, "prod-web-1", tier="public", sgs=("web",), role=role, volumes=((20, True),), kms=rk["data"])
-                instance(env, acct, region, net, "prod-batch-legacy", sgs=("app",), imdsv2=False, volumes=((50, False),))
-                instance(env, acct, region, net, "prod-win-jump", tier="public", sgs=("windows-jump",), imdsv2=False, volumes=((60, True),), kms=rk["data"])
-                instance(env, acct, region, net, "prod-bastion", tier="public", sgs=("bastion-v6",), volumes=((8, True),), kms=rk["data"])
+                instance(env, acct, region, net, "prod-batch-legacy", sgs=("app",), role=role, volumes=((50, False),))
+                instance(env, acct, region, net, "prod-win-jump", tier="public", sgs=("windows-jump",), role=role, volumes=((60, True),), kms=rk["data"])
+                instance(env, acct, region, net, "prod-bastion", tier="public", sgs=("bastion-v6",), role=role, volumes=((8, True),), kms=rk["data"])
                 rds(env, acct, region, net, "orders", kms=rk["data"], backups=14)
                 rds(env, acct, region, net, "billing", kms=rk["data"], engine="aurora-postgresql", backups=35)
-                rds(env, acct, region, net, "reporting", engine="mysql", minor=False, backups=1, deletion=False, kms=rk["data"])
+                rds(env, acct, region, net, "reporting", engine="mysql", backups=7, kms=rk["data"])
                 efs(env, acct, region, "prod-shared-uploads", kms=rk["data"])
-                efs(env, acct, region, "prod-legacy-home", encrypted=False)
+                efs(env, acct, region, "prod-legacy-home", kms=rk["data"])
+                function(env, acct, region, "orders-api", "python3.13", "orders-api-fn", kms=rk["data"])
+                function(env, acct, region, "thumbnails", "nodejs22.x", "thumbnails-fn")
+                function(env, acct, region, "public-status", "nodejs22.x", "public-status-fn", url_cors=["https://status.acme.example"])
+                web_td = task_definition(env, acct, region, "web", [container("web", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web:2026.10.3",
+                                                                              secrets=[{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:orders-db"}])], role="web-task")
+                worker_td = task_definition(env, acct, region, "worker", [container("worker", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/worker:2026.10.3",
+                                                                                    env=[{"name": "LOG_LEVEL", "value": "info"}])], role="worker-task")
+                ecs(env, acct, region, net, "prod", [("web", web_td, False, 6, "LATEST"), ("worker", worker_td, False, 3, "LATEST")])
+                load_balancer(env, acct, region, net, "acme-prod-web", "application",
+                              [(443, "HTTPS", TLS13, FORWARD), (80, "HTTP", None, REDIRECT_HTTPS)])
+                load_balancer(env, acct, region, net, "acme-prod-partner-api", "application",
+                              [(443, "HTTPS", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06", FORWARD)])
+                load_balancer(env, acct, region, net, "acme-prod-mqtt", "network", [(8883, "TLS", TLS13, FORWARD)])
+                messaging(env, acct, region, rk["data"])
+                table(env, acct, region, "orders-events", rk["data"])
+                image(env, acct, region, "acme-base-2026-10")
+                image(env, acct, region, "acme-web-2026-10-3")
             elif env == "prod":
                 instance(env, acct, region, net, "prod-edge-%s" % region, tier="public", sgs=("web",), role=role, volumes=((20, True),), kms=rk["data"])
                 if region == "us-east-1":
                     rds(env, acct, region, net, "orders-replica", kms=rk["data"], backups=7)
             elif env == "staging" and region == home:
-                instance(env, acct, region, net, "staging-api-1", sgs=("app", "launch-wizard-1"), imdsv2=False, volumes=((20, False),))
-                instance(env, acct, region, net, "staging-api-2", sgs=("app",), volumes=((20, True),), kms=rk["data"])
-                instance(env, acct, region, net, "staging-debug", tier="public", sgs=("debug-all",), imdsv2=False, state="stopped", volumes=((30, False),))
-                rds(env, acct, region, net, "staging-orders", encrypted=False, public=True, backups=0, deletion=False, minor=False)
-                rds(env, acct, region, net, "staging-billing", kms=rk["data"], backups=3, deletion=False)
+                instance(env, acct, region, net, "staging-api-1", sgs=("app", "launch-wizard-1"), role=role, volumes=((20, False),))
+                instance(env, acct, region, net, "staging-api-2", sgs=("app",), role=role, volumes=((20, True),), kms=rk["data"])
+                instance(env, acct, region, net, "staging-debug", tier="public", sgs=("debug-all",), role=role, state="stopped", volumes=((30, False),))
+                rds(env, acct, region, net, "staging-orders", encrypted=False, public=True)
+                rds(env, acct, region, net, "staging-billing", kms=rk["data"])
                 efs(env, acct, region, "staging-shared", encrypted=False)
+                function(env, acct, region, "legacy-report", "nodejs22.x", "legacy-report-fn")
+                function(env, acct, region, "image-resize", "nodejs22.x", "image-resize-fn", url_cors=["*"])
+                api_td = task_definition(env, acct, region, "api", [
+                    container("api", "444455556666.dkr.ecr.eu-west-1.amazonaws.com/api:staging", user=None, read_only=True,
+                              env=[{"name": "AWS_ACCESS_KEY_ID", "value": "AKIA" + hexid(16).upper()}, {"name": "AWS_SECRET_ACCESS_KEY", "value": "(redacted)"}]),
+                    container("log-router", "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", user="1000")])
+                ecs(env, acct, region, net, "staging", [("api", api_td, True, 2, "LATEST")])
+                load_balancer(env, acct, region, net, "acme-staging-web", "application",
+                              [(443, "HTTPS", TLS13, FORWARD), (80, "HTTP", None, REDIRECT_HTTPS)])
+                messaging(env, acct, region, rk["data"])
+                table(env, acct, region, "staging-sessions", rk["data"])
+                image(env, acct, region, "staging-golden-2026-09", public=True)
             elif env == "staging":
-                instance(env, acct, region, net, "staging-loadgen", tier="public", sgs=("web",), volumes=((20, True),), kms=rk["data"])
+                instance(env, acct, region, net, "staging-loadgen", tier="public", sgs=("web",), role=ids["roles"]["app-server"], volumes=((20, True),), kms=rk["data"])
             elif env == "security" and region == home:
                 instance(env, acct, region, net, "siem-collector", sgs=("app",), role=role, volumes=((20, True), (500, True)), kms=rk["data"])
                 efs(env, acct, region, "forensics-scratch", kms=rk["data"])
+                function(env, acct, region, "guardduty-forwarder", "python3.12", "guardduty-forwarder-fn", kms=rk["logs"])
+                messaging(env, acct, region, rk["logs"])
+                image(env, acct, region, "siem-collector-2026-08")
             if dnet and env == "staging" and region == home:
-                instance(env, acct, region, dnet, "forgotten-test-box", tier="default", sgs=("default",), imdsv2=False, volumes=((8, False),))
+                instance(env, acct, region, dnet, "forgotten-test-box", tier="default", sgs=("default",), role=ids["roles"]["app-server"], volumes=((8, False),))
 
     # Relationships may point forward; every endpoint must exist.
     for line in lines:
