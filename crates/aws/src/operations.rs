@@ -1,9 +1,148 @@
-//! Every AWS API operation the collector calls, as IAM actions (`service:Operation`).
+//! Every AWS API operation the collector calls, with the IAM actions it needs.
 //!
-//! A test (`tests/operations.rs`) checks this list against the source (each `.operation()`
-//! call of an SDK client must be listed, each listed operation must be called) and against
-//! the onboarding templates in `deploy/aws/` (each must be allowed by SecurityAudit or by the
-//! templates' extra statement).
+//! `tests/operations.rs` checks this list against the source (every SDK operation called in
+//! `src/` is listed, and every listed one is called) and against the onboarding templates in
+//! `deploy/aws/` (each action is granted by both the CloudFormation and the Terraform role).
+//! `sts:GetCallerIdentity` needs no permission and `sts:AssumeRole` is the caller's, not the
+//! role's: they are not listed.
 
-/// (IAM action prefix, operation name as in the API reference).
-pub const OPERATIONS: &[(&str, &str)] = &[];
+/// (SDK client method, IAM actions it needs).
+pub const OPERATIONS: &[(&str, &[&str])] = &[
+    // IAM (global)
+    (
+        "generate_credential_report",
+        &["iam:GenerateCredentialReport"],
+    ),
+    ("get_credential_report", &["iam:GetCredentialReport"]),
+    ("list_users", &["iam:ListUsers"]),
+    ("list_groups_for_user", &["iam:ListGroupsForUser"]),
+    (
+        "list_attached_user_policies",
+        &["iam:ListAttachedUserPolicies"],
+    ),
+    ("list_user_policies", &["iam:ListUserPolicies"]),
+    ("get_user_policy", &["iam:GetUserPolicy"]),
+    ("list_access_keys", &["iam:ListAccessKeys"]),
+    ("get_access_key_last_used", &["iam:GetAccessKeyLastUsed"]),
+    ("list_groups", &["iam:ListGroups"]),
+    (
+        "list_attached_group_policies",
+        &["iam:ListAttachedGroupPolicies"],
+    ),
+    ("list_group_policies", &["iam:ListGroupPolicies"]),
+    ("get_group_policy", &["iam:GetGroupPolicy"]),
+    ("list_roles", &["iam:ListRoles"]),
+    (
+        "list_attached_role_policies",
+        &["iam:ListAttachedRolePolicies"],
+    ),
+    (
+        "list_instance_profiles_for_role",
+        &["iam:ListInstanceProfilesForRole"],
+    ),
+    ("list_role_policies", &["iam:ListRolePolicies"]),
+    ("get_role_policy", &["iam:GetRolePolicy"]),
+    ("list_policies", &["iam:ListPolicies"]),
+    ("get_policy_version", &["iam:GetPolicyVersion"]),
+    ("list_instance_profiles", &["iam:ListInstanceProfiles"]),
+    (
+        "get_account_password_policy",
+        &["iam:GetAccountPasswordPolicy"],
+    ),
+    ("get_account_summary", &["iam:GetAccountSummary"]),
+    ("list_virtual_mfa_devices", &["iam:ListVirtualMFADevices"]),
+    ("list_server_certificates", &["iam:ListServerCertificates"]),
+    ("list_saml_providers", &["iam:ListSAMLProviders"]),
+    (
+        "list_open_id_connect_providers",
+        &["iam:ListOpenIDConnectProviders"],
+    ),
+    ("list_account_aliases", &["iam:ListAccountAliases"]),
+    ("list_entities_for_policy", &["iam:ListEntitiesForPolicy"]),
+    // S3 (bucket calls) and S3 Control (account Block Public Access) share a method name.
+    ("list_buckets", &["s3:ListAllMyBuckets"]),
+    ("get_bucket_location", &["s3:GetBucketLocation"]),
+    (
+        "get_public_access_block",
+        &[
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetAccountPublicAccessBlock",
+        ],
+    ),
+    ("get_bucket_policy", &["s3:GetBucketPolicy"]),
+    ("get_bucket_policy_status", &["s3:GetBucketPolicyStatus"]),
+    ("get_bucket_encryption", &["s3:GetEncryptionConfiguration"]),
+    ("get_bucket_versioning", &["s3:GetBucketVersioning"]),
+    ("get_bucket_logging", &["s3:GetBucketLogging"]),
+    ("get_bucket_acl", &["s3:GetBucketAcl"]),
+    ("get_bucket_tagging", &["s3:GetBucketTagging"]),
+    // EC2 / VPC
+    ("describe_regions", &["ec2:DescribeRegions"]),
+    ("describe_instances", &["ec2:DescribeInstances"]),
+    ("describe_security_groups", &["ec2:DescribeSecurityGroups"]),
+    ("describe_network_acls", &["ec2:DescribeNetworkAcls"]),
+    ("describe_vpcs", &["ec2:DescribeVpcs"]),
+    ("describe_flow_logs", &["ec2:DescribeFlowLogs"]),
+    ("describe_subnets", &["ec2:DescribeSubnets"]),
+    ("describe_route_tables", &["ec2:DescribeRouteTables"]),
+    (
+        "describe_internet_gateways",
+        &["ec2:DescribeInternetGateways"],
+    ),
+    ("describe_nat_gateways", &["ec2:DescribeNatGateways"]),
+    ("describe_volumes", &["ec2:DescribeVolumes"]),
+    (
+        "get_ebs_encryption_by_default",
+        &["ec2:GetEbsEncryptionByDefault"],
+    ),
+    ("get_ebs_default_kms_key_id", &["ec2:GetEbsDefaultKmsKeyId"]),
+    // KMS
+    ("list_keys", &["kms:ListKeys"]),
+    ("describe_key", &["kms:DescribeKey"]),
+    ("get_key_rotation_status", &["kms:GetKeyRotationStatus"]),
+    ("get_key_policy", &["kms:GetKeyPolicy"]),
+    // CloudTrail, CloudWatch Logs, CloudWatch, SNS
+    ("describe_trails", &["cloudtrail:DescribeTrails"]),
+    ("get_trail_status", &["cloudtrail:GetTrailStatus"]),
+    ("get_event_selectors", &["cloudtrail:GetEventSelectors"]),
+    ("describe_metric_filters", &["logs:DescribeMetricFilters"]),
+    (
+        "describe_alarms_for_metric",
+        &["cloudwatch:DescribeAlarmsForMetric"],
+    ),
+    (
+        "list_subscriptions_by_topic",
+        &["sns:ListSubscriptionsByTopic"],
+    ),
+    // RDS, EFS, Config, Access Analyzer, Security Hub
+    ("describe_db_instances", &["rds:DescribeDBInstances"]),
+    (
+        "describe_file_systems",
+        &["elasticfilesystem:DescribeFileSystems"],
+    ),
+    (
+        "describe_backup_policy",
+        &["elasticfilesystem:DescribeBackupPolicy"],
+    ),
+    (
+        "describe_configuration_recorders",
+        &["config:DescribeConfigurationRecorders"],
+    ),
+    (
+        "describe_configuration_recorder_status",
+        &["config:DescribeConfigurationRecorderStatus"],
+    ),
+    ("list_analyzers", &["access-analyzer:ListAnalyzers"]),
+    ("describe_hub", &["securityhub:DescribeHub"]),
+];
+
+/// Every IAM action the collector needs, sorted, without duplicates.
+pub fn actions() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = OPERATIONS
+        .iter()
+        .flat_map(|(_, actions)| actions.iter().copied())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}

@@ -504,7 +504,12 @@ fn assumes_a_role_with_external_id_into_a_second_account() {
     // moto maps the assumed role's credentials to the role's account.
     assert_eq!(c.account_id, "111111111111");
     assert!(!c.inventory.assets.is_empty());
-    assert!(c.inventory.assets.iter().all(|a| a.account == "111111111111"));
+    assert!(
+        c.inventory
+            .assets
+            .iter()
+            .all(|a| a.account == "111111111111")
+    );
     find(&c, "aws.account", "111111111111");
     find(&c, "aws.iam.root_user", "arn:aws:iam::111111111111:root");
 }
@@ -534,10 +539,7 @@ fn an_unreachable_endpoint_is_a_fatal_identity_error() {
     let err = rt
         .block_on(rampart_aws::collect(&cfg, &rampart_aws::NoProgress))
         .unwrap_err();
-    assert!(
-        matches!(err, rampart_aws::AwsError::Identity(_)),
-        "{err}"
-    );
+    assert!(matches!(err, rampart_aws::AwsError::Identity(_)), "{err}");
 }
 
 #[test]
