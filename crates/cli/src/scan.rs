@@ -1,6 +1,6 @@
 //! `rampart scan`: files (or a live AWS account) in, findings out, exit code for pipelines.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rampart_model::{FindingStatus, Inventory, Severity};
 use rampart_output::{Format, Report, ReportItem};
-use rampart_rules::Filter;
+use rampart_rules::{Filter, Graph};
 
 mod aws;
 
@@ -128,7 +128,7 @@ pub(crate) fn prepare(args: &ReportArgs) -> anyhow::Result<Prepared> {
 pub(crate) fn evaluate_and_report(
     args: &ReportArgs,
     prepared: Prepared,
-    mut inventory: Inventory,
+    inventory: Inventory,
     now: DateTime<Utc>,
 ) -> anyhow::Result<u8> {
     let Prepared {
@@ -137,23 +137,29 @@ pub(crate) fn evaluate_and_report(
         catalog,
         filter,
     } = prepared;
+    // The graph spans the whole inventory, so that `related()` and `resource.computed` see every
+    // neighbour, even those that `--where` leaves out of the report.
+    let graph = Graph::build(&inventory);
+    let mut selected: Option<HashSet<&str>> = None;
     if let Some(filter) = &filter {
-        let mut kept = Vec::with_capacity(inventory.assets.len());
-        for asset in inventory.assets {
-            match filter.matches(&asset, now) {
-                Ok(true) => kept.push(asset),
+        let mut kept = HashSet::new();
+        for asset in &inventory.assets {
+            match filter.matches_in(asset, now, &graph) {
+                Ok(true) => {
+                    kept.insert(asset.id.as_str());
+                }
                 Ok(false) => {}
                 Err(e) => bail!("--where: cannot evaluate on asset {}: {e}", asset.native_id),
             }
         }
-        inventory.assets = kept;
+        selected = Some(kept);
     }
+    let total = selected
+        .as_ref()
+        .map_or(inventory.assets.len(), HashSet::len);
 
     let progress = if std::io::stderr().is_terminal() {
-        let pb = ProgressBar::with_draw_target(
-            Some(inventory.assets.len() as u64),
-            ProgressDrawTarget::stderr(),
-        );
+        let pb = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
         pb.set_style(
             ProgressStyle::with_template(
                 "{spinner} evaluating {pos}/{len} assets [{bar:30}] {per_sec} eta {eta}",
@@ -166,9 +172,23 @@ pub(crate) fn evaluate_and_report(
         ProgressBar::hidden()
     };
     let mut evaluations = Vec::new();
-    for chunk in inventory.assets.chunks(4096) {
-        evaluations.extend(catalog.evaluate_assets(chunk, now));
-        progress.inc(chunk.len() as u64);
+    match &selected {
+        None => {
+            for chunk in inventory.assets.chunks(4096) {
+                evaluations.extend(catalog.evaluate_assets_in(chunk, now, Some(&graph)));
+                progress.inc(chunk.len() as u64);
+            }
+        }
+        Some(ids) => {
+            for asset in inventory
+                .assets
+                .iter()
+                .filter(|a| ids.contains(a.id.as_str()))
+            {
+                catalog.evaluate_asset(asset, now, Some(&graph), &mut evaluations);
+                progress.inc(1);
+            }
+        }
     }
     progress.finish_and_clear();
 

@@ -583,3 +583,42 @@ fn graph_path_and_neighbours_on_the_sample() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no asset"));
 }
+
+#[test]
+fn where_and_controls_see_computed_properties_of_the_whole_inventory() {
+    // Internet exposure needs the instance's subnet, route table, ACL and security groups: the
+    // filter must see them even though it keeps only the instances.
+    let exposed = scan_json(
+        "json",
+        &[
+            "--where",
+            "has(resource.computed.internet_exposed) && resource.computed.internet_exposed",
+        ],
+    );
+    let findings = exposed["findings"].as_array().unwrap();
+    assert!(
+        !findings.is_empty(),
+        "the sample has internet-exposed instances"
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["asset"]["type"] == "aws.ec2.instance")
+    );
+    // Toxic-combination controls evaluate (pass or fail, never error) on the sample.
+    let all = scan_json("json", &[]);
+    let toxic: Vec<&Value> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["control"]["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("aws-toxic-")
+        })
+        .collect();
+    assert!(toxic.len() > 50);
+    assert!(toxic.iter().all(|f| f["status"] != "error"), "{toxic:?}");
+    assert!(toxic.iter().any(|f| f["status"] == "fail"));
+}
