@@ -203,6 +203,12 @@ pub struct AssetDetail {
     /// Security score 0–100: 100 multiplied by a severity factor per failing control
     /// (critical 0.5, high 0.7, medium 0.85, low 0.95, info 1).
     pub score: f64,
+    /// Computed properties from the workspace graph (e.g. `internet_exposed`, `exposed_ports`,
+    /// `public`, `admin`); `null` when the asset type has none.
+    #[schema(value_type = Object)]
+    pub exposure: serde_json::Value,
+    /// Shortest paths from internet entry points to this asset (at most 3).
+    pub attack_paths: Vec<AttackPathOut>,
     pub relationships: Vec<RelationshipOut>,
     pub findings: Vec<FindingOut>,
 }
@@ -737,9 +743,22 @@ async fn get_asset(
             .filter(|f| f.finding.status == rampart_model::FindingStatus::Fail)
             .map(|f| f.finding.severity),
     );
+    let inventory = ws.inventory().await?;
+    let graph = rampart_rules::Graph::build(&inventory);
+    let exposure = graph
+        .computed(&asset)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let attack_paths = graph
+        .attack_paths(&asset, 3)
+        .into_iter()
+        .map(AttackPathOut::from)
+        .collect();
     Ok(Json(AssetDetail {
         asset: asset.into(),
         score,
+        exposure,
+        attack_paths,
         relationships: relationships.into_iter().map(Into::into).collect(),
         findings: findings
             .items
@@ -957,6 +976,25 @@ pub struct AttackPathOut {
     pub hops: Vec<HopOut>,
 }
 
+impl From<rampart_rules::graph::AttackPath> for AttackPathOut {
+    fn from(path: rampart_rules::graph::AttackPath) -> Self {
+        AttackPathOut {
+            nodes: path.nodes,
+            hops: path
+                .hops
+                .into_iter()
+                .map(|h| HopOut {
+                    from: h.from,
+                    to: h.to,
+                    kind: h.kind,
+                    direction: h.direction.to_string(),
+                    reason: h.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Shortest attack paths to one asset.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttackPaths {
@@ -989,20 +1027,7 @@ async fn graph_paths(
     let paths = graph
         .attack_paths(target, limit)
         .into_iter()
-        .map(|path| AttackPathOut {
-            nodes: path.nodes,
-            hops: path
-                .hops
-                .into_iter()
-                .map(|h| HopOut {
-                    from: h.from,
-                    to: h.to,
-                    kind: h.kind,
-                    direction: h.direction.to_string(),
-                    reason: h.reason,
-                })
-                .collect(),
-        })
+        .map(AttackPathOut::from)
         .collect();
     Ok(Json(AttackPaths {
         target: target.clone().into(),

@@ -543,6 +543,10 @@ struct AssetPage {
     config: String,
     /// Security score 0–100, rounded.
     score: u32,
+    /// Computed properties as (name, JSON value) pairs.
+    exposure: Vec<(String, String)>,
+    /// Attack paths, each as the reasons of its hops.
+    paths: Vec<Vec<String>>,
     relationships: Vec<RelationshipRow>,
     rows: Vec<FindingRow>,
 }
@@ -575,8 +579,23 @@ async fn asset(
             .map(|f| f.finding.severity),
     )
     .round() as u32;
+    let inventory = ws.inventory().await?;
+    let graph = rampart_rules::Graph::build(&inventory);
+    let exposure = match graph.computed(&a) {
+        Some(serde_json::Value::Object(m)) => {
+            m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
+        }
+        _ => Vec::new(),
+    };
+    let paths = graph
+        .attack_paths(&a, 3)
+        .into_iter()
+        .map(|p| p.hops.into_iter().map(|h| h.reason).collect())
+        .collect();
     let page = AssetPage {
         score,
+        exposure,
+        paths,
         nav: Some(Nav::new(&auth, Some(&slug))),
         ws: slug,
         id: a.id,

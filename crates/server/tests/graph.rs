@@ -95,6 +95,27 @@ async fn attack_paths_and_neighbours_on_the_demo_workspace() {
     );
     assert!(list.iter().all(|n| n["distance"] == 1));
 
+    // The asset detail (API and page) shows the exposure of an internet-facing instance and its
+    // path from the internet.
+    let web = inventory
+        .assets
+        .iter()
+        .find(|a| a.name == "prod-web-1")
+        .unwrap();
+    let resp = get(format!("/api/v1/workspaces/demo/assets/{}", web.id)).await;
+    assert_eq!(resp.status(), 200);
+    let detail: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(detail["exposure"]["internet_exposed"], true, "{}", detail["exposure"]);
+    assert!(!detail["exposure"]["exposed_ports"].as_array().unwrap().is_empty());
+    let paths = detail["attack_paths"].as_array().unwrap();
+    assert_eq!(paths[0]["hops"].as_array().unwrap().len(), 1, "the entry point itself");
+    let resp = get(format!("/w/demo/assets/{}", web.id)).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Paths from the internet"));
+    assert!(html.contains("reachable from the internet on ports"), "{html}");
+    assert!(html.contains("internet_exposed"));
+
     // Bounds and unknowns.
     let resp = get(format!(
         "/api/v1/workspaces/demo/graph/neighbours/{target_id}?depth=9"
