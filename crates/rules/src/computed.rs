@@ -64,7 +64,24 @@ pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
             let actions = principal_actions(graph, i as u32);
             let is_admin = actions.iter().any(|(act, res)| act == "*" && res == "*");
             admin[i] = is_admin;
-            let names: Vec<&str> = actions.iter().map(|(a, _)| a.as_str()).collect();
+            // Only grants that can touch IAM or compute resources matter for escalation.
+            let names: Vec<&str> = actions
+                .iter()
+                .filter(|(_, r)| {
+                    r == "*"
+                        || [
+                            "arn:aws:iam:",
+                            "arn:aws:lambda:",
+                            "arn:aws:ec2:",
+                            "arn:aws:cloudformation:",
+                            "arn:aws:glue:",
+                            "arn:aws:datapipeline:",
+                        ]
+                        .iter()
+                        .any(|p| r.starts_with(p))
+                })
+                .map(|(a, _)| a.as_str())
+                .collect();
             out[i] = json!({
                 "admin": is_admin,
                 "privilege_escalation": is_admin || escalation(&names),
@@ -397,4 +414,276 @@ fn escalation(actions: &[&str]) -> bool {
     };
     ESCALATION_SINGLE.iter().any(|a| allows(a))
         || (allows("iam:passrole") && ESCALATION_WITH_PASSROLE.iter().any(|a| allows(a)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType};
+
+    fn asset(id: &str, t: &str, config: Json) -> Asset {
+        Asset {
+            id: id.into(),
+            provider: Provider::Aws,
+            account: "1".into(),
+            region: "r".into(),
+            resource_type: ResourceType::parse(t).unwrap(),
+            native_id: id.into(),
+            name: id.into(),
+            tags: Default::default(),
+            config,
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            last_seen: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn rel(from: &str, to: &str, kind: &str) -> Relationship {
+        Relationship {
+            from: from.into(),
+            to: to.into(),
+            kind: kind.into(),
+        }
+    }
+
+    /// One instance in one subnet, with knobs for each layer of reachability.
+    #[derive(Clone)]
+    struct Topology {
+        public_ip: bool,
+        igw_route: bool,
+        running: bool,
+        /// NACL inbound entries for 0.0.0.0/0: (rule number, allow).
+        nacl: Vec<(i64, bool)>,
+        /// Security group ingress: (from, to, cidr).
+        sg: Vec<(i64, i64, &'static str)>,
+    }
+
+    impl Topology {
+        fn open() -> Topology {
+            Topology {
+                public_ip: true,
+                igw_route: true,
+                running: true,
+                nacl: vec![(100, true), (32767, false)],
+                sg: vec![(443, 443, ANY_V4)],
+            }
+        }
+
+        fn inventory(&self) -> Inventory {
+            let mut cfg = json!({"instanceId": "i-1", "state": {"name": if self.running { "running" } else { "stopped" }}});
+            if self.public_ip {
+                cfg["publicIpAddress"] = json!("203.0.113.5");
+            }
+            let mut routes = vec![
+                json!({"destinationCidrBlock": "10.0.0.0/16", "gatewayId": "local", "state": "active"}),
+            ];
+            if self.igw_route {
+                routes.push(json!({"destinationCidrBlock": ANY_V4, "gatewayId": "igw-1", "state": "active"}));
+            } else {
+                routes.push(json!({"destinationCidrBlock": ANY_V4, "natGatewayId": "nat-1", "state": "active"}));
+            }
+            let entries: Vec<Json> = self
+                .nacl
+                .iter()
+                .map(|(n, allow)| json!({"ruleNumber": n, "protocol": "-1", "ruleAction": if *allow { "allow" } else { "deny" }, "egress": false, "cidrBlock": ANY_V4}))
+                .collect();
+            let perms: Vec<Json> = self
+                .sg
+                .iter()
+                .map(|(f, t, c)| json!({"ipProtocol": "tcp", "fromPort": f, "toPort": t, "ipRanges": [{"cidrIp": c}], "ipv6Ranges": []}))
+                .collect();
+            Inventory {
+                assets: vec![
+                    asset("i", "aws.ec2.instance", cfg),
+                    asset("subnet", "aws.ec2.subnet", json!({})),
+                    asset("rtb", "aws.ec2.route_table", json!({"routes": routes})),
+                    asset("acl", "aws.ec2.network_acl", json!({"entries": entries})),
+                    asset(
+                        "sg",
+                        "aws.ec2.security_group",
+                        json!({"ipPermissions": perms}),
+                    ),
+                ],
+                relationships: vec![
+                    rel("i", "subnet", "contained_in"),
+                    rel("rtb", "subnet", "associated_with"),
+                    rel("acl", "subnet", "associated_with"),
+                    rel("i", "sg", "uses"),
+                ],
+            }
+        }
+
+        fn exposed(&self) -> bool {
+            let inv = self.inventory();
+            let g = Graph::build(&inv);
+            g.computed(&inv.assets[0]).unwrap()["internet_exposed"]
+                .as_bool()
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn instance_reachability_needs_every_layer_open() {
+        assert!(Topology::open().exposed());
+        let mut t = Topology::open();
+        t.public_ip = false;
+        assert!(!t.exposed(), "no public IP");
+        let mut t = Topology::open();
+        t.igw_route = false;
+        assert!(
+            !t.exposed(),
+            "default route through a NAT gateway, not an internet gateway"
+        );
+        let mut t = Topology::open();
+        t.nacl = vec![(50, false), (100, true)];
+        assert!(!t.exposed(), "a lower-numbered NACL deny wins");
+        let mut t = Topology::open();
+        t.nacl = vec![(100, true), (200, false)];
+        assert!(t.exposed(), "a higher-numbered deny does not");
+        let mut t = Topology::open();
+        t.sg = vec![(443, 443, "10.0.0.0/8")];
+        assert!(!t.exposed(), "security group open only to a private range");
+        let mut t = Topology::open();
+        t.sg = vec![];
+        assert!(!t.exposed(), "no ingress rule");
+        let mut t = Topology::open();
+        t.running = false;
+        assert!(!t.exposed(), "stopped instance");
+    }
+
+    #[test]
+    fn exposed_ports_list_the_open_ranges() {
+        let mut t = Topology::open();
+        t.sg = vec![
+            (22, 22, ANY_V4),
+            (8000, 8100, ANY_V4),
+            (5432, 5432, "10.0.0.0/8"),
+        ];
+        let inv = t.inventory();
+        let g = Graph::build(&inv);
+        assert_eq!(
+            g.computed(&inv.assets[0]).unwrap()["exposed_ports"],
+            json!([[22, 22], [8000, 8100]])
+        );
+    }
+
+    #[test]
+    fn adding_a_deny_never_increases_reachability() {
+        // Random topologies (deterministic generator); inserting a NACL deny rule anywhere in
+        // the order can only keep or remove exposure.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for _ in 0..300 {
+            let mut t = Topology::open();
+            t.public_ip = next() % 4 != 0;
+            t.igw_route = next() % 4 != 0;
+            t.nacl = (0..1 + next() % 3)
+                .map(|_| ((1 + next() % 300) as i64, next() % 3 != 0))
+                .collect();
+            let before = t.exposed();
+            let mut denied = t.clone();
+            denied.nacl.push(((1 + next() % 300) as i64, false));
+            let after = denied.exposed();
+            assert!(
+                !after || before,
+                "a deny made an unreachable instance reachable"
+            );
+        }
+    }
+
+    fn bucket(pab: bool, account_pab: bool, policy: Option<Json>, acl_all_users: bool) -> bool {
+        let flags = |on: bool| json!({"blockPublicAcls": on, "ignorePublicAcls": on, "blockPublicPolicy": on, "restrictPublicBuckets": on});
+        let mut cfg = json!({"name": "b", "publicAccessBlock": flags(pab)});
+        if account_pab {
+            cfg["accountPublicAccessBlock"] = flags(true);
+        }
+        if let Some(p) = policy {
+            cfg["policy"] = p;
+        }
+        if acl_all_users {
+            cfg["acl"] = json!({"grants": [{"grantee": {"uri": "http://acs.amazonaws.com/groups/global/AllUsers"}, "permission": "READ"}]});
+        }
+        bucket_public(cfg)
+    }
+
+    fn bucket_public(cfg: Json) -> bool {
+        super::bucket(&cfg)["public"].as_bool().unwrap()
+    }
+
+    #[test]
+    fn bucket_publicity_combines_policy_acl_and_public_access_blocks() {
+        let public_policy = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["*"]}]});
+        let aws_star = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": ["s3:GetObject"], "Resource": ["*"]}]});
+        let conditioned = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": ["*"], "Condition": {"IpAddress": {"aws:SourceIp": ["203.0.113.0/24"]}}}]});
+        let deny_only = json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": ["s3:*"], "Resource": ["*"]}]});
+        let account_only = json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:root"]}, "Action": ["s3:GetObject"], "Resource": ["*"]}]});
+        for (pab, account, policy, acl, expected) in [
+            (false, false, Some(public_policy.clone()), false, true),
+            (false, false, Some(aws_star), false, true),
+            (true, false, Some(public_policy.clone()), false, false),
+            (false, true, Some(public_policy.clone()), false, false),
+            (false, false, Some(conditioned), false, false),
+            (false, false, Some(deny_only), false, false),
+            (false, false, Some(account_only), false, false),
+            (false, false, None, true, true),
+            (true, false, None, true, false),
+            (false, true, None, true, false),
+            (false, false, None, false, false),
+        ] {
+            assert_eq!(
+                bucket(pab, account, policy.clone(), acl),
+                expected,
+                "pab={pab} account={account} policy={policy:?} acl={acl}"
+            );
+        }
+    }
+
+    fn principal(doc: Json) -> Json {
+        let inv = Inventory {
+            assets: vec![
+                asset("u", "aws.iam.user", json!({"userName": "u"})),
+                asset("g", "aws.iam.group", json!({"groupName": "g"})),
+                asset("p", "aws.iam.policy", json!({"document": doc})),
+            ],
+            relationships: vec![rel("u", "g", "member_of"), rel("g", "p", "attached_to")],
+        };
+        let g = Graph::build(&inv);
+        g.computed(&inv.assets[0]).unwrap().clone()
+    }
+
+    #[test]
+    fn admin_and_escalation_through_group_policies() {
+        let admin =
+            principal(json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}));
+        assert_eq!(admin["admin"], true);
+        assert_eq!(admin["privilege_escalation"], true);
+        let passrole = principal(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": ["*"]}]}),
+        );
+        assert_eq!(passrole["admin"], false);
+        assert_eq!(passrole["privilege_escalation"], true);
+        let wildcard = principal(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["iam:*"], "Resource": ["*"]}]}),
+        );
+        assert_eq!(
+            wildcard["privilege_escalation"], true,
+            "iam:* includes CreatePolicyVersion"
+        );
+        for safe in [
+            json!({"Statement": [{"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": ["*"]}]}),
+            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "lambda:InvokeFunction"], "Resource": ["*"]}]}),
+            json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}),
+            json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::only-this/*"}]}),
+        ] {
+            let p = principal(safe.clone());
+            assert_eq!(p["privilege_escalation"], false, "{safe}");
+            assert_eq!(p["admin"], false, "{safe}");
+        }
+    }
 }
