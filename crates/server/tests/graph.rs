@@ -105,15 +105,31 @@ async fn attack_paths_and_neighbours_on_the_demo_workspace() {
     let resp = get(format!("/api/v1/workspaces/demo/assets/{}", web.id)).await;
     assert_eq!(resp.status(), 200);
     let detail: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(detail["exposure"]["internet_exposed"], true, "{}", detail["exposure"]);
-    assert!(!detail["exposure"]["exposed_ports"].as_array().unwrap().is_empty());
+    assert_eq!(
+        detail["exposure"]["internet_exposed"], true,
+        "{}",
+        detail["exposure"]
+    );
+    assert!(
+        !detail["exposure"]["exposed_ports"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let paths = detail["attack_paths"].as_array().unwrap();
-    assert_eq!(paths[0]["hops"].as_array().unwrap().len(), 1, "the entry point itself");
+    assert_eq!(
+        paths[0]["hops"].as_array().unwrap().len(),
+        1,
+        "the entry point itself"
+    );
     let resp = get(format!("/w/demo/assets/{}", web.id)).await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains("Paths from the internet"));
-    assert!(html.contains("reachable from the internet on ports"), "{html}");
+    assert!(
+        html.contains("reachable from the internet on ports"),
+        "{html}"
+    );
     assert!(html.contains("internet_exposed"));
 
     // Bounds and unknowns.
