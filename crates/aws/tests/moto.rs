@@ -439,6 +439,35 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
             &account,
             FindingStatus::Fail,
         ),
+        // Toxic combinations over the collected relationships and computed properties: the
+        // instance has a public address in a subnet routed to the internet gateway, SSH open to
+        // the world, IMDSv1, an unencrypted volume and an administrator role.
+        (
+            "aws-toxic-exposed-instance-admin-role",
+            &instance,
+            FindingStatus::Fail,
+        ),
+        (
+            "aws-toxic-exposed-instance-admin-ports-imdsv1",
+            &instance,
+            FindingStatus::Fail,
+        ),
+        (
+            "aws-toxic-exposed-instance-unencrypted-volume",
+            &instance,
+            FindingStatus::Fail,
+        ),
+        (
+            "aws-toxic-open-admin-ports-on-running-instances",
+            &sg,
+            FindingStatus::Fail,
+        ),
+        // The database is public but its port (5432) is not open to the internet.
+        (
+            "aws-toxic-exposed-database-unencrypted",
+            db,
+            FindingStatus::Pass,
+        ),
     ] {
         let (got, reason) = status(control, asset);
         assert_eq!(got, want, "{control} on {}: {reason}", asset.native_id);

@@ -77,6 +77,10 @@ ec2.associate_route_table(RouteTableId=rtb, SubnetId=subnet)
 sg = ec2.create_security_group(GroupName="ssh-open", Description="ssh", VpcId=vpc)["GroupId"]
 ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
     {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+# The subnet hands out public addresses, and the instance role is an administrator: together with
+# SSH open to the world and IMDSv1 this is a toxic combination the graph controls must catch.
+ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+iam.attach_role_policy(RoleName="app-role", PolicyArn=admin["Policy"]["Arn"])
 inst = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t3.micro",
                          SubnetId=subnet, SecurityGroupIds=[sg],
                          IamInstanceProfile={"Arn": out["instanceProfileArn"]},
