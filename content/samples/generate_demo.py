@@ -847,6 +847,10 @@ def main():
                 instance(env, acct, region, net, "staging-api-1", sgs=("app", "launch-wizard-1"), role=role, volumes=((20, False),))
                 instance(env, acct, region, net, "staging-api-2", sgs=("app",), role=role, volumes=((20, True),), kms=rk["data"])
                 instance(env, acct, region, net, "staging-debug", tier="public", sgs=("debug-all",), role=role, state="stopped", volumes=((30, False),))
+                # A toxic combination for the graph controls: a running jump host on the internet with
+                # SSH/RDP open, IMDSv1, an unencrypted disk and the administrator role.
+                instance(env, acct, region, net, "staging-jump", tier="public", sgs=("debug-all",),
+                         role=ids["roles"]["OrganizationAccountAccessRole"], imdsv2=False, volumes=((16, False),))
                 rds(env, acct, region, net, "staging-orders", encrypted=False, public=True)
                 rds(env, acct, region, net, "staging-billing", kms=rk["data"])
                 efs(env, acct, region, "staging-shared", encrypted=False)
