@@ -736,29 +736,12 @@ async fn get_asset(
             Page::new(rampart_store::MAX_PAGE_SIZE, 0),
         )
         .await?;
-    let score = rampart_rules::score::asset_score(
-        findings
-            .items
-            .iter()
-            .filter(|f| f.finding.status == rampart_model::FindingStatus::Fail)
-            .map(|f| f.finding.severity),
-    );
-    let inventory = ws.inventory().await?;
-    let graph = rampart_rules::Graph::build(&inventory);
-    let exposure = graph
-        .computed(&asset)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
-    let attack_paths = graph
-        .attack_paths(&asset, 3)
-        .into_iter()
-        .map(AttackPathOut::from)
-        .collect();
+    let insight = asset_insight(&ws, &asset, &findings.items).await?;
     Ok(Json(AssetDetail {
         asset: asset.into(),
-        score,
-        exposure,
-        attack_paths,
+        score: insight.score,
+        exposure: insight.exposure,
+        attack_paths: insight.paths.into_iter().map(AttackPathOut::from).collect(),
         relationships: relationships.into_iter().map(Into::into).collect(),
         findings: findings
             .items
@@ -766,6 +749,40 @@ async fn get_asset(
             .map(|f| FindingOut::new(f, &state.catalog))
             .collect(),
     }))
+}
+
+/// What the asset detail shows beyond stored rows: its score, exposure and attack paths.
+pub(crate) struct AssetInsight {
+    pub score: f64,
+    /// Computed properties (`null` when the type has none).
+    pub exposure: serde_json::Value,
+    /// Up to three shortest paths from the internet.
+    pub paths: Vec<rampart_rules::graph::AttackPath>,
+}
+
+/// Scores an asset from its findings and reads its exposure and paths off the workspace graph
+/// (which loads the workspace's inventory).
+pub(crate) async fn asset_insight(
+    ws: &WorkspaceStore,
+    asset: &Asset,
+    findings: &[rampart_store::FindingRecord],
+) -> Result<AssetInsight, ApiError> {
+    let score = rampart_rules::score::asset_score(
+        findings
+            .iter()
+            .filter(|f| f.finding.status == FindingStatus::Fail)
+            .map(|f| f.finding.severity),
+    );
+    let inventory = ws.inventory().await?;
+    let graph = rampart_rules::Graph::build(&inventory);
+    Ok(AssetInsight {
+        score,
+        exposure: graph
+            .computed(asset)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+        paths: graph.attack_paths(asset, 3),
+    })
 }
 
 /// Findings, most severe first, filtered and paged.

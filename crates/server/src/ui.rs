@@ -571,24 +571,14 @@ async fn asset(
             Page::new(rampart_store::MAX_PAGE_SIZE, 0),
         )
         .await?;
-    let score = rampart_rules::score::asset_score(
-        findings
-            .items
-            .iter()
-            .filter(|f| f.finding.status == rampart_model::FindingStatus::Fail)
-            .map(|f| f.finding.severity),
-    )
-    .round() as u32;
-    let inventory = ws.inventory().await?;
-    let graph = rampart_rules::Graph::build(&inventory);
-    let exposure = match graph.computed(&a) {
-        Some(serde_json::Value::Object(m)) => {
-            m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
-        }
+    let insight = crate::api::asset_insight(&ws, &a, &findings.items).await?;
+    let score = insight.score.round() as u32;
+    let exposure = match &insight.exposure {
+        serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         _ => Vec::new(),
     };
-    let paths = graph
-        .attack_paths(&a, 3)
+    let paths = insight
+        .paths
         .into_iter()
         .map(|p| p.hops.into_iter().map(|h| h.reason).collect())
         .collect();
