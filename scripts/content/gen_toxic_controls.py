@@ -338,4 +338,32 @@ reach the instances through Session Manager or a VPN; or detach the group from r
       passes=[sg_asset("ssh-open-unused", [22], [("old", "stopped")]), sg_asset("https-running", [443], [("web", "running")])],
       fails=[sg_asset("ssh-open-running", [22], [("web", "running")]), sg_asset("all-open-running", ["all"], [("app", "running")])],
       refs=["https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html"])
+def sensitive_bucket_read(doc_resource):
+    return role({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [doc_resource]}]}, "reporting-role")
+
+def payroll_bucket(tag):
+    # A bucket elsewhere in the inventory (not related to the instance) that the role can read.
+    return {"kind": "inventory_peer", "asset": {"name": "payroll", "type": "aws.s3.bucket", "tags": {"data-classification": tag}, "config": {"name": "payroll"}}}
+
+write("aws-toxic-exposed-instance-reads-sensitive-data",
+      "Internet-exposed instances cannot read buckets holding sensitive data", "critical", ["aws.ec2.instance"],
+      """
+Whoever compromises an instance that the internet can reach inherits its role. When that role can read
+a bucket classified confidential, restricted or sensitive, one exploited web service becomes a data
+breach: the attacker lists and downloads the objects with the instance's own credentials.
+""",
+      """
+Split the workload: keep the internet-facing tier's role away from sensitive buckets and give the data
+access to a private service behind it. At least scope the role's `s3:GetObject` to the prefixes it needs,
+and add a bucket policy that denies reads from outside the expected VPC endpoint (`aws:SourceVpce`).
+""",
+      """
+!(has(resource.computed.internet_exposed) && resource.computed.internet_exposed &&
+  resource.computed.reads_sensitive_data)
+""",
+      "The instance is reachable from the internet and its role can read a bucket classified as sensitive.",
+      passes=[EXPOSED("web-reads-public-data", [sensitive_bucket_read("arn:aws:s3:::public-site/*"), payroll_bucket("confidential")]),
+              instance("batch-private-reads-payroll", public_ip=False, related=[subnet(public=False), sg([22]), sensitive_bucket_read("arn:aws:s3:::payroll/*"), payroll_bucket("confidential")])],
+      fails=[EXPOSED("web-reads-payroll", [sensitive_bucket_read("arn:aws:s3:::payroll/*"), payroll_bucket("Restricted")])],
+      refs=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html"])
 print("ok")

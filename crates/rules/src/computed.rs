@@ -12,6 +12,9 @@
 //! | `aws.iam.user`, `aws.iam.role`, `aws.iam.group` | `admin` | an attached or inline policy (a user's also through its groups) allows `*` on `*` |
 //! | same | `privilege_escalation` | the allowed actions include a known escalation path (e.g. `iam:PassRole` with `lambda:CreateFunction` or `ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachUserPolicy`, …) |
 //! | `aws.ec2.security_group` | `open_to_internet`, `attached_running_instances` | a rule admits `0.0.0.0/0` or `::/0`; the number of running instances using it |
+//! | principals | `reads_all_buckets`, `readable_buckets` | an allowed `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) on every bucket, or the names of the buckets it names (at most 50) |
+//! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects, and up to 20 of their names |
+//! | `aws.ec2.instance` | `reads_sensitive_data` | its role can read a bucket tagged `data-classification` (or `classification`) = confidential, restricted or sensitive |
 
 use serde_json::{Map, Value as Json, json};
 
@@ -57,6 +60,7 @@ pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
     let mut out: Vec<Json> = vec![Json::Null; n];
     // Principals first: instances read their role's `admin`.
     let mut admin = vec![false; n];
+    let mut reach: Vec<Option<S3Reach>> = vec![None; n];
     for i in 0..n {
         let a = graph.asset_at(i as u32);
         let kind = a.resource_type.as_str();
@@ -64,6 +68,7 @@ pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
             let actions = principal_actions(graph, i as u32);
             let is_admin = actions.iter().any(|(act, res)| act == "*" && res == "*");
             admin[i] = is_admin;
+            reach[i] = Some(s3_reach(&actions));
             // Only grants that can touch IAM or compute resources matter for escalation.
             let names: Vec<&str> = actions
                 .iter()
@@ -82,19 +87,71 @@ pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
                 })
                 .map(|(a, _)| a.as_str())
                 .collect();
+            let r = reach[i].as_ref().map(|r| (r.all, r.buckets.clone()));
+            let (all, buckets) = r.unwrap_or_default();
             out[i] = json!({
                 "admin": is_admin,
                 "privilege_escalation": is_admin || escalation(&names),
+                "reads_all_buckets": all,
+                "readable_buckets": buckets.iter().take(50).collect::<Vec<_>>(),
             });
         }
     }
+    // Who can read which bucket: readers of every bucket, and per bucket name the others.
+    let mut all_readers: Vec<&str> = Vec::new();
+    let mut by_bucket: std::collections::HashMap<&str, Vec<&str>> =
+        std::collections::HashMap::new();
+    for (i, r) in reach.iter().enumerate() {
+        let Some(r) = r else { continue };
+        let who = graph.asset_at(i as u32).name.as_str();
+        if r.all {
+            all_readers.push(who);
+        } else {
+            for b in &r.buckets {
+                by_bucket.entry(b.as_str()).or_default().push(who);
+            }
+        }
+    }
+    let sensitive: std::collections::HashSet<&str> = (0..n)
+        .map(|i| graph.asset_at(i as u32))
+        .filter(|a| a.resource_type.as_str() == "aws.s3.bucket" && is_sensitive(a))
+        .map(bucket_name)
+        .collect();
     for (i, slot) in out.iter_mut().enumerate() {
         let pos = i as u32;
         let a = graph.asset_at(pos);
         let props = match a.resource_type.as_str() {
-            "aws.ec2.instance" => instance(graph, pos, &admin),
+            "aws.ec2.instance" => instance(graph, pos, &admin).map(|mut m| {
+                let reads = graph
+                    .follow(pos, &[step("uses", false)])
+                    .iter()
+                    .filter(|r| r.resource_type.as_str() == "aws.iam.role")
+                    .filter_map(|r| graph.position(r))
+                    .filter_map(|p| reach[p as usize].as_ref())
+                    .any(|r| {
+                        (r.all && !sensitive.is_empty())
+                            || r.buckets.iter().any(|b| sensitive.contains(b.as_str()))
+                    });
+                m.insert("reads_sensitive_data".into(), Json::Bool(reads));
+                m
+            }),
             "aws.rds.db_instance" => database(graph, pos),
-            "aws.s3.bucket" => Some(bucket(&a.config)),
+            "aws.s3.bucket" => {
+                let mut m = bucket(&a.config);
+                let explicit = by_bucket.get(bucket_name(a)).map_or(&[][..], Vec::as_slice);
+                m.insert("readers".into(), json!(all_readers.len() + explicit.len()));
+                m.insert(
+                    "reader_names".into(),
+                    json!(
+                        explicit
+                            .iter()
+                            .chain(all_readers.iter())
+                            .take(20)
+                            .collect::<Vec<_>>()
+                    ),
+                );
+                Some(m)
+            }
             "aws.ec2.security_group" => Some(security_group(graph, pos)),
             _ => None,
         };
@@ -332,6 +389,60 @@ fn anonymous_principal(p: Option<&Json>) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Which buckets' objects a principal may read.
+#[derive(Debug, Clone, Default)]
+struct S3Reach {
+    all: bool,
+    buckets: Vec<String>,
+}
+
+fn allows_get_object(action: &str) -> bool {
+    action == "*"
+        || action == "s3:getobject"
+        || action
+            .strip_suffix('*')
+            .is_some_and(|prefix| "s3:getobject".starts_with(prefix))
+}
+
+fn s3_reach(actions: &[(String, String)]) -> S3Reach {
+    let mut r = S3Reach::default();
+    for (action, resource) in actions {
+        if !allows_get_object(action) {
+            continue;
+        }
+        if resource == "*" || resource == "arn:aws:s3:::*" || resource == "arn:aws:s3:::*/*" {
+            r.all = true;
+        } else if let Some(rest) = resource.strip_prefix("arn:aws:s3:::") {
+            let name = rest.split('/').next().unwrap_or_default();
+            if !name.is_empty() && !name.contains('*') && !r.buckets.iter().any(|b| b == name) {
+                r.buckets.push(name.to_string());
+            }
+        }
+    }
+    if r.all {
+        r.buckets.clear();
+    }
+    r
+}
+
+fn bucket_name(a: &rampart_model::Asset) -> &str {
+    a.config
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or(a.name.as_str())
+}
+
+fn is_sensitive(a: &rampart_model::Asset) -> bool {
+    ["data-classification", "classification"].iter().any(|k| {
+        a.tags.get(*k).is_some_and(|v| {
+            matches!(
+                v.to_ascii_lowercase().as_str(),
+                "confidential" | "restricted" | "sensitive"
+            )
+        })
+    })
 }
 
 /// `(action, resource)` pairs (lower-cased actions) that a principal's policies allow.
@@ -685,5 +796,50 @@ mod tests {
             assert_eq!(p["privilege_escalation"], false, "{safe}");
             assert_eq!(p["admin"], false, "{safe}");
         }
+    }
+
+    #[test]
+    fn principals_reach_data_stores_and_instances_inherit_their_roles_reach() {
+        let mut payroll = asset("payroll", "aws.s3.bucket", json!({"name": "payroll"}));
+        payroll
+            .tags
+            .insert("data-classification".into(), "Confidential".into());
+        let inv = Inventory {
+            assets: vec![
+                asset(
+                    "i",
+                    "aws.ec2.instance",
+                    json!({"state": {"name": "running"}}),
+                ),
+                asset("role", "aws.iam.role", json!({"roleName": "role"})),
+                asset(
+                    "p",
+                    "aws.iam.policy",
+                    json!({"document": {"Statement": [
+                    {"Effect": "Allow", "Action": ["s3:Get*"], "Resource": ["arn:aws:s3:::payroll/*"]}]}}),
+                ),
+                payroll,
+                asset(
+                    "public-site",
+                    "aws.s3.bucket",
+                    json!({"name": "public-site"}),
+                ),
+                asset(
+                    "ops",
+                    "aws.iam.user",
+                    json!({"userName": "ops", "userPolicyList": [{"policyName": "all", "policyDocument": {"Statement": [
+                    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}]}),
+                ),
+            ],
+            relationships: vec![rel("i", "role", "uses"), rel("role", "p", "attached_to")],
+        };
+        let g = Graph::build(&inv);
+        let c = |i: usize| g.computed(&inv.assets[i]).unwrap().clone();
+        assert_eq!(c(1)["readable_buckets"], json!(["payroll"]));
+        assert_eq!(c(1)["reads_all_buckets"], false);
+        assert_eq!(c(5)["reads_all_buckets"], true);
+        assert_eq!(c(3)["readers"], 2, "the role and the s3:* user");
+        assert_eq!(c(4)["readers"], 1, "only the s3:* user");
+        assert_eq!(c(0)["reads_sensitive_data"], true);
     }
 }
