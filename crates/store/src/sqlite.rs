@@ -844,7 +844,22 @@ impl SqliteBackend {
         cond.eq("region", filter.region.as_deref());
         let (list, count) =
             cond.statements(sql::SELECT_ASSETS, sql::COUNT_ASSETS, sql::ASSETS_ORDER);
-        let mut q = sqlx::query(&list).bind(scope.workspace_id());
+        self.paged(scope, &cond, &list, &count, page, asset_from_row)
+            .await
+    }
+
+    /// Runs a filtered list statement and its count (both bound with the scope's workspace id
+    /// first, then the filter values) and returns one page.
+    async fn paged<T>(
+        &self,
+        scope: &WorkspaceScope,
+        cond: &Conditions<'_>,
+        list: &str,
+        count: &str,
+        page: Page,
+        from_row: fn(&sqlx::sqlite::SqliteRow) -> Result<T>,
+    ) -> Result<Paged<T>> {
+        let mut q = sqlx::query(list).bind(scope.workspace_id());
         for b in &cond.binds {
             q = q.bind(*b);
         }
@@ -853,13 +868,13 @@ impl SqliteBackend {
             .bind(to_i64(page.offset()))
             .fetch_all(&self.pool)
             .await?;
-        let mut q = sqlx::query(&count).bind(scope.workspace_id());
+        let mut q = sqlx::query(count).bind(scope.workspace_id());
         for b in &cond.binds {
             q = q.bind(*b);
         }
         let total: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
         Ok(Paged {
-            items: rows.iter().map(asset_from_row).collect::<Result<_>>()?,
+            items: rows.iter().map(from_row).collect::<Result<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
             limit: page.limit(),
             offset: page.offset(),
@@ -957,26 +972,8 @@ impl SqliteBackend {
             sql::COUNT_FINDINGS,
             sql::FINDINGS_ORDER,
         );
-        let mut q = sqlx::query(&list).bind(scope.workspace_id());
-        for b in &cond.binds {
-            q = q.bind(*b);
-        }
-        let rows = q
-            .bind(i64::from(page.limit()))
-            .bind(to_i64(page.offset()))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut q = sqlx::query(&count).bind(scope.workspace_id());
-        for b in &cond.binds {
-            q = q.bind(*b);
-        }
-        let total: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
-        Ok(Paged {
-            items: rows.iter().map(finding_from_row).collect::<Result<_>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            limit: page.limit(),
-            offset: page.offset(),
-        })
+        self.paged(scope, &cond, &list, &count, page, finding_from_row)
+            .await
     }
 
     pub(crate) async fn finding(
