@@ -22,12 +22,22 @@ use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType};
 use serde_json::{Map, Value};
 
 mod account;
+mod acm;
+mod dynamodb;
 mod ec2;
+mod ecr;
+mod eks;
+mod elbv2;
+mod guardduty;
 mod iam;
+mod lambda;
 mod logging;
 pub mod operations;
+mod organizations;
 mod s3;
+mod secrets;
 mod services;
+mod sqs;
 mod util;
 
 /// What to scan and how to authenticate.
@@ -133,9 +143,18 @@ pub const REGIONAL_SERVICES: &[&str] = &[
     "config",
     "access-analyzer",
     "securityhub",
+    "lambda",
+    "elasticloadbalancing",
+    "acm",
+    "secretsmanager",
+    "eks",
+    "ecr",
+    "dynamodb",
+    "sqs",
+    "guardduty",
 ];
 /// Global services, collected once per account.
-pub const GLOBAL_SERVICES: &[&str] = &["iam", "s3", "account"];
+pub const GLOBAL_SERVICES: &[&str] = &["iam", "s3", "account", "organizations"];
 
 /// Identity of an asset before its id is computed: resolved to ids when the scan ends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -472,6 +491,7 @@ pub async fn collect(
             match service {
                 "iam" => iam::collect(&ctx).await,
                 "s3" => s3::collect(&ctx).await,
+                "organizations" => organizations::collect(&ctx).await,
                 _ => account::collect(&ctx).await,
             }
             let (a, e) = ctx.counts();
@@ -496,6 +516,15 @@ pub async fn collect(
                             "efs" => services::efs(&ctx).await,
                             "config" => services::config_recorders(&ctx).await,
                             "access-analyzer" => services::access_analyzer(&ctx).await,
+                            "lambda" => lambda::collect(&ctx).await,
+                            "elasticloadbalancing" => elbv2::collect(&ctx).await,
+                            "acm" => acm::collect(&ctx).await,
+                            "secretsmanager" => secrets::collect(&ctx).await,
+                            "eks" => eks::collect(&ctx).await,
+                            "ecr" => ecr::collect(&ctx).await,
+                            "dynamodb" => dynamodb::collect(&ctx).await,
+                            "sqs" => sqs::collect(&ctx).await,
+                            "guardduty" => guardduty::collect(&ctx).await,
                             _ => services::security_hub(&ctx).await,
                         }
                         let (a, e) = ctx.counts();

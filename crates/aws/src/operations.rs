@@ -134,6 +134,49 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ),
     ("list_analyzers", &["access-analyzer:ListAnalyzers"]),
     ("describe_hub", &["securityhub:DescribeHub"]),
+    // Lambda, ELBv2, ACM, Secrets Manager (metadata only), EKS, ECR, DynamoDB, SQS, GuardDuty
+    ("list_functions", &["lambda:ListFunctions"]),
+    ("get_policy", &["lambda:GetPolicy"]),
+    (
+        "list_function_url_configs",
+        &["lambda:ListFunctionUrlConfigs"],
+    ),
+    (
+        "describe_load_balancers",
+        &["elasticloadbalancing:DescribeLoadBalancers"],
+    ),
+    (
+        "describe_load_balancer_attributes",
+        &["elasticloadbalancing:DescribeLoadBalancerAttributes"],
+    ),
+    (
+        "describe_listeners",
+        &["elasticloadbalancing:DescribeListeners"],
+    ),
+    ("list_certificates", &["acm:ListCertificates"]),
+    ("describe_certificate", &["acm:DescribeCertificate"]),
+    ("list_secrets", &["secretsmanager:ListSecrets"]),
+    ("get_resource_policy", &["secretsmanager:GetResourcePolicy"]),
+    ("list_clusters", &["eks:ListClusters"]),
+    ("describe_cluster", &["eks:DescribeCluster"]),
+    ("describe_repositories", &["ecr:DescribeRepositories"]),
+    ("get_repository_policy", &["ecr:GetRepositoryPolicy"]),
+    ("list_tables", &["dynamodb:ListTables"]),
+    ("describe_table", &["dynamodb:DescribeTable"]),
+    (
+        "describe_continuous_backups",
+        &["dynamodb:DescribeContinuousBackups"],
+    ),
+    ("list_queues", &["sqs:ListQueues"]),
+    ("get_queue_attributes", &["sqs:GetQueueAttributes"]),
+    ("list_detectors", &["guardduty:ListDetectors"]),
+    ("get_detector", &["guardduty:GetDetector"]),
+    // AWS Organizations (global)
+    (
+        "describe_organization",
+        &["organizations:DescribeOrganization"],
+    ),
+    ("list_accounts", &["organizations:ListAccounts"]),
 ];
 
 /// Every IAM action the collector needs, sorted, without duplicates.

@@ -377,6 +377,177 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
     assert_eq!(efs.config["fileSystemId"], ids["efs"]);
     assert_eq!(efs.config["encrypted"], json!(false));
 
+    // Lambda: role, runtime, environment variable names (never values), resource policy. moto
+    // does not implement ListFunctionUrlConfigs: the error is recorded and the field is absent.
+    let function = acct("aws.lambda.function", ids["functionArn"].as_str().unwrap());
+    let fn_role = acct("aws.iam.role", ids["fnRoleArn"].as_str().unwrap());
+    assert_eq!(function.config["runtime"], json!("python3.12"));
+    assert_eq!(function.config["role"], ids["fnRoleArn"]);
+    assert_eq!(
+        function.config["environmentVariableNames"],
+        json!(["DB_PASSWORD", "STAGE"])
+    );
+    assert_eq!(
+        function.config["policy"]["Statement"][0]["Principal"],
+        json!("*")
+    );
+    assert_eq!(
+        function.config["vpcConfig"]["securityGroupIds"],
+        json!([ids["sg"]])
+    );
+    assert!(function.config.get("functionUrlConfigs").is_none());
+    assert!(has_error(&c, "lambda", "ListFunctionUrlConfigs"));
+    assert!(has_edge(&c, &function, &fn_role, "uses"));
+    assert!(has_edge(&c, &function, &sg, "uses"));
+    // Secret values never reach the inventory (Lambda environment, Secrets Manager).
+    for a in &c.inventory.assets {
+        let text = a.config.to_string();
+        assert!(!text.contains("s3cr3t"), "secret value in {}", a.native_id);
+    }
+
+    // ELBv2: scheme, security groups, listeners with protocol, port, SSL policy, certificate.
+    let lb = acct("aws.elbv2.load_balancer", ids["lbArn"].as_str().unwrap());
+    let http = acct(
+        "aws.elbv2.listener",
+        ids["httpListenerArn"].as_str().unwrap(),
+    );
+    let https = acct(
+        "aws.elbv2.listener",
+        ids["httpsListenerArn"].as_str().unwrap(),
+    );
+    let cert = acct("aws.acm.certificate", ids["certArn"].as_str().unwrap());
+    assert_eq!(lb.config["scheme"], json!("internet-facing"));
+    assert_eq!(lb.config["type"], json!("application"));
+    assert_eq!(lb.config["securityGroups"], json!([ids["sg"]]));
+    assert!(lb.config["attributes"].is_array());
+    assert_eq!(lb.config["listeners"].as_array().unwrap().len(), 2);
+    assert_eq!(http.config["protocol"], json!("HTTP"));
+    assert_eq!(http.config["port"], json!(80));
+    assert_eq!(https.config["protocol"], json!("HTTPS"));
+    assert_eq!(
+        https.config["sslPolicy"],
+        json!("ELBSecurityPolicy-2016-08")
+    );
+    assert_eq!(
+        https.config["certificates"][0]["certificateArn"],
+        ids["certArn"]
+    );
+    assert_eq!(https.config["defaultActions"][0]["type"], json!("forward"));
+    assert!(has_edge(&c, &lb, &sg, "uses"));
+    assert!(has_edge(&c, &lb, &http, "contains"));
+    assert!(has_edge(&c, &lb, &https, "contains"));
+    assert!(has_edge(&c, &https, &cert, "uses"));
+
+    // ACM: status, expiry, key algorithm, in use (by the HTTPS listener).
+    assert_eq!(cert.config["domainName"], json!("app.example.com"));
+    assert_eq!(cert.config["status"], json!("PENDING_VALIDATION"));
+    assert_eq!(cert.config["keyAlgorithm"], json!("RSA_2048"));
+    assert_eq!(cert.config["type"], json!("AMAZON_ISSUED"));
+    assert!(cert.config["notAfter"].is_string());
+    assert_eq!(cert.config["inUse"], json!(true));
+
+    // Secrets Manager: metadata only.
+    let secret = acct(
+        "aws.secretsmanager.secret",
+        ids["secretArn"].as_str().unwrap(),
+    );
+    assert_eq!(secret.config["name"], json!("prod/db"));
+    assert_eq!(secret.config["rotationEnabled"], json!(false));
+    assert_eq!(secret.config["kmsKeyId"], ids["kmsKeyArn"]);
+    assert!(secret.config.get("lastRotatedDate").is_none());
+    assert!(secret.config["policy"]["Statement"].is_array());
+    assert!(has_edge(&c, &secret, &key, "encrypted_by"));
+
+    // EKS: public endpoint open to the world, logging, secrets encryption.
+    let eks = acct("aws.eks.cluster", ids["eksArn"].as_str().unwrap());
+    let vpc_cfg = &eks.config["resourcesVpcConfig"];
+    assert_eq!(vpc_cfg["endpointPublicAccess"], json!(true));
+    assert_eq!(vpc_cfg["endpointPrivateAccess"], json!(false));
+    assert_eq!(vpc_cfg["publicAccessCidrs"], json!(["0.0.0.0/0"]));
+    assert_eq!(
+        eks.config["logging"]["clusterLogging"][0],
+        json!({"types": ["api", "audit"], "enabled": true})
+    );
+    assert_eq!(
+        eks.config["encryptionConfig"][0]["provider"]["keyArn"],
+        ids["kmsKeyArn"]
+    );
+    assert!(has_edge(&c, &eks, &key, "encrypted_by"));
+    assert!(has_edge(&c, &eks, &role, "uses"));
+    assert!(has_edge(&c, &eks, &sg, "uses"));
+
+    // ECR: policy, scan on push, tag mutability, encryption.
+    let repo = acct("aws.ecr.repository", ids["repoArn"].as_str().unwrap());
+    let repo2 = acct("aws.ecr.repository", ids["repo2Arn"].as_str().unwrap());
+    assert_eq!(
+        repo.config["imageScanningConfiguration"],
+        json!({"scanOnPush": false})
+    );
+    assert_eq!(repo.config["imageTagMutability"], json!("MUTABLE"));
+    assert_eq!(
+        repo.config["encryptionConfiguration"],
+        json!({"encryptionType": "KMS", "kmsKey": ids["kmsKeyArn"]})
+    );
+    assert_eq!(
+        repo.config["policy"]["Statement"][0]["Principal"],
+        json!("*")
+    );
+    assert_eq!(
+        repo2.config["imageScanningConfiguration"],
+        json!({"scanOnPush": true})
+    );
+    assert_eq!(repo2.config["imageTagMutability"], json!("IMMUTABLE"));
+    assert!(
+        repo2.config.get("policy").is_none(),
+        "no policy is not an error"
+    );
+    assert!(has_edge(&c, &repo, &key, "encrypted_by"));
+
+    // DynamoDB: SSE, PITR, deletion protection.
+    let table = acct("aws.dynamodb.table", ids["tableArn"].as_str().unwrap());
+    let table2 = acct("aws.dynamodb.table", ids["table2Arn"].as_str().unwrap());
+    assert_eq!(table.config["sseDescription"]["sseType"], json!("KMS"));
+    assert_eq!(table.config["deletionProtectionEnabled"], json!(true));
+    assert_eq!(
+        table.config["continuousBackups"]["pointInTimeRecoveryDescription"]["pointInTimeRecoveryStatus"],
+        json!("ENABLED")
+    );
+    assert_eq!(
+        table2.config["continuousBackups"]["pointInTimeRecoveryDescription"]["pointInTimeRecoveryStatus"],
+        json!("DISABLED")
+    );
+    assert_eq!(table2.config["deletionProtectionEnabled"], json!(false));
+    assert!(has_edge(&c, &table, &key, "encrypted_by"));
+
+    // SQS: policy and encryption.
+    let jobs = acct("aws.sqs.queue", ids["queueArn"].as_str().unwrap());
+    let events = acct("aws.sqs.queue", ids["queue2Arn"].as_str().unwrap());
+    assert_eq!(jobs.config["kmsMasterKeyId"], ids["kmsKeyArn"]);
+    assert!(jobs.config.get("policy").is_none());
+    assert_eq!(events.config["sqsManagedSseEnabled"], json!(false));
+    assert!(events.config.get("kmsMasterKeyId").is_none());
+    assert_eq!(
+        events.config["policy"]["Statement"][0]["Principal"],
+        json!("*")
+    );
+    assert!(has_edge(&c, &jobs, &key, "encrypted_by"));
+
+    // GuardDuty: the detector and the region's summary.
+    let detector = acct(
+        "aws.guardduty.detector",
+        &format!(
+            "arn:aws:guardduty:us-east-1:123456789012:detector/{}",
+            ids["detectorId"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(detector.config["status"], json!("ENABLED"));
+    assert_eq!(
+        detector.config["findingPublishingFrequency"],
+        json!("FIFTEEN_MINUTES")
+    );
+    assert_eq!(region.config["guardDuty"]["status"], json!("ENABLED"));
+    assert_eq!(region.config["guardDuty"]["detectorId"], ids["detectorId"]);
+
     // Optional fields are absent, never null.
     for a in &c.inventory.assets {
         assert!(
@@ -462,6 +633,21 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
             &sg,
             FindingStatus::Fail,
         ),
+        ("aws-dynamodb-table-pitr", &table, FindingStatus::Pass),
+        ("aws-dynamodb-table-pitr", &table2, FindingStatus::Fail),
+        ("aws-guardduty-enabled", &region, FindingStatus::Pass),
+        ("aws-elbv2-alb-https-only", &lb, FindingStatus::Fail),
+        ("aws-elbv2-access-logs", &lb, FindingStatus::Fail),
+        (
+            "aws-lambda-function-supported-runtime",
+            &function,
+            FindingStatus::Pass,
+        ),
+        (
+            "aws-lambda-function-dedicated-role",
+            &function,
+            FindingStatus::Pass,
+        ),
         // The database is public but its port (5432) is not open to the internet.
         (
             "aws-toxic-exposed-database-unencrypted",
@@ -507,6 +693,12 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
         "aws-cloudtrail-bucket-access-logging",
         "aws-cloudwatch-alarm-root-account-usage",
         "aws-account-support-role",
+        "aws-guardduty-enabled",
+        "aws-dynamodb-table-pitr",
+        "aws-elbv2-access-logs",
+        "aws-elbv2-alb-https-only",
+        "aws-lambda-function-dedicated-role",
+        "aws-lambda-function-supported-runtime",
     ];
     for id in covered {
         assert!(

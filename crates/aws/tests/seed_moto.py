@@ -3,8 +3,10 @@
 Run with the moto venv's python (it has boto3); AWS_ENDPOINT_URL points at the server.
 Prints a JSON object with the ids the test asserts on.
 """
+import io
 import json
 import os
+import zipfile
 
 import boto3
 
@@ -118,5 +120,100 @@ rds.create_db_instance(DBInstanceIdentifier="orders", DBInstanceClass="db.t3.mic
                        VpcSecurityGroupIds=[sg])
 fs = efs.create_file_system(CreationToken="shared", Encrypted=False)
 out["efs"] = fs["FileSystemId"]
+
+# --- Lambda, ELBv2, ACM, Secrets Manager, EKS, ECR, DynamoDB, SQS, GuardDuty ---------------
+lam = boto3.client("lambda", **kw)
+elbv2 = boto3.client("elbv2", **kw)
+acm = boto3.client("acm", **kw)
+sm = boto3.client("secretsmanager", **kw)
+eks = boto3.client("eks", **kw)
+ecr = boto3.client("ecr", **kw)
+ddb = boto3.client("dynamodb", **kw)
+sqs = boto3.client("sqs", **kw)
+gd = boto3.client("guardduty", **kw)
+
+# Lambda: a function with an execution role, environment variables (whose values must never be
+# collected), a public resource policy and a function URL without authentication.
+fn_role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+out["fnRoleArn"] = fn_role["Role"]["Arn"]
+zip_buf = io.BytesIO()
+with zipfile.ZipFile(zip_buf, "w") as z:
+    z.writestr("app.py", "def handler(event, context):\n    return 1\n")
+fn = lam.create_function(FunctionName="orders-api", Runtime="python3.12", Role=out["fnRoleArn"],
+                         Handler="app.handler", Code={"ZipFile": zip_buf.getvalue()},
+                         Environment={"Variables": {"DB_PASSWORD": "s3cr3t-env-value", "STAGE": "prod"}},
+                         VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": [sg]})
+out["functionArn"] = fn["FunctionArn"]
+lam.add_permission(FunctionName="orders-api", StatementId="public", Action="lambda:InvokeFunctionUrl",
+                   Principal="*", FunctionUrlAuthType="NONE")
+lam.create_function_url_config(FunctionName="orders-api", AuthType="NONE")
+
+# ACM: a requested certificate. ELBv2: an internet-facing application load balancer with the
+# SSH security group, an HTTP listener and an HTTPS listener with that certificate.
+cert = acm.request_certificate(DomainName="app.example.com", SubjectAlternativeNames=["www.example.com"])
+out["certArn"] = cert["CertificateArn"]
+subnet_b = ec2.create_subnet(VpcId=vpc, CidrBlock="10.10.2.0/24", AvailabilityZone=R + "b")["Subnet"]["SubnetId"]
+lb = elbv2.create_load_balancer(Name="web", Subnets=[subnet, subnet_b], SecurityGroups=[sg],
+                                Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+out["lbArn"] = lb["LoadBalancerArn"]
+tg = elbv2.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+http = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+https = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=443,
+                              SslPolicy="ELBSecurityPolicy-2016-08",
+                              Certificates=[{"CertificateArn": out["certArn"]}],
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+out["httpListenerArn"] = http["Listeners"][0]["ListenerArn"]
+out["httpsListenerArn"] = https["Listeners"][0]["ListenerArn"]
+
+# Secrets Manager: a secret under the customer key, with a resource policy.
+secret = sm.create_secret(Name="prod/db", SecretString="s3cr3t-secret-value", KmsKeyId=out["kmsKeyArn"])
+out["secretArn"] = secret["ARN"]
+sm.put_resource_policy(SecretId="prod/db", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+
+# EKS: a cluster whose API endpoint is public to the world, secrets encrypted with the key.
+cluster = eks.create_cluster(name="prod", roleArn=out["roleArn"], resourcesVpcConfig={
+    "subnetIds": [subnet, subnet_b], "securityGroupIds": [sg], "endpointPublicAccess": True,
+    "endpointPrivateAccess": False, "publicAccessCidrs": ["0.0.0.0/0"]},
+    encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": out["kmsKeyArn"]}}],
+    logging={"clusterLogging": [{"types": ["api", "audit"], "enabled": True}]})
+out["eksArn"] = cluster["cluster"]["arn"]
+
+# ECR: a KMS-encrypted repository without scan on push and with a policy; a default one.
+repo = ecr.create_repository(repositoryName="app", imageTagMutability="MUTABLE",
+                             imageScanningConfiguration={"scanOnPush": False},
+                             encryptionConfiguration={"encryptionType": "KMS", "kmsKey": out["kmsKeyArn"]})
+out["repoArn"] = repo["repository"]["repositoryArn"]
+ecr.set_repository_policy(repositoryName="app", policyText=json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "pull", "Effect": "Allow", "Principal": "*", "Action": ["ecr:BatchGetImage"]}]}))
+repo2 = ecr.create_repository(repositoryName="base", imageTagMutability="IMMUTABLE",
+                              imageScanningConfiguration={"scanOnPush": True})
+out["repo2Arn"] = repo2["repository"]["repositoryArn"]
+
+# DynamoDB: a KMS-encrypted table with PITR and deletion protection, and a plain one.
+t1 = ddb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
+                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                      KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                      SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": out["kmsKeyArn"]},
+                      DeletionProtectionEnabled=True)
+out["tableArn"] = t1["TableDescription"]["TableArn"]
+ddb.update_continuous_backups(TableName="orders", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+t2 = ddb.create_table(TableName="sessions", BillingMode="PAY_PER_REQUEST",
+                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                      KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+out["table2Arn"] = t2["TableDescription"]["TableArn"]
+
+# SQS: a KMS-encrypted queue, and one without encryption and with a public policy.
+q1 = sqs.create_queue(QueueName="jobs", Attributes={"KmsMasterKeyId": out["kmsKeyArn"]})["QueueUrl"]
+q2 = sqs.create_queue(QueueName="events", Attributes={"SqsManagedSseEnabled": "false"})["QueueUrl"]
+sqs.set_queue_attributes(QueueUrl=q2, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}]})})
+out["queueArn"] = sqs.get_queue_attributes(QueueUrl=q1, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+out["queue2Arn"] = sqs.get_queue_attributes(QueueUrl=q2, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+# GuardDuty: one enabled detector.
+out["detectorId"] = gd.create_detector(Enable=True, FindingPublishingFrequency="FIFTEEN_MINUTES")["DetectorId"]
 
 print(json.dumps(out))
