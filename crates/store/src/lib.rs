@@ -23,7 +23,7 @@
 //! let scope = rampart_store::WorkspaceScope {
 //!     workspace_id: "ws_someone_else".into(),
 //!     slug: "victim".into(),
-//!     role: None,
+//!     access: rampart_store::Access::Local,
 //! };
 //! ```
 //!
@@ -41,17 +41,25 @@
 //! are 32 random bytes handed to the caller once and stored only as their SHA-256. Neither the
 //! plaintext password nor the session id appears in any error message.
 
+pub mod audit;
+mod authz;
+mod identity;
 mod password;
 mod sqlite;
+pub mod totp;
 mod types;
+pub mod vault;
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rampart_model::{Evaluation, Inventory, Scan, Severity};
 
+pub use authz::{Permission, matrix_markdown};
+pub use identity::*;
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
 pub use types::*;
+pub use vault::{VAULT_KEY_ENV, Vault, VaultError};
 
 /// Errors from the store. Messages never contain passwords, session ids or other secrets.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +83,10 @@ pub enum StoreError {
     PasswordHash,
     #[error("background task failed: {0}")]
     Task(String),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("secret vault: {0}")]
+    Vault(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -97,6 +109,7 @@ macro_rules! dispatch {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    timeouts: SessionTimeouts,
 }
 
 impl std::fmt::Debug for Store {
@@ -122,7 +135,24 @@ impl Store {
     pub async fn open_sqlite_unmigrated(path: &Path) -> Result<Store> {
         Ok(Store {
             backend: Backend::Sqlite(sqlite::SqliteBackend::open(path).await?),
+            timeouts: SessionTimeouts::default(),
         })
+    }
+
+    /// The same store with other session lifetimes.
+    pub fn with_session_timeouts(mut self, timeouts: SessionTimeouts) -> Store {
+        self.timeouts = timeouts;
+        self
+    }
+
+    pub fn session_timeouts(&self) -> SessionTimeouts {
+        self.timeouts
+    }
+
+    pub(crate) fn pool(&self) -> &sqlx::SqlitePool {
+        match &self.backend {
+            Backend::Sqlite(b) => &b.pool,
+        }
     }
 
     /// Opens `DATA_DIR/rampart.db` (creating the directory if needed) and migrates it.
@@ -184,7 +214,7 @@ impl Store {
         Ok(self
             .workspace_by_slug(slug)
             .await?
-            .map(|w| WorkspaceScope::new(w.id, w.slug, None)))
+            .map(|w| WorkspaceScope::new(w.id, w.slug, Access::Local)))
     }
 
     /// The data-access handle for customer data of the scope's workspace.
@@ -260,14 +290,25 @@ impl Store {
         self.create_session_at(user_id, Utc::now()).await
     }
 
-    /// Starts a session: a fresh random 32-byte id (returned once, stored only as SHA-256) and a
-    /// fresh CSRF token; expires [`SESSION_ABSOLUTE_TIMEOUT`] after `now`.
+    /// Starts a full (not MFA-pending) session. See [`Store::create_session_with`].
     pub async fn create_session_at(&self, user_id: &str, now: DateTime<Utc>) -> Result<NewSession> {
+        self.create_session_with(user_id, &SessionOptions::default(), now)
+            .await
+    }
+
+    /// Starts a session: a fresh random 32-byte id (returned once, stored only as SHA-256) and a
+    /// fresh CSRF token; expires after the absolute timeout.
+    pub async fn create_session_with(
+        &self,
+        user_id: &str,
+        options: &SessionOptions,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession> {
         let token = random_token();
         let csrf_token = random_token();
-        let expires_at = now + SESSION_ABSOLUTE_TIMEOUT;
+        let expires_at = now + self.timeouts.absolute;
         let id_hash = session_id_hash(&token);
-        dispatch!(&self.backend, b => b.create_session(&id_hash, user_id, &csrf_token, now, expires_at).await)?;
+        dispatch!(&self.backend, b => b.create_session(&id_hash, user_id, &csrf_token, now, expires_at, options).await)?;
         Ok(NewSession {
             token,
             csrf_token,
@@ -280,7 +321,7 @@ impl Store {
         self.session_at(token, Utc::now()).await
     }
 
-    /// Looks up a session by its id. A session idle for more than [`SESSION_IDLE_TIMEOUT`] or past
+    /// Looks up a session by its id. A session idle for longer than the idle timeout or past
     /// its absolute expiry is deleted and `None` is returned; otherwise its last-seen time is
     /// refreshed.
     pub async fn session_at(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
@@ -288,7 +329,7 @@ impl Store {
             return Ok(None);
         }
         let id_hash = session_id_hash(token);
-        dispatch!(&self.backend, b => b.session(&id_hash, now).await)
+        dispatch!(&self.backend, b => b.session(&id_hash, now, self.timeouts.idle).await)
     }
 
     /// Ends a session (logout). Unknown ids are ignored.
@@ -304,7 +345,7 @@ impl Store {
 
     /// Deletes expired sessions; returns how many.
     pub async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
-        dispatch!(&self.backend, b => b.purge_expired_sessions(now).await)
+        dispatch!(&self.backend, b => b.purge_expired_sessions(now, self.timeouts.idle).await)
     }
 }
 
@@ -328,6 +369,13 @@ impl std::fmt::Debug for WorkspaceStore {
 impl WorkspaceStore {
     pub fn scope(&self) -> &WorkspaceScope {
         &self.scope
+    }
+
+    pub(crate) fn store_handle(&self) -> Store {
+        Store {
+            backend: self.backend.clone(),
+            timeouts: SessionTimeouts::default(),
+        }
     }
 
     /// Records an import-and-evaluate run now. See [`WorkspaceStore::record_scan_at`].
@@ -460,7 +508,7 @@ impl WorkspaceStore {
 
 // ----- helpers ---------------------------------------------------------------------------------
 
-fn validate_slug(slug: &str) -> Result<()> {
+pub(crate) fn validate_slug(slug: &str) -> Result<()> {
     let ok = !slug.is_empty()
         && slug.len() <= 63
         && slug
@@ -477,7 +525,7 @@ fn validate_slug(slug: &str) -> Result<()> {
     }
 }
 
-fn normalize_email(email: &str) -> Result<String> {
+pub(crate) fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -495,7 +543,7 @@ fn normalize_email(email: &str) -> Result<String> {
 }
 
 /// 32 random bytes from the OS, URL-safe base64 without padding (43 characters).
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use base64::Engine as _;
     use rand::RngCore as _;
     let mut bytes = [0u8; 32];

@@ -56,8 +56,40 @@ pub(crate) fn dummy_hash() -> &'static str {
     })
 }
 
-/// Password policy (ASVS 2.1.1, 2.1.2): 12 to 128 characters.
-pub(crate) fn check_policy(password: &str) -> Result<()> {
+/// The 10,000 most common passwords (see crates/store/data/README.md), lowercase.
+fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
+    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
+}
+
+/// True for a password that is common (ASVS 2.1.7): on the list as is (ignoring case), on it once
+/// leading and trailing digits and punctuation are removed (`Password2024!`), or one short unit
+/// repeated (`abcabcabcabc`, `aaaaaaaaaaaa`).
+pub fn is_common_password(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let list = common_passwords();
+    if list.contains(lower.as_str()) {
+        return true;
+    }
+    let core =
+        lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c == ' ');
+    if core.chars().count() >= 4 && list.contains(core) {
+        return true;
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    (1..=chars.len() / 2).any(|unit| {
+        chars.len().is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit])
+    })
+}
+
+/// Password policy (ASVS 2.1.1, 2.1.2, 2.1.7): 12 to 128 characters, not a common password.
+pub fn check_policy(password: &str) -> Result<()> {
     let len = password.chars().count();
     if !(MIN_LEN..=MAX_LEN).contains(&len) {
         return Err(StoreError::Invalid {
@@ -69,6 +101,13 @@ pub(crate) fn check_policy(password: &str) -> Result<()> {
         return Err(StoreError::Invalid {
             field: "password",
             message: "must not be blank".into(),
+        });
+    }
+    if is_common_password(password) {
+        return Err(StoreError::Invalid {
+            field: "password",
+            message: "is too common (it is on a list of frequently used passwords); choose another"
+                .into(),
         });
     }
     Ok(())
@@ -113,5 +152,19 @@ mod tests {
         assert!(check_policy(&"x".repeat(129)).is_err());
         assert!(check_policy("            ").is_err());
         assert!(check_policy("twelve chars").is_ok());
+        // Common passwords, as they are and decorated.
+        for common in [
+            "123qweasdzxc",
+            "1qaz2wsx3edc",
+            "Password2024!",
+            "qwertyuiop123",
+            "abcabcabcabc",
+            "aaaaaaaaaaaa",
+            "!!Football1234",
+        ] {
+            let e = check_policy(common).expect_err(common);
+            assert!(e.to_string().contains("too common"), "{common}: {e}");
+        }
+        assert!(check_policy("violet kettle harbour").is_ok());
     }
 }

@@ -205,14 +205,15 @@ pub(crate) mod sql {
         "SELECT id, email, created_at, password_changed_at FROM users WHERE email = $1";
     pub const USER_WITH_HASH: &str = "SELECT id, email, created_at, password_changed_at, password_hash FROM users WHERE email = $1";
 
-    pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)";
-    pub const SESSION_BY_HASH: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, u.id, u.email, u.created_at AS user_created_at, u.password_changed_at \
+    pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, mfa_pending, mfa_verified, address, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)";
+    pub const SESSION_BY_HASH: &str = "SELECT s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.mfa_pending, s.mfa_verified, u.id, u.email, u.created_at AS user_created_at, u.password_changed_at, u.is_operator, u.totp_enabled_at \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1";
     pub const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1";
     pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
     pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
     pub const PURGE_SESSIONS: &str =
         "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
+    pub const PURGE_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE at <= $1";
 
     pub const APPLIED_MIGRATIONS: &str =
         "SELECT description FROM _sqlx_migrations WHERE success ORDER BY version";
@@ -231,18 +232,18 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
 }
 
-fn get_ts(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn get_ts(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>> {
     parse_ts(&row.try_get::<String, _>(col)?)
 }
 
-fn get_opt_ts(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn get_opt_ts(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>> {
     row.try_get::<Option<String>, _>(col)?
         .as_deref()
         .map(parse_ts)
         .transpose()
 }
 
-fn parse<T: FromStr>(what: &str, s: &str) -> Result<T>
+pub(crate) fn parse<T: FromStr>(what: &str, s: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
@@ -259,7 +260,7 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn map_unique(e: sqlx::Error, what: &'static str) -> StoreError {
+pub(crate) fn map_unique(e: sqlx::Error, what: &'static str) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what },
         _ => StoreError::Database(e),
@@ -325,7 +326,7 @@ fn scan_from_row(row: &SqliteRow) -> Result<Scan> {
     })
 }
 
-fn user_from_row(row: &SqliteRow, created_col: &str) -> Result<User> {
+pub(crate) fn user_from_row(row: &SqliteRow, created_col: &str) -> Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
@@ -334,7 +335,7 @@ fn user_from_row(row: &SqliteRow, created_col: &str) -> Result<User> {
     })
 }
 
-fn workspace_from_row(row: &SqliteRow) -> Result<Workspace> {
+pub(crate) fn workspace_from_row(row: &SqliteRow) -> Result<Workspace> {
     Ok(Workspace {
         id: row.try_get("id")?,
         slug: row.try_get("slug")?,
@@ -412,7 +413,7 @@ impl<'a> Conditions<'a> {
 
 #[derive(Clone)]
 pub(crate) struct SqliteBackend {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteBackend {
@@ -506,7 +507,10 @@ impl SqliteBackend {
         Ok(Some(WorkspaceScope::new(
             row.try_get("id")?,
             row.try_get("slug")?,
-            Some(role),
+            Access::Member {
+                user_id: user_id.to_owned(),
+                role,
+            },
         )))
     }
 
@@ -635,6 +639,7 @@ impl SqliteBackend {
 
     // ----- sessions --------------------------------------------------------------------------
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn create_session(
         &self,
         id_hash: &str,
@@ -642,6 +647,7 @@ impl SqliteBackend {
         csrf_token: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        options: &SessionOptions,
     ) -> Result<()> {
         sqlx::query(sql::INSERT_SESSION)
             .bind(id_hash)
@@ -649,6 +655,10 @@ impl SqliteBackend {
             .bind(csrf_token)
             .bind(ts(now))
             .bind(ts(expires_at))
+            .bind(i64::from(options.mfa_pending))
+            .bind(i64::from(options.mfa_verified))
+            .bind(crate::audit::clean(&options.address, 64))
+            .bind(crate::audit::clean(&options.user_agent, 256))
             .execute(&self.pool)
             .await
             .map_err(|e| match &e {
@@ -664,6 +674,7 @@ impl SqliteBackend {
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
+        idle: TimeDelta,
     ) -> Result<Option<Session>> {
         let Some(row) = sqlx::query(sql::SESSION_BY_HASH)
             .bind(id_hash)
@@ -678,8 +689,14 @@ impl SqliteBackend {
             created_at: get_ts(&row, "created_at")?,
             last_seen_at: get_ts(&row, "last_seen_at")?,
             expires_at: get_ts(&row, "expires_at")?,
+            mfa_pending: row.try_get::<i64, _>("mfa_pending")? != 0,
+            mfa_verified: row.try_get::<i64, _>("mfa_verified")? != 0,
+            is_operator: row.try_get::<i64, _>("is_operator")? != 0,
+            mfa_enabled: row
+                .try_get::<Option<String>, _>("totp_enabled_at")?
+                .is_some(),
         };
-        if now >= session.expires_at || now - session.last_seen_at >= SESSION_IDLE_TIMEOUT {
+        if now >= session.expires_at || now - session.last_seen_at >= idle {
             self.delete_session(id_hash).await?;
             return Ok(None);
         }
@@ -713,10 +730,18 @@ impl SqliteBackend {
             .rows_affected())
     }
 
-    pub(crate) async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+    pub(crate) async fn purge_expired_sessions(
+        &self,
+        now: DateTime<Utc>,
+        idle: TimeDelta,
+    ) -> Result<u64> {
+        sqlx::query(sql::PURGE_LOGIN_FAILURES)
+            .bind(ts(now - TimeDelta::hours(1)))
+            .execute(&self.pool)
+            .await?;
         Ok(sqlx::query(sql::PURGE_SESSIONS)
             .bind(ts(now))
-            .bind(ts(now - SESSION_IDLE_TIMEOUT))
+            .bind(ts(now - idle))
             .execute(&self.pool)
             .await?
             .rows_affected())
@@ -1105,6 +1130,7 @@ mod tests {
             sql::DELETE_SESSION,
             sql::DELETE_USER_SESSIONS,
             sql::PURGE_SESSIONS,
+            sql::PURGE_LOGIN_FAILURES,
             sql::APPLIED_MIGRATIONS,
         ];
         for q in all {

@@ -18,25 +18,45 @@ pub const SESSION_IDLE_TIMEOUT: TimeDelta = TimeDelta::minutes(30);
 /// A session is dead this long after login, however active (ASVS 3.3.2).
 pub const SESSION_ABSOLUTE_TIMEOUT: TimeDelta = TimeDelta::hours(12);
 
-/// Proof that the holder may read and write one workspace's customer data.
+/// How the holder of a [`WorkspaceScope`] came by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// A member of the workspace, with the member's role.
+    Member { user_id: String, role: Role },
+    /// An API token of the workspace, with the token's role.
+    Token {
+        token_id: String,
+        created_by: String,
+        role: Role,
+    },
+    /// An installation operator under an active support grant: read-only.
+    Support {
+        operator_id: String,
+        grant_id: String,
+    },
+    /// The local CLI, which holds the database file (`rampart import`, `rampart demo`).
+    Local,
+}
+
+/// Proof that the holder may reach one workspace's customer data, and how.
 ///
-/// Its fields are private and it has no public constructor: only [`crate::Store::member_scope`]
-/// and [`crate::Store::operator_scope`] make one, after checking the workspace exists (and that
-/// the user is a member).
+/// Its fields are private and it has no public constructor: only the scope functions of
+/// [`crate::Store`] make one ([`crate::Store::member_scope`], [`crate::Store::token_scope`],
+/// [`crate::Store::support_scope`], [`crate::Store::operator_scope`]), after checking the
+/// workspace exists and the caller's right to it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WorkspaceScope {
     workspace_id: String,
     slug: String,
-    /// The member's role, or `None` for an operator scope.
-    role: Option<Role>,
+    access: Access,
 }
 
 impl WorkspaceScope {
-    pub(crate) fn new(workspace_id: String, slug: String, role: Option<Role>) -> Self {
+    pub(crate) fn new(workspace_id: String, slug: String, access: Access) -> Self {
         WorkspaceScope {
             workspace_id,
             slug,
-            role,
+            access,
         }
     }
 
@@ -48,9 +68,34 @@ impl WorkspaceScope {
         &self.slug
     }
 
-    /// The member's role; `None` for an operator (local CLI) scope.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// The member's or token's role; `None` for support and local scopes.
     pub fn role(&self) -> Option<Role> {
-        self.role
+        match &self.access {
+            Access::Member { role, .. } | Access::Token { role, .. } => Some(*role),
+            Access::Support { .. } | Access::Local => None,
+        }
+    }
+
+    /// The support grant this scope was opened under, if any.
+    pub fn grant_id(&self) -> Option<&str> {
+        match &self.access {
+            Access::Support { grant_id, .. } => Some(grant_id),
+            _ => None,
+        }
+    }
+
+    /// Whether this scope allows `p`: members and tokens per the role matrix
+    /// ([`Role::allows`]); support access reads only; the local CLI everything.
+    pub fn allows(&self, p: crate::Permission) -> bool {
+        match &self.access {
+            Access::Member { role, .. } | Access::Token { role, .. } => role.allows(p),
+            Access::Support { .. } => p == crate::Permission::ReadData,
+            Access::Local => true,
+        }
     }
 }
 
@@ -58,7 +103,7 @@ impl fmt::Debug for WorkspaceScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkspaceScope")
             .field("slug", &self.slug)
-            .field("role", &self.role)
+            .field("access", &self.access)
             .finish()
     }
 }
@@ -154,6 +199,41 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Password checked, second factor still owed: the session opens nothing but the MFA step.
+    pub mfa_pending: bool,
+    /// The second factor was passed in this session.
+    pub mfa_verified: bool,
+    /// The user is an installation operator.
+    pub is_operator: bool,
+    /// The user has TOTP enrolled.
+    pub mfa_enabled: bool,
+}
+
+/// How a session starts.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    pub mfa_pending: bool,
+    pub mfa_verified: bool,
+    pub address: String,
+    pub user_agent: String,
+}
+
+/// Session lifetimes (ASVS 3.3.1, 3.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimeouts {
+    /// A session unused this long ends.
+    pub idle: TimeDelta,
+    /// A session ends this long after sign-in, however active.
+    pub absolute: TimeDelta,
+}
+
+impl Default for SessionTimeouts {
+    fn default() -> Self {
+        SessionTimeouts {
+            idle: SESSION_IDLE_TIMEOUT,
+            absolute: SESSION_ABSOLUTE_TIMEOUT,
+        }
+    }
 }
 
 impl fmt::Debug for Session {
@@ -164,6 +244,8 @@ impl fmt::Debug for Session {
             .field("created_at", &self.created_at)
             .field("last_seen_at", &self.last_seen_at)
             .field("expires_at", &self.expires_at)
+            .field("mfa_pending", &self.mfa_pending)
+            .field("mfa_verified", &self.mfa_verified)
             .finish()
     }
 }

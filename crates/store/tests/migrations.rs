@@ -10,13 +10,13 @@ use sqlx::Row as _;
 async fn migrations_apply_once_and_reopen_cleanly() {
     let db = common::open().await;
     let applied = db.store.applied_migrations().await.unwrap();
-    assert_eq!(applied, ["initial", "findings order index"]);
+    assert_eq!(applied, ["initial", "findings order index", "identity"]);
     // Running again is a no-op.
     db.store.migrate().await.unwrap();
     db.store.close().await;
 
     let again = Store::open_data_dir(db.dir.path()).await.unwrap();
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 2);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 3);
     again.close().await;
 }
 
@@ -56,18 +56,37 @@ async fn database_is_wal_private_and_tenant_keyed() {
     assert_eq!(
         tables,
         [
+            "api_tokens",
             "assets",
+            "audit_heads",
+            "audit_log",
+            "connectors",
             "findings",
+            "invitations",
+            "login_failures",
             "memberships",
+            "organizations",
+            "password_resets",
+            "recovery_codes",
             "relationships",
             "scans",
             "sessions",
+            "support_grants",
             "users",
             "workspaces"
         ]
     );
-    // Every customer table carries workspace_id as the first column of its primary key.
-    for table in ["assets", "relationships", "scans", "findings"] {
+    // Every table of workspace data carries workspace_id as the first column of its primary key.
+    for table in [
+        "assets",
+        "relationships",
+        "scans",
+        "findings",
+        "invitations",
+        "api_tokens",
+        "support_grants",
+        "connectors",
+    ] {
         let pk: Vec<(i64, String)> = sqlx::query(&format!("PRAGMA table_info({table})"))
             .fetch_all(&mut conn)
             .await
