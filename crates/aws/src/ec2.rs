@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{PermissionGroup, Snapshot};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::util::{b, e, i, s, tags, ts};
@@ -53,8 +55,17 @@ pub async fn collect(ctx: &Ctx<'_>) {
         route_tables(ctx, &client),
         internet_gateways(ctx, &client),
         nat_gateways(ctx, &client),
-        volumes(ctx, &client),
+        async {
+            // Snapshots first: each volume's `snapshotSummary` is read off them.
+            let snaps = snapshots(ctx, &client).await;
+            volumes(ctx, &client, snaps.as_deref()).await;
+        },
         ebs_defaults(ctx, &client),
+        images(ctx, &client),
+        network_interfaces(ctx, &client),
+        addresses(ctx, &client),
+        vpc_endpoints(ctx, &client),
+        vpc_peering_connections(ctx, &client),
     );
 }
 
@@ -617,6 +628,16 @@ async fn route_tables(ctx: &Ctx<'_>, client: &Client) {
                     "routes_to",
                 );
             }
+            if let Some(p) = r.vpc_peering_connection_id() {
+                ctx.edge(
+                    &k,
+                    key(
+                        "aws.ec2.vpc_peering_connection",
+                        res(ctx, "vpc-peering-connection", p),
+                    ),
+                    "routes_to",
+                );
+            }
             if let Some(n) = r.nat_gateway_id() {
                 ctx.edge(
                     &k,
@@ -731,7 +752,7 @@ async fn nat_gateways(ctx: &Ctx<'_>, client: &Client) {
     }
 }
 
-async fn volumes(ctx: &Ctx<'_>, client: &Client) {
+async fn volumes(ctx: &Ctx<'_>, client: &Client, snaps: Option<&[Snapshot]>) {
     let Some(list) = ctx.ok(
         "DescribeVolumes",
         client
@@ -756,6 +777,12 @@ async fn volumes(ctx: &Ctx<'_>, client: &Client) {
             ("availabilityZone", s(v.availability_zone())),
             ("createTime", ts(v.create_time())),
             ("snapshotId", s(v.snapshot_id().filter(|x| !x.is_empty()))),
+            (
+                "snapshotSummary",
+                snaps
+                    .map(|list| snapshot_summary(list, id))
+                    .unwrap_or(Value::Null),
+            ),
             (
                 "attachments",
                 Value::Array(
@@ -812,5 +839,506 @@ async fn ebs_defaults(ctx: &Ctx<'_>, client: &Client) {
     }
     if let Some(r) = ctx.ok("GetEbsDefaultKmsKeyId", kms) {
         ctx.region_field("ebsDefaultKmsKeyId", s(r.kms_key_id()));
+    }
+}
+
+/// `{count, latestSnapshotId?, latestStartTime?}` of the completed snapshots of a volume.
+fn snapshot_summary(list: &[Snapshot], volume: &str) -> Value {
+    let mine: Vec<&Snapshot> = list
+        .iter()
+        .filter(|s| s.volume_id() == Some(volume))
+        .filter(|s| s.state().map(|x| x.as_str()) == Some("completed"))
+        .collect();
+    let latest = mine
+        .iter()
+        .filter(|s| s.start_time().is_some())
+        .max_by_key(|s| s.start_time().map(|t| (t.secs(), t.subsec_nanos())));
+    obj([
+        ("count", json!(mine.len())),
+        ("latestSnapshotId", s(latest.and_then(|x| x.snapshot_id()))),
+        ("latestStartTime", ts(latest.and_then(|x| x.start_time()))),
+    ])
+}
+
+/// ARN of a snapshot or an image: they carry no account in their ARN.
+fn unowned(ctx: &Ctx<'_>, kind: &str, id: &str) -> String {
+    format!("arn:{}:ec2:{}::{kind}/{id}", ctx.scan.partition, ctx.region)
+}
+
+/// EBS snapshots owned by the account, with who may create volumes from them.
+async fn snapshots(ctx: &Ctx<'_>, client: &Client) -> Option<Vec<Snapshot>> {
+    let list: Vec<Snapshot> = ctx.ok(
+        "DescribeSnapshots",
+        client
+            .describe_snapshots()
+            .owner_ids("self")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    )?;
+    futures_util::stream::iter(list.iter())
+        .map(|snap| async move {
+            let Some(id) = snap.snapshot_id() else { return };
+            // A failed attribute call leaves `createVolumePermissions` and `public` absent.
+            let perms = ctx
+                .ok(
+                    "DescribeSnapshotAttribute",
+                    client
+                        .describe_snapshot_attribute()
+                        .snapshot_id(id)
+                        .attribute(
+                            aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission,
+                        )
+                        .send()
+                        .await,
+                )
+                .map(|r| r.create_volume_permissions().to_vec());
+            let public = perms
+                .as_ref()
+                .map(|p| json!(p.iter().any(|x| x.group() == Some(&PermissionGroup::All))))
+                .unwrap_or(Value::Null);
+            let config = obj([
+                ("snapshotId", json!(id)),
+                ("volumeId", s(snap.volume_id())),
+                ("volumeSize", i(snap.volume_size())),
+                ("state", e(snap.state())),
+                ("startTime", ts(snap.start_time())),
+                (
+                    "description",
+                    s(snap.description().filter(|d| !d.is_empty())),
+                ),
+                ("ownerId", s(snap.owner_id())),
+                ("encrypted", b(snap.encrypted())),
+                ("kmsKeyId", s(snap.kms_key_id())),
+                ("storageTier", e(snap.storage_tier())),
+                (
+                    "createVolumePermissions",
+                    perms
+                        .map(|p| {
+                            Value::Array(
+                                p.iter()
+                                    .map(|x| {
+                                        obj([("group", e(x.group())), ("userId", s(x.user_id()))])
+                                    })
+                                    .collect(),
+                            )
+                        })
+                        .unwrap_or(Value::Null),
+                ),
+                ("public", public),
+            ]);
+            let k = ctx.asset(
+                "aws.ec2.snapshot",
+                &unowned(ctx, "snapshot", id),
+                &name_of(snap.tags(), id),
+                tag_list(snap.tags()),
+                config,
+            );
+            if let Some(v) = snap.volume_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.volume", res(ctx, "volume", v)),
+                    "snapshot_of",
+                );
+            }
+            if let Some(kms) = snap.kms_key_id() {
+                ctx.edge(
+                    &k,
+                    crate::services::kms_key_ref(ctx, kms, &ctx.region),
+                    "encrypted_by",
+                );
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    Some(list)
+}
+
+/// AMIs owned by the account, with their launch permissions.
+async fn images(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeImages",
+        client
+            .describe_images()
+            .owners("self")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    futures_util::stream::iter(list)
+        .map(|img| async move {
+            let Some(id) = img.image_id() else { return };
+            let perms = ctx
+                .ok(
+                    "DescribeImageAttribute",
+                    client
+                        .describe_image_attribute()
+                        .image_id(id)
+                        .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
+                        .send()
+                        .await,
+                )
+                .map(|r| {
+                    Value::Array(
+                        r.launch_permissions()
+                            .iter()
+                            .map(|x| {
+                                obj([
+                                    ("group", e(x.group())),
+                                    ("userId", s(x.user_id())),
+                                    ("organizationArn", s(x.organization_arn())),
+                                    ("organizationalUnitArn", s(x.organizational_unit_arn())),
+                                ])
+                            })
+                            .collect(),
+                    )
+                })
+                .unwrap_or(Value::Null);
+            let snapshots: Vec<&str> = img
+                .block_device_mappings()
+                .iter()
+                .filter_map(|m| m.ebs().and_then(|x| x.snapshot_id()))
+                .collect();
+            let config = obj([
+                ("imageId", json!(id)),
+                ("name", s(img.name())),
+                (
+                    "description",
+                    s(img.description().filter(|d| !d.is_empty())),
+                ),
+                ("state", e(img.state())),
+                ("public", json!(img.public().unwrap_or(false))),
+                ("ownerId", s(img.owner_id())),
+                ("creationDate", s(img.creation_date())),
+                ("platformDetails", s(img.platform_details())),
+                ("architecture", e(img.architecture())),
+                ("imageType", e(img.image_type())),
+                ("rootDeviceType", e(img.root_device_type())),
+                ("imdsSupport", e(img.imds_support())),
+                ("blockDeviceSnapshotIds", crate::util::strs(&snapshots)),
+                ("launchPermissions", perms),
+            ]);
+            let k = ctx.asset(
+                "aws.ec2.image",
+                &unowned(ctx, "image", id),
+                img.name().unwrap_or(id),
+                tag_list(img.tags()),
+                config,
+            );
+            for snap in snapshots {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.snapshot", unowned(ctx, "snapshot", snap)),
+                    "uses",
+                );
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+async fn network_interfaces(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeNetworkInterfaces",
+        client
+            .describe_network_interfaces()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for n in list {
+        let Some(id) = n.network_interface_id() else {
+            continue;
+        };
+        let config = obj([
+            ("networkInterfaceId", json!(id)),
+            ("interfaceType", e(n.interface_type())),
+            ("status", e(n.status())),
+            ("description", s(n.description().filter(|d| !d.is_empty()))),
+            ("vpcId", s(n.vpc_id())),
+            ("subnetId", s(n.subnet_id())),
+            ("availabilityZone", s(n.availability_zone())),
+            ("privateIpAddress", s(n.private_ip_address())),
+            ("ownerId", s(n.owner_id())),
+            ("requesterManaged", b(n.requester_managed())),
+            ("sourceDestCheck", b(n.source_dest_check())),
+            (
+                "association",
+                n.association()
+                    .map(|a| {
+                        obj([
+                            ("publicIp", s(a.public_ip())),
+                            ("publicDnsName", s(a.public_dns_name())),
+                            ("ipOwnerId", s(a.ip_owner_id())),
+                            ("allocationId", s(a.allocation_id())),
+                        ])
+                    })
+                    .unwrap_or(Value::Null),
+            ),
+            (
+                "attachment",
+                n.attachment()
+                    .map(|a| {
+                        obj([
+                            ("attachmentId", s(a.attachment_id())),
+                            ("instanceId", s(a.instance_id())),
+                            ("instanceOwnerId", s(a.instance_owner_id())),
+                            ("deviceIndex", i(a.device_index())),
+                            ("status", e(a.status())),
+                            ("deleteOnTermination", b(a.delete_on_termination())),
+                        ])
+                    })
+                    .unwrap_or(Value::Null),
+            ),
+            (
+                "groups",
+                Value::Array(
+                    n.groups()
+                        .iter()
+                        .map(|g| {
+                            obj([
+                                ("groupId", s(g.group_id())),
+                                ("groupName", s(g.group_name())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.network_interface",
+            &res(ctx, "network-interface", id),
+            &name_of(n.tag_set(), id),
+            tag_list(n.tag_set()),
+            config,
+        );
+        if let Some(inst) = n.attachment().and_then(|a| a.instance_id()) {
+            ctx.edge(
+                &key("aws.ec2.instance", res(ctx, "instance", inst)),
+                k.clone(),
+                "contains",
+            );
+        }
+        for g in n.groups() {
+            if let Some(gid) = g.group_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.security_group", res(ctx, "security-group", gid)),
+                    "uses",
+                );
+            }
+        }
+        if let Some(sn) = n.subnet_id() {
+            ctx.edge(
+                &k,
+                key("aws.ec2.subnet", res(ctx, "subnet", sn)),
+                "contained_in",
+            );
+        }
+    }
+}
+
+/// Elastic IP addresses (`DescribeAddresses` has no pagination).
+async fn addresses(ctx: &Ctx<'_>, client: &Client) {
+    let Some(r) = ctx.ok(
+        "DescribeAddresses",
+        client.describe_addresses().send().await,
+    ) else {
+        return;
+    };
+    for a in r.addresses() {
+        let Some(ip) = a.public_ip() else { continue };
+        let id = a.allocation_id().unwrap_or(ip);
+        let config = obj([
+            ("allocationId", s(a.allocation_id())),
+            ("publicIp", json!(ip)),
+            ("domain", e(a.domain())),
+            ("associationId", s(a.association_id())),
+            ("instanceId", s(a.instance_id().filter(|x| !x.is_empty()))),
+            ("networkInterfaceId", s(a.network_interface_id())),
+            ("networkInterfaceOwnerId", s(a.network_interface_owner_id())),
+            ("privateIpAddress", s(a.private_ip_address())),
+            ("networkBorderGroup", s(a.network_border_group())),
+            ("publicIpv4Pool", s(a.public_ipv4_pool())),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.eip",
+            &res(ctx, "elastic-ip", id),
+            &name_of(a.tags(), ip),
+            tag_list(a.tags()),
+            config,
+        );
+        if let Some(inst) = a.instance_id().filter(|x| !x.is_empty()) {
+            ctx.edge(
+                &k,
+                key("aws.ec2.instance", res(ctx, "instance", inst)),
+                "attached_to",
+            );
+        }
+        if let Some(eni) = a.network_interface_id() {
+            ctx.edge(
+                &k,
+                key(
+                    "aws.ec2.network_interface",
+                    res(ctx, "network-interface", eni),
+                ),
+                "attached_to",
+            );
+        }
+    }
+}
+
+async fn vpc_endpoints(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeVpcEndpoints",
+        client
+            .describe_vpc_endpoints()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for ep in list {
+        let Some(id) = ep.vpc_endpoint_id() else {
+            continue;
+        };
+        let config = obj([
+            ("vpcEndpointId", json!(id)),
+            ("vpcEndpointType", e(ep.vpc_endpoint_type())),
+            ("vpcId", s(ep.vpc_id())),
+            ("serviceName", s(ep.service_name())),
+            ("state", e(ep.state())),
+            (
+                "policyDocument",
+                crate::util::document(ep.policy_document()),
+            ),
+            ("routeTableIds", crate::util::strs(ep.route_table_ids())),
+            ("subnetIds", crate::util::strs(ep.subnet_ids())),
+            (
+                "groups",
+                Value::Array(
+                    ep.groups()
+                        .iter()
+                        .map(|g| {
+                            obj([
+                                ("groupId", s(g.group_id())),
+                                ("groupName", s(g.group_name())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            ("privateDnsEnabled", b(ep.private_dns_enabled())),
+            ("requesterManaged", b(ep.requester_managed())),
+            ("ownerId", s(ep.owner_id())),
+            ("creationTimestamp", ts(ep.creation_timestamp())),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.vpc_endpoint",
+            &res(ctx, "vpc-endpoint", id),
+            &name_of(ep.tags(), id),
+            tag_list(ep.tags()),
+            config,
+        );
+        if let Some(v) = ep.vpc_id() {
+            ctx.edge(&k, key("aws.ec2.vpc", res(ctx, "vpc", v)), "contained_in");
+        }
+        for g in ep.groups() {
+            if let Some(gid) = g.group_id() {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.security_group", res(ctx, "security-group", gid)),
+                    "uses",
+                );
+            }
+        }
+        for rt in ep.route_table_ids() {
+            ctx.edge(
+                &k,
+                key("aws.ec2.route_table", res(ctx, "route-table", rt)),
+                "associated_with",
+            );
+        }
+    }
+}
+
+fn peering_side(v: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>) -> Value {
+    v.map(|x| {
+        obj([
+            ("vpcId", s(x.vpc_id())),
+            ("ownerId", s(x.owner_id())),
+            ("region", s(x.region())),
+            ("cidrBlock", s(x.cidr_block())),
+        ])
+    })
+    .unwrap_or(Value::Null)
+}
+
+async fn vpc_peering_connections(ctx: &Ctx<'_>, client: &Client) {
+    let Some(list) = ctx.ok(
+        "DescribeVpcPeeringConnections",
+        client
+            .describe_vpc_peering_connections()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await,
+    ) else {
+        return;
+    };
+    for p in list {
+        let Some(id) = p.vpc_peering_connection_id() else {
+            continue;
+        };
+        let config = obj([
+            ("vpcPeeringConnectionId", json!(id)),
+            (
+                "status",
+                p.status()
+                    .map(|st| obj([("code", e(st.code())), ("message", s(st.message()))]))
+                    .unwrap_or(Value::Null),
+            ),
+            ("requesterVpcInfo", peering_side(p.requester_vpc_info())),
+            ("accepterVpcInfo", peering_side(p.accepter_vpc_info())),
+            ("expirationTime", ts(p.expiration_time())),
+        ]);
+        let k = ctx.asset(
+            "aws.ec2.vpc_peering_connection",
+            &res(ctx, "vpc-peering-connection", id),
+            &name_of(p.tags(), id),
+            tag_list(p.tags()),
+            config,
+        );
+        // Both sides, when they are VPCs of this account in this region.
+        for side in [p.requester_vpc_info(), p.accepter_vpc_info()]
+            .into_iter()
+            .flatten()
+        {
+            let local = side.owner_id() == Some(ctx.account())
+                && side.region().is_none_or(|r| r == ctx.region);
+            if let (true, Some(v)) = (local, side.vpc_id()) {
+                ctx.edge(
+                    &k,
+                    key("aws.ec2.vpc", res(ctx, "vpc", v)),
+                    "associated_with",
+                );
+            }
+        }
     }
 }

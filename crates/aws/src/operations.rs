@@ -91,6 +91,23 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ),
     ("describe_nat_gateways", &["ec2:DescribeNatGateways"]),
     ("describe_volumes", &["ec2:DescribeVolumes"]),
+    ("describe_snapshots", &["ec2:DescribeSnapshots"]),
+    (
+        "describe_snapshot_attribute",
+        &["ec2:DescribeSnapshotAttribute"],
+    ),
+    ("describe_images", &["ec2:DescribeImages"]),
+    ("describe_image_attribute", &["ec2:DescribeImageAttribute"]),
+    (
+        "describe_network_interfaces",
+        &["ec2:DescribeNetworkInterfaces"],
+    ),
+    ("describe_addresses", &["ec2:DescribeAddresses"]),
+    ("describe_vpc_endpoints", &["ec2:DescribeVpcEndpoints"]),
+    (
+        "describe_vpc_peering_connections",
+        &["ec2:DescribeVpcPeeringConnections"],
+    ),
     (
         "get_ebs_encryption_by_default",
         &["ec2:GetEbsEncryptionByDefault"],

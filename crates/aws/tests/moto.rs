@@ -548,6 +548,85 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
     assert_eq!(region.config["guardDuty"]["status"], json!("ENABLED"));
     assert_eq!(region.config["guardDuty"]["detectorId"], ids["detectorId"]);
 
+    // EC2 extras: snapshots and their create-volume permissions, the AMI and its launch
+    // permissions, network interfaces, the elastic IP, the VPC endpoint, the peering connection.
+    let snap_arn = |id: &Value| format!("arn:aws:ec2:us-east-1::snapshot/{}", id.as_str().unwrap());
+    let snap_pub = acct("aws.ec2.snapshot", &snap_arn(&ids["snapPublic"]));
+    let snap_priv = acct("aws.ec2.snapshot", &snap_arn(&ids["snapPrivate"]));
+    assert_eq!(snap_pub.config["public"], json!(true));
+    assert_eq!(
+        snap_pub.config["createVolumePermissions"],
+        json!([{"group": "all"}])
+    );
+    assert_eq!(snap_pub.config["volumeId"], ids["volume"]);
+    assert_eq!(snap_pub.config["encrypted"], json!(false));
+    assert_eq!(snap_priv.config["public"], json!(false));
+    assert!(has_edge(&c, &snap_pub, &volume, "snapshot_of"));
+    assert!(has_edge(&c, &snap_priv, &volume, "snapshot_of"));
+    assert_eq!(volume.config["snapshotSummary"]["count"], json!(2));
+    assert!(volume.config["snapshotSummary"]["latestStartTime"].is_string());
+    let image = acct(
+        "aws.ec2.image",
+        &format!(
+            "arn:aws:ec2:us-east-1::image/{}",
+            ids["ami"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(image.config["public"], json!(true));
+    assert_eq!(image.config["launchPermissions"], json!([{"group": "all"}]));
+    assert_eq!(image.config["name"], json!("app-image"));
+    let eni = acct(
+        "aws.ec2.network_interface",
+        &ec2_arn("network-interface", &ids["eni"]),
+    );
+    assert_eq!(eni.config["attachment"]["instanceId"], ids["instance"]);
+    assert_eq!(eni.config["attachment"]["deviceIndex"], json!(1));
+    assert_eq!(eni.config["groups"][0]["groupId"], ids["sg"]);
+    assert!(has_edge(&c, &instance, &eni, "contains"));
+    assert!(has_edge(&c, &eni, &sg, "uses"));
+    assert!(has_edge(&c, &eni, &subnet, "contained_in"));
+    let primary_eni = c
+        .inventory
+        .relationships
+        .iter()
+        .filter(|r| r.from == instance.id && r.kind == "contains")
+        .count();
+    assert_eq!(primary_eni, 2, "the primary and the extra interface");
+    let eip = acct("aws.ec2.eip", &ec2_arn("elastic-ip", &ids["eip"]));
+    assert_eq!(eip.config["publicIp"], ids["eipIp"]);
+    assert_eq!(eip.config["instanceId"], ids["instance"]);
+    assert_eq!(eip.config["domain"], json!("vpc"));
+    assert!(has_edge(&c, &eip, &instance, "attached_to"));
+    let vpce = acct(
+        "aws.ec2.vpc_endpoint",
+        &ec2_arn("vpc-endpoint", &ids["vpce"]),
+    );
+    assert_eq!(
+        vpce.config["serviceName"],
+        json!("com.amazonaws.us-east-1.s3")
+    );
+    assert_eq!(
+        vpce.config["policyDocument"]["Statement"][0]["Principal"],
+        json!("*")
+    );
+    assert_eq!(vpce.config["routeTableIds"], json!([ids["rtb"]]));
+    assert!(has_edge(&c, &vpce, &vpc, "contained_in"));
+    assert!(has_edge(&c, &vpce, &rtb, "associated_with"));
+    let pcx = acct(
+        "aws.ec2.vpc_peering_connection",
+        &ec2_arn("vpc-peering-connection", &ids["pcx"]),
+    );
+    let vpc2 = acct("aws.ec2.vpc", &ec2_arn("vpc", &ids["vpc2"]));
+    assert_eq!(pcx.config["status"]["code"], json!("active"));
+    assert_eq!(pcx.config["requesterVpcInfo"]["vpcId"], ids["vpc"]);
+    assert_eq!(
+        pcx.config["accepterVpcInfo"]["cidrBlock"],
+        json!("10.20.0.0/16")
+    );
+    assert!(has_edge(&c, &pcx, &vpc, "associated_with"));
+    assert!(has_edge(&c, &pcx, &vpc2, "associated_with"));
+    assert!(has_edge(&c, &rtb, &pcx, "routes_to"));
+
     // Optional fields are absent, never null.
     for a in &c.inventory.assets {
         assert!(
@@ -648,6 +727,7 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
             &function,
             FindingStatus::Pass,
         ),
+        ("aws-ec2-image-not-public", &image, FindingStatus::Fail),
         // The database is public but its port (5432) is not open to the internet.
         (
             "aws-toxic-exposed-database-unencrypted",

@@ -216,4 +216,27 @@ out["queue2Arn"] = sqs.get_queue_attributes(QueueUrl=q2, AttributeNames=["QueueA
 # GuardDuty: one enabled detector.
 out["detectorId"] = gd.create_detector(Enable=True, FindingPublishingFrequency="FIFTEEN_MINUTES")["DetectorId"]
 
+# --- EC2 extras: snapshots (one public), an AMI shared publicly, an elastic IP on the instance,
+# a second network interface, a gateway endpoint with a policy, a peering connection routed from
+# the route table.
+snap_pub = ec2.create_snapshot(VolumeId=vol, Description="public")["SnapshotId"]
+ec2.modify_snapshot_attribute(SnapshotId=snap_pub, Attribute="createVolumePermission",
+                              OperationType="add", GroupNames=["all"])
+snap_priv = ec2.create_snapshot(VolumeId=vol, Description="private")["SnapshotId"]
+ami = ec2.create_image(InstanceId=instance, Name="app-image")["ImageId"]
+ec2.modify_image_attribute(ImageId=ami, LaunchPermission={"Add": [{"Group": "all"}]})
+eip = ec2.allocate_address(Domain="vpc")
+ec2.associate_address(AllocationId=eip["AllocationId"], InstanceId=instance)
+eni = ec2.create_network_interface(SubnetId=subnet, Groups=[sg], Description="extra")["NetworkInterface"]["NetworkInterfaceId"]
+ec2.attach_network_interface(NetworkInterfaceId=eni, InstanceId=instance, DeviceIndex=1)
+vpce = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{R}.s3", RouteTableIds=[rtb],
+                               PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                   {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}))["VpcEndpoint"]["VpcEndpointId"]
+vpc2 = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+pcx = ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=vpc2)["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="10.20.0.0/16", VpcPeeringConnectionId=pcx)
+out.update(snapPublic=snap_pub, snapPrivate=snap_priv, ami=ami, eip=eip["AllocationId"], eipIp=eip["PublicIp"],
+           eni=eni, vpce=vpce, vpc2=vpc2, pcx=pcx)
+
 print(json.dumps(out))
