@@ -34,6 +34,7 @@ mod lambda;
 mod logging;
 pub mod operations;
 mod organizations;
+mod rds;
 mod s3;
 mod secrets;
 mod services;
@@ -512,7 +513,9 @@ pub async fn collect(
                             "ec2" => ec2::collect(&ctx).await,
                             "kms" => services::kms(&ctx).await,
                             "cloudtrail" => logging::cloudtrail(&ctx).await,
-                            "rds" => services::rds(&ctx).await,
+                            "rds" => {
+                                futures_util::join!(services::rds(&ctx), rds::collect(&ctx));
+                            }
                             "efs" => services::efs(&ctx).await,
                             "config" => services::config_recorders(&ctx).await,
                             "access-analyzer" => services::access_analyzer(&ctx).await,

@@ -76,6 +76,14 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("get_bucket_logging", &["s3:GetBucketLogging"]),
     ("get_bucket_acl", &["s3:GetBucketAcl"]),
     ("get_bucket_tagging", &["s3:GetBucketTagging"]),
+    (
+        "get_bucket_lifecycle_configuration",
+        &["s3:GetLifecycleConfiguration"],
+    ),
+    (
+        "get_object_lock_configuration",
+        &["s3:GetBucketObjectLockConfiguration"],
+    ),
     // EC2 / VPC
     ("describe_regions", &["ec2:DescribeRegions"]),
     ("describe_instances", &["ec2:DescribeInstances"]),
@@ -133,6 +141,20 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ),
     // RDS, EFS, Config, Access Analyzer, Security Hub
     ("describe_db_instances", &["rds:DescribeDBInstances"]),
+    ("describe_db_clusters", &["rds:DescribeDBClusters"]),
+    ("describe_db_snapshots", &["rds:DescribeDBSnapshots"]),
+    (
+        "describe_db_snapshot_attributes",
+        &["rds:DescribeDBSnapshotAttributes"],
+    ),
+    (
+        "describe_db_cluster_snapshots",
+        &["rds:DescribeDBClusterSnapshots"],
+    ),
+    (
+        "describe_db_cluster_snapshot_attributes",
+        &["rds:DescribeDBClusterSnapshotAttributes"],
+    ),
     (
         "describe_file_systems",
         &["elasticfilesystem:DescribeFileSystems"],

@@ -84,7 +84,7 @@ pub async fn collect(ctx: &Ctx<'_>) {
 }
 
 async fn bucket_asset(ctx: &Ctx<'_>, c: &Client, name: &str, region: &str, created: Value) {
-    let (pab, policy, status, enc, ver, log, acl, tagging) = futures_util::join!(
+    let (pab, policy, status, enc, ver, log, acl, tagging, lifecycle, lock) = futures_util::join!(
         c.get_public_access_block().bucket(name).send(),
         c.get_bucket_policy().bucket(name).send(),
         c.get_bucket_policy_status().bucket(name).send(),
@@ -93,7 +93,58 @@ async fn bucket_asset(ctx: &Ctx<'_>, c: &Client, name: &str, region: &str, creat
         c.get_bucket_logging().bucket(name).send(),
         c.get_bucket_acl().bucket(name).send(),
         c.get_bucket_tagging().bucket(name).send(),
+        c.get_bucket_lifecycle_configuration().bucket(name).send(),
+        c.get_object_lock_configuration().bucket(name).send(),
     );
+    // No lifecycle configuration: an empty rule list. A failed call: the field is absent.
+    let lifecycle = optional(
+        ctx,
+        "GetBucketLifecycleConfiguration",
+        &["NoSuchLifecycleConfiguration"],
+        lifecycle,
+    )
+    .await
+    .map(|r| {
+        let rules: Vec<Value> = r
+            .map(|r| r.rules().iter().map(lifecycle_rule).collect())
+            .unwrap_or_default();
+        json!({ "rules": rules })
+    });
+    let object_lock = optional(
+        ctx,
+        "GetObjectLockConfiguration",
+        &["ObjectLockConfigurationNotFoundError"],
+        lock,
+    )
+    .await
+    .map(|r| {
+        let cfg = r.as_ref().and_then(|r| r.object_lock_configuration());
+        let retention = cfg
+            .and_then(|c| c.rule())
+            .and_then(|r| r.default_retention());
+        obj([
+            (
+                "enabled",
+                json!(
+                    cfg.and_then(|c| c.object_lock_enabled())
+                        .map(|x| x.as_str())
+                        == Some("Enabled")
+                ),
+            ),
+            (
+                "defaultRetention",
+                retention
+                    .map(|d| {
+                        obj([
+                            ("mode", e(d.mode())),
+                            ("days", crate::util::i(d.days())),
+                            ("years", crate::util::i(d.years())),
+                        ])
+                    })
+                    .unwrap_or(Value::Null),
+            ),
+        ])
+    });
     let pab = optional(
         ctx,
         "GetPublicAccessBlock",
@@ -245,6 +296,11 @@ async fn bucket_asset(ctx: &Ctx<'_>, c: &Client, name: &str, region: &str, creat
         ("encryption", encryption.unwrap_or(Value::Null)),
         ("logging", logging.unwrap_or(Value::Null)),
         ("acl", acl.unwrap_or(Value::Null)),
+        ("lifecycleConfiguration", lifecycle.unwrap_or(Value::Null)),
+        (
+            "objectLockConfiguration",
+            object_lock.unwrap_or(Value::Null),
+        ),
     ]);
     let arn = format!("arn:{}:s3:::{name}", ctx.scan.partition);
     let k = ctx.asset_in(region, "aws.s3.bucket", &arn, name, tag_list, config);
@@ -320,4 +376,59 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
                 .build(),
         ))
     }
+}
+
+fn lifecycle_rule(r: &aws_sdk_s3::types::LifecycleRule) -> Value {
+    use crate::util::i;
+    let prefix = r
+        .filter()
+        .and_then(|f| f.prefix())
+        .filter(|p| !p.is_empty());
+    obj([
+        ("id", s(r.id())),
+        ("status", json!(r.status().as_str())),
+        ("prefix", s(prefix)),
+        (
+            "expiration",
+            r.expiration()
+                .map(|x| {
+                    obj([
+                        ("days", i(x.days())),
+                        ("date", ts(x.date())),
+                        (
+                            "expiredObjectDeleteMarker",
+                            crate::util::b(x.expired_object_delete_marker()),
+                        ),
+                    ])
+                })
+                .unwrap_or(Value::Null),
+        ),
+        (
+            "transitions",
+            Value::Array(
+                r.transitions()
+                    .iter()
+                    .map(|x| {
+                        obj([
+                            ("days", i(x.days())),
+                            ("date", ts(x.date())),
+                            ("storageClass", e(x.storage_class())),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "noncurrentVersionExpiration",
+            r.noncurrent_version_expiration()
+                .map(|x| obj([("noncurrentDays", i(x.noncurrent_days()))]))
+                .unwrap_or(Value::Null),
+        ),
+        (
+            "abortIncompleteMultipartUpload",
+            r.abort_incomplete_multipart_upload()
+                .map(|x| obj([("daysAfterInitiation", i(x.days_after_initiation()))]))
+                .unwrap_or(Value::Null),
+        ),
+    ])
 }

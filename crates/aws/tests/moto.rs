@@ -627,6 +627,62 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
     assert!(has_edge(&c, &pcx, &vpc2, "associated_with"));
     assert!(has_edge(&c, &rtb, &pcx, "routes_to"));
 
+    // S3 lifecycle and object lock: a bucket without either has an empty rule list and
+    // `enabled: false` (an answer, not an error).
+    assert_eq!(
+        logs.config["lifecycleConfiguration"]["rules"][0],
+        json!({"id": "expire-logs", "status": "Enabled", "prefix": "data/",
+               "expiration": {"days": 90},
+               "transitions": [{"days": 30, "storageClass": "GLACIER"}]})
+    );
+    assert_eq!(data.config["lifecycleConfiguration"], json!({"rules": []}));
+    assert_eq!(
+        data.config["objectLockConfiguration"],
+        json!({"enabled": false})
+    );
+    let locked = acct("aws.s3.bucket", "arn:aws:s3:::rampart-locked");
+    assert_eq!(
+        locked.config["objectLockConfiguration"]["enabled"],
+        json!(true)
+    );
+    assert_eq!(
+        locked.config["objectLockConfiguration"]["defaultRetention"]["mode"],
+        json!("GOVERNANCE")
+    );
+    assert_eq!(
+        locked.config["objectLockConfiguration"]["defaultRetention"]["days"],
+        json!(30)
+    );
+
+    // RDS: the cluster, the public manual snapshot, the cluster snapshot shared with one account.
+    let cluster = acct("aws.rds.db_cluster", ids["dbClusterArn"].as_str().unwrap());
+    assert_eq!(cluster.config["engine"], json!("aurora-postgresql"));
+    assert_eq!(cluster.config["storageEncrypted"], json!(true));
+    assert_eq!(cluster.config["deletionProtection"], json!(true));
+    assert_eq!(cluster.config["backupRetentionPeriod"], json!(7));
+    assert!(has_edge(&c, &cluster, &key, "encrypted_by"));
+    assert!(has_edge(&c, &cluster, &sg, "uses"));
+    let dbsnap = acct(
+        "aws.rds.db_snapshot",
+        ids["dbSnapshotArn"].as_str().unwrap(),
+    );
+    assert_eq!(dbsnap.config["snapshotType"], json!("manual"));
+    assert_eq!(dbsnap.config["restoreAttributeValues"], json!(["all"]));
+    assert_eq!(dbsnap.config["public"], json!(true));
+    assert_eq!(dbsnap.config["encrypted"], json!(false));
+    assert!(has_edge(&c, &dbsnap, db, "snapshot_of"));
+    let csnap = acct(
+        "aws.rds.db_cluster_snapshot",
+        ids["dbClusterSnapshotArn"].as_str().unwrap(),
+    );
+    assert_eq!(
+        csnap.config["restoreAttributeValues"],
+        json!(["111122223333"])
+    );
+    assert_eq!(csnap.config["public"], json!(false));
+    assert!(has_edge(&c, &csnap, &cluster, "snapshot_of"));
+    assert!(has_edge(&c, &csnap, &key, "encrypted_by"));
+
     // Optional fields are absent, never null.
     for a in &c.inventory.assets {
         assert!(

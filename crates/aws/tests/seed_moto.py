@@ -239,4 +239,25 @@ ec2.create_route(RouteTableId=rtb, DestinationCidrBlock="10.20.0.0/16", VpcPeeri
 out.update(snapPublic=snap_pub, snapPrivate=snap_priv, ami=ami, eip=eip["AllocationId"], eipIp=eip["PublicIp"],
            eni=eni, vpce=vpce, vpc2=vpc2, pcx=pcx)
 
+# --- S3 lifecycle and object lock; RDS snapshots (one public), a cluster and its snapshot ------
+s3.put_bucket_lifecycle_configuration(Bucket="rampart-logs", LifecycleConfiguration={"Rules": [
+    {"ID": "expire-logs", "Status": "Enabled", "Filter": {"Prefix": "data/"}, "Expiration": {"Days": 90},
+     "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}]})
+s3.create_bucket(Bucket="rampart-locked", ObjectLockEnabledForBucket=True)
+s3.put_object_lock_configuration(Bucket="rampart-locked", ObjectLockConfiguration={
+    "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 30}}})
+dbsnap = rds.create_db_snapshot(DBSnapshotIdentifier="orders-manual", DBInstanceIdentifier="orders")["DBSnapshot"]
+rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="orders-manual", AttributeName="restore", ValuesToAdd=["all"])
+out["dbSnapshotArn"] = dbsnap["DBSnapshotArn"]
+cluster = rds.create_db_cluster(DBClusterIdentifier="analytics", Engine="aurora-postgresql",
+                                MasterUsername="admin", MasterUserPassword="password123",
+                                StorageEncrypted=True, KmsKeyId=out["kmsKeyArn"], VpcSecurityGroupIds=[sg],
+                                DeletionProtection=True, BackupRetentionPeriod=7)["DBCluster"]
+out["dbClusterArn"] = cluster["DBClusterArn"]
+csnap = rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier="analytics-manual",
+                                       DBClusterIdentifier="analytics")["DBClusterSnapshot"]
+rds.modify_db_cluster_snapshot_attribute(DBClusterSnapshotIdentifier="analytics-manual", AttributeName="restore",
+                                         ValuesToAdd=["111122223333"])
+out["dbClusterSnapshotArn"] = csnap["DBClusterSnapshotArn"]
+
 print(json.dumps(out))
