@@ -72,6 +72,17 @@ pub struct ServeArgs {
     /// Directory (or file) of additional control YAML files; repeatable.
     #[arg(long = "controls", value_name = "DIR")]
     controls: Vec<PathBuf>,
+    /// Vault key file sealing connector credentials and MFA secrets (lines `ID:BASE64KEY`, the
+    /// first is current). Without it: the RAMPART_VAULT_KEY variable, else DATA_DIR/vault.key,
+    /// generated on first start.
+    #[arg(long, env = "RAMPART_VAULT_KEY_FILE", value_name = "FILE")]
+    vault_key_file: Option<PathBuf>,
+    /// Minutes of inactivity after which a session ends.
+    #[arg(long, env = "RAMPART_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    session_idle_minutes: u32,
+    /// Hours after sign-in at which a session ends, however active.
+    #[arg(long, env = "RAMPART_SESSION_ABSOLUTE_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    session_absolute_hours: u32,
     /// Log format on standard error.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -167,6 +178,14 @@ fn server_config(args: &ServeArgs) -> ServerConfig {
         listen: args.listen,
         tls_cert: args.tls_cert.clone(),
         tls_key: args.tls_key.clone(),
+        vault_key_file: args.vault_key_file.clone(),
+    }
+}
+
+fn session_timeouts(args: &ServeArgs) -> rampart_store::SessionTimeouts {
+    rampart_store::SessionTimeouts {
+        idle: chrono::TimeDelta::minutes(i64::from(args.session_idle_minutes)),
+        absolute: chrono::TimeDelta::hours(i64::from(args.session_absolute_hours)),
     }
 }
 
@@ -176,7 +195,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let store = Store::open_data_dir(&args.data_dir)
             .await
-            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?
+            .with_session_timeouts(session_timeouts(&args));
         eprintln!("Rampart listening on https://{}", args.listen);
         rampart_server::serve(server_config(&args), store, catalog)
             .await
@@ -199,7 +219,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let store = Store::open_data_dir(&args.data_dir)
             .await
-            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?
+            .with_session_timeouts(session_timeouts(&args));
         let creds = rampart_server::prepare_demo(&store, &catalog, &inventory)
             .await
             .context("cannot prepare the demo workspace")?;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
-use crate::auth::ApiAuth;
+use crate::authz::{Caller, Credential, authorize};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::state::AppState;
 
@@ -549,13 +549,10 @@ pub(crate) fn routes() -> Router<AppState> {
 /// caller is not a member of (the two are indistinguishable; ASVS 4.1.x, 4.2.1).
 pub(crate) async fn workspace(
     state: &AppState,
-    auth: &ApiAuth,
+    auth: &Caller,
     slug: &str,
 ) -> Result<WorkspaceStore, ApiError> {
-    match state.store.member_scope(slug, &auth.0.user.id).await? {
-        Some(scope) => Ok(state.store.scoped(&scope)),
-        None => Err(ApiError::not_found("workspace")),
-    }
+    authorize(state, auth, slug, rampart_store::Permission::ReadData).await
 }
 
 /// Liveness probe.
@@ -575,19 +572,34 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     responses((status = 200, body = WorkspaceList), (status = 401, body = ErrorBody)))]
 async fn list_workspaces(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
 ) -> Result<Json<WorkspaceList>, ApiError> {
-    let items = state
-        .store
-        .workspaces_of_user(&auth.0.user.id)
-        .await?
-        .into_iter()
-        .map(|(w, role)| WorkspaceOut {
-            slug: w.slug,
-            name: w.name,
-            role: role.as_str().to_owned(),
-        })
-        .collect();
+    let items = match &auth.credential {
+        Credential::Session { session, .. } => state
+            .store
+            .workspaces_of_user(&session.user.id)
+            .await?
+            .into_iter()
+            .map(|(w, role)| WorkspaceOut {
+                slug: w.slug,
+                name: w.name,
+                role: role.as_str().to_owned(),
+            })
+            .collect(),
+        Credential::Token { scope, .. } => match state.store.workspace_by_slug(scope.slug()).await?
+        {
+            Some(w) => vec![WorkspaceOut {
+                slug: w.slug,
+                name: w.name,
+                role: scope
+                    .role()
+                    .map(|r| r.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            }],
+            None => Vec::new(),
+        },
+    };
     Ok(Json(WorkspaceList { items }))
 }
 
@@ -621,7 +633,7 @@ pub(crate) async fn summary_of(ws: &WorkspaceStore) -> Result<Summary, ApiError>
     responses((status = 200, body = Summary), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn summary(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath(ws): ApiPath<String>,
 ) -> Result<Json<Summary>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
@@ -692,7 +704,7 @@ pub(crate) async fn filtered_assets(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_assets(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath(ws): ApiPath<String>,
     ApiQuery(p): ApiQuery<AssetParams>,
 ) -> Result<Json<AssetList>, ApiError> {
@@ -718,7 +730,7 @@ async fn list_assets(
     responses((status = 200, body = AssetDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_asset(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath((ws, id)): ApiPath<(String, String)>,
 ) -> Result<Json<AssetDetail>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
@@ -792,7 +804,7 @@ pub(crate) async fn asset_insight(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_findings(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath(ws): ApiPath<String>,
     ApiQuery(p): ApiQuery<FindingParams>,
 ) -> Result<Json<FindingList>, ApiError> {
@@ -822,7 +834,7 @@ async fn list_findings(
     responses((status = 200, body = FindingOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_finding(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath((ws, id)): ApiPath<(String, String)>,
 ) -> Result<Json<FindingOut>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
@@ -849,7 +861,7 @@ fn results_by_control(counts: &[ControlCount]) -> HashMap<&str, StatusCounts> {
     responses((status = 200, body = ControlList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_controls(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath(ws): ApiPath<String>,
 ) -> Result<Json<ControlList>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
@@ -872,7 +884,7 @@ async fn list_controls(
     responses((status = 200, body = ControlOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_control(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath((ws, id)): ApiPath<(String, String)>,
 ) -> Result<Json<ControlOut>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
@@ -908,7 +920,7 @@ pub(crate) async fn scores(
     responses((status = 200, body = FrameworkList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_frameworks(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath(ws): ApiPath<String>,
 ) -> Result<Json<FrameworkList>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
@@ -926,7 +938,7 @@ async fn list_frameworks(
     responses((status = 200, body = FrameworkOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_framework(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath((ws, id)): ApiPath<(String, String)>,
 ) -> Result<Json<FrameworkOut>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
@@ -945,7 +957,7 @@ async fn get_framework(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_scans(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath(ws): ApiPath<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<ScanList>, ApiError> {
@@ -1027,7 +1039,7 @@ pub struct AttackPaths {
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn graph_paths(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath(ws): ApiPath<String>,
     ApiQuery(p): ApiQuery<PathParams>,
 ) -> Result<Json<AttackPaths>, ApiError> {
@@ -1083,7 +1095,7 @@ pub struct NeighbourOut {
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn graph_neighbours(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    auth: Caller,
     ApiPath((ws, id)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<DepthParams>,
 ) -> Result<Json<Vec<NeighbourOut>>, ApiError> {
@@ -1125,8 +1137,17 @@ impl Modify for SessionCookieScheme {
             "session_cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::security::SESSION_COOKIE,
-                "Session cookie set by signing in at /login",
+                "Session cookie set by signing in at /login; state-changing requests also need the X-CSRF-Token header",
             ))),
+        );
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                    .description(Some("Workspace API token (`rpt_…`), created under /api/v1/workspaces/{ws}/tokens"))
+                    .build(),
+            ),
         );
     }
 }
@@ -1144,11 +1165,21 @@ impl Modify for SessionCookieScheme {
     paths(
         healthz, list_workspaces, summary, list_assets, get_asset, list_findings, get_finding,
         list_controls, get_control, list_frameworks, get_framework, list_scans,
-        graph_paths, graph_neighbours
+        graph_paths, graph_neighbours,
+        crate::admin::me, crate::admin::change_password, crate::admin::begin_totp,
+        crate::admin::confirm_totp, crate::admin::disable_mfa, crate::admin::request_reset,
+        crate::admin::confirm_reset, crate::admin::accept_invitation, crate::admin::request_support,
+        crate::admin::my_grants, crate::admin::list_members, crate::admin::change_role,
+        crate::admin::remove_member, crate::admin::list_invitations, crate::admin::create_invitation,
+        crate::admin::revoke_invitation, crate::admin::list_tokens, crate::admin::create_token,
+        crate::admin::revoke_token, crate::admin::get_settings, crate::admin::update_settings,
+        crate::admin::list_grants, crate::admin::grant_support, crate::admin::revoke_support,
+        crate::admin::grant_accesses, crate::admin::list_connectors, crate::admin::create_connector,
+        crate::admin::delete_connector, crate::admin::audit_log
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SessionCookieScheme),
-    security(("session_cookie" = [])),
+    security(("session_cookie" = []), ("api_token" = [])),
     tags(
         (name = "meta", description = "Health"),
         (name = "workspaces", description = "Workspaces of the caller"),
@@ -1157,6 +1188,13 @@ impl Modify for SessionCookieScheme {
         (name = "controls", description = "Security controls"),
         (name = "frameworks", description = "Compliance framework scores"),
         (name = "scans", description = "Import-and-evaluate runs"),
+        (name = "account", description = "The caller's account: password, MFA, password reset"),
+        (name = "members", description = "Members and invitations"),
+        (name = "tokens", description = "Workspace API tokens"),
+        (name = "settings", description = "Workspace settings"),
+        (name = "support", description = "Installation-operator support access, granted by workspace admins"),
+        (name = "connectors", description = "Cloud connectors with write-only, encrypted credentials"),
+        (name = "audit", description = "The hash-chained audit log"),
     )
 )]
 pub struct ApiDoc;

@@ -90,8 +90,22 @@ impl IntoResponse for ApiError {
 
 impl From<rampart_store::StoreError> for ApiError {
     fn from(e: rampart_store::StoreError) -> ApiError {
-        tracing::error!(error = %e, "store error");
-        ApiError::internal()
+        use rampart_store::StoreError as E;
+        match e {
+            // Messages of these variants are written for the caller and carry no secrets.
+            E::Invalid { .. } => ApiError::bad_request(e.to_string()),
+            E::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            E::NotFound { what } => ApiError::not_found(what),
+            E::Conflict { what } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{what} already exists"),
+            ),
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::internal()
+            }
+        }
     }
 }
 

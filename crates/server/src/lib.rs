@@ -16,8 +16,10 @@
 //!   the session's CSRF token.
 //! - **No secrets in logs**: passwords, session ids and CSRF tokens are never logged.
 
+mod admin;
 mod api;
 mod auth;
+mod authz;
 mod demo;
 mod error;
 mod security;
@@ -36,6 +38,7 @@ use rampart_store::Store;
 
 pub use api::ApiDoc;
 pub use demo::{DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, prepare_demo};
+pub use state::{AlertFeed, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert};
 pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
 
 /// Where and how the server listens.
@@ -49,6 +52,73 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1).
     pub tls_key: Option<PathBuf>,
+    /// Vault key file (see `rampart_store::vault`). Without it the key text comes from
+    /// `RAMPART_VAULT_KEY`, or else from `DATA_DIR/vault.key`, generated on first start.
+    pub vault_key_file: Option<PathBuf>,
+}
+
+/// File name of the generated vault key inside the data directory.
+pub const VAULT_KEY_FILE_NAME: &str = "vault.key";
+
+/// Loads the vault key: the configured file, else `RAMPART_VAULT_KEY`, else
+/// `DATA_DIR/vault.key` (created with mode 0600 when missing).
+pub fn load_vault(config: &ServerConfig) -> Result<rampart_store::Vault, ServerError> {
+    use rampart_store::{VAULT_KEY_ENV, Vault};
+    let vault_err = |e: rampart_store::VaultError| ServerError::Vault(e.to_string());
+    if let Some(path) = &config.vault_key_file {
+        return Vault::from_file(path).map_err(vault_err);
+    }
+    if let Ok(text) = std::env::var(VAULT_KEY_ENV) {
+        return Vault::from_key_text(&text, VAULT_KEY_ENV).map_err(vault_err);
+    }
+    let path = config.data_dir.join(VAULT_KEY_FILE_NAME);
+    if !path.exists() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            ServerError::io(format!("cannot create {}", config.data_dir.display()), e)
+        })?;
+        let line = format!(
+            "# Rampart vault key: keep a copy apart from database backups.\n{}\n",
+            Vault::generate_key_line(&format!("k{}", chrono::Utc::now().format("%Y%m%d")))
+        );
+        write_private(&path, line.as_bytes())?;
+        tracing::warn!(path = %path.display(), "generated a vault key; keep a copy apart from database backups, or pass --vault-key-file / RAMPART_VAULT_KEY");
+    }
+    Vault::from_file(&path).map_err(vault_err)
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), ServerError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| ServerError::io(format!("cannot create {}", path.display()), e))?;
+    f.write_all(bytes)
+        .map_err(|e| ServerError::io(format!("cannot write {}", path.display()), e))
+}
+
+/// Replaceable parts of the application (tests inject a mail sink and read the alert feed).
+#[derive(Clone)]
+pub struct AppParts {
+    pub vault: Arc<rampart_store::Vault>,
+    pub mailer: Arc<dyn Mailer>,
+    pub alerts: Arc<AlertFeed>,
+}
+
+impl AppParts {
+    pub fn new(vault: rampart_store::Vault) -> AppParts {
+        AppParts {
+            vault: Arc::new(vault),
+            mailer: Arc::new(NoMailer),
+            alerts: Arc::new(AlertFeed::default()),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -72,6 +142,8 @@ pub enum ServerError {
     CertGen(#[from] rcgen::Error),
     #[error(transparent)]
     Store(#[from] rampart_store::StoreError),
+    #[error("{0}")]
+    Vault(String),
 }
 
 impl ServerError {
@@ -134,11 +206,18 @@ async fn join(task: tokio::task::JoinHandle<std::io::Result<()>>) -> Result<(), 
     }
 }
 
-/// The application's routes and layers, for embedding or in-process tests.
-pub fn router(store: Store, catalog: Arc<Catalog>) -> Router {
-    let state = state::AppState::new(store, catalog);
+/// The application's routes and layers, with the given parts.
+pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
+    let state = state::AppState {
+        store,
+        catalog,
+        vault: parts.vault,
+        mailer: parts.mailer,
+        alerts: parts.alerts,
+    };
     Router::new()
         .merge(api::routes())
+        .merge(admin::routes())
         .merge(ui::routes())
         .merge(auth::routes())
         .fallback(error::fallback)
@@ -157,6 +236,17 @@ pub async fn start(
     store: Store,
     catalog: Arc<Catalog>,
 ) -> Result<RunningServer, ServerError> {
+    let parts = AppParts::new(load_vault(&config)?);
+    start_with(config, store, catalog, parts).await
+}
+
+/// [`start`] with the given application parts.
+pub async fn start_with(
+    config: ServerConfig,
+    store: Store,
+    catalog: Arc<Catalog>,
+    parts: AppParts,
+) -> Result<RunningServer, ServerError> {
     let tls = tls::prepare(&config)?;
     let listener = std::net::TcpListener::bind(config.listen)
         .map_err(|e| ServerError::io(format!("cannot listen on {}", config.listen), e))?;
@@ -167,7 +257,7 @@ pub async fn start(
         .local_addr()
         .map_err(|e| ServerError::io("listener", e))?;
 
-    let app = router(store.clone(), catalog);
+    let app = router(store.clone(), catalog, parts);
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(
         listener,

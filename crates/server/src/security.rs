@@ -116,10 +116,25 @@ pub(crate) async fn csrf_guard(
         return csrf_failure("cross-origin request refused");
     }
     let path = request.uri().path();
-    if path == "/login" || path == "/logout" {
+    // Forms that check their own token (sign-in against its double-submit cookie, the MFA step
+    // and sign-out against the session), and the password-reset calls, which carry no ambient
+    // authority (they need the email's owner or a secret code).
+    if matches!(
+        path,
+        "/login"
+            | "/login/mfa"
+            | "/logout"
+            | "/api/v1/password-reset"
+            | "/api/v1/password-reset/confirm"
+    ) {
         return next.run(request).await;
     }
     let headers = request.headers();
+    // API tokens are sent explicitly in a header a browser never adds by itself: no CSRF risk.
+    // A request carrying both a token and a session cookie is checked as a session request.
+    if headers.contains_key(header::AUTHORIZATION) && cookie(headers, SESSION_COOKIE).is_none() {
+        return next.run(request).await;
+    }
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return csrf_failure("missing or invalid CSRF token");

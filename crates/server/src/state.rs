@@ -1,107 +1,90 @@
 //! Shared application state.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use rampart_rules::Catalog;
-use rampart_store::Store;
+use rampart_store::{Store, Vault};
 
-/// Failed sign-ins allowed per account per window (ASVS 2.2.1: at most 100 per hour).
-pub(crate) const MAX_FAILED_LOGINS: usize = 20;
-pub(crate) const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(3600);
-/// Bound on the number of accounts tracked, so the throttle itself cannot exhaust memory.
-const MAX_TRACKED_ACCOUNTS: usize = 100_000;
+/// A message for a person (password-reset link, invitation), handed to the installation's mail
+/// transport. Its body holds a secret link: transports must not log it.
+#[derive(Clone)]
+pub struct OutgoingMessage {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMessage")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("body", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Where messages for people go. The SMTP transport arrives with notifications; until one is
+/// configured, messages are dropped with a warning that names the recipient only.
+pub trait Mailer: Send + Sync {
+    fn send(&self, message: OutgoingMessage);
+}
+
+/// Drops messages (no transport configured).
+pub struct NoMailer;
+
+impl Mailer for NoMailer {
+    fn send(&self, message: OutgoingMessage) {
+        tracing::warn!(to = %message.to, subject = %message.subject, "no mail transport configured: message dropped");
+    }
+}
+
+/// Keeps messages in memory (tests, and the operator's outbox view).
+#[derive(Default)]
+pub struct MemoryMailer {
+    pub sent: Mutex<Vec<OutgoingMessage>>,
+}
+
+impl Mailer for MemoryMailer {
+    fn send(&self, message: OutgoingMessage) {
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.push(message);
+        }
+    }
+}
+
+/// A security-relevant event for the installation's alert channel (new admin, MFA disabled,
+/// support grant created, API token created, repeated failed sign-ins). Delivered to the log
+/// target `rampart::alert` and to the in-memory feed; the notification channels subscribe here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityAlert {
+    pub kind: &'static str,
+    pub workspace: Option<String>,
+    pub subject: String,
+}
+
+#[derive(Default)]
+pub struct AlertFeed {
+    pub recent: Mutex<Vec<SecurityAlert>>,
+}
+
+impl AlertFeed {
+    pub fn raise(&self, alert: SecurityAlert) {
+        tracing::warn!(target: "rampart::alert", kind = alert.kind, workspace = ?alert.workspace, subject = %alert.subject, "security alert");
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= 1000 {
+                recent.remove(0);
+            }
+            recent.push(alert);
+        }
+    }
+}
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Store,
     pub catalog: Arc<Catalog>,
-    pub throttle: Arc<LoginThrottle>,
-}
-
-impl AppState {
-    pub fn new(store: Store, catalog: Arc<Catalog>) -> AppState {
-        AppState {
-            store,
-            catalog,
-            throttle: Arc::new(LoginThrottle::default()),
-        }
-    }
-}
-
-/// Per-account failed sign-in counter, keyed by the normalised email whether or not the account
-/// exists (so throttling does not reveal which accounts exist). Process-local for now; it moves
-/// to the database with the multi-process deployment.
-#[derive(Default)]
-pub(crate) struct LoginThrottle {
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl LoginThrottle {
-    fn key(email: &str) -> String {
-        email.trim().to_lowercase()
-    }
-
-    /// True when the account has used up its failed attempts for the window.
-    pub fn is_locked(&self, email: &str) -> bool {
-        let now = Instant::now();
-        let Ok(mut map) = self.failures.lock() else {
-            return true;
-        };
-        match map.get_mut(&Self::key(email)) {
-            Some(q) => {
-                while q
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) > FAILED_LOGIN_WINDOW)
-                {
-                    q.pop_front();
-                }
-                q.len() >= MAX_FAILED_LOGINS
-            }
-            None => false,
-        }
-    }
-
-    pub fn record_failure(&self, email: &str) {
-        let now = Instant::now();
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        if map.len() >= MAX_TRACKED_ACCOUNTS {
-            map.retain(|_, q| {
-                q.back()
-                    .is_some_and(|t| now.duration_since(*t) <= FAILED_LOGIN_WINDOW)
-            });
-        }
-        let q = map.entry(Self::key(email)).or_default();
-        q.push_back(now);
-        while q.len() > MAX_FAILED_LOGINS {
-            q.pop_front();
-        }
-    }
-
-    pub fn record_success(&self, email: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&Self::key(email));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn throttle_locks_after_limit_per_account() {
-        let t = LoginThrottle::default();
-        for _ in 0..MAX_FAILED_LOGINS {
-            assert!(!t.is_locked("a@example.com"));
-            t.record_failure("A@example.com ");
-        }
-        assert!(t.is_locked("a@example.com"));
-        assert!(!t.is_locked("b@example.com"));
-        t.record_success("a@example.com");
-        assert!(!t.is_locked("a@example.com"));
-    }
+    pub vault: Arc<Vault>,
+    pub mailer: Arc<dyn Mailer>,
+    pub alerts: Arc<AlertFeed>,
 }

@@ -143,6 +143,7 @@ async fn configured_certificate_is_used() {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls_cert: Some(cert_path.clone()),
         tls_key: Some(key_path),
+        vault_key_file: None,
     };
     let server = rampart_server::start(config, store, catalog).await.unwrap();
     assert!(!server.self_signed);

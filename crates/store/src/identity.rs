@@ -66,7 +66,7 @@ pub struct Organization {
 }
 
 /// A member of a workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: String,
     pub email: String,
@@ -76,7 +76,7 @@ pub struct Member {
 }
 
 /// An invitation (without its token, which only the creator sees, once).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
     pub id: String,
     pub email: String,
@@ -89,7 +89,7 @@ pub struct Invitation {
 }
 
 /// An API token's metadata (its secret is shown once, at creation, and stored only hashed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub name: String,
@@ -128,11 +128,12 @@ impl SupportGrant {
 }
 
 /// A cloud connector (its secret never leaves the store except to the scanner).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Connector {
     pub id: String,
     pub name: String,
     pub provider: String,
+    #[schema(value_type = Object)]
     pub settings: serde_json::Value,
     /// Id of the vault key the secret is sealed under.
     pub key_id: String,
@@ -1067,6 +1068,20 @@ impl Store {
     }
 
     // ----- MFA ---------------------------------------------------------------------------------
+
+    /// Whether the user has TOTP enrolled (confirmed).
+    pub async fn mfa_enabled(&self, user_id: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT totp_enabled_at FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.try_get::<Option<String>, _>("totp_enabled_at"))
+                .transpose()?
+                .flatten()
+                .is_some(),
+        )
+    }
 
     /// Starts TOTP enrolment: a fresh secret, sealed by the vault, not yet active. Answers the
     /// secret (for the authenticator app). Enrolment completes with [`Store::confirm_totp`].

@@ -177,6 +177,7 @@ pub async fn start_server(dir: &Path, store: &Store, catalog: &Arc<Catalog>) -> 
         listen: "127.0.0.1:0".parse().unwrap(),
         tls_cert: None,
         tls_key: None,
+        vault_key_file: None,
     };
     rampart_server::start(config, store.clone(), catalog.clone())
         .await
