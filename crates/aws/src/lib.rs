@@ -68,6 +68,16 @@ pub struct AwsScanConfig {
     pub max_attempts: Option<u32>,
     /// Time stamped on the assets as first/last seen (default: now).
     pub observed_at: Option<DateTime<Utc>>,
+    /// AWS Organizations: after the scanned (management) account, scan every active member
+    /// account through this role (`arn:PARTITION:iam::MEMBER:role/NAME`, assumed from the
+    /// scanning credentials, with `external_id` when given).
+    pub org_role_name: Option<String>,
+    /// Member accounts to scan with `org_role_name` (`None` = every active account listed).
+    pub org_accounts: Option<Vec<String>>,
+    /// Member accounts never scanned with `org_role_name`.
+    pub org_exclude_accounts: Vec<String>,
+    /// Member accounts scanned at the same time (default 2).
+    pub account_concurrency: Option<usize>,
 }
 
 /// An access key pair given explicitly.
@@ -90,6 +100,8 @@ impl std::fmt::Debug for StaticCredentials {
 /// A call that failed; the scan went on without its results.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CollectionError {
+    /// Account whose collection the call belonged to.
+    pub account: String,
     /// Service name as in IAM actions (`iam`, `ec2`, `s3`, ...).
     pub service: String,
     /// Region, or `global`.
@@ -104,8 +116,11 @@ pub struct CollectionError {
 pub struct Collection {
     pub inventory: Inventory,
     pub errors: Vec<CollectionError>,
-    /// Account that was scanned.
+    /// Account that was scanned (the management account of an organization scan).
     pub account_id: String,
+    /// Every account collected: `account_id` first, then the organization's member accounts
+    /// that could be scanned (`org_role_name`).
+    pub accounts: Vec<String>,
     /// Regions that were scanned.
     pub regions: Vec<String>,
 }
@@ -331,6 +346,7 @@ impl<'a> Ctx<'a> {
     /// Records a failed operation.
     pub fn error(&self, operation: &str, message: impl Into<String>) {
         let e = CollectionError {
+            account: self.scan.account.clone(),
             service: self.service.to_string(),
             region: self.region.clone(),
             operation: operation.to_string(),
@@ -401,39 +417,166 @@ async fn base_config(config: &AwsScanConfig) -> Result<SdkConfig, AwsError> {
         .unwrap_or_else(|| "us-east-1".into());
     sdk = sdk.to_builder().region(Region::new(home)).build();
     if let Some(role_arn) = &config.role_arn {
-        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
-            .session_name("rampart-scan")
-            .configure(&sdk);
-        if let Some(id) = &config.external_id {
-            builder = builder.external_id(id.clone());
-        }
-        let provider = builder.build().await;
-        // Fail now, with a clear message, rather than on every call of the scan.
-        use aws_credential_types::provider::ProvideCredentials;
-        if let Err(e) = provider.provide_credentials().await {
-            return Err(AwsError::AssumeRole {
-                role_arn: role_arn.clone(),
-                message: util::error_message(&e),
-            });
-        }
-        sdk = sdk
-            .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
-            .build();
-    } else if config.external_id.is_some() {
-        return Err(AwsError::Config("--external-id needs --role-arn".into()));
+        sdk = assume(&sdk, role_arn, config.external_id.as_deref()).await?;
+    } else if config.external_id.is_some() && config.org_role_name.is_none() {
+        return Err(AwsError::Config(
+            "--external-id needs --role-arn or --org-role-name".into(),
+        ));
     }
     Ok(sdk)
 }
 
-/// Scans one account: every selected region in parallel (bounded), global services once.
+/// `sdk` with the credentials of `role_arn`, assumed from `sdk`'s credentials (checked once
+/// up front so that a bad role fails fast, with a clear message).
+async fn assume(
+    sdk: &SdkConfig,
+    role_arn: &str,
+    external_id: Option<&str>,
+) -> Result<SdkConfig, AwsError> {
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn.to_string())
+        .session_name("rampart-scan")
+        .configure(sdk);
+    if let Some(id) = external_id {
+        builder = builder.external_id(id.to_string());
+    }
+    let provider = builder.build().await;
+    use aws_credential_types::provider::ProvideCredentials;
+    if let Err(e) = provider.provide_credentials().await {
+        return Err(AwsError::AssumeRole {
+            role_arn: role_arn.to_string(),
+            message: util::error_message(&e),
+        });
+    }
+    Ok(sdk
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build())
+}
+
+/// Scans the account of the configured credentials (every selected region in parallel,
+/// bounded; global services once) and, with `org_role_name`, the organization's member
+/// accounts through that role. A member account that cannot be entered is a collection error
+/// (`sts AssumeRole`), not a fatal one.
 pub async fn collect(
     config: &AwsScanConfig,
     progress: &dyn Progress,
 ) -> Result<Collection, AwsError> {
     let sdk = base_config(config).await?;
+    let mut collection = collect_account(config, &sdk, progress).await?;
+    let Some(role_name) = config.org_role_name.as_deref() else {
+        return Ok(collection);
+    };
+    let listed: Vec<(String, String, String)> = collection
+        .inventory
+        .assets
+        .iter()
+        .filter(|a| a.resource_type.as_str() == "aws.organizations.account")
+        .filter_map(|a| {
+            let field = |k: &str| a.config.get(k).and_then(Value::as_str).map(str::to_string);
+            Some((
+                field("id")?,
+                field("status").unwrap_or_default(),
+                field("arn")?,
+            ))
+        })
+        .collect();
+    let partition = listed
+        .first()
+        .and_then(|(_, _, arn)| arn.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+    let candidates: Vec<String> = match &config.org_accounts {
+        Some(include) => include.clone(),
+        None => listed
+            .iter()
+            .filter(|(_, status, _)| status == "ACTIVE")
+            .map(|(id, _, _)| id.clone())
+            .collect(),
+    };
+    let mut members: Vec<String> = candidates
+        .into_iter()
+        .filter(|id| *id != collection.account_id)
+        .filter(|id| !config.org_exclude_accounts.contains(id))
+        .filter(|id| {
+            // An explicitly included account that the organization lists as not active is
+            // skipped too.
+            listed
+                .iter()
+                .all(|(l, status, _)| l != id || status == "ACTIVE")
+        })
+        .collect();
+    members.sort();
+    members.dedup();
+    let sdk_ref = &sdk;
+    let partition_ref = &partition;
+    let results = futures_util::stream::iter(members)
+        .map(|id| async move {
+            let arn = format!("arn:{partition_ref}:iam::{id}:role/{role_name}");
+            let result = match assume(sdk_ref, &arn, config.external_id.as_deref()).await {
+                Ok(member) => collect_account(config, &member, progress).await,
+                Err(e) => Err(e),
+            };
+            (id, result)
+        })
+        .buffer_unordered(config.account_concurrency.unwrap_or(2).max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for (id, result) in results {
+        match result {
+            Ok(member) => {
+                collection.accounts.push(member.account_id.clone());
+                // The management account's listing of the organization is the one kept.
+                collection.inventory.assets.extend(
+                    member
+                        .inventory
+                        .assets
+                        .into_iter()
+                        .filter(|a| a.resource_type.as_str() != "aws.organizations.account"),
+                );
+                collection
+                    .inventory
+                    .relationships
+                    .extend(member.inventory.relationships);
+                collection.errors.extend(member.errors);
+                for r in member.regions {
+                    if !collection.regions.contains(&r) {
+                        collection.regions.push(r);
+                    }
+                }
+            }
+            Err(e) => collection.errors.push(CollectionError {
+                account: id,
+                service: "sts".into(),
+                region: "global".into(),
+                operation: "AssumeRole".into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    collection.accounts[1..].sort();
+    collection.inventory.assets.sort_by(|a, b| a.id.cmp(&b.id));
+    collection.inventory.relationships.sort();
+    collection.inventory.relationships.dedup();
+    collection.errors.sort_by(|a, b| {
+        (&a.account, &a.service, &a.region, &a.operation).cmp(&(
+            &b.account,
+            &b.service,
+            &b.region,
+            &b.operation,
+        ))
+    });
+    Ok(collection)
+}
+
+/// Scans one account with the given SDK configuration.
+async fn collect_account(
+    config: &AwsScanConfig,
+    sdk: &SdkConfig,
+    progress: &dyn Progress,
+) -> Result<Collection, AwsError> {
+    let sdk = sdk.clone();
     let sts = aws_sdk_sts::Client::new(&sdk);
     let identity = sts
         .get_caller_identity()
@@ -610,6 +753,7 @@ pub async fn collect(
             relationships,
         },
         errors,
+        accounts: vec![account.clone()],
         account_id: account,
         regions,
     })

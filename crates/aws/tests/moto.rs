@@ -75,8 +75,12 @@ fn start_moto() -> Moto {
 }
 
 fn seed(moto: &Moto) -> Value {
+    seed_with(moto, "tests/seed_moto.py")
+}
+
+fn seed_with(moto: &Moto, script: &str) -> Value {
     let python = env_path("RAMPART_MOTO_PYTHON");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/seed_moto.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
     let mut child = Command::new(python)
         .arg(script)
         .env("AWS_ENDPOINT_URL", &moto.url)
@@ -914,4 +918,94 @@ fn external_id_without_role_is_a_configuration_error() {
         .block_on(rampart_aws::collect(&cfg, &rampart_aws::NoProgress))
         .unwrap_err();
     assert!(matches!(err, rampart_aws::AwsError::Config(_)), "{err}");
+}
+
+#[test]
+fn scans_the_member_accounts_of_an_organization_through_a_role() {
+    let moto = start_moto();
+    let ids = seed_with(&moto, "tests/seed_org.py");
+    let id = |k: &str| ids[k].as_str().unwrap().to_string();
+    let mut cfg = config(&moto);
+    cfg.org_role_name = Some("OrganizationAccountAccessRole".into());
+    cfg.org_exclude_accounts = vec![id("sandbox")];
+    let c = collect(&cfg);
+    eprintln!("collection errors: {:#?}", c.errors);
+
+    // Organizations discovery from the management account: every account, the management
+    // account flagged, the closed one not active.
+    let org_accounts: Vec<&Asset> = c
+        .inventory
+        .assets
+        .iter()
+        .filter(|a| a.resource_type.as_str() == "aws.organizations.account")
+        .collect();
+    assert_eq!(org_accounts.len(), 5, "management + 4 members");
+    assert!(org_accounts.iter().all(|a| a.account == "123456789012"));
+    let mgmt = org_accounts
+        .iter()
+        .find(|a| a.config["id"] == json!("123456789012"))
+        .unwrap();
+    assert_eq!(mgmt.config["managementAccount"], json!(true));
+    assert_eq!(mgmt.region, "global");
+    let prod = org_accounts
+        .iter()
+        .find(|a| a.config["id"] == json!(id("prod")))
+        .unwrap();
+    assert_eq!(prod.config["name"], json!("prod"));
+    assert_eq!(prod.config["email"], json!("prod@example.com"));
+    assert_eq!(prod.config["status"], json!("ACTIVE"));
+    assert_eq!(prod.config["managementAccount"], json!(false));
+    assert!(
+        prod.config["organizationId"]
+            .as_str()
+            .unwrap()
+            .starts_with("o-")
+    );
+    let closed = org_accounts
+        .iter()
+        .find(|a| a.config["id"] == json!(id("closed")))
+        .unwrap();
+    assert_ne!(closed.config["status"], json!("ACTIVE"));
+    let account = find(&c, "aws.account", "123456789012");
+    assert!(
+        account.config["organization"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("o-")
+    );
+    assert_eq!(
+        account.config["organization"]["masterAccountId"],
+        json!("123456789012")
+    );
+
+    // Member accounts scanned through the role: prod and staging; sandbox excluded, the closed
+    // account skipped.
+    let mut want = vec![id("prod"), id("staging")];
+    want.sort();
+    assert_eq!(c.accounts[0], "123456789012");
+    assert_eq!(c.accounts[1..], want[..]);
+    for member in &want {
+        find(&c, "aws.account", member);
+        find(
+            &c,
+            "aws.iam.root_user",
+            &format!("arn:aws:iam::{member}:root"),
+        );
+        find(&c, "aws.account.region", &format!("{member}/us-east-1"));
+    }
+    for skipped in [id("sandbox"), id("closed")] {
+        assert!(c.inventory.assets.iter().all(|a| a.account != skipped));
+    }
+    // Errors name the account they belong to.
+    assert!(
+        c.errors
+            .iter()
+            .any(|e| e.account == id("prod") && e.operation == "ListAnalyzers")
+    );
+
+    // An explicit include list restricts the member accounts.
+    cfg.org_accounts = Some(vec![id("staging")]);
+    cfg.org_exclude_accounts.clear();
+    let c = collect(&cfg);
+    assert_eq!(c.accounts, vec!["123456789012".to_string(), id("staging")]);
 }
