@@ -11,6 +11,7 @@ use rampart_aws::{AwsScanConfig, Collection};
 use super::{EXIT_INCOMPLETE, ReportArgs};
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("assume").args(["role_arn", "org_role_name"]).multiple(true)))]
 pub struct AwsArgs {
     /// Named profile from ~/.aws/config (default: the standard credential chain: environment,
     /// profile from AWS_PROFILE, SSO, instance or container role).
@@ -22,9 +23,29 @@ pub struct AwsArgs {
     /// Role to assume before scanning (e.g. the role created by deploy/aws templates).
     #[arg(long, value_name = "ARN")]
     role_arn: Option<String>,
-    /// External ID presented when assuming --role-arn.
-    #[arg(long, value_name = "ID", requires = "role_arn")]
+    /// External ID presented when assuming --role-arn (and the --org-role-name roles).
+    #[arg(long, value_name = "ID", requires = "assume")]
     external_id: Option<String>,
+    /// AWS Organizations: after the scanned (management) account, scan each active member
+    /// account through this role (e.g. OrganizationAccountAccessRole).
+    #[arg(long, value_name = "NAME")]
+    org_role_name: Option<String>,
+    /// Member accounts to scan with --org-role-name, comma-separated (default: every active one).
+    #[arg(
+        long,
+        value_name = "ACCOUNT,...",
+        value_delimiter = ',',
+        requires = "org_role_name"
+    )]
+    org_accounts: Vec<String>,
+    /// Member accounts to skip with --org-role-name, comma-separated.
+    #[arg(
+        long,
+        value_name = "ACCOUNT,...",
+        value_delimiter = ',',
+        requires = "org_role_name"
+    )]
+    org_exclude_accounts: Vec<String>,
     /// Send every API call to this endpoint (an emulator such as moto); S3 then uses
     /// path-style addressing.
     #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
@@ -41,7 +62,8 @@ struct Bar(ProgressBar);
 
 impl rampart_aws::Progress for Bar {
     fn plan(&self, units: &[(String, String)]) {
-        self.0.set_length(units.len() as u64);
+        // One plan per account (organization scans): the bar grows with each.
+        self.0.inc_length(units.len() as u64);
     }
     fn started(&self, service: &str, region: &str) {
         self.0.set_message(format!("{service} {region}"));
@@ -65,6 +87,9 @@ pub fn run(args: AwsArgs) -> anyhow::Result<ExitCode> {
         external_id: args.external_id.clone(),
         endpoint_url: args.endpoint_url.clone().filter(|u| !u.is_empty()),
         region_concurrency: Some(args.region_concurrency.max(1)),
+        org_role_name: args.org_role_name.clone(),
+        org_accounts: (!args.org_accounts.is_empty()).then(|| args.org_accounts.clone()),
+        org_exclude_accounts: args.org_exclude_accounts.clone(),
         ..AwsScanConfig::default()
     };
     let bar = if std::io::stderr().is_terminal() {
@@ -103,11 +128,16 @@ pub fn run(args: AwsArgs) -> anyhow::Result<ExitCode> {
 
 /// What was collected, and every failed call, on stderr.
 fn summarise(c: &Collection) {
+    let members = c.accounts.len().saturating_sub(1);
+    let accounts = if members > 0 {
+        format!("account {} and {members} member account(s)", c.account_id)
+    } else {
+        format!("account {}", c.account_id)
+    };
     eprintln!(
-        "collected {} assets and {} relationships from account {} in {} region(s)",
+        "collected {} assets and {} relationships from {accounts} in {} region(s)",
         c.inventory.assets.len(),
         c.inventory.relationships.len(),
-        c.account_id,
         c.regions.len()
     );
     if c.errors.is_empty() {
@@ -120,7 +150,14 @@ fn summarise(c: &Collection) {
     const SHOWN: usize = 50;
     for e in c.errors.iter().take(SHOWN) {
         let message: String = e.message.chars().take(240).collect();
-        eprintln!("  {} {} {}: {}", e.service, e.region, e.operation, message);
+        if members > 0 {
+            eprintln!(
+                "  {} {} {} {}: {}",
+                e.account, e.service, e.region, e.operation, message
+            );
+        } else {
+            eprintln!("  {} {} {}: {}", e.service, e.region, e.operation, message);
+        }
     }
     if c.errors.len() > SHOWN {
         eprintln!("  … and {} more", c.errors.len() - SHOWN);
