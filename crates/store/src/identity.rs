@@ -327,8 +327,7 @@ impl Store {
         }
         let mut reports = Vec::new();
         for (chain, head) in chains {
-            // Stored order (rowid) rather than seq order, so moved rows show.
-            let rows = sqlx::query("SELECT * FROM audit_log WHERE chain = $1 ORDER BY rowid")
+            let rows = sqlx::query("SELECT * FROM audit_log WHERE chain = $1 ORDER BY seq")
                 .bind(&chain)
                 .fetch_all(self.pool())
                 .await?;
