@@ -788,6 +788,42 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
             FindingStatus::Pass,
         ),
         ("aws-ec2-image-not-public", &image, FindingStatus::Fail),
+        (
+            "aws-ec2-snapshot-not-public",
+            &snap_pub,
+            FindingStatus::Fail,
+        ),
+        (
+            "aws-ec2-snapshot-not-public",
+            &snap_priv,
+            FindingStatus::Pass,
+        ),
+        ("aws-rds-snapshot-not-public", &dbsnap, FindingStatus::Fail),
+        ("aws-rds-snapshot-not-public", &csnap, FindingStatus::Pass),
+        ("aws-sqs-queue-encrypted", &jobs, FindingStatus::Pass),
+        ("aws-sqs-queue-encrypted", &events, FindingStatus::Fail),
+        (
+            "aws-ecr-repository-scan-on-push",
+            &repo,
+            FindingStatus::Fail,
+        ),
+        (
+            "aws-ecr-repository-scan-on-push",
+            &repo2,
+            FindingStatus::Pass,
+        ),
+        (
+            "aws-eks-cluster-endpoint-not-public",
+            &eks,
+            FindingStatus::Fail,
+        ),
+        // moto lacks ListFunctionUrlConfigs: the field is absent and the control reports an
+        // error rather than a false pass.
+        (
+            "aws-lambda-function-url-auth",
+            &function,
+            FindingStatus::Error,
+        ),
         // The database is public but its port (5432) is not open to the internet.
         (
             "aws-toxic-exposed-database-unencrypted",
