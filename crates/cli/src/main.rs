@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success; 1 a control at or above `--fail-on` failed; 2 usage or input error.
 
+mod admin_cmd;
 mod content_cmd;
 mod graph_cmd;
 mod scan;
@@ -43,6 +44,15 @@ enum Command {
     /// Explore the security graph: attack paths and neighbourhoods.
     #[command(subcommand)]
     Graph(graph_cmd::GraphCommand),
+    /// Check the integrity of the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(admin_cmd::AuditCommand),
+    /// Manage the key that seals stored credentials and MFA secrets.
+    #[command(subcommand)]
+    Vault(admin_cmd::VaultCommand),
+    /// Create users and manage installation operators.
+    #[command(subcommand)]
+    User(admin_cmd::UserCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +65,9 @@ fn main() -> ExitCode {
         Command::Controls(cmd) => content_cmd::controls(cmd),
         Command::Frameworks(cmd) => content_cmd::frameworks(cmd),
         Command::Graph(cmd) => graph_cmd::run(cmd),
+        Command::Audit(cmd) => admin_cmd::audit(cmd),
+        Command::Vault(cmd) => admin_cmd::vault(cmd),
+        Command::User(cmd) => admin_cmd::user(cmd),
     };
     match result {
         Ok(code) => code,

@@ -43,7 +43,7 @@ pub enum DemoError {
 }
 
 /// A random password of [`PASSWORD_LEN`] letters and digits (about 143 bits).
-fn generate_password() -> String {
+pub fn generate_password() -> String {
     use rand::Rng as _;
     use rand::distributions::Alphanumeric;
     rand::rngs::OsRng

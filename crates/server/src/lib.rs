@@ -37,7 +37,9 @@ use rampart_rules::Catalog;
 use rampart_store::Store;
 
 pub use api::ApiDoc;
-pub use demo::{DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, prepare_demo};
+pub use demo::{
+    DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, generate_password, prepare_demo,
+};
 pub use state::{AlertFeed, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert};
 pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
 

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use crate::audit::{ActorKind, AuditEvent, Outcome};
 use crate::types::*;
 use crate::{Result, StoreError};
 
@@ -852,6 +853,27 @@ impl SqliteBackend {
             q.execute(&mut *tx).await?;
         }
 
+        // The import is a state change: audited in the same transaction.
+        let (kind, actor_id, label) = match scope.access() {
+            Access::Member { user_id, .. } => (ActorKind::User, user_id.clone(), String::new()),
+            Access::Token { token_id, .. } => {
+                (ActorKind::ApiToken, token_id.clone(), String::new())
+            }
+            Access::Support { operator_id, .. } => {
+                (ActorKind::Operator, operator_id.clone(), String::new())
+            }
+            Access::Local => (ActorKind::System, "local-cli".to_owned(), String::new()),
+        };
+        let event = AuditEvent::new("scan.record", Outcome::Success)
+            .actor(kind, &actor_id, &label)
+            .object("scan", &scan.id)
+            .grant(scope.grant_id())
+            .detail(serde_json::json!({
+                "source": scan.source,
+                "assets": scan.asset_count,
+                "failed": scan.fail_count,
+            }));
+        crate::audit::append(&mut tx, scope.workspace_id(), &event, Utc::now()).await?;
         tx.commit().await?;
         Ok(())
     }

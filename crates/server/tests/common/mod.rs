@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use rampart_model::{Evaluation, FindingStatus, Inventory};
 use rampart_rules::Catalog;
-use rampart_server::{RunningServer, ServerConfig};
+use rampart_server::{MemoryMailer, RunningServer, ServerConfig};
 use rampart_store::{Role, Store};
 use reqwest::header::{COOKIE, SET_COOKIE};
 
@@ -58,6 +58,9 @@ pub struct TestServer {
     pub evaluations: Vec<Evaluation>,
     pub inventory: Inventory,
     pub other_inventory: Inventory,
+    pub mailer: Arc<MemoryMailer>,
+    pub alerts: Arc<rampart_server::AlertFeed>,
+    pub vault: Arc<rampart_store::Vault>,
 }
 
 impl TestServer {
@@ -123,6 +126,54 @@ impl TestServer {
         set_cookie_value(&resp, "__Host-rampart_session").expect("session cookie")
     }
 
+    /// A request with a session cookie and its CSRF token (as the web app sends).
+    pub fn with_session(
+        &self,
+        req: reqwest::RequestBuilder,
+        session: &str,
+        csrf: &str,
+    ) -> reqwest::RequestBuilder {
+        req.header(COOKIE, format!("__Host-rampart_session={session}"))
+            .header("x-csrf-token", csrf)
+    }
+
+    /// Creates a user with a role in a workspace and signs them in: (user id, session, csrf).
+    pub async fn member(
+        &self,
+        email: &str,
+        workspace: &str,
+        role: Role,
+    ) -> (String, String, String) {
+        let password = "member violet kettle harbour";
+        let user = self.store.create_user(email, password).await.unwrap();
+        let scope = self.store.operator_scope(workspace).await.unwrap().unwrap();
+        self.store
+            .set_membership(&scope, &user.id, role)
+            .await
+            .unwrap();
+        let session = self.login(email, password).await;
+        let csrf = self.csrf_any(&session).await;
+        (user.id, session, csrf)
+    }
+
+    /// The session's CSRF token from the home page's sign-out form.
+    pub async fn csrf_any(&self, session: &str) -> String {
+        let resp = self.get("/", Some(session)).await;
+        let resp = if resp.status() == 303 || resp.status() == 302 {
+            let loc = resp
+                .headers()
+                .get("location")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            self.get(&loc, Some(session)).await
+        } else {
+            resp
+        };
+        form_token(&resp.text().await.unwrap())
+    }
+
     /// The session's CSRF token, read from the sign-out form of a page.
     pub async fn csrf_of(&self, session: &str) -> String {
         let resp = self.get("/w/acme", Some(session)).await;
@@ -170,7 +221,32 @@ pub fn client_for(cert_path: &Path) -> reqwest::Client {
         .unwrap()
 }
 
+/// The mail sink and alert feed of the test servers.
+pub fn parts(dir: &Path) -> (rampart_server::AppParts, Arc<MemoryMailer>) {
+    let config = ServerConfig {
+        data_dir: dir.to_path_buf(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls_cert: None,
+        tls_key: None,
+        vault_key_file: None,
+    };
+    let vault = rampart_server::load_vault(&config).unwrap();
+    let mailer = Arc::new(MemoryMailer::default());
+    let mut parts = rampart_server::AppParts::new(vault);
+    parts.mailer = mailer.clone();
+    (parts, mailer)
+}
+
 pub async fn start_server(dir: &Path, store: &Store, catalog: &Arc<Catalog>) -> RunningServer {
+    start_server_with(dir, store, catalog, parts(dir).0).await
+}
+
+pub async fn start_server_with(
+    dir: &Path,
+    store: &Store,
+    catalog: &Arc<Catalog>,
+    parts: rampart_server::AppParts,
+) -> RunningServer {
     install_crypto_provider();
     let config = ServerConfig {
         data_dir: dir.to_path_buf(),
@@ -179,7 +255,7 @@ pub async fn start_server(dir: &Path, store: &Store, catalog: &Arc<Catalog>) -> 
         tls_key: None,
         vault_key_file: None,
     };
-    rampart_server::start(config, store.clone(), catalog.clone())
+    rampart_server::start_with(config, store.clone(), catalog.clone(), parts)
         .await
         .unwrap()
 }
@@ -228,7 +304,10 @@ pub async fn spawn() -> TestServer {
         .await
         .unwrap();
 
-    let server = start_server(dir.path(), &store, &catalog).await;
+    let (parts, mailer) = parts(dir.path());
+    let alerts = parts.alerts.clone();
+    let vault = parts.vault.clone();
+    let server = start_server_with(dir.path(), &store, &catalog, parts).await;
     let client = client_for(&server.cert_path);
     let base = format!("https://127.0.0.1:{}", server.addr.port());
     TestServer {
@@ -241,6 +320,9 @@ pub async fn spawn() -> TestServer {
         evaluations,
         inventory,
         other_inventory,
+        mailer,
+        alerts,
+        vault,
     }
 }
 

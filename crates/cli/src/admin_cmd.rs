@@ -1,0 +1,244 @@
+//! Installation administration from the machine that holds the data directory: users and
+//! operators, the audit log's integrity, and the secrets vault.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
+use rampart_store::{Role, Store, Vault};
+
+#[derive(Args, Debug, Clone)]
+pub struct DataDir {
+    /// Data directory holding the store.
+    #[arg(
+        long,
+        env = "RAMPART_DATA_DIR",
+        default_value = "rampart-data",
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute every audit hash chain; exit 1 and name the first bad entry when one was
+    /// edited, deleted, reordered or truncated.
+    Verify {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VaultCommand {
+    /// Print a new random key line (`ID:BASE64`) to put first in the vault key file.
+    GenerateKey {
+        /// Key id (1 to 32 characters of A-Z, a-z, 0-9, '-', '_'); default: k + today's date.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Re-seal every stored secret under the current (first) key of the key file. Put a new key
+    /// line first (keep the old one below it), run this, then remove the old line.
+    RotateKey {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Vault key file; default: RAMPART_VAULT_KEY, else DATA_DIR/vault.key.
+        #[arg(long, env = "RAMPART_VAULT_KEY_FILE", value_name = "FILE")]
+        key_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user (password read from standard input, or generated and printed once), and
+    /// optionally add them to a workspace with a role.
+    Create {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Email address (the sign-in name).
+        email: String,
+        /// Workspace slug to add the user to.
+        #[arg(long, requires = "role")]
+        workspace: Option<String>,
+        /// Role in --workspace.
+        #[arg(long, value_parser = ["owner", "admin", "analyst", "viewer", "auditor"])]
+        role: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Give or take the installation-operator capability (support access through grants only).
+    Operator {
+        #[command(flatten)]
+        dir: DataDir,
+        email: String,
+        /// Take the capability away instead.
+        #[arg(long)]
+        revoke: bool,
+    },
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn open(dir: &DataDir) -> anyhow::Result<Store> {
+    Store::open_data_dir(&dir.data_dir)
+        .await
+        .with_context(|| format!("cannot open the store in {}", dir.data_dir.display()))
+}
+
+fn local_event(action: &str) -> AuditEvent {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    AuditEvent::new(action, Outcome::Success).actor(ActorKind::System, "local-cli", &who)
+}
+
+pub fn audit(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    let AuditCommand::Verify { dir, json } = cmd;
+    runtime()?.block_on(async {
+        let store = open(&dir).await?;
+        let reports = store
+            .verify_audit()
+            .await
+            .context("cannot read the audit log")?;
+        let bad = reports.iter().filter(|r| r.first_bad.is_some()).count();
+        if json {
+            println!("{}", serde_json::to_string_pretty(&reports)?);
+        } else {
+            for r in &reports {
+                match &r.first_bad {
+                    None => println!("ok        {} ({} entries)", r.chain, r.entries),
+                    Some(b) => println!(
+                        "TAMPERED  {} ({} entries): first bad entry is #{}: {}",
+                        r.chain, r.entries, b.seq, b.reason
+                    ),
+                }
+            }
+            println!(
+                "{} chain(s) checked, {} intact, {} tampered",
+                reports.len(),
+                reports.len() - bad,
+                bad
+            );
+        }
+        Ok(if bad == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
+pub fn vault(cmd: VaultCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        VaultCommand::GenerateKey { id } => {
+            let id = id.unwrap_or_else(|| format!("k{}", chrono::Utc::now().format("%Y%m%d")));
+            let line = Vault::generate_key_line(&id);
+            Vault::from_key_text(&line, "--id").map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{line}");
+            Ok(ExitCode::SUCCESS)
+        }
+        VaultCommand::RotateKey { dir, key_file } => {
+            let vault = match key_file {
+                Some(path) => Vault::from_file(&path),
+                None => match std::env::var(rampart_store::VAULT_KEY_ENV) {
+                    Ok(text) => Vault::from_key_text(&text, rampart_store::VAULT_KEY_ENV),
+                    Err(_) => {
+                        Vault::from_file(&dir.data_dir.join(rampart_server::VAULT_KEY_FILE_NAME))
+                    }
+                },
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            runtime()?.block_on(async {
+                let store = open(&dir).await?;
+                let n = store
+                    .reseal_secrets(&vault, local_event("vault.rotate"))
+                    .await
+                    .context("re-sealing failed; nothing was changed")?;
+                println!(
+                    "re-sealed {n} secret(s) under key {}; older key lines can now be removed",
+                    vault.current_key_id()
+                );
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+pub fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCommand::Create {
+            dir,
+            email,
+            workspace,
+            role,
+            password_stdin,
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut p = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut p)
+                    .context("cannot read the password from standard input")?;
+                (p.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (rampart_server::generate_password(), true)
+            };
+            runtime()?.block_on(async {
+                let store = open(&dir).await?;
+                let user = store
+                    .create_user(&email, &password)
+                    .await
+                    .with_context(|| format!("cannot create user {email}"))?;
+                store
+                    .audit(None, &local_event("user.create").object("user", &user.id))
+                    .await?;
+                if let (Some(slug), Some(role)) = (workspace, role) {
+                    let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let Some(scope) = store.operator_scope(&slug).await? else {
+                        bail!("workspace {slug:?} does not exist");
+                    };
+                    store.set_membership(&scope, &user.id, role).await?;
+                    store
+                        .audit(
+                            Some(&scope),
+                            &local_event("member.add")
+                                .object("member", &user.id)
+                                .detail(serde_json::json!({ "role": role })),
+                        )
+                        .await?;
+                }
+                println!("created user {} ({})", user.email, user.id);
+                if generated {
+                    println!(
+                        "password: {password}   (shown once; only its argon2id hash is stored)"
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        UserCommand::Operator { dir, email, revoke } => runtime()?.block_on(async {
+            let store = open(&dir).await?;
+            let Some(user) = store.user_by_email(&email).await? else {
+                bail!("no user with email {email:?}");
+            };
+            store
+                .set_operator(&user.id, !revoke, local_event("user.operator"))
+                .await?;
+            println!(
+                "{} is {} an installation operator",
+                user.email,
+                if revoke { "no longer" } else { "now" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
