@@ -373,6 +373,7 @@ struct LogoutForm {
 
 async fn logout(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
@@ -402,11 +403,13 @@ async fn logout(
     if let Err(e) = state.store.delete_session(token).await {
         return ApiError::from(e).into_response();
     }
-    let event = AuditEvent::new("auth.logout", Outcome::Success).actor(
-        ActorKind::User,
-        &session.user.id,
-        &session.user.email,
-    );
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let event = AuditEvent::new("auth.logout", Outcome::Success)
+        .actor(ActorKind::User, &session.user.id, &session.user.email)
+        .from_client(&peer.ip().to_string(), user_agent);
     if let Err(e) = state.store.audit(None, &event).await {
         return ApiError::from(e).into_response();
     }
