@@ -75,3 +75,79 @@ async fn api_errors_are_json() {
     assert_eq!(body["error"]["code"], "not_found");
     t.server.shutdown().await.unwrap();
 }
+
+/// TRACE (and TRACK) are refused everywhere, with the security headers, and echo nothing back
+/// (ASVS 14.5.1); error bodies carry no internals (ASVS 7.4.1).
+#[tokio::test]
+async fn v14_5_1_trace_is_refused_and_errors_reveal_no_internals() {
+    let t = common::spawn().await;
+    let session = t.login(common::ALICE, common::ALICE_PASSWORD).await;
+    for path in [
+        "/",
+        "/login",
+        "/api/v1/workspaces",
+        "/healthz",
+        "/api/v1/workspaces/acme/assets",
+    ] {
+        for method in ["TRACE", "TRACK"] {
+            let resp = t
+                .client
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    t.url(path),
+                )
+                .header("cookie", format!("__Host-rampart_session={session}"))
+                .header("x-echo-me", "reflected-canary")
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                [403, 404, 405].contains(&resp.status().as_u16()),
+                "{method} {path}: {}",
+                resp.status()
+            );
+            common::assert_security_headers(&resp, path);
+            let body = resp.text().await.unwrap();
+            assert!(
+                !body.contains("reflected-canary"),
+                "{method} {path} echoed the request"
+            );
+        }
+    }
+    // Malformed input: the answer names the problem, not the implementation.
+    for (path, body) in [
+        ("/api/v1/workspaces/acme/assets?limit=notanumber", None),
+        ("/api/v1/workspaces/acme/assets?q=%28%28%28", None),
+        ("/api/v1/me/password", Some("{not json")),
+    ] {
+        let resp = match body {
+            None => t.get(path, Some(&session)).await,
+            Some(b) => {
+                let csrf = t.csrf_any(&session).await;
+                t.with_session(t.client.post(t.url(path)), &session, &csrf)
+                    .header("content-type", "application/json")
+                    .body(b)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(resp.status(), 400, "{path}");
+        let text = resp.text().await.unwrap().to_lowercase();
+        for leak in [
+            "panicked",
+            "sqlx",
+            "sqlite",
+            ".rs:",
+            "stack backtrace",
+            "/root/",
+            "/work/",
+        ] {
+            assert!(
+                !text.contains(leak),
+                "{path}: error body reveals {leak}: {text}"
+            );
+        }
+    }
+    t.server.shutdown().await.unwrap();
+}

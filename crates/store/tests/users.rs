@@ -216,3 +216,64 @@ async fn v3_sessions_hashed_expiring_and_revocable() {
     assert!(store.session(&s4.token).await.unwrap().is_none());
     assert!(store.session(&s5.token).await.unwrap().is_none());
 }
+
+/// V3.3.2: idle and absolute timeouts are configurable (defaults 30 min and 12 h).
+#[tokio::test]
+async fn v3_3_2_session_timeouts_are_configurable() {
+    let db = common::open().await;
+    assert_eq!(
+        db.store.session_timeouts(),
+        rampart_store::SessionTimeouts {
+            idle: chrono::TimeDelta::minutes(30),
+            absolute: chrono::TimeDelta::hours(12),
+        }
+    );
+    let store = db
+        .store
+        .clone()
+        .with_session_timeouts(rampart_store::SessionTimeouts {
+            idle: chrono::TimeDelta::minutes(5),
+            absolute: chrono::TimeDelta::hours(1),
+        });
+    let user = store
+        .create_user("t@example.com", "violet kettle harbour")
+        .await
+        .expect("user");
+    let t0 = common::at(9);
+    let s = store
+        .create_session_at(&user.id, t0)
+        .await
+        .expect("session");
+    assert_eq!(s.expires_at, t0 + chrono::TimeDelta::hours(1));
+    let minutes = |m| t0 + chrono::TimeDelta::minutes(m);
+    // Active every 4 minutes: alive until the absolute limit.
+    for m in [4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56] {
+        assert!(
+            store
+                .session_at(&s.token, minutes(m))
+                .await
+                .expect("lookup")
+                .is_some(),
+            "{m}"
+        );
+    }
+    assert!(
+        store
+            .session_at(&s.token, minutes(60))
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+    // Idle for 6 minutes: gone.
+    let s = store
+        .create_session_at(&user.id, t0)
+        .await
+        .expect("session");
+    assert!(
+        store
+            .session_at(&s.token, minutes(6))
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+}
