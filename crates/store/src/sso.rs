@@ -226,6 +226,47 @@ fn config_from_row(r: &SqliteRow) -> Result<SsoConfig> {
     })
 }
 
+/// Re-seals SSO client secrets and the PKCE verifiers of sign-ins in flight under the vault's
+/// current key, inside the caller's transaction (`rampart vault rotate-key`). Answers how many.
+pub(crate) async fn reseal(conn: &mut sqlx::SqliteConnection, vault: &Vault) -> Result<u64> {
+    let vault_err = |e: crate::VaultError| StoreError::Vault(e.to_string());
+    let mut count = 0u64;
+    let rows = sqlx::query("SELECT organization_id, client_secret FROM sso_configs")
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in rows {
+        let (org, sealed): (String, String) =
+            (r.try_get("organization_id")?, r.try_get("client_secret")?);
+        let aad = secret_aad(&org);
+        let plain = vault.open(&sealed, &aad).map_err(vault_err)?;
+        let resealed = vault.seal(&plain, &aad).map_err(vault_err)?;
+        sqlx::query("UPDATE sso_configs SET client_secret = $2 WHERE organization_id = $1")
+            .bind(&org)
+            .bind(resealed)
+            .execute(&mut *conn)
+            .await?;
+        count += 1;
+    }
+    let rows =
+        sqlx::query("SELECT state_hash, pkce_verifier FROM sso_logins WHERE used_at IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    for r in rows {
+        let (state_hash, sealed): (String, String) =
+            (r.try_get("state_hash")?, r.try_get("pkce_verifier")?);
+        let aad = verifier_aad(&state_hash);
+        let plain = vault.open(&sealed, &aad).map_err(vault_err)?;
+        let resealed = vault.seal(&plain, &aad).map_err(vault_err)?;
+        sqlx::query("UPDATE sso_logins SET pkce_verifier = $2 WHERE state_hash = $1")
+            .bind(&state_hash)
+            .bind(resealed)
+            .execute(&mut *conn)
+            .await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
 impl Store {
     /// The organization with this slug, if any.
     pub async fn organization_by_slug(&self, slug: &str) -> Result<Option<Organization>> {

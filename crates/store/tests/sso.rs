@@ -317,3 +317,49 @@ async fn v3_5_jit_sign_in_creates_user_once_and_refuses_foreign_accounts() {
         assert!(report.first_bad.is_none(), "{report:?}");
     }
 }
+
+/// Key rotation re-seals the SSO client secret (and PKCE verifiers in flight) under the new key.
+#[tokio::test]
+async fn v8_3_key_rotation_reseals_sso_secrets() {
+    let db = common::open().await;
+    let old_line = Vault::generate_key_line("k1");
+    let old = Vault::from_key_text(&old_line, "test").unwrap();
+    let scope = org_with_workspace(&db.store, "acme", "acme-prod").await;
+    let config = configure(&db.store, &scope, &old).await;
+    let login = NewSsoLogin {
+        organization_id: &config.organization_id,
+        state: "state-0123456789abcdef0123456789abcdef",
+        nonce: "nonce-0123456789abcdef0123456789abcdef",
+        pkce_verifier: "verifier-0123456789abcdef0123456789abcdef0123456789",
+        redirect_uri: "https://rampart.example/sso/callback",
+    };
+    db.store.begin_sso_login(&login, &old).await.unwrap();
+    let new = Vault::from_key_text(
+        &format!("{}\n{old_line}\n", Vault::generate_key_line("k2")),
+        "test",
+    )
+    .unwrap();
+    let n = db
+        .store
+        .reseal_secrets(&new, event("vault.rotate"))
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    // Sealed text now names the new key.
+    let sealed = raw(db.dir.path(), "SELECT client_secret FROM sso_configs").await;
+    assert!(sealed[0].starts_with("v1:k2:"), "{}", sealed[0]);
+    assert_eq!(
+        db.store
+            .sso_client_secret(&config.organization_id, &new)
+            .await
+            .unwrap(),
+        SECRET
+    );
+    let taken = db
+        .store
+        .take_sso_login(login.state, &new)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.pkce_verifier, login.pkce_verifier);
+}
