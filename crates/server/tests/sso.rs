@@ -639,3 +639,85 @@ async fn sso_entry_points() {
     assert_eq!(s.t.get("/sso/nobody/start", None).await.status(), 404);
     s.t.server.shutdown().await.unwrap();
 }
+
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// V7.1.1 / V8.3.4: the client secret, the state, the authorization code and the session id of
+/// an SSO sign-in appear in no log line (TRACE, every target) and in no byte of the data
+/// directory.
+#[tokio::test]
+async fn v7_1_1_sso_secrets_appear_in_no_log_line_and_no_database_byte() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("trace")
+        .with_writer(move || writer.clone())
+        .json()
+        .try_init()
+        .unwrap();
+    let s = setup().await;
+    s.configure().await;
+    let browser = s.browser();
+    let callback = s.authorize(&browser, "ivy@example.test").await;
+    let mut canaries: Vec<String> = vec![CLIENT_SECRET.to_string()];
+    for (k, v) in callback.query_pairs() {
+        if k == "code" || k == "state" {
+            canaries.push(v.into_owned());
+        }
+    }
+    assert_eq!(canaries.len(), 3);
+    let resp = browser.get(callback).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    canaries.push(set_cookie_value(&resp, "__Host-rampart_session").unwrap());
+    s.t.server.shutdown().await.unwrap();
+    s.t.store.close().await;
+
+    let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).to_string();
+    assert!(logs.contains("sso_login"), "SSO sign-ins are logged");
+    for canary in &canaries {
+        assert!(
+            !logs.contains(canary.as_str()),
+            "a secret appears in the logs: {canary}"
+        );
+    }
+    for path in files_under(s.t.dir.path()) {
+        if path
+            .file_name()
+            .is_some_and(|n| n == rampart_server::VAULT_KEY_FILE_NAME)
+        {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for canary in &canaries {
+            assert!(
+                !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                "a secret appears in clear in {}: {canary}",
+                path.display()
+            );
+        }
+    }
+}
