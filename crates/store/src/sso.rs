@@ -552,8 +552,12 @@ impl Store {
                 "the email's domain is not allowed to sign in with SSO".into(),
             ));
         }
-        // Hash before the transaction (argon2id is slow); used only if the user is new.
-        let unusable = password::hash_blocking(random_token()).await?;
+        // Hashed before the transaction (argon2id is slow), and only when the user looks new.
+        let unusable = if self.user_by_email(&email).await?.is_none() {
+            password::hash_blocking(random_token()).await?
+        } else {
+            String::new()
+        };
         let now = Utc::now();
         let mut tx = self.pool().begin().await?;
         let linked = sqlx::query("SELECT u.id, u.email, u.created_at, u.password_changed_at FROM sso_identities i JOIN users u ON u.id = i.user_id \
@@ -604,6 +608,10 @@ impl Store {
                         user
                     }
                     None => {
+                        if unusable.is_empty() {
+                            // The account vanished between the two reads: try again later.
+                            return Err(StoreError::Conflict { what: "user" });
+                        }
                         let user = User {
                             id: format!("usr_{}", uuid::Uuid::new_v4().simple()),
                             email: email.clone(),
