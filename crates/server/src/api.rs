@@ -1175,7 +1175,8 @@ impl Modify for SessionCookieScheme {
         crate::admin::revoke_token, crate::admin::get_settings, crate::admin::update_settings,
         crate::admin::list_grants, crate::admin::grant_support, crate::admin::revoke_support,
         crate::admin::grant_accesses, crate::admin::list_connectors, crate::admin::create_connector,
-        crate::admin::delete_connector, crate::admin::audit_log
+        crate::admin::delete_connector, crate::admin::audit_log,
+        crate::sso::get_sso_config, crate::sso::put_sso_config
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SessionCookieScheme),
@@ -1191,7 +1192,7 @@ impl Modify for SessionCookieScheme {
         (name = "account", description = "The caller's account: password, MFA, password reset"),
         (name = "members", description = "Members and invitations"),
         (name = "tokens", description = "Workspace API tokens"),
-        (name = "settings", description = "Workspace settings"),
+        (name = "settings", description = "Workspace settings and the organization's single sign-on (OIDC)"),
         (name = "support", description = "Installation-operator support access, granted by workspace admins"),
         (name = "connectors", description = "Cloud connectors with write-only, encrypted credentials"),
         (name = "audit", description = "The hash-chained audit log"),

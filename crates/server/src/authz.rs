@@ -208,7 +208,9 @@ pub(crate) async fn authorize(
     if let Credential::Session { session, .. } = &caller.credential
         && matches!(scope.access(), Access::Member { .. })
     {
+        // An SSO session whose IdP reported MFA (`amr`) is MFA-verified without Rampart TOTP.
         if !session.mfa_enabled
+            && !session.mfa_verified
             && state
                 .store
                 .workspace_requires_mfa(scope.workspace_id())

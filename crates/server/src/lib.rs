@@ -23,6 +23,7 @@ mod authz;
 mod demo;
 mod error;
 mod security;
+mod sso;
 mod state;
 mod tls;
 mod ui;
@@ -222,6 +223,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         .merge(admin::routes())
         .merge(ui::routes())
         .merge(auth::routes())
+        .merge(sso::routes())
         .fallback(error::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

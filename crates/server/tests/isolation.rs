@@ -238,6 +238,19 @@ fn matrix() -> Vec<Route> {
             None,
         ),
         r(Method::GET, "/api/v1/workspaces/{ws}/audit", Write, None),
+        r(Method::GET, "/api/v1/workspaces/{ws}/sso", Write, None),
+        r(
+            Method::PUT,
+            "/api/v1/workspaces/{ws}/sso",
+            Write,
+            Some(json!({
+                "issuer": "https://idp.example.com",
+                "client_id": "c",
+                "client_secret": "s",
+                "allowed_domains": ["example.com"],
+                "default_role": "viewer",
+            })),
+        ),
     ]
 }
 

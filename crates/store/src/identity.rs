@@ -1588,7 +1588,8 @@ impl Store {
         Ok(())
     }
 
-    /// Re-seals every stored secret (connector credentials, TOTP seeds) under the vault's
+    /// Re-seals every stored secret (connector credentials, TOTP seeds, SSO client secrets and
+    /// PKCE verifiers of sign-ins in flight) under the vault's
     /// current key, in one transaction. Answers how many secrets were re-sealed. Local CLI only
     /// (`rampart vault rotate-key`).
     pub async fn reseal_secrets(&self, vault: &Vault, event: AuditEvent) -> Result<u64> {
@@ -1631,6 +1632,7 @@ impl Store {
                 .await?;
             count += 1;
         }
+        count += crate::sso::reseal(&mut tx, vault).await?;
         let event = event
             .object("vault", vault.current_key_id())
             .detail(serde_json::json!({ "resealed": count, "key_id": vault.current_key_id() }));

@@ -46,6 +46,7 @@ mod authz;
 mod identity;
 mod password;
 mod sqlite;
+mod sso;
 mod stats;
 pub mod totp;
 mod types;
@@ -60,6 +61,7 @@ pub use authz::{Permission, matrix_markdown};
 pub use identity::*;
 pub use stats::WorkspaceStat;
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
+pub use sso::*;
 pub use types::*;
 pub use vault::{VAULT_KEY_ENV, Vault, VaultError};
 

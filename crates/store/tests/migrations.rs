@@ -10,13 +10,16 @@ use sqlx::Row as _;
 async fn migrations_apply_once_and_reopen_cleanly() {
     let db = common::open().await;
     let applied = db.store.applied_migrations().await.unwrap();
-    assert_eq!(applied, ["initial", "findings order index", "identity"]);
+    assert_eq!(
+        applied,
+        ["initial", "findings order index", "identity", "sso"]
+    );
     // Running again is a no-op.
     db.store.migrate().await.unwrap();
     db.store.close().await;
 
     let again = Store::open_data_dir(db.dir.path()).await.unwrap();
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 3);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 4);
     again.close().await;
 }
 
@@ -71,6 +74,9 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "relationships",
             "scans",
             "sessions",
+            "sso_configs",
+            "sso_identities",
+            "sso_logins",
             "support_grants",
             "users",
             "workspaces"
