@@ -649,6 +649,50 @@ def metric_filters(acct, which, topic_subscribers):
     return out
 
 
+def monitoring_chain(acct, region, trail_id, trail_cfg, filters, subscribers):
+    """The CIS 4.x chain as assets: trail → log group ← metric filter ← alarm → topic ← subscription.
+
+    No random draws, so that adding the chain leaves every other generated value as it was."""
+    group_arn = trail_cfg["cloudWatchLogsLogGroupArn"].rsplit(":*", 1)[0]
+    group_name = group_arn.rsplit(":", 1)[1]
+    asset(acct, region, "aws.logs.log_group", group_arn, group_name, None,
+          {"logGroupName": group_name, "arn": group_arn, "creationTime": ts(900), "retentionInDays": 365,
+           "kmsKeyId": trail_cfg.get("kmsKeyId"), "metricFilterCount": len(filters)} if trail_cfg.get("kmsKeyId") else
+          {"logGroupName": group_name, "arn": group_arn, "creationTime": ts(900), "retentionInDays": 365,
+           "metricFilterCount": len(filters)})
+    rel(trail_id, group_arn, "delivers_to")
+    if trail_cfg.get("kmsKeyId"):
+        rel(group_arn, trail_cfg["kmsKeyId"], "encrypted_by")
+    topics = set()
+    for f in filters:
+        fid = "%s:metric-filter:%s" % (group_arn, f["filterName"])
+        mt = [dict(m, metricValue="1") for m in f["metricTransformations"]]
+        asset(acct, region, "aws.logs.metric_filter", fid, f["filterName"], None,
+              {"filterName": f["filterName"], "logGroupName": group_name, "filterPattern": f["filterPattern"],
+               "metricTransformations": mt, "creationTime": ts(900)})
+        rel(fid, group_arn, "filters")
+        for a in f["alarms"]:
+            arn = "arn:aws:cloudwatch:%s:%s:alarm:%s" % (region, acct, a["alarmName"])
+            m = mt[0]
+            asset(acct, region, "aws.cloudwatch.alarm", arn, a["alarmName"], None,
+                  {"alarmName": a["alarmName"], "alarmArn": arn, "metricName": m["metricName"], "namespace": m["metricNamespace"],
+                   "statistic": "Sum", "period": 300, "evaluationPeriods": 1, "threshold": 1.0,
+                   "comparisonOperator": "GreaterThanOrEqualToThreshold", "actionsEnabled": True,
+                   "alarmActions": a["actions"], "okActions": [], "insufficientDataActions": [], "stateValue": a["stateValue"]})
+            rel(arn, fid, "watches")
+            for topic in a["actions"]:
+                rel(arn, topic, "notifies")
+                topics.add(topic)
+    for topic in sorted(topics):
+        for i, (protocol, endpoint) in enumerate([("email", "*@acme.example"), ("https", "https://events.pagerduty.com"),
+                                                  ("email", "*@acme.example")][:subscribers]):
+            sub = "%s:%08x-0000-4000-8000-%012d" % (topic, i + 1, i + 1)
+            asset(acct, region, "aws.sns.subscription", sub, "%s:%s" % (protocol, endpoint), None,
+                  {"subscriptionArn": sub, "topicArn": topic, "protocol": protocol, "endpoint": endpoint,
+                   "owner": acct, "confirmed": True, "pendingConfirmation": False})
+            rel(sub, topic, "subscribes_to")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "demo.jsonl"))
@@ -770,8 +814,9 @@ def main():
         trails.append({k: v for k, v in trail_cfg.items() if k in ("name", "trailARN", "homeRegion", "isMultiRegionTrail", "isOrganizationTrail", "isLogging", "s3BucketName", "cloudWatchLogsLogGroupArn", "eventSelectors", "advancedEventSelectors")})
 
         mf = metric_filters(acct, list(PATTERNS), lambda n: 3 if env == "security" else 2)
+        monitoring_chain(acct, home, t, trail_cfg, mf, 3 if env == "security" else 2)
         asset(acct, "global", "aws.account", acct, "acme-%s" % env, {"env": env}, {
-            "accountId": acct, "alias": "acme-%s" % env, "trails": trails, "metricFilters": mf,
+            "accountId": acct, "alias": "acme-%s" % env, "trails": trails, "metricFilters": mf, "monitoringCollected": True,
             "supportPolicyEntities": {"policyRoles": [{"roleName": "aws-support", "roleId": "AROA" + hexid(16).upper()}],
                                       "policyUsers": [], "policyGroups": []},
             "contactInformation": {"fullName": "Acme Cloud Operations", "companyName": "Acme GmbH", "addressLine1": "Friedrichstrasse 1",
@@ -781,6 +826,8 @@ def main():
                                   "billing": {"name": "Acme Finance", "title": "Accounts payable", "emailAddress": "ap@acme.example", "phoneNumber": "+49-30-5550111"}},
             "s3PublicAccessBlock": {k: env == "security" for k in ("blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")},
         })
+
+        rel(acct, t, "contains")
 
         # -- regions
         # AWS Organizations guardrails enable Config, Access Analyzer, Security Hub, GuardDuty and Macie in

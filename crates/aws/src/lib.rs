@@ -32,6 +32,7 @@ mod guardduty;
 mod iam;
 mod lambda;
 mod logging;
+mod monitoring;
 pub mod operations;
 mod organizations;
 mod rds;
@@ -168,6 +169,9 @@ pub const REGIONAL_SERVICES: &[&str] = &[
     "dynamodb",
     "sqs",
     "guardduty",
+    "logs",
+    "cloudwatch",
+    "sns",
 ];
 /// Global services, collected once per account.
 pub const GLOBAL_SERVICES: &[&str] = &["iam", "s3", "account", "organizations"];
@@ -671,6 +675,9 @@ async fn collect_account(
                             "dynamodb" => dynamodb::collect(&ctx).await,
                             "sqs" => sqs::collect(&ctx).await,
                             "guardduty" => guardduty::collect(&ctx).await,
+                            "logs" => monitoring::logs(&ctx).await,
+                            "cloudwatch" => monitoring::cloudwatch(&ctx).await,
+                            "sns" => monitoring::sns(&ctx).await,
                             _ => services::security_hub(&ctx).await,
                         }
                         let (a, e) = ctx.counts();
@@ -685,9 +692,11 @@ async fn collect_account(
         .collect::<Vec<()>>();
     futures_util::future::join(global, regional).await;
 
-    // Account-wide assets that summarise others (trails, metric filters) come last.
-    let account_ctx = Ctx::new(&scan, "cloudwatch", "global");
-    logging::account_asset(&account_ctx, &regions).await;
+    // Edges between assets of different units, then the account-wide assets that summarise
+    // others (trails, metric filters) come last.
+    monitoring::link(&scan);
+    let account_ctx = Ctx::new(&scan, "account", "global");
+    logging::account_asset(&account_ctx);
     account::region_assets(&scan, &regions, &opt_in);
     derive(&scan);
 

@@ -1,8 +1,6 @@
 //! CloudTrail trails (per home region) and the account-wide `aws.account` asset: trails,
 //! metric filters with their alarms and SNS subscriptions.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value, json};
 
 use crate::util::{b, e, s, strs, ts};
@@ -160,6 +158,11 @@ pub async fn cloudtrail(ctx: &Ctx<'_>) {
                 "encrypted_by",
             );
         }
+        // arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*
+        if let Some(group) = t.cloud_watch_logs_log_group_arn() {
+            let base = group.strip_suffix(":*").unwrap_or(group);
+            ctx.edge(&k, key("aws.logs.log_group", base), "delivers_to");
+        }
     }
 }
 
@@ -177,11 +180,10 @@ const TRAIL_FIELDS: &[&str] = &[
     "advancedEventSelectors",
 ];
 
-/// Builds `aws.account` from the collected trails and the account parts, calling CloudWatch
-/// Logs, CloudWatch and SNS for the metric filters of every multi-region, logging trail.
-pub async fn account_asset(ctx: &Ctx<'_>, regions: &[String]) {
-    let _ = regions;
-    let trails: Vec<Value> = {
+/// Builds `aws.account` from the collected trails, metric filters, alarms and subscriptions
+/// (no calls of its own), with an edge account → trail (`contains`) for each trail.
+pub fn account_asset(ctx: &Ctx<'_>) {
+    let (trails, trail_arns): (Vec<Value>, Vec<String>) = {
         let inner = ctx.scan.lock();
         inner
             .assets
@@ -194,9 +196,9 @@ pub async fn account_asset(ctx: &Ctx<'_>, regions: &[String]) {
                         m.insert((*f).to_string(), v.clone());
                     }
                 }
-                Value::Object(m)
+                (Value::Object(m), a.native_id.clone())
             })
-            .collect()
+            .unzip()
     };
     let mut groups: Vec<(String, String)> = Vec::new();
     for t in &trails {
@@ -214,21 +216,23 @@ pub async fn account_asset(ctx: &Ctx<'_>, regions: &[String]) {
             }
         }
     }
-    let mut metric_filters = Vec::new();
-    for (region, group) in groups {
-        metric_filters.extend(filters_of(ctx, &region, &group).await);
-    }
+    let metric_filters = crate::monitoring::metric_filters_of(ctx.scan, &groups);
     let mut config = ctx.scan.take_parts("account");
     config.insert("accountId".into(), json!(ctx.account()));
     config.insert("trails".into(), Value::Array(trails));
-    config.insert("metricFilters".into(), Value::Array(metric_filters));
+    if let Some(mf) = metric_filters {
+        config.insert("metricFilters".into(), mf);
+    }
+    if crate::monitoring::chain_complete(ctx.scan) {
+        config.insert("monitoringCollected".into(), json!(true));
+    }
     let account = ctx.account().to_string();
     let name = config
         .get("alias")
         .and_then(Value::as_str)
         .unwrap_or(&account)
         .to_string();
-    ctx.asset_in(
+    let k = ctx.asset_in(
         "global",
         "aws.account",
         &account,
@@ -236,89 +240,7 @@ pub async fn account_asset(ctx: &Ctx<'_>, regions: &[String]) {
         Vec::new(),
         Value::Object(config),
     );
-}
-
-async fn filters_of(ctx: &Ctx<'_>, region: &str, group: &str) -> Vec<Value> {
-    let logs_ctx = Ctx::new(ctx.scan, "logs", region);
-    let cw_ctx = Ctx::new(ctx.scan, "cloudwatch", region);
-    let sns_ctx = Ctx::new(ctx.scan, "sns", region);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&logs_ctx.config);
-    let cw = aws_sdk_cloudwatch::Client::new(&cw_ctx.config);
-    let sns = aws_sdk_sns::Client::new(&sns_ctx.config);
-    let Some(filters) = logs_ctx.ok(
-        "DescribeMetricFilters",
-        logs.describe_metric_filters()
-            .log_group_name(group)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await,
-    ) else {
-        return Vec::new();
-    };
-    let mut confirmed: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for f in filters {
-        let mut transformations = Vec::new();
-        let mut alarms = Vec::new();
-        for mt in f.metric_transformations() {
-            transformations.push(json!({
-                "metricName": mt.metric_name(),
-                "metricNamespace": mt.metric_namespace(),
-            }));
-            let Some(r) = cw_ctx.ok(
-                "DescribeAlarmsForMetric",
-                cw.describe_alarms_for_metric()
-                    .metric_name(mt.metric_name())
-                    .namespace(mt.metric_namespace())
-                    .send()
-                    .await,
-            ) else {
-                continue;
-            };
-            for a in r.metric_alarms() {
-                let mut subs = 0usize;
-                for topic in a.alarm_actions().iter().filter(|x| x.contains(":sns:")) {
-                    if !confirmed.contains_key(topic) {
-                        let n = sns_ctx
-                            .ok(
-                                "ListSubscriptionsByTopic",
-                                sns.list_subscriptions_by_topic()
-                                    .topic_arn(topic)
-                                    .into_paginator()
-                                    .items()
-                                    .send()
-                                    .try_collect()
-                                    .await,
-                            )
-                            .map(|list| {
-                                list.iter()
-                                    .filter(|s| {
-                                        s.subscription_arn().is_some_and(|a| a.starts_with("arn:"))
-                                    })
-                                    .count()
-                            })
-                            .unwrap_or(0);
-                        confirmed.insert(topic.clone(), n);
-                    }
-                    subs += confirmed.get(topic).copied().unwrap_or(0);
-                }
-                alarms.push(obj([
-                    ("alarmName", s(a.alarm_name())),
-                    ("stateValue", e(a.state_value())),
-                    ("actions", strs(a.alarm_actions())),
-                    ("snsSubscriptions", json!(subs)),
-                ]));
-            }
-        }
-        out.push(obj([
-            ("logGroupName", json!(group)),
-            ("filterName", s(f.filter_name())),
-            ("filterPattern", s(f.filter_pattern())),
-            ("metricTransformations", Value::Array(transformations)),
-            ("alarms", Value::Array(alarms)),
-        ]));
+    for arn in trail_arns {
+        ctx.edge(&k, key("aws.cloudtrail.trail", arn), "contains");
     }
-    out
 }

@@ -130,15 +130,12 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("describe_trails", &["cloudtrail:DescribeTrails"]),
     ("get_trail_status", &["cloudtrail:GetTrailStatus"]),
     ("get_event_selectors", &["cloudtrail:GetEventSelectors"]),
+    ("describe_log_groups", &["logs:DescribeLogGroups"]),
     ("describe_metric_filters", &["logs:DescribeMetricFilters"]),
-    (
-        "describe_alarms_for_metric",
-        &["cloudwatch:DescribeAlarmsForMetric"],
-    ),
-    (
-        "list_subscriptions_by_topic",
-        &["sns:ListSubscriptionsByTopic"],
-    ),
+    ("describe_alarms", &["cloudwatch:DescribeAlarms"]),
+    ("list_topics", &["sns:ListTopics"]),
+    ("get_topic_attributes", &["sns:GetTopicAttributes"]),
+    ("list_subscriptions", &["sns:ListSubscriptions"]),
     // RDS, EFS, Config, Access Analyzer, Security Hub
     ("describe_db_instances", &["rds:DescribeDBInstances"]),
     ("describe_db_clusters", &["rds:DescribeDBClusters"]),

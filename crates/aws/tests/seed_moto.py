@@ -94,7 +94,7 @@ out.update(vpc=vpc, subnet=subnet, igw=igw, rtb=rtb, sg=sg, instance=instance, v
 
 # CloudTrail into the log bucket and a log group with a CIS 4.3 metric filter, an alarm and an
 # SNS topic with one subscription.
-logs.create_log_group(logGroupName="trail-logs")
+logs.create_log_group(logGroupName="trail-logs", kmsKeyId=out["kmsKeyArn"])
 lg_arn = f"arn:aws:logs:{R}:123456789012:log-group:trail-logs:*"
 trail = ct.create_trail(Name="main", S3BucketName="rampart-logs", IsMultiRegionTrail=True,
                         EnableLogFileValidation=True, CloudWatchLogsLogGroupArn=lg_arn,
@@ -106,8 +106,11 @@ out["trailArn"] = trail["TrailARN"]
 logs.put_metric_filter(logGroupName="trail-logs", filterName="root-usage",
                        filterPattern='{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }',
                        metricTransformations=[{"metricName": "RootUsage", "metricNamespace": "CIS", "metricValue": "1"}])
-topic = sns.create_topic(Name="security-alerts")["TopicArn"]
+logs.put_retention_policy(logGroupName="trail-logs", retentionInDays=365)
+logs.create_log_group(logGroupName="app-logs")
+topic = sns.create_topic(Name="security-alerts", Attributes={"KmsMasterKeyId": out["kmsKeyArn"]})["TopicArn"]
 sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="sec@example.com")
+sns.subscribe(TopicArn=topic, Protocol="https", Endpoint="https://hooks.example.com/services/T0/B0?token=s3cr3t-hook")
 cw.put_metric_alarm(AlarmName="root-usage", MetricName="RootUsage", Namespace="CIS", Statistic="Sum",
                     Period=300, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
                     AlarmActions=[topic])
