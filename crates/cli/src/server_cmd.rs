@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// generated on first start.
     #[arg(long, env = "RAMPART_VAULT_KEY_FILE", value_name = "FILE")]
     vault_key_file: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (plain HTTP: keep it on loopback or
+    /// a private network). Off unless given.
+    #[arg(long, env = "RAMPART_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    metrics_listen: Option<SocketAddr>,
     /// Minutes of inactivity after which a session ends.
     #[arg(long, env = "RAMPART_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
     session_idle_minutes: u32,
@@ -179,6 +183,7 @@ fn server_config(args: &ServeArgs) -> ServerConfig {
         tls_cert: args.tls_cert.clone(),
         tls_key: args.tls_key.clone(),
         vault_key_file: args.vault_key_file.clone(),
+        metrics_listen: args.metrics_listen,
     }
 }
 

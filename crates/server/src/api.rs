@@ -465,7 +465,7 @@ pub struct ScanList {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// Always `ok` when the server answers.
+    /// `ok` (liveness), `ready` or why not (readiness).
     pub status: String,
 }
 
@@ -523,6 +523,7 @@ pub struct FindingParams {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/workspaces", get(list_workspaces))
         .route("/api/v1/workspaces/{ws}/summary", get(summary))
@@ -561,6 +562,33 @@ async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
+}
+
+/// Readiness probe: 200 when the database answers, 503 otherwise (the process stays up and
+/// recovers by itself when the database comes back).
+#[utoipa::path(get, path = "/readyz", tag = "meta", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn readyz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Health>) {
+    match state.store.ping().await {
+        Ok(()) => {
+            state.metrics.database_up.set(1);
+            (
+                axum::http::StatusCode::OK,
+                Json(Health {
+                    status: "ready".into(),
+                }),
+            )
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database check failed");
+            state.metrics.database_up.set(0);
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "database unavailable".into(),
+                }),
+            )
+        }
+    }
 }
 
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
@@ -1163,7 +1191,7 @@ impl Modify for SessionCookieScheme {
         license(name = "Apache-2.0")
     ),
     paths(
-        healthz, list_workspaces, summary, list_assets, get_asset, list_findings, get_finding,
+        healthz, readyz, list_workspaces, summary, list_assets, get_asset, list_findings, get_finding,
         list_controls, get_control, list_frameworks, get_framework, list_scans,
         graph_paths, graph_neighbours,
         crate::admin::me, crate::admin::change_password, crate::admin::begin_totp,

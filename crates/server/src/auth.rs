@@ -174,6 +174,7 @@ async fn login(
             {
                 return internal(e);
             }
+            failed_login(&state, &form.email, &address).await;
             tracing::info!(target: "rampart::auth", event = "login", outcome = "failure", peer = %peer.ip());
             return login_response(StatusCode::UNAUTHORIZED, &form.email, Some(LOGIN_FAILED));
         }
@@ -218,6 +219,25 @@ async fn login(
         Redirect::to(next),
     )
         .into_response()
+}
+
+/// Counts a failed sign-in and raises a security alert when it is the one that throttles the
+/// account (repeated failures on one account) or the address.
+async fn failed_login(state: &AppState, account: &str, address: &str) {
+    state.metrics.login_failures.inc();
+    if let Ok(Some(why)) = state.store.login_throttled(account, address).await {
+        state.alerts.raise(crate::state::SecurityAlert {
+            kind: match why {
+                rampart_store::Throttle::Account => "repeated_failed_logins_account",
+                rampart_store::Throttle::Address => "repeated_failed_logins_address",
+            },
+            workspace: None,
+            subject: match why {
+                rampart_store::Throttle::Account => account.trim().to_lowercase(),
+                rampart_store::Throttle::Address => address.to_owned(),
+            },
+        });
+    }
 }
 
 fn internal(e: rampart_store::StoreError) -> Response {
@@ -331,6 +351,7 @@ async fn mfa_submit(
         {
             return internal(e);
         }
+        failed_login(&state, &session.user.email, &address).await;
         return (
             StatusCode::UNAUTHORIZED,
             render(&MfaPage {

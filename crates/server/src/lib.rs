@@ -22,6 +22,7 @@ mod auth;
 mod authz;
 mod demo;
 mod error;
+mod metrics;
 mod security;
 mod sso;
 mod state;
@@ -41,6 +42,7 @@ pub use api::ApiDoc;
 pub use demo::{
     DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, generate_password, prepare_demo,
 };
+pub use metrics::{MAX_WORKSPACE_SERIES, Metrics};
 pub use state::{AlertFeed, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert};
 pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
 
@@ -58,6 +60,9 @@ pub struct ServerConfig {
     /// Vault key file (see `rampart_store::vault`). Without it the key text comes from
     /// `RAMPART_VAULT_KEY`, or else from `DATA_DIR/vault.key`, generated on first start.
     pub vault_key_file: Option<PathBuf>,
+    /// Where to serve Prometheus metrics (plain HTTP, `/metrics`); `None` = not served. Keep it
+    /// on loopback or a private network.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// File name of the generated vault key inside the data directory.
@@ -112,14 +117,17 @@ pub struct AppParts {
     pub vault: Arc<rampart_store::Vault>,
     pub mailer: Arc<dyn Mailer>,
     pub alerts: Arc<AlertFeed>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppParts {
     pub fn new(vault: rampart_store::Vault) -> AppParts {
+        let metrics = Arc::new(Metrics::new());
         AppParts {
             vault: Arc::new(vault),
             mailer: Arc::new(NoMailer),
-            alerts: Arc::new(AlertFeed::default()),
+            alerts: Arc::new(AlertFeed::with_metrics(metrics.clone())),
+            metrics,
         }
     }
 }
@@ -166,9 +174,12 @@ pub struct RunningServer {
     pub cert_path: PathBuf,
     /// Whether `cert_path` is a self-signed certificate generated or reused by Rampart.
     pub self_signed: bool,
+    /// Where `/metrics` is served, when enabled.
+    pub metrics_addr: Option<SocketAddr>,
     handle: axum_server::Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -190,6 +201,9 @@ impl RunningServer {
     pub async fn shutdown(self) -> Result<(), ServerError> {
         self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
         self.housekeeping.abort();
+        if let Some(t) = &self.metrics_task {
+            t.abort();
+        }
         join(self.task).await
     }
 
@@ -217,7 +231,9 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         vault: parts.vault,
         mailer: parts.mailer,
         alerts: parts.alerts,
+        metrics: parts.metrics.clone(),
     };
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(api::routes())
         .merge(admin::routes())
@@ -229,7 +245,33 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
             state.clone(),
             security::csrf_guard,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            parts.metrics,
+            metrics::track,
+        ))
         .layer(axum::middleware::map_response(security::security_headers))
+        // Every request gets an id (kept from a trusted proxy's `x-request-id` otherwise
+        // generated), logged on its span and echoed in the response.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(tower_http::request_id::SetRequestIdLayer::new(
+                    request_id.clone(),
+                    tower_http::request_id::MakeRequestUuid,
+                ))
+                .layer(
+                    tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                        |req: &axum::http::Request<_>| {
+                            let id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default();
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        },
+                    ),
+                )
+                .layer(tower_http::request_id::PropagateRequestIdLayer::new(request_id)),
+        )
         .with_state(state)
 }
 
@@ -261,7 +303,19 @@ pub async fn start_with(
         .local_addr()
         .map_err(|e| ServerError::io("listener", e))?;
 
+    let metrics = parts.metrics.clone();
     let app = router(store.clone(), catalog, parts);
+    let metrics_task = match config.metrics_listen {
+        Some(addr) => {
+            metrics.refresh(&store).await;
+            let (bound, task) = metrics::serve_metrics(addr, metrics, store.clone())
+                .await
+                .map_err(|e| ServerError::io(format!("cannot listen for metrics on {addr}"), e))?;
+            tracing::info!(%bound, "metrics at http://{bound}/metrics");
+            Some((bound, task))
+        }
+        None => None,
+    };
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(
         listener,
@@ -283,10 +337,16 @@ pub async fn start_with(
         }
     });
     tracing::info!(%addr, cert = %tls.cert_path.display(), self_signed = tls.self_signed, "listening (HTTPS only)");
+    let (metrics_addr, metrics_task) = match metrics_task {
+        Some((a, t)) => (Some(a), Some(t)),
+        None => (None, None),
+    };
     Ok(RunningServer {
         addr,
         cert_path: tls.cert_path,
         self_signed: tls.self_signed,
+        metrics_addr,
+        metrics_task,
         handle,
         task,
         housekeeping,

@@ -65,7 +65,6 @@ pub struct Metrics {
     pub(crate) findings: Family<FindingLabels, Gauge>,
     pub(crate) workspaces: Gauge,
     pub(crate) database_up: Gauge,
-    pub(crate) queue_depth: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -104,21 +103,31 @@ impl Metrics {
             login_failures.clone(),
         );
         let alerts = Family::<KindLabels, Counter>::default();
-        registry.register("security_alerts", "Security alerts raised, by kind", alerts.clone());
+        registry.register(
+            "security_alerts",
+            "Security alerts raised, by kind",
+            alerts.clone(),
+        );
         let assets = Family::<WorkspaceLabels, Gauge>::default();
         registry.register("assets", "Assets per workspace", assets.clone());
         let findings = Family::<FindingLabels, Gauge>::default();
-        registry.register("findings", "Findings per workspace and status", findings.clone());
+        registry.register(
+            "findings",
+            "Findings per workspace and status",
+            findings.clone(),
+        );
         let workspaces = Gauge::default();
-        registry.register("workspaces", "Workspaces in the installation", workspaces.clone());
+        registry.register(
+            "workspaces",
+            "Workspaces in the installation",
+            workspaces.clone(),
+        );
         let database_up = Gauge::default();
         registry.register(
             "database_up",
             "1 when the last database check succeeded",
             database_up.clone(),
         );
-        let queue_depth = Gauge::default();
-        registry.register("job_queue_depth", "Jobs waiting to run", queue_depth.clone());
         Metrics {
             registry,
             requests,
@@ -129,7 +138,6 @@ impl Metrics {
             findings,
             workspaces,
             database_up,
-            queue_depth,
         }
     }
 
@@ -147,7 +155,8 @@ impl Metrics {
         match store.workspace_stats().await {
             Ok(stats) => {
                 self.database_up.set(1);
-                self.workspaces.set(i64::try_from(stats.len()).unwrap_or(i64::MAX));
+                self.workspaces
+                    .set(i64::try_from(stats.len()).unwrap_or(i64::MAX));
                 self.assets.clear();
                 self.findings.clear();
                 for (n, s) in stats.iter().enumerate() {

@@ -66,11 +66,27 @@ pub struct SecurityAlert {
 #[derive(Default)]
 pub struct AlertFeed {
     pub recent: Mutex<Vec<SecurityAlert>>,
+    metrics: Option<Arc<crate::Metrics>>,
 }
 
 impl AlertFeed {
+    /// A feed that also counts alerts by kind in the metrics.
+    pub fn with_metrics(metrics: Arc<crate::Metrics>) -> AlertFeed {
+        AlertFeed {
+            recent: Mutex::new(Vec::new()),
+            metrics: Some(metrics),
+        }
+    }
+
     pub fn raise(&self, alert: SecurityAlert) {
         tracing::warn!(target: "rampart::alert", kind = alert.kind, workspace = ?alert.workspace, subject = %alert.subject, "security alert");
+        if let Some(m) = &self.metrics {
+            m.alerts
+                .get_or_create(&crate::metrics::KindLabels {
+                    kind: alert.kind.to_owned(),
+                })
+                .inc();
+        }
         if let Ok(mut recent) = self.recent.lock() {
             if recent.len() >= 1000 {
                 recent.remove(0);
@@ -87,4 +103,5 @@ pub(crate) struct AppState {
     pub vault: Arc<Vault>,
     pub mailer: Arc<dyn Mailer>,
     pub alerts: Arc<AlertFeed>,
+    pub metrics: Arc<crate::Metrics>,
 }

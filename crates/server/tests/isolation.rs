@@ -51,6 +51,7 @@ fn matrix() -> Vec<Route> {
     let soon = (Utc::now() + TimeDelta::hours(1)).to_rfc3339();
     vec![
         r(Method::GET, "/healthz", Public, None),
+        r(Method::GET, "/readyz", Public, None),
         r(Method::GET, "/api/v1/workspaces", Myself, None),
         r(Method::GET, "/api/v1/me", Myself, None),
         r(

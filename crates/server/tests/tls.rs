@@ -144,6 +144,7 @@ async fn configured_certificate_is_used() {
         tls_cert: Some(cert_path.clone()),
         tls_key: Some(key_path),
         vault_key_file: None,
+        metrics_listen: None,
     };
     let server = rampart_server::start(config, store, catalog).await.unwrap();
     assert!(!server.self_signed);

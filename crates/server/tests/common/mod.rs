@@ -229,6 +229,7 @@ pub fn parts(dir: &Path) -> (rampart_server::AppParts, Arc<MemoryMailer>) {
         tls_cert: None,
         tls_key: None,
         vault_key_file: None,
+        metrics_listen: None,
     };
     let vault = rampart_server::load_vault(&config).unwrap();
     let mailer = Arc::new(MemoryMailer::default());
@@ -254,6 +255,7 @@ pub async fn start_server_with(
         tls_cert: None,
         tls_key: None,
         vault_key_file: None,
+        metrics_listen: None,
     };
     rampart_server::start_with(config, store.clone(), catalog.clone(), parts)
         .await
