@@ -74,15 +74,14 @@ fn res(ctx: &Ctx<'_>, kind: &str, id: &str) -> String {
 }
 
 async fn instances(ctx: &Ctx<'_>, client: &Client) {
+    let mut pages = client.describe_instances().into_paginator();
+    if let Some(n) = ctx.scan.page_size {
+        // EC2 accepts page sizes from 5.
+        pages = pages.page_size(n.max(5));
+    }
     let Some(reservations) = ctx.ok(
         "DescribeInstances",
-        client
-            .describe_instances()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await,
+        pages.items().send().try_collect().await,
     ) else {
         return;
     };
@@ -753,16 +752,11 @@ async fn nat_gateways(ctx: &Ctx<'_>, client: &Client) {
 }
 
 async fn volumes(ctx: &Ctx<'_>, client: &Client, snaps: Option<&[Snapshot]>) {
-    let Some(list) = ctx.ok(
-        "DescribeVolumes",
-        client
-            .describe_volumes()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await,
-    ) else {
+    let mut pages = client.describe_volumes().into_paginator();
+    if let Some(n) = ctx.scan.page_size {
+        pages = pages.page_size(n.max(5));
+    }
+    let Some(list) = ctx.ok("DescribeVolumes", pages.items().send().try_collect().await) else {
         return;
     };
     for v in list {

@@ -363,16 +363,11 @@ fn attached_json(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Value {
 }
 
 async fn roles(ctx: &Ctx<'_>, client: &Client) {
-    let Some(list) = ctx.ok(
-        "ListRoles",
-        client
-            .list_roles()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await,
-    ) else {
+    let mut pages = client.list_roles().into_paginator();
+    if let Some(n) = ctx.scan.page_size {
+        pages = pages.page_size(n);
+    }
+    let Some(list) = ctx.ok("ListRoles", pages.items().send().try_collect().await) else {
         return;
     };
     futures_util::stream::iter(list)

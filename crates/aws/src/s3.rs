@@ -41,16 +41,11 @@ where
 
 pub async fn collect(ctx: &Ctx<'_>) {
     let global = client(ctx, None);
-    let Some(buckets) = ctx.ok(
-        "ListBuckets",
-        global
-            .list_buckets()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await,
-    ) else {
+    let mut pages = global.list_buckets().into_paginator();
+    if let Some(n) = ctx.scan.page_size {
+        pages = pages.page_size(n);
+    }
+    let Some(buckets) = ctx.ok("ListBuckets", pages.items().send().try_collect().await) else {
         return;
     };
     futures_util::stream::iter(buckets)

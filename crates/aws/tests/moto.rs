@@ -42,6 +42,11 @@ fn env_path(name: &str) -> PathBuf {
 }
 
 fn start_moto() -> Moto {
+    start_moto_with(&[])
+}
+
+/// moto_server with extra environment variables (`INITIAL_NO_AUTH_ACTION_COUNT`...).
+fn start_moto_with(env: &[(&str, &str)]) -> Moto {
     let server = env_path("RAMPART_MOTO_SERVER");
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -52,6 +57,7 @@ fn start_moto() -> Moto {
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         .env("MOTO_ENABLE_ISO_REGIONS", "false")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -1116,4 +1122,157 @@ fn scans_the_member_accounts_of_an_organization_through_a_role() {
     cfg.org_exclude_accounts.clear();
     let c = collect(&cfg);
     assert_eq!(c.accounts, vec!["123456789012".to_string(), id("staging")]);
+}
+
+#[test]
+fn an_access_denied_listing_is_a_collection_error_and_the_rest_is_collected() {
+    // moto enforces IAM policies once INITIAL_NO_AUTH_ACTION_COUNT requests have been served;
+    // the seed script uses them up. The auditor may do anything but list volumes and buckets.
+    let moto = start_moto_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "60")]);
+    let ids = seed_with(&moto, "tests/seed_denied.py");
+    let mut cfg = config(&moto);
+    cfg.credentials = Some(StaticCredentials {
+        access_key_id: ids["accessKeyId"].as_str().unwrap().into(),
+        secret_access_key: ids["secretAccessKey"].as_str().unwrap().into(),
+        session_token: None,
+    });
+    let c = collect(&cfg);
+    eprintln!("collection errors: {:#?}", c.errors);
+    let denied: Vec<_> = c
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("AccessDenied") || e.message.contains("Access Denied"))
+        .collect();
+    let find_error = |service: &str, region: &str, operation: &str| {
+        denied
+            .iter()
+            .find(|e| e.service == service && e.region == region && e.operation == operation)
+            .unwrap_or_else(|| panic!("no access-denied error for {service} {region} {operation}"))
+    };
+    // The SDK reads the error code (moto's EC2 error body carries no message it can parse).
+    let volumes = find_error("ec2", "us-east-1", "DescribeVolumes");
+    assert_eq!(volumes.account, "123456789012");
+    let buckets = find_error("s3", "global", "ListBuckets");
+    assert_eq!(buckets.account, "123456789012");
+    assert_eq!(
+        denied.len(),
+        2,
+        "only the denied calls are refused: {denied:#?}"
+    );
+    // With authorization on, moto 5.1.22 also refuses every REST-JSON service call with a
+    // SignatureDoesNotMatch page in XML (boto3 gets the same), on top of the operations it does
+    // not emulate: those are collection errors too, and the scan goes on.
+    let mut others: Vec<(&str, &str)> = c
+        .errors
+        .iter()
+        .filter(|e| !denied.iter().any(|d| d == e))
+        .map(|e| (e.service.as_str(), e.operation.as_str()))
+        .collect();
+    others.sort();
+    assert_eq!(
+        others,
+        [
+            ("access-analyzer", "ListAnalyzers"),
+            ("cloudwatch", "DescribeAlarms"),
+            ("ec2", "GetEbsDefaultKmsKeyId"),
+            ("efs", "DescribeFileSystems"),
+            ("eks", "ListClusters"),
+            ("guardduty", "ListDetectors"),
+            ("lambda", "ListFunctions"),
+            ("securityhub", "DescribeHub"),
+        ]
+    );
+
+    // The scan went on: what the auditor may list is there...
+    assert_eq!(c.account_id, "123456789012");
+    find(
+        &c,
+        "aws.ec2.instance",
+        &ec2_arn("instance", &ids["instance"]),
+    );
+    find(&c, "aws.sqs.queue", ids["queueArn"].as_str().unwrap());
+    find(&c, "aws.iam.user", "arn:aws:iam::123456789012:user/auditor");
+    find(&c, "aws.account", "123456789012");
+    // ... and what it may not is missing, not reported as absent configuration.
+    for ty in ["aws.ec2.volume", "aws.s3.bucket"] {
+        assert!(
+            !c.inventory
+                .assets
+                .iter()
+                .any(|a| a.resource_type.as_str() == ty),
+            "{ty} collected despite the denied listing"
+        );
+    }
+}
+
+#[test]
+fn every_page_of_a_long_listing_is_collected() {
+    let moto = start_moto();
+    let ids = seed_with(&moto, "tests/seed_pages.py");
+    // moto 5.1.22 splits these listings into pages of the size asked...
+    for listing in ["roles", "instances", "logGroups", "tables"] {
+        assert_eq!(ids["paged"][listing], json!(true), "moto pages {listing}");
+    }
+    // ... and answers these in one page whatever the size asked; they are still checked whole.
+    for listing in ["volumes", "buckets", "queues"] {
+        assert_eq!(
+            ids["paged"][listing],
+            json!(false),
+            "moto now pages {listing}: move it to the list above"
+        );
+    }
+    let cfg = config(&moto);
+    assert_eq!(cfg.page_size, Some(5));
+    let c = collect(&cfg);
+    eprintln!("collection errors: {:#?}", c.errors);
+    let count = |ty: &str| {
+        c.inventory
+            .assets
+            .iter()
+            .filter(|a| a.resource_type.as_str() == ty)
+            .count()
+    };
+    let list = |k: &str| -> Vec<String> {
+        ids[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let roles = list("roles");
+    assert_eq!(roles.len(), 12);
+    for arn in &roles {
+        find(&c, "aws.iam.role", arn);
+    }
+    assert_eq!(count("aws.iam.role"), roles.len());
+    for id in list("instances") {
+        find(&c, "aws.ec2.instance", &ec2_arn("instance", &json!(id)));
+    }
+    assert_eq!(count("aws.ec2.instance"), 7);
+    for id in list("volumes") {
+        find(&c, "aws.ec2.volume", &ec2_arn("volume", &json!(id)));
+    }
+    // Each instance also has its root volume.
+    assert!(count("aws.ec2.volume") >= 7);
+    for name in list("buckets") {
+        find(&c, "aws.s3.bucket", &format!("arn:aws:s3:::{name}"));
+    }
+    assert_eq!(count("aws.s3.bucket"), 7);
+    for arn in list("queues") {
+        find(&c, "aws.sqs.queue", &arn);
+    }
+    assert_eq!(count("aws.sqs.queue"), 7);
+    for name in list("logGroups") {
+        find(
+            &c,
+            "aws.logs.log_group",
+            &format!("arn:aws:logs:us-east-1:123456789012:log-group:{name}"),
+        );
+    }
+    assert_eq!(count("aws.logs.log_group"), 7);
+    for arn in list("tables") {
+        find(&c, "aws.dynamodb.table", &arn);
+    }
+    assert_eq!(count("aws.dynamodb.table"), 7);
 }

@@ -34,6 +34,12 @@ fn env_path(name: &str) -> PathBuf {
 }
 
 fn start_moto() -> Moto {
+    start_moto_seeded(&[], "../aws/tests/seed_moto.py").0
+}
+
+/// moto_server with extra environment variables, seeded by `script` (relative to this crate);
+/// answers the server and the seed script's JSON output.
+fn start_moto_seeded(env: &[(&str, &str)], script: &str) -> (Moto, serde_json::Value) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -42,6 +48,7 @@ fn start_moto() -> Moto {
     let child = Command::new(env_path("RAMPART_MOTO_SERVER"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -55,7 +62,7 @@ fn start_moto() -> Moto {
         assert!(Instant::now() < deadline, "moto_server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let seed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../aws/tests/seed_moto.py");
+    let seed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
     let out = Command::new(env_path("RAMPART_MOTO_PYTHON"))
         .arg(seed)
         .env("AWS_ENDPOINT_URL", &moto.url)
@@ -66,16 +73,21 @@ fn start_moto() -> Moto {
         "seeding failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    moto
+    let ids = serde_json::from_slice(&out.stdout).unwrap();
+    (moto, ids)
 }
 
 fn scan_aws(moto: &Moto, extra: &[&str]) -> Output {
+    scan_aws_as(moto, ("testing", "testing"), extra)
+}
+
+fn scan_aws_as(moto: &Moto, (key, secret): (&str, &str), extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["scan", "aws", "--regions", "us-east-1"])
         .args(extra)
         .env("AWS_ENDPOINT_URL", &moto.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
@@ -113,6 +125,50 @@ fn scan_aws_reports_findings_and_an_incomplete_collection() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("aws-ec2-sg-no-admin-ports-ipv4"));
+}
+
+#[test]
+fn scan_aws_with_an_access_denied_listing_reports_it_and_exits_3() {
+    // moto enforces IAM policies after 60 requests (used up by the seed script); the auditor may
+    // do anything but list volumes and buckets.
+    let (moto, ids) = start_moto_seeded(
+        &[("INITIAL_NO_AUTH_ACTION_COUNT", "60")],
+        "../aws/tests/seed_denied.py",
+    );
+    let keys = (
+        ids["accessKeyId"].as_str().unwrap(),
+        ids["secretAccessKey"].as_str().unwrap(),
+    );
+    let out = scan_aws_as(&moto, keys, &["--format", "json", "--fail-on", "none"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
+    assert!(stderr.contains("collection incomplete"), "{stderr}");
+    let line = |prefix: &str| {
+        stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line in: {stderr}"))
+            .to_string()
+    };
+    assert!(line("ec2 us-east-1 DescribeVolumes:").contains("AccessDenied"));
+    assert!(line("s3 global ListBuckets:").contains("AccessDenied"));
+    // The rest of the account was scanned and evaluated: the instance is there, with findings.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let instance = ids["instance"].as_str().unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| {
+            f["control"]["id"] == "aws-ec2-instance-imdsv2-required"
+                && f.to_string().contains(instance)
+        }),
+        "no finding on {instance}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.to_string().contains("arn:aws:s3:::denied-listing-bucket")),
+        "a bucket appeared although its listing was denied"
+    );
 }
 
 #[test]
