@@ -53,6 +53,10 @@ enum Command {
     /// Create users and manage installation operators.
     #[command(subcommand)]
     User(admin_cmd::UserCommand),
+    /// Write an encrypted, verifiable backup of the store (online: the server may keep running).
+    Backup(admin_cmd::BackupArgs),
+    /// Restore a backup into a data directory (refuses a live or non-empty database without --force).
+    Restore(admin_cmd::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,8 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => admin_cmd::audit(cmd),
         Command::Vault(cmd) => admin_cmd::vault(cmd),
         Command::User(cmd) => admin_cmd::user(cmd),
+        Command::Backup(args) => admin_cmd::backup(args),
+        Command::Restore(args) => admin_cmd::restore(args),
     };
     match result {
         Ok(code) => code,

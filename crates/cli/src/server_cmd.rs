@@ -81,6 +81,15 @@ pub struct ServeArgs {
     /// a private network). Off unless given.
     #[arg(long, env = "RAMPART_METRICS_LISTEN", value_name = "ADDR:PORT")]
     metrics_listen: Option<SocketAddr>,
+    /// Take encrypted backups into this directory on a schedule (see `rampart backup`).
+    #[arg(long, env = "RAMPART_BACKUP_DIR", value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+    /// Hours between scheduled backups.
+    #[arg(long, env = "RAMPART_BACKUP_INTERVAL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+    backup_interval_hours: u32,
+    /// Scheduled backups kept (the oldest are deleted; 0 keeps all).
+    #[arg(long, env = "RAMPART_BACKUP_RETAIN", default_value_t = 14)]
+    backup_retain: usize,
     /// Minutes of inactivity after which a session ends.
     #[arg(long, env = "RAMPART_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
     session_idle_minutes: u32,
@@ -184,6 +193,14 @@ fn server_config(args: &ServeArgs) -> ServerConfig {
         tls_key: args.tls_key.clone(),
         vault_key_file: args.vault_key_file.clone(),
         metrics_listen: args.metrics_listen,
+        backups: args
+            .backup_dir
+            .clone()
+            .map(|dir| rampart_server::BackupSchedule {
+                dir,
+                every: std::time::Duration::from_secs(u64::from(args.backup_interval_hours) * 3600),
+                retain: args.backup_retain,
+            }),
     }
 }
 

@@ -208,3 +208,254 @@ fn vault_keys_are_generated_and_rotated() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("key must be 32 bytes"), "{}", text(&o));
 }
+
+fn fingerprints(dir: &Path) -> Vec<rampart_store::backup::WorkspaceFingerprint> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = rampart_store::Store::open_data_dir(dir).await.unwrap();
+        let f = store.workspace_fingerprints().await.unwrap();
+        store.close().await;
+        f
+    })
+}
+
+fn sentinel_present(dir: &Path) -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = rampart_store::Store::open_data_dir(dir).await.unwrap();
+        let u = store.user_by_email("sentinel@example.com").await.unwrap();
+        store.close().await;
+        u.is_some()
+    })
+}
+
+/// The restore drill (issue 10.5): two workspaces and a sentinel row, back up, destroy, restore
+/// into a fresh location, compare per-workspace row counts and checksums; a live, non-empty,
+/// tampered or wrongly keyed restore is refused and changes nothing.
+#[test]
+fn restore_drill_backup_destroy_restore_compare() {
+    let root = tempfile::tempdir().unwrap();
+    let live = root.path().join("live");
+    let backups = root.path().join("backups");
+    let fresh = root.path().join("fresh");
+    let key_file = root.path().join("backup.key");
+    let l = live.to_str().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content/samples/demo.jsonl");
+    let aws_config = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../content/samples/aws-config-snapshot.json");
+    for (ws, file) in [("alpha", &sample), ("bravo", &aws_config)] {
+        let o = rampart(
+            &[
+                "import",
+                "--data-dir",
+                l,
+                "-w",
+                ws,
+                "--create",
+                file.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = rampart(
+        &[
+            "user",
+            "create",
+            "--data-dir",
+            l,
+            "sentinel@example.com",
+            "--password-stdin",
+        ],
+        Some("sentinel violet kettle\n"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let before = fingerprints(&live);
+    assert_eq!(before.len(), 2);
+    assert!(before.iter().all(|w| w.assets > 0 && w.findings > 0));
+
+    let key =
+        String::from_utf8(rampart(&["vault", "generate-key", "--id", "bk1"], None).stdout).unwrap();
+    std::fs::write(&key_file, &key).unwrap();
+    let k = key_file.to_str().unwrap();
+    let b = backups.to_str().unwrap();
+    let o = rampart(
+        &["backup", "--data-dir", l, "--out", b, "--key-file", k],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let files = rampart_store::backup::list_backups(&backups).unwrap();
+    assert_eq!(files.len(), 1);
+    let backup = files[0].clone();
+    // Encrypted: no inventory text in the backup file.
+    let bytes = std::fs::read(&backup).unwrap();
+    assert!(
+        !bytes.windows(11).any(|w| w == b"aws.account"),
+        "the backup must be encrypted"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let manifest = rampart_store::backup::read_manifest(&backup).unwrap();
+    assert_eq!(manifest.workspaces, before);
+    assert_eq!(manifest.key_id, "bk1");
+
+    // Destroy the live data.
+    std::fs::remove_dir_all(&live).unwrap();
+
+    // Wrong key: refused, nothing written.
+    let wrong = root.path().join("wrong.key");
+    std::fs::write(
+        &wrong,
+        String::from_utf8(rampart(&["vault", "generate-key", "--id", "bk1"], None).stdout).unwrap(),
+    )
+    .unwrap();
+    let f = fresh.to_str().unwrap();
+    let o = rampart(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            f,
+            "--key-file",
+            wrong.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("does not decrypt"), "{}", text(&o));
+    assert!(!fresh.join("rampart.db").exists());
+
+    // Tampered: one flipped byte in the ciphertext.
+    let tampered = root.path().join("tampered.rbk");
+    let mut t = bytes.clone();
+    let at = t.len() - 100;
+    t[at] ^= 0x40;
+    std::fs::write(&tampered, &t).unwrap();
+    let o = rampart(
+        &[
+            "restore",
+            "--from",
+            tampered.to_str().unwrap(),
+            "--data-dir",
+            f,
+            "--key-file",
+            k,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!fresh.join("rampart.db").exists());
+
+    // The real restore.
+    let o = rampart(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            f,
+            "--key-file",
+            k,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 workspace(s) verified"), "{}", text(&o));
+    assert_eq!(fingerprints(&fresh), before);
+    assert!(sentinel_present(&fresh));
+
+    // A second restore into the now non-empty directory: refused without --force.
+    let o = rampart(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            f,
+            "--key-file",
+            k,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("already holds data"), "{}", text(&o));
+    // While a server holds the directory: refused even with --force.
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(fresh.join("rampart.lock"))
+        .unwrap();
+    lock.lock_shared().unwrap();
+    let o = rampart(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            f,
+            "--key-file",
+            k,
+            "--force",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("in use by a running Rampart"),
+        "{}",
+        text(&o)
+    );
+    drop(lock);
+    let o = rampart(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            f,
+            "--key-file",
+            k,
+            "--force",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(fingerprints(&fresh), before);
+
+    // Retention keeps the newest N.
+    for _ in 0..3 {
+        let o = rampart(
+            &[
+                "backup",
+                "--data-dir",
+                f,
+                "--out",
+                b,
+                "--key-file",
+                k,
+                "--retain",
+                "2",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_eq!(
+        rampart_store::backup::list_backups(&backups).unwrap().len(),
+        2
+    );
+}

@@ -63,6 +63,8 @@ pub struct ServerConfig {
     /// Where to serve Prometheus metrics (plain HTTP, `/metrics`); `None` = not served. Keep it
     /// on loopback or a private network.
     pub metrics_listen: Option<SocketAddr>,
+    /// Encrypted backups taken on a schedule; `None` = only by `rampart backup`.
+    pub backups: Option<BackupSchedule>,
 }
 
 /// File name of the generated vault key inside the data directory.
@@ -180,6 +182,19 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
+    backup_task: Option<tokio::task::JoinHandle<()>>,
+    /// Shared lock on `DATA_DIR/rampart.lock` while serving: `rampart restore` refuses to replace
+    /// a database in use.
+    _lock: std::fs::File,
+}
+
+/// Scheduled backups run by the server.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every: Duration,
+    /// Newest backups kept (0 = all).
+    pub retain: usize,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -202,6 +217,9 @@ impl RunningServer {
         self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
         self.housekeeping.abort();
         if let Some(t) = &self.metrics_task {
+            t.abort();
+        }
+        if let Some(t) = &self.backup_task {
             t.abort();
         }
         join(self.task).await
@@ -303,6 +321,40 @@ pub async fn start_with(
         .local_addr()
         .map_err(|e| ServerError::io("listener", e))?;
 
+    let lock_path = config.data_dir.join(rampart_store::backup::LOCK_FILE_NAME);
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| ServerError::io(format!("cannot create {}", config.data_dir.display()), e))?;
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| ServerError::io(format!("cannot open {}", lock_path.display()), e))?;
+    lock.lock_shared()
+        .map_err(|e| ServerError::io(format!("cannot lock {}", lock_path.display()), e))?;
+    let backup_task = config.backups.clone().map(|schedule| {
+        let store = store.clone();
+        let vault = parts.vault.clone();
+        let alerts = parts.alerts.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(schedule.every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.backup(&schedule.dir, &vault, schedule.retain).await {
+                    Ok(r) => tracing::info!(path = %r.path.display(), bytes = r.manifest.database_bytes, removed = r.removed.len(), "scheduled backup written"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "scheduled backup failed");
+                        alerts.raise(SecurityAlert {
+                            kind: "backup_failed",
+                            workspace: None,
+                            subject: e.to_string(),
+                        });
+                    }
+                }
+            }
+        })
+    });
     let metrics = parts.metrics.clone();
     let app = router(store.clone(), catalog, parts);
     let metrics_task = match config.metrics_listen {
@@ -347,6 +399,8 @@ pub async fn start_with(
         self_signed: tls.self_signed,
         metrics_addr,
         metrics_task,
+        backup_task,
+        _lock: lock,
         handle,
         task,
         housekeeping,

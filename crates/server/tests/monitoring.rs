@@ -19,6 +19,7 @@ async fn metrics_probes_and_request_ids() {
         tls_key: None,
         vault_key_file: None,
         metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        backups: None,
     };
     let (parts, _) = common::parts(t.dir.path());
     let metrics = parts.metrics.clone();

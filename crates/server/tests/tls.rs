@@ -145,6 +145,7 @@ async fn configured_certificate_is_used() {
         tls_key: Some(key_path),
         vault_key_file: None,
         metrics_listen: None,
+        backups: None,
     };
     let server = rampart_server::start(config, store, catalog).await.unwrap();
     assert!(!server.self_signed);

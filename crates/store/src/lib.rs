@@ -43,6 +43,7 @@
 
 pub mod audit;
 mod authz;
+pub mod backup;
 mod identity;
 mod password;
 mod sqlite;
@@ -59,9 +60,9 @@ use rampart_model::{Evaluation, Inventory, Scan, Severity};
 
 pub use authz::{Permission, matrix_markdown};
 pub use identity::*;
-pub use stats::WorkspaceStat;
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
 pub use sso::*;
+pub use stats::WorkspaceStat;
 pub use types::*;
 pub use vault::{VAULT_KEY_ENV, Vault, VaultError};
 
@@ -91,6 +92,8 @@ pub enum StoreError {
     Forbidden(String),
     #[error("secret vault: {0}")]
     Vault(String),
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

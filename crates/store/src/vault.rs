@@ -45,6 +45,7 @@ pub enum VaultError {
 
 struct VaultKey {
     id: String,
+    bytes: [u8; 32],
     cipher: Aes256Gcm,
 }
 
@@ -109,8 +110,11 @@ impl Vault {
             }
             let cipher = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|_| err(format!("line {}: bad key", n + 1)))?;
+            let mut raw = [0u8; 32];
+            raw.copy_from_slice(&bytes);
             keys.push(VaultKey {
                 id: id.to_owned(),
+                bytes: raw,
                 cipher,
             });
         }
@@ -136,6 +140,14 @@ impl Vault {
         let mut k = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut k);
         format!("{id}:{}", B64.encode(k))
+    }
+
+    /// The key material of key `id`, for the backup writer's chunked AES-256-GCM.
+    pub(crate) fn raw_key(&self, id: &str) -> Option<&[u8]> {
+        self.keys
+            .iter()
+            .find(|k| k.id == id)
+            .map(|k| k.bytes.as_slice())
     }
 
     /// Id of the key new seals use.

@@ -230,6 +230,7 @@ pub fn parts(dir: &Path) -> (rampart_server::AppParts, Arc<MemoryMailer>) {
         tls_key: None,
         vault_key_file: None,
         metrics_listen: None,
+        backups: None,
     };
     let vault = rampart_server::load_vault(&config).unwrap();
     let mailer = Arc::new(MemoryMailer::default());
@@ -256,6 +257,7 @@ pub async fn start_server_with(
         tls_key: None,
         vault_key_file: None,
         metrics_listen: None,
+        backups: None,
     };
     rampart_server::start_with(config, store.clone(), catalog.clone(), parts)
         .await
