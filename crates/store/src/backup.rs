@@ -200,6 +200,9 @@ impl Store {
             .to_str()
             .ok_or_else(|| bad("backup directory path is not UTF-8"))?
             .to_owned();
+        // The plain snapshot lives only until it is sealed, readable by its owner only (VACUUM
+        // INTO accepts an existing empty file).
+        drop(create_private(&snapshot)?);
         sqlx::query("VACUUM INTO $1")
             .bind(&snapshot_text)
             .execute(self.pool())
@@ -254,10 +257,7 @@ impl Store {
             let mut input = BufReader::new(
                 File::open(snapshot).map_err(io(format!("cannot read {}", snapshot.display())))?,
             );
-            let mut out = BufWriter::new(
-                File::create(&partial)
-                    .map_err(io(format!("cannot create {}", partial.display())))?,
-            );
+            let mut out = BufWriter::new(create_private(&partial)?);
             let w = |e| bad(format!("cannot write {}: {e}", partial.display()));
             writeln!(out, "{MAGIC}").map_err(&w)?;
             writeln!(out, "{manifest_json}").map_err(&w)?;
@@ -453,9 +453,7 @@ pub fn restore(backup: &Path, data_dir: &Path, vault: &Vault, force: bool) -> Re
     let total_chunks = manifest.database_bytes.div_ceil(CHUNK as u64).max(1);
     let partial = data_dir.join(format!(".restore-{}.partial", manifest.id));
     let result = (|| -> Result<()> {
-        let mut out = BufWriter::new(
-            File::create(&partial).map_err(io(format!("cannot create {}", partial.display())))?,
-        );
+        let mut out = BufWriter::new(create_private(&partial)?);
         let mut h = sha2::Sha256::new();
         for index in 0..total_chunks {
             let mut len = [0u8; 4];
