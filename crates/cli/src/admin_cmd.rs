@@ -350,3 +350,109 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     })
 }
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Create an organization (a group of workspaces with one SSO configuration).
+    Create {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Slug: 1 to 63 characters of a-z, 0-9 and '-'.
+        slug: String,
+        /// Display name (default: the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// Create a workspace, optionally inside an organization, optionally with an owner.
+    Create {
+        #[command(flatten)]
+        dir: DataDir,
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Organization slug.
+        #[arg(long)]
+        org: Option<String>,
+        /// Email of an existing user to make owner.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+}
+
+pub fn org(cmd: OrgCommand) -> anyhow::Result<ExitCode> {
+    let OrgCommand::Create { dir, slug, name } = cmd;
+    runtime()?.block_on(async {
+        let store = open(&dir).await?;
+        let org = store
+            .create_organization(&slug, name.as_deref().unwrap_or(&slug))
+            .await
+            .with_context(|| format!("cannot create organization {slug:?}"))?;
+        store
+            .audit(
+                None,
+                &local_event("organization.create").object("organization", &org.id),
+            )
+            .await?;
+        println!("created organization {} ({})", org.slug, org.id);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn workspace(cmd: WorkspaceCommand) -> anyhow::Result<ExitCode> {
+    let WorkspaceCommand::Create {
+        dir,
+        slug,
+        name,
+        org,
+        owner,
+    } = cmd;
+    runtime()?.block_on(async {
+        let store = open(&dir).await?;
+        let name = name.as_deref().unwrap_or(&slug).to_owned();
+        let owner = match owner {
+            Some(email) => Some(
+                store
+                    .user_by_email(&email)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no user with email {email:?}"))?,
+            ),
+            None => None,
+        };
+        let ws = match org {
+            Some(org_slug) => {
+                let Some(o) = store.organization_by_slug(&org_slug).await? else {
+                    bail!("organization {org_slug:?} does not exist");
+                };
+                store.create_workspace_in(&o.id, &slug, &name).await
+            }
+            None => store.create_workspace(&slug, &name).await,
+        }
+        .with_context(|| format!("cannot create workspace {slug:?}"))?;
+        let Some(scope) = store.operator_scope(&ws.slug).await? else {
+            bail!("the workspace vanished while being created");
+        };
+        store
+            .audit(
+                Some(&scope),
+                &local_event("workspace.create").object("workspace", &ws.id),
+            )
+            .await?;
+        if let Some(user) = owner {
+            store.set_membership(&scope, &user.id, Role::Owner).await?;
+            store
+                .audit(
+                    Some(&scope),
+                    &local_event("member.add")
+                        .object("member", &user.id)
+                        .detail(serde_json::json!({ "role": "owner" })),
+                )
+                .await?;
+        }
+        println!("created workspace {} ({})", ws.slug, ws.id);
+        Ok(ExitCode::SUCCESS)
+    })
+}

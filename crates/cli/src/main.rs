@@ -53,6 +53,12 @@ enum Command {
     /// Create users and manage installation operators.
     #[command(subcommand)]
     User(admin_cmd::UserCommand),
+    /// Create organizations (groups of workspaces sharing an SSO configuration).
+    #[command(subcommand)]
+    Org(admin_cmd::OrgCommand),
+    /// Create workspaces.
+    #[command(subcommand)]
+    Workspace(admin_cmd::WorkspaceCommand),
     /// Write an encrypted, verifiable backup of the store (online: the server may keep running).
     Backup(admin_cmd::BackupArgs),
     /// Restore a backup into a data directory (refuses a live or non-empty database without --force).
@@ -72,6 +78,8 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => admin_cmd::audit(cmd),
         Command::Vault(cmd) => admin_cmd::vault(cmd),
         Command::User(cmd) => admin_cmd::user(cmd),
+        Command::Org(cmd) => admin_cmd::org(cmd),
+        Command::Workspace(cmd) => admin_cmd::workspace(cmd),
         Command::Backup(args) => admin_cmd::backup(args),
         Command::Restore(args) => admin_cmd::restore(args),
     };

@@ -128,6 +128,46 @@ fn users_operators_and_audit_verify_detects_tampering() {
         text(&o)
     );
 
+    // Organizations contain workspaces.
+    let o = rampart(
+        &[
+            "org",
+            "create",
+            "--data-dir",
+            d,
+            "acme-group",
+            "--name",
+            "Acme Group",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = rampart(
+        &[
+            "workspace",
+            "create",
+            "--data-dir",
+            d,
+            "acme-eu",
+            "--org",
+            "acme-group",
+            "--owner",
+            "owner@example.com",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = rampart(
+        &["workspace", "create", "--data-dir", d, "x", "--org", "nope"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("organization \"nope\" does not exist"),
+        "{}",
+        text(&o)
+    );
+
     let o = rampart(&["audit", "verify", "--data-dir", d], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = text(&o);
