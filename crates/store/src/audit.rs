@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::Digest as _;
 use sqlx::Row as _;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
-use crate::sqlite::ts;
+use crate::db::ts;
 use crate::{Result, StoreError};
 
 /// Chain name of installation-level events (sign-ins, operators, users).
@@ -205,13 +205,15 @@ pub fn entry_hash(prev_hash: &str, chain: &str, seq: i64, at: &str, e: &AuditEve
 
 /// Appends `event` to `chain` inside the caller's transaction.
 pub(crate) async fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     chain: &str,
     event: &AuditEvent,
     now: DateTime<Utc>,
 ) -> Result<AuditEntry> {
     let event = cleaned(event);
-    // Taking the write lock first (the insert) serialises appends to the chain.
+    // The head row serialises appends to the chain: bumping its sequence number takes its row
+    // lock (PostgreSQL) or the write lock (SQLite) until the transaction ends; RETURNING gives the
+    // new number and the previous entry's hash.
     sqlx::query(
         "INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING",
     )
@@ -219,11 +221,13 @@ pub(crate) async fn append(
     .bind(GENESIS)
     .execute(&mut *conn)
     .await?;
-    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE chain = $1")
-        .bind(chain)
-        .fetch_one(&mut *conn)
-        .await?;
-    let prev_seq: i64 = head.try_get("seq")?;
+    let head = sqlx::query(
+        "UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq, hash",
+    )
+    .bind(chain)
+    .fetch_one(&mut *conn)
+    .await?;
+    let prev_seq: i64 = head.try_get::<i64, _>("seq")? - 1;
     let prev_hash: String = head.try_get("hash")?;
     let seq = prev_seq + 1;
     let at = ts(now);
@@ -250,9 +254,8 @@ pub(crate) async fn append(
     .bind(&hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1")
+    sqlx::query("UPDATE audit_heads SET hash = $2 WHERE chain = $1")
         .bind(chain)
-        .bind(seq)
         .bind(&hash)
         .execute(&mut *conn)
         .await?;
@@ -266,7 +269,7 @@ pub(crate) async fn append(
     })
 }
 
-pub(crate) fn entry_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry> {
+pub(crate) fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
     let kind: String = row.try_get("actor_kind")?;
     let outcome: String = row.try_get("outcome")?;
     let detail: String = row.try_get("detail")?;

@@ -8,10 +8,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::audit::{self, AuditEntry, AuditEvent, ChainReport, INSTALLATION_CHAIN, Outcome};
-use crate::sqlite::{get_opt_ts, get_ts, map_unique, parse, ts, user_from_row, workspace_from_row};
+use crate::db::{HashOf, get_opt_ts, get_ts, map_unique, parse, ts, user_from_row, workspace_from_row};
 use crate::{
     Access, NewSession, Page, Paged, Permission, Result, Role, SessionOptions, Store, StoreError,
     User, Vault, Workspace, WorkspaceScope, WorkspaceStore, normalize_email, password,
@@ -159,7 +159,7 @@ pub struct AuditFilter {
     pub since: Option<DateTime<Utc>>,
 }
 
-fn invitation_from_row(r: &SqliteRow) -> Result<Invitation> {
+fn invitation_from_row(r: &AnyRow) -> Result<Invitation> {
     Ok(Invitation {
         id: r.try_get("id")?,
         email: r.try_get("email")?,
@@ -172,7 +172,7 @@ fn invitation_from_row(r: &SqliteRow) -> Result<Invitation> {
     })
 }
 
-fn token_from_row(r: &SqliteRow) -> Result<ApiToken> {
+fn token_from_row(r: &AnyRow) -> Result<ApiToken> {
     Ok(ApiToken {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -185,7 +185,7 @@ fn token_from_row(r: &SqliteRow) -> Result<ApiToken> {
     })
 }
 
-fn grant_from_row(r: &SqliteRow) -> Result<SupportGrant> {
+fn grant_from_row(r: &AnyRow) -> Result<SupportGrant> {
     Ok(SupportGrant {
         id: r.try_get("id")?,
         workspace_id: r.try_get("workspace_id")?,
@@ -202,7 +202,7 @@ fn grant_from_row(r: &SqliteRow) -> Result<SupportGrant> {
     })
 }
 
-fn connector_from_row(r: &SqliteRow) -> Result<Connector> {
+fn connector_from_row(r: &AnyRow) -> Result<Connector> {
     let settings: String = r.try_get("settings")?;
     let secret: String = r.try_get("secret")?;
     Ok(Connector {
@@ -241,7 +241,7 @@ impl Store {
         event: &AuditEvent,
     ) -> Result<AuditEntry> {
         let chain = scope.map_or(INSTALLATION_CHAIN, |s| s.workspace_id());
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_chain(chain).await?;
         let entry = audit::append(&mut tx, chain, event, Utc::now()).await?;
         tx.commit().await?;
         Ok(entry)
@@ -262,6 +262,7 @@ impl Store {
         filter: &AuditFilter,
         page: Page,
     ) -> Result<Paged<AuditEntry>> {
+        let mut tx = self.db().begin_chain(chain).await?;
         let mut cond = String::from("chain = $1");
         let mut binds: Vec<String> = vec![chain.to_owned()];
         let mut add = |col: &str, op: &str, v: &Option<String>| {
@@ -290,9 +291,9 @@ impl Store {
         let rows = q
             .bind(i64::from(page.limit()))
             .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await?;
-        let total: i64 = c.fetch_one(self.pool()).await?.try_get("n")?;
+        let total: i64 = c.fetch_one(&mut *tx).await?.try_get("n")?;
         Ok(Paged {
             items: rows
                 .iter()
@@ -306,37 +307,49 @@ impl Store {
 
     /// Recomputes every audit chain (installation and each workspace) and reports, per chain,
     /// the number of entries and the first entry that does not verify.
+    ///
+    /// Each chain is read under its own scope (the installation's, then each workspace's), so
+    /// on PostgreSQL this works within row-level security.
     pub async fn verify_audit(&self) -> Result<Vec<ChainReport>> {
-        let heads = sqlx::query("SELECT chain, seq, hash FROM audit_heads")
-            .fetch_all(self.pool())
-            .await?;
-        let mut chains: std::collections::BTreeMap<String, Option<(i64, String)>> = heads
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<String, _>("chain")?,
-                    Some((r.try_get("seq")?, r.try_get("hash")?)),
-                ))
-            })
-            .collect::<Result<_>>()?;
-        for r in sqlx::query("SELECT DISTINCT chain FROM audit_log")
-            .fetch_all(self.pool())
-            .await?
+        let dialect = self.db().dialect;
+        let mut tx = self.db().begin_installation().await?;
+        let mut chains: std::collections::BTreeSet<String> =
+            std::collections::BTreeSet::from([INSTALLATION_CHAIN.to_owned()]);
+        // Every workspace, and every chain visible without a workspace scope (on SQLite: all of
+        // them, including those of deleted workspaces).
+        for r in sqlx::query(
+            "SELECT id AS chain FROM workspaces UNION SELECT chain FROM audit_heads UNION SELECT chain FROM audit_log",
+        )
+        .fetch_all(&mut *tx)
+        .await?
         {
-            chains.entry(r.try_get("chain")?).or_insert(None);
+            chains.insert(r.try_get("chain")?);
         }
         let mut reports = Vec::new();
-        for (chain, head) in chains {
+        for chain in chains {
+            if chain != INSTALLATION_CHAIN {
+                crate::db::set_workspace(&mut tx, dialect, &chain).await?;
+            }
+            let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE chain = $1")
+                .bind(&chain)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| Ok::<_, StoreError>((r.try_get("seq")?, r.try_get("hash")?)))
+                .transpose()?;
             let rows = sqlx::query("SELECT * FROM audit_log WHERE chain = $1 ORDER BY seq")
                 .bind(&chain)
-                .fetch_all(self.pool())
+                .fetch_all(&mut *tx)
                 .await?;
+            if head.is_none() && rows.is_empty() {
+                continue;
+            }
             let entries = rows
                 .iter()
                 .map(|r| Ok((audit::entry_from_row(r)?, r.try_get::<String, _>("at")?)))
                 .collect::<Result<Vec<_>>>()?;
             reports.push(audit::verify_chain(&chain, &entries, head));
         }
+        tx.commit().await?;
         Ok(reports)
     }
 
@@ -357,7 +370,7 @@ impl Store {
         .bind(&org.slug)
         .bind(&org.name)
         .bind(ts(org.created_at))
-        .execute(self.pool())
+        .execute(&self.db().pool)
         .await
         .map_err(|e| map_unique(e, "organization"))?;
         Ok(org)
@@ -374,7 +387,7 @@ impl Store {
         sqlx::query("UPDATE workspaces SET organization_id = $2 WHERE id = $1")
             .bind(&ws.id)
             .bind(organization_id)
-            .execute(self.pool())
+            .execute(&self.db().pool)
             .await?;
         Ok(ws)
     }
@@ -385,7 +398,7 @@ impl Store {
             "SELECT o.id, o.slug, o.name, o.created_at FROM organizations o JOIN workspaces w ON w.organization_id = o.id WHERE w.id = $1",
         )
         .bind(scope.workspace_id())
-        .fetch_optional(self.pool())
+        .fetch_optional(&self.db().pool)
         .await?;
         row.map(|r| {
             Ok(Organization {
@@ -404,7 +417,7 @@ impl Store {
     pub async fn workspace_requires_mfa(&self, workspace_id: &str) -> Result<bool> {
         let row = sqlx::query("SELECT require_mfa FROM workspaces WHERE id = $1")
             .bind(workspace_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.db().pool)
             .await?;
         Ok(row
             .map(|r| r.try_get::<i64, _>("require_mfa"))
@@ -420,7 +433,7 @@ impl Store {
         event: AuditEvent,
     ) -> Result<()> {
         require(scope, Permission::ManageSettings)?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         sqlx::query("UPDATE workspaces SET require_mfa = $2 WHERE id = $1")
             .bind(scope.workspace_id())
             .bind(i64::from(required))
@@ -435,11 +448,12 @@ impl Store {
     }
 
     pub async fn list_members(&self, scope: &WorkspaceScope) -> Result<Vec<Member>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(
             "SELECT u.id, u.email, m.role, m.created_at, u.totp_enabled_at FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY u.email",
         )
         .bind(scope.workspace_id())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
         rows.iter()
             .map(|r| {
@@ -465,7 +479,7 @@ impl Store {
     ) -> Result<()> {
         require(scope, Permission::ManageMembers)?;
         let actor = scope.role().unwrap_or(Role::Owner);
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let current: Option<String> =
             sqlx::query("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
                 .bind(scope.workspace_id())
@@ -539,7 +553,7 @@ impl Store {
                 "the workspace must keep at least one owner",
             ));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
             .bind(scope.workspace_id())
             .bind(user_id)
@@ -581,7 +595,7 @@ impl Store {
             accepted_at: None,
             revoked_at: None,
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         sqlx::query("INSERT INTO invitations (workspace_id, id, token_hash, email, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(scope.workspace_id())
             .bind(&inv.id)
@@ -602,11 +616,12 @@ impl Store {
     }
 
     pub async fn list_invitations(&self, scope: &WorkspaceScope) -> Result<Vec<Invitation>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(
             "SELECT * FROM invitations WHERE workspace_id = $1 ORDER BY created_at DESC",
         )
         .bind(scope.workspace_id())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
         rows.iter().map(invitation_from_row).collect()
     }
@@ -619,7 +634,7 @@ impl Store {
     ) -> Result<()> {
         require(scope, Permission::ManageMembers)?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let n = sqlx::query("UPDATE invitations SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
             .bind(scope.workspace_id())
             .bind(id)
@@ -652,17 +667,26 @@ impl Store {
         event: AuditEvent,
     ) -> Result<Workspace> {
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
-        let row = sqlx::query("SELECT * FROM invitations WHERE token_hash = $1")
-            .bind(sha256_hex(token))
-            .fetch_optional(&mut *tx)
-            .await?;
         let gone = || StoreError::NotFound {
             what: "invitation (it may have expired, been used or been revoked)",
         };
+        let hash = sha256_hex(token);
+        let mut tx = self.db().begin().await?;
+        // Reviewed exception: the link's hash resolves to its workspace before any scope exists.
+        let Some(ws_id) =
+            crate::db::workspace_of_hash(&mut tx, self.db().dialect, HashOf::Invitation, &hash)
+                .await?
+        else {
+            return Err(gone());
+        };
+        crate::db::set_workspace(&mut tx, self.db().dialect, &ws_id).await?;
+        let row = sqlx::query("SELECT * FROM invitations WHERE workspace_id = $1 AND token_hash = $2")
+            .bind(&ws_id)
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = row else { return Err(gone()) };
         let inv = invitation_from_row(&row)?;
-        let ws_id: String = row.try_get("workspace_id")?;
         if inv.accepted_at.is_some() || inv.revoked_at.is_some() || now >= inv.expires_at {
             return Err(gone());
         }
@@ -744,7 +768,7 @@ impl Store {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         sqlx::query("INSERT INTO api_tokens (workspace_id, id, token_hash, name, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(scope.workspace_id())
             .bind(&token.id)
@@ -765,11 +789,12 @@ impl Store {
     }
 
     pub async fn list_api_tokens(&self, scope: &WorkspaceScope) -> Result<Vec<ApiToken>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(
             "SELECT * FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at DESC",
         )
         .bind(scope.workspace_id())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
         rows.iter().map(token_from_row).collect()
     }
@@ -782,7 +807,7 @@ impl Store {
     ) -> Result<()> {
         require(scope, Permission::ManageTokens)?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let n = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL")
             .bind(scope.workspace_id())
             .bind(id)
@@ -811,16 +836,26 @@ impl Store {
             return Ok(None);
         }
         let now = Utc::now();
-        let row = sqlx::query("SELECT t.*, w.slug FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id WHERE t.token_hash = $1")
-            .bind(sha256_hex(secret))
-            .fetch_optional(self.pool())
+        let hash = sha256_hex(secret);
+        let mut tx = self.db().begin().await?;
+        // Reviewed exception: the token's hash resolves to its workspace before any scope exists.
+        let Some(ws_id) =
+            crate::db::workspace_of_hash(&mut tx, self.db().dialect, HashOf::ApiToken, &hash)
+                .await?
+        else {
+            return Ok(None);
+        };
+        crate::db::set_workspace(&mut tx, self.db().dialect, &ws_id).await?;
+        let row = sqlx::query("SELECT t.*, w.slug FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id WHERE t.workspace_id = $1 AND t.token_hash = $2")
+            .bind(&ws_id)
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let token = token_from_row(&row)?;
         if token.revoked_at.is_some() || now >= token.expires_at {
             return Ok(None);
         }
-        let ws_id: String = row.try_get("workspace_id")?;
         if token
             .last_used_at
             .is_none_or(|t| now - t >= TimeDelta::seconds(15))
@@ -831,9 +866,10 @@ impl Store {
             .bind(&ws_id)
             .bind(&token.id)
             .bind(ts(now))
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
         }
+        tx.commit().await?;
         let scope = WorkspaceScope::new(
             ws_id,
             row.try_get("slug")?,
@@ -856,7 +892,7 @@ impl Store {
             sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE account = $1 AND at > $2")
                 .bind(&account)
                 .bind(&since)
-                .fetch_one(self.pool())
+                .fetch_one(&self.db().pool)
                 .await?
                 .try_get("n")?;
         if n >= MAX_FAILED_LOGINS_PER_ACCOUNT {
@@ -866,7 +902,7 @@ impl Store {
             sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE address = $1 AND at > $2")
                 .bind(address)
                 .bind(&since)
-                .fetch_one(self.pool())
+                .fetch_one(&self.db().pool)
                 .await?
                 .try_get("n")?;
         Ok((n >= MAX_FAILED_LOGINS_PER_ADDRESS).then_some(Throttle::Address))
@@ -880,7 +916,7 @@ impl Store {
         event: AuditEvent,
     ) -> Result<()> {
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         sqlx::query("INSERT INTO login_failures (account, address, at) VALUES ($1, $2, $3)")
             .bind(audit::clean(&account.trim().to_lowercase(), 254))
             .bind(address)
@@ -902,7 +938,7 @@ impl Store {
     ) -> Result<NewSession> {
         let now = Utc::now();
         let session = self.create_session_with(&user.id, options, now).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         sqlx::query("DELETE FROM login_failures WHERE account = $1")
             .bind(&user.email)
             .execute(&mut *tx)
@@ -937,7 +973,7 @@ impl Store {
         password::check_policy(new)?;
         let hash = password::hash_blocking(new.to_owned()).await?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
             .bind(&user.id)
             .bind(&hash)
@@ -972,7 +1008,7 @@ impl Store {
         };
         let token = random_token();
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         sqlx::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(sha256_hex(&token))
             .bind(&user.id)
@@ -1002,7 +1038,7 @@ impl Store {
         password::check_policy(new)?;
         let hash = password::hash_blocking(new.to_owned()).await?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         let row = sqlx::query("UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id")
             .bind(sha256_hex(token))
             .bind(ts(now))
@@ -1048,7 +1084,7 @@ impl Store {
         event: AuditEvent,
     ) -> Result<()> {
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         let n = sqlx::query("UPDATE users SET is_operator = $2 WHERE id = $1")
             .bind(user_id)
             .bind(i64::from(operator))
@@ -1073,7 +1109,7 @@ impl Store {
         Ok(
             sqlx::query("SELECT totp_enabled_at FROM users WHERE id = $1")
                 .bind(user_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(&self.db().pool)
                 .await?
                 .map(|r| r.try_get::<Option<String>, _>("totp_enabled_at"))
                 .transpose()?
@@ -1092,7 +1128,7 @@ impl Store {
         let n = sqlx::query("UPDATE users SET totp_secret = $2, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1 AND totp_enabled_at IS NULL")
             .bind(user_id)
             .bind(sealed)
-            .execute(self.pool())
+            .execute(&self.db().pool)
             .await?
             .rows_affected();
         if n == 0 {
@@ -1112,7 +1148,7 @@ impl Store {
             "SELECT totp_secret, totp_last_step, totp_enabled_at FROM users WHERE id = $1",
         )
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&self.db().pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let Some(sealed) = row.try_get::<Option<String>, _>("totp_secret")? else {
@@ -1141,7 +1177,7 @@ impl Store {
         let n = sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)")
             .bind(user_id)
             .bind(step)
-            .execute(self.pool())
+            .execute(&self.db().pool)
             .await?
             .rows_affected();
         Ok(n == 1)
@@ -1184,7 +1220,7 @@ impl Store {
             })
             .collect();
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         sqlx::query("UPDATE users SET totp_enabled_at = $2 WHERE id = $1")
             .bind(user_id)
             .bind(ts(now))
@@ -1228,7 +1264,7 @@ impl Store {
             .bind(user_id)
             .bind(sha256_hex(&code.to_lowercase()))
             .bind(ts(Utc::now()))
-            .execute(self.pool())
+            .execute(&self.db().pool)
             .await?
             .rows_affected();
         Ok(n == 1)
@@ -1237,7 +1273,7 @@ impl Store {
     /// Removes a user's TOTP and recovery codes.
     pub async fn disable_totp(&self, user_id: &str, event: AuditEvent) -> Result<()> {
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_installation().await?;
         sqlx::query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -1293,7 +1329,7 @@ impl Store {
     ) -> Result<SupportGrant> {
         let is_operator: bool = sqlx::query("SELECT is_operator FROM users WHERE id = $1")
             .bind(&operator.id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.db().pool)
             .await?
             .map(|r| r.try_get::<i64, _>("is_operator"))
             .transpose()?
@@ -1312,7 +1348,7 @@ impl Store {
         }
         let id = new_id("grt");
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(&ws.id).await?;
         sqlx::query("INSERT INTO support_grants (workspace_id, id, operator_id, request_note, requested_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&ws.id)
             .bind(&id)
@@ -1331,10 +1367,11 @@ impl Store {
     }
 
     async fn support_grant_by_id(&self, workspace_id: &str, id: &str) -> Result<SupportGrant> {
+        let mut tx = self.db().begin_workspace(workspace_id).await?;
         let row = sqlx::query(&format!("SELECT {GRANT_COLUMNS} FROM support_grants g JOIN users u ON u.id = g.operator_id WHERE g.workspace_id = $1 AND g.id = $2"))
             .bind(workspace_id)
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?;
         row.as_ref()
             .map(grant_from_row)
@@ -1365,7 +1402,7 @@ impl Store {
                 "must be in the future and at most 72 hours away",
             ));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let n = sqlx::query("UPDATE support_grants SET reason = $3, granted_by = $4, granted_at = $5, expires_at = $6 WHERE workspace_id = $1 AND id = $2 AND granted_at IS NULL AND revoked_at IS NULL")
             .bind(scope.workspace_id())
             .bind(grant_id)
@@ -1400,7 +1437,7 @@ impl Store {
     ) -> Result<SupportGrant> {
         require(scope, Permission::ManageSupportGrants)?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let n = sqlx::query("UPDATE support_grants SET revoked_by = $3, revoked_at = $4 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL")
             .bind(scope.workspace_id())
             .bind(grant_id)
@@ -1425,18 +1462,20 @@ impl Store {
 
     /// Every support grant of the workspace (requested, active, expired, revoked), newest first.
     pub async fn list_support_grants(&self, scope: &WorkspaceScope) -> Result<Vec<SupportGrant>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(&format!("SELECT {GRANT_COLUMNS} FROM support_grants g JOIN users u ON u.id = g.operator_id WHERE g.workspace_id = $1 ORDER BY g.requested_at DESC"))
             .bind(scope.workspace_id())
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await?;
         rows.iter().map(grant_from_row).collect()
     }
 
     /// An operator's grants, across workspaces (for the operator's own view).
     pub async fn support_grants_of_operator(&self, operator_id: &str) -> Result<Vec<SupportGrant>> {
+        let mut tx = self.db().begin_user(operator_id).await?;
         let rows = sqlx::query(&format!("SELECT {GRANT_COLUMNS} FROM support_grants g JOIN users u ON u.id = g.operator_id WHERE g.operator_id = $1 ORDER BY g.requested_at DESC"))
             .bind(operator_id)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await?;
         rows.iter().map(grant_from_row).collect()
     }
@@ -1448,6 +1487,7 @@ impl Store {
         slug: &str,
         operator_id: &str,
     ) -> Result<Option<WorkspaceScope>> {
+        let mut tx = self.db().begin_user(operator_id).await?;
         let now = ts(Utc::now());
         let row = sqlx::query("SELECT g.id, w.id AS workspace_id, w.slug FROM support_grants g JOIN workspaces w ON w.id = g.workspace_id JOIN users u ON u.id = g.operator_id \
              WHERE w.slug = $1 AND g.operator_id = $2 AND u.is_operator = 1 AND g.granted_at IS NOT NULL AND g.revoked_at IS NULL AND g.expires_at > $3 \
@@ -1455,7 +1495,7 @@ impl Store {
             .bind(slug)
             .bind(operator_id)
             .bind(now)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(WorkspaceScope::new(
@@ -1499,7 +1539,7 @@ impl Store {
             .seal(secret, &connector_aad(scope.workspace_id(), &id))
             .map_err(|e| StoreError::Vault(e.to_string()))?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         sqlx::query("INSERT INTO connectors (workspace_id, id, name, provider, settings, secret, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)")
             .bind(scope.workspace_id())
             .bind(&id)
@@ -1523,18 +1563,20 @@ impl Store {
     }
 
     pub async fn list_connectors(&self, scope: &WorkspaceScope) -> Result<Vec<Connector>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query("SELECT * FROM connectors WHERE workspace_id = $1 ORDER BY name")
             .bind(scope.workspace_id())
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await?;
         rows.iter().map(connector_from_row).collect()
     }
 
     pub async fn connector(&self, scope: &WorkspaceScope, id: &str) -> Result<Option<Connector>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let row = sqlx::query("SELECT * FROM connectors WHERE workspace_id = $1 AND id = $2")
             .bind(scope.workspace_id())
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?;
         row.as_ref().map(connector_from_row).transpose()
     }
@@ -1546,11 +1588,12 @@ impl Store {
         id: &str,
         vault: &Vault,
     ) -> Result<Vec<u8>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         require(scope, Permission::RunScans)?;
         let row = sqlx::query("SELECT secret FROM connectors WHERE workspace_id = $1 AND id = $2")
             .bind(scope.workspace_id())
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound { what: "connector" })?;
         let sealed: String = row.try_get("secret")?;
@@ -1567,7 +1610,7 @@ impl Store {
     ) -> Result<()> {
         require(scope, Permission::ManageConnectors)?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let n = sqlx::query("DELETE FROM connectors WHERE workspace_id = $1 AND id = $2")
             .bind(scope.workspace_id())
             .bind(id)
@@ -1594,12 +1637,27 @@ impl Store {
     /// (`rampart vault rotate-key`).
     pub async fn reseal_secrets(&self, vault: &Vault, event: AuditEvent) -> Result<u64> {
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let dialect = self.db().dialect;
+        let mut tx = self.db().begin_installation().await?;
         let mut count = 0u64;
         let vault_err = |e: crate::VaultError| StoreError::Vault(e.to_string());
-        let rows = sqlx::query("SELECT workspace_id, id, secret FROM connectors")
+        // Connectors workspace by workspace, each under its own scope.
+        let workspaces: Vec<String> = sqlx::query("SELECT id FROM workspaces ORDER BY id")
             .fetch_all(&mut *tx)
-            .await?;
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut rows = Vec::new();
+        for ws in &workspaces {
+            crate::db::set_workspace(&mut tx, dialect, ws).await?;
+            rows.extend(
+                sqlx::query("SELECT workspace_id, id, secret FROM connectors WHERE workspace_id = $1")
+                    .bind(ws)
+                    .fetch_all(&mut *tx)
+                    .await?,
+            );
+        }
         for r in rows {
             let (ws, id, sealed): (String, String, String) = (
                 r.try_get("workspace_id")?,
@@ -1609,6 +1667,7 @@ impl Store {
             let aad = connector_aad(&ws, &id);
             let plain = vault.open(&sealed, &aad).map_err(vault_err)?;
             let resealed = vault.seal(&plain, &aad).map_err(vault_err)?;
+            crate::db::set_workspace(&mut tx, dialect, &ws).await?;
             sqlx::query("UPDATE connectors SET secret = $3 WHERE workspace_id = $1 AND id = $2")
                 .bind(&ws)
                 .bind(&id)

@@ -29,11 +29,18 @@
 //!
 //! # Backends
 //!
-//! [`Store`] is a cheap-to-clone handle over one backend. Today the only backend is SQLite
-//! (embedded, WAL, foreign keys on, busy timeout, migrations in `migrations/sqlite/`).
-//! PostgreSQL will be a second variant of the private `Backend` enum with its own migrations
-//! directory; query text is written with `$N` placeholders so it can be shared, and callers do
-//! not change.
+//! [`Store`] is a cheap-to-clone handle over one database, reached through `sqlx::Any` so that
+//! one implementation serves both backends (query text uses `$N` placeholders, TEXT timestamps
+//! and JSON, BIGINT/INTEGER flags):
+//!
+//! - **SQLite** (the default): embedded, WAL, foreign keys on, busy timeout, migrations in
+//!   `migrations/sqlite/` applied on open ([`Store::open_data_dir`], `sqlite://PATH` URLs).
+//! - **PostgreSQL** (`postgres://…` URLs, [`Store::open_url`]): the store connects as an
+//!   application role that is neither superuser nor `BYPASSRLS` and owns no table; migrations
+//!   (`migrations/postgres/`) run separately as the owner role ([`Store::migrate_url`]). Every
+//!   table of workspace data has row-level security forced, with a policy comparing
+//!   `workspace_id` with the transaction-local setting `rampart.workspace_id`, which the store
+//!   sets at the start of every transaction touching workspace data (see `db.rs`).
 //!
 //! # Secrets
 //!
@@ -46,7 +53,7 @@ mod authz;
 pub mod backup;
 mod identity;
 mod password;
-mod sqlite;
+mod db;
 mod sso;
 mod stats;
 pub mod totp;
@@ -98,33 +105,31 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The database behind a [`Store`]. A PostgreSQL variant arrives in a later issue.
-#[derive(Clone)]
-enum Backend {
-    Sqlite(sqlite::SqliteBackend),
-}
-
+/// Runs `$body` with `$b` bound to the store's database (one implementation for both
+/// backends; see `db.rs`).
 macro_rules! dispatch {
-    ($backend:expr, $b:ident => $body:expr) => {
-        match $backend {
-            Backend::Sqlite($b) => $body,
-        }
-    };
+    ($backend:expr, $b:ident => $body:expr) => {{
+        let $b = $backend;
+        $body
+    }};
 }
 
 /// Handle to Rampart's database. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Store {
-    backend: Backend,
+    backend: db::DbBackend,
     timeouts: SessionTimeouts,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.backend {
-            Backend::Sqlite(_) => f.write_str("Store(sqlite)"),
-        }
+        write!(f, "Store({})", self.backend_name())
     }
+}
+
+/// Whether a database URL names PostgreSQL (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// File name of the SQLite database inside a data directory.
@@ -141,9 +146,59 @@ impl Store {
     /// Opens (creating if missing) the SQLite database at `path` without migrating it.
     pub async fn open_sqlite_unmigrated(path: &Path) -> Result<Store> {
         Ok(Store {
-            backend: Backend::Sqlite(sqlite::SqliteBackend::open(path).await?),
+            backend: db::DbBackend::open_sqlite(path).await?,
             timeouts: SessionTimeouts::default(),
         })
+    }
+
+    /// Opens the database a URL names:
+    ///
+    /// - `sqlite://PATH` or `sqlite:PATH`: the SQLite file at `PATH` (created if missing),
+    ///   migrated;
+    /// - `postgres://…` / `postgresql://…`: PostgreSQL, connecting as the **application role**
+    ///   (not superuser, not `BYPASSRLS`, owning no table). Its migrations are not run here (the
+    ///   application role may not change the schema): run [`Store::migrate_url`] with the owner
+    ///   role first. Opening fails when the schema is not current.
+    pub async fn open_url(url: &str) -> Result<Store> {
+        if is_postgres_url(url) {
+            let store = Store {
+                backend: db::DbBackend::open_postgres(url).await?,
+                timeouts: SessionTimeouts::default(),
+            };
+            store.migrate().await?;
+            Ok(store)
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            Store::open_sqlite(Path::new(path)).await
+        } else {
+            Err(StoreError::Invalid {
+                field: "database URL",
+                message: "must start with sqlite://, postgres:// or postgresql://".into(),
+            })
+        }
+    }
+
+    /// Applies the PostgreSQL migrations as the **owner role** (`owner_url`, which owns every
+    /// table) and grants the application role `app_role` the privileges the store needs
+    /// (including none to change or delete audit entries). Idempotent. For SQLite URLs this opens
+    /// and migrates the file.
+    pub async fn migrate_url(owner_url: &str, app_role: &str) -> Result<()> {
+        if is_postgres_url(owner_url) {
+            db::DbBackend::migrate_postgres(owner_url, app_role).await
+        } else {
+            Store::open_url(owner_url).await?.close().await;
+            Ok(())
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend.dialect {
+            db::Dialect::Sqlite => "sqlite",
+            db::Dialect::Postgres => "postgres",
+        }
     }
 
     /// The same store with other session lifetimes.
@@ -156,10 +211,8 @@ impl Store {
         self.timeouts
     }
 
-    pub(crate) fn pool(&self) -> &sqlx::SqlitePool {
-        match &self.backend {
-            Backend::Sqlite(b) => &b.pool,
-        }
+    pub(crate) fn db(&self) -> &db::DbBackend {
+        &self.backend
     }
 
     /// Opens `DATA_DIR/rampart.db` (creating the directory if needed) and migrates it.
@@ -171,7 +224,8 @@ impl Store {
         Store::open_sqlite(&data_dir.join(SQLITE_FILE_NAME)).await
     }
 
-    /// Applies pending migrations (idempotent).
+    /// Applies pending migrations (idempotent). On PostgreSQL, where the application role may
+    /// not change the schema, checks that every migration is applied instead.
     pub async fn migrate(&self) -> Result<()> {
         dispatch!(&self.backend, b => b.migrate().await)
     }
@@ -361,7 +415,7 @@ impl Store {
 /// runs is restricted to that workspace.
 #[derive(Clone)]
 pub struct WorkspaceStore {
-    backend: Backend,
+    backend: db::DbBackend,
     scope: WorkspaceScope,
 }
 

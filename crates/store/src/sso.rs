@@ -14,11 +14,11 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::audit::{self, ActorKind, AuditEvent, INSTALLATION_CHAIN};
 use crate::identity::require;
-use crate::sqlite::{get_ts, map_unique, parse, ts, user_from_row};
+use crate::db::{get_ts, map_unique, parse, ts, user_from_row};
 use crate::{
     Organization, Permission, Result, Role, Store, StoreError, User, Vault, WorkspaceScope,
     normalize_email, password, random_token,
@@ -205,7 +205,7 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<()> {
 const CONFIG_SELECT: &str = "SELECT c.*, o.slug AS organization_slug, w.slug AS workspace_slug FROM sso_configs c \
      JOIN organizations o ON o.id = c.organization_id JOIN workspaces w ON w.id = c.default_workspace_id";
 
-fn config_from_row(r: &SqliteRow) -> Result<SsoConfig> {
+fn config_from_row(r: &AnyRow) -> Result<SsoConfig> {
     let domains: String = r.try_get("allowed_domains")?;
     let secret: String = r.try_get("client_secret")?;
     Ok(SsoConfig {
@@ -228,7 +228,7 @@ fn config_from_row(r: &SqliteRow) -> Result<SsoConfig> {
 
 /// Re-seals SSO client secrets and the PKCE verifiers of sign-ins in flight under the vault's
 /// current key, inside the caller's transaction (`rampart vault rotate-key`). Answers how many.
-pub(crate) async fn reseal(conn: &mut sqlx::SqliteConnection, vault: &Vault) -> Result<u64> {
+pub(crate) async fn reseal(conn: &mut sqlx::AnyConnection, vault: &Vault) -> Result<u64> {
     let vault_err = |e: crate::VaultError| StoreError::Vault(e.to_string());
     let mut count = 0u64;
     let rows = sqlx::query("SELECT organization_id, client_secret FROM sso_configs")
@@ -273,7 +273,7 @@ impl Store {
         let row =
             sqlx::query("SELECT id, slug, name, created_at FROM organizations WHERE slug = $1")
                 .bind(slug)
-                .fetch_optional(self.pool())
+                .fetch_optional(&self.db().pool)
                 .await?;
         row.map(|r| {
             Ok(Organization {
@@ -324,7 +324,7 @@ impl Store {
         let target_org: Option<String> =
             sqlx::query("SELECT organization_id FROM workspaces WHERE id = $1")
                 .bind(target.workspace_id())
-                .fetch_optional(self.pool())
+                .fetch_optional(&self.db().pool)
                 .await?
                 .map(|r| r.try_get::<Option<String>, _>("organization_id"))
                 .transpose()?
@@ -357,7 +357,7 @@ impl Store {
             None => None,
         };
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
         let exists = sqlx::query("SELECT 1 FROM sso_configs WHERE organization_id = $1")
             .bind(&org.id)
             .fetch_optional(&mut *tx)
@@ -428,7 +428,7 @@ impl Store {
     pub async fn sso_config(&self, organization_id: &str) -> Result<Option<SsoConfig>> {
         let row = sqlx::query(&format!("{CONFIG_SELECT} WHERE c.organization_id = $1"))
             .bind(organization_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.db().pool)
             .await?;
         row.as_ref().map(config_from_row).transpose()
     }
@@ -447,7 +447,7 @@ impl Store {
     pub async fn sso_client_secret(&self, organization_id: &str, vault: &Vault) -> Result<String> {
         let row = sqlx::query("SELECT client_secret FROM sso_configs WHERE organization_id = $1")
             .bind(organization_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.db().pool)
             .await?
             .ok_or(StoreError::NotFound {
                 what: "SSO configuration",
@@ -474,7 +474,7 @@ impl Store {
             .seal(login.pkce_verifier.as_bytes(), &verifier_aad(&state_hash))
             .map_err(|e| StoreError::Vault(e.to_string()))?;
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.db().begin().await?;
         sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1")
             .bind(ts(now))
             .execute(&mut *tx)
@@ -510,7 +510,7 @@ impl Store {
              RETURNING organization_id, nonce_hash, pkce_verifier, redirect_uri, created_at")
             .bind(&state_hash)
             .bind(&now)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.db().pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let sealed: String = row.try_get("pkce_verifier")?;
@@ -559,7 +559,11 @@ impl Store {
             String::new()
         };
         let now = Utc::now();
-        let mut tx = self.pool().begin().await?;
+        let dialect = self.db().dialect;
+        // Row-level security (PostgreSQL): the installation chain for a new account, the user's
+        // own memberships once the user is known, and the configured default workspace for the
+        // just-in-time membership, which the organization's SSO configuration authorises.
+        let mut tx = self.db().begin_installation().await?;
         let linked = sqlx::query("SELECT u.id, u.email, u.created_at, u.password_changed_at FROM sso_identities i JOIN users u ON u.id = i.user_id \
              WHERE i.organization_id = $1 AND i.issuer = $2 AND i.subject = $3")
             .bind(&config.organization_id)
@@ -594,6 +598,7 @@ impl Store {
                 .transpose()?;
                 let user = match existing {
                     Some(user) => {
+                        crate::db::set_user(&mut tx, dialect, &user.id).await?;
                         let in_org = sqlx::query("SELECT 1 FROM memberships m JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 AND w.organization_id = $2 LIMIT 1")
                             .bind(&user.id)
                             .bind(&config.organization_id)
@@ -656,6 +661,7 @@ impl Store {
                 user
             }
         };
+        crate::db::set_workspace(&mut tx, dialect, &config.default_workspace_id).await?;
         let member =
             sqlx::query("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
                 .bind(&config.default_workspace_id)

@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use crate::sqlite::workspace_from_row;
+use crate::db::workspace_from_row;
 use crate::{AssetFilter, Page, Result, Store, Workspace};
 
 /// Counts of one workspace, for metrics.
@@ -19,7 +19,7 @@ impl Store {
     /// A round trip to the database (readiness).
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1 AS one")
-            .fetch_one(self.pool())
+            .fetch_one(&self.db().pool)
             .await?
             .try_get::<i64, _>("one")?;
         Ok(())
@@ -28,7 +28,7 @@ impl Store {
     /// Every workspace, ordered by slug.
     pub async fn all_workspaces(&self) -> Result<Vec<Workspace>> {
         let rows = sqlx::query("SELECT id, slug, name, created_at FROM workspaces ORDER BY slug")
-            .fetch_all(self.pool())
+            .fetch_all(&self.db().pool)
             .await?;
         rows.iter().map(workspace_from_row).collect()
     }

@@ -1,7 +1,19 @@
-//! The SQLite backend.
+//! The database layer, shared by both backends through `sqlx::Any`.
 //!
 //! Query text lives in [`sql`] with `$N` placeholders (SQLite accepts `$N` as a numbered
-//! parameter, and the same text suits PostgreSQL), so a second backend can share most of it.
+//! parameter, and the same text suits PostgreSQL). The schema of both backends uses TEXT (UTC
+//! timestamps in a fixed-width RFC 3339 form, JSON), BIGINT/INTEGER and nothing else, which is
+//! what the `Any` driver carries. The few dialect differences sit behind [`Dialect`].
+//!
+//! # Row-level security (PostgreSQL)
+//!
+//! Every table of workspace data has row-level security forced on PostgreSQL, with a policy that
+//! compares `workspace_id` with the transaction-local setting `rampart.workspace_id`. So every
+//! statement on workspace data runs inside a transaction opened by [`DbBackend::begin_workspace`]
+//! (or, for the installation's audit chain, [`DbBackend::begin_installation`]; for a user's own
+//! memberships and support grants, [`DbBackend::begin_user`]), which sets the setting first with
+//! `set_config(…, true)`: it ends with the transaction, so a pooled connection never carries a
+//! scope over. On SQLite the same transactions are opened and the settings are no-ops.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,11 +25,8 @@ use rampart_model::{
     Asset, Evaluation, Finding, FindingStatus, Inventory, Provider, Relationship, ResourceType,
     Scan, ScanStatus, Severity,
 };
-use sqlx::Row as _;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Executor as _, Row as _};
 
 use crate::audit::{ActorKind, AuditEvent, Outcome};
 use crate::types::*;
@@ -220,7 +229,91 @@ pub(crate) mod sql {
         "SELECT description FROM _sqlx_migrations WHERE success ORDER BY version";
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The SQL dialect behind a [`DbBackend`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A transaction on either backend.
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Sets a transaction-local setting (PostgreSQL; a no-op on SQLite, which has no row-level
+/// security). `name` is one of the fixed `rampart.*` names.
+pub(crate) async fn set_local(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    name: &'static str,
+    value: &str,
+) -> Result<()> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT set_config($1, $2, true) AS v")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Scopes the rest of the transaction to one workspace's rows.
+pub(crate) async fn set_workspace(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    workspace_id: &str,
+) -> Result<()> {
+    set_local(conn, dialect, "rampart.workspace_id", workspace_id).await
+}
+
+/// A secret known only by its SHA-256 that resolves to a workspace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HashOf {
+    ApiToken,
+    Invitation,
+}
+
+/// The workspace an API token or invitation hash belongs to, before any scope exists: the
+/// reviewed exception to row-level security. On PostgreSQL it goes through a `SECURITY DEFINER`
+/// function owned by the owner role, which answers the workspace id only.
+pub(crate) async fn workspace_of_hash(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    of: HashOf,
+    hash: &str,
+) -> Result<Option<String>> {
+    let statement = match (dialect, of) {
+        (Dialect::Postgres, HashOf::ApiToken) => "SELECT rampart_token_workspace($1) AS ws",
+        (Dialect::Postgres, HashOf::Invitation) => "SELECT rampart_invitation_workspace($1) AS ws",
+        (Dialect::Sqlite, HashOf::ApiToken) => {
+            "SELECT workspace_id AS ws FROM api_tokens WHERE token_hash = $1"
+        }
+        (Dialect::Sqlite, HashOf::Invitation) => {
+            "SELECT workspace_id AS ws FROM invitations WHERE token_hash = $1"
+        }
+    };
+    let row = sqlx::query(statement)
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<Option<String>, _>("ws")?,
+        None => None,
+    })
+}
+
+/// Lets the rest of the transaction see one user's own memberships and support grants.
+pub(crate) async fn set_user(conn: &mut AnyConnection, dialect: Dialect, user_id: &str) -> Result<()> {
+    set_local(conn, dialect, "rampart.user_id", user_id).await
+}
+
+/// Opens the installation's audit chain for the rest of the transaction.
+pub(crate) async fn set_installation(conn: &mut AnyConnection, dialect: Dialect) -> Result<()> {
+    set_local(conn, dialect, "rampart.installation", "on").await
+}
 
 /// Fixed-width UTC text: text order is time order.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -233,11 +326,11 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
 }
 
-pub(crate) fn get_ts(row: &SqliteRow, col: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn get_ts(row: &AnyRow, col: &str) -> Result<DateTime<Utc>> {
     parse_ts(&row.try_get::<String, _>(col)?)
 }
 
-pub(crate) fn get_opt_ts(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn get_opt_ts(row: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>> {
     row.try_get::<Option<String>, _>(col)?
         .as_deref()
         .map(parse_ts)
@@ -252,7 +345,7 @@ where
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn get_u64(row: &SqliteRow, col: &str) -> Result<u64> {
+fn get_u64(row: &AnyRow, col: &str) -> Result<u64> {
     let n: i64 = row.try_get(col)?;
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{col} is negative")))
 }
@@ -272,7 +365,7 @@ fn severity_rank(s: Severity) -> i64 {
     i64::from(s.ocsf_id())
 }
 
-fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
+fn asset_from_row(row: &AnyRow) -> Result<Asset> {
     let tags: String = row.try_get("tags")?;
     let config: String = row.try_get("config")?;
     Ok(Asset {
@@ -293,7 +386,7 @@ fn asset_from_row(row: &SqliteRow) -> Result<Asset> {
     })
 }
 
-fn finding_from_row(row: &SqliteRow) -> Result<FindingRecord> {
+fn finding_from_row(row: &AnyRow) -> Result<FindingRecord> {
     Ok(FindingRecord {
         finding: Finding {
             id: row.try_get("id")?,
@@ -312,7 +405,7 @@ fn finding_from_row(row: &SqliteRow) -> Result<FindingRecord> {
     })
 }
 
-fn scan_from_row(row: &SqliteRow) -> Result<Scan> {
+fn scan_from_row(row: &AnyRow) -> Result<Scan> {
     Ok(Scan {
         id: row.try_get("id")?,
         source: row.try_get("source")?,
@@ -327,7 +420,7 @@ fn scan_from_row(row: &SqliteRow) -> Result<Scan> {
     })
 }
 
-pub(crate) fn user_from_row(row: &SqliteRow, created_col: &str) -> Result<User> {
+pub(crate) fn user_from_row(row: &AnyRow, created_col: &str) -> Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
@@ -336,13 +429,18 @@ pub(crate) fn user_from_row(row: &SqliteRow, created_col: &str) -> Result<User> 
     })
 }
 
-pub(crate) fn workspace_from_row(row: &SqliteRow) -> Result<Workspace> {
+pub(crate) fn workspace_from_row(row: &AnyRow) -> Result<Workspace> {
     Ok(Workspace {
         id: row.try_get("id")?,
         slug: row.try_get("slug")?,
         name: row.try_get("name")?,
         created_at: get_ts(row, "created_at")?,
     })
+}
+
+/// `"name"`: a PostgreSQL identifier, quoted.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Creates the database file readable by its owner only, before SQLite opens it (SQLite gives
@@ -413,33 +511,147 @@ impl<'a> Conditions<'a> {
 }
 
 #[derive(Clone)]
-pub(crate) struct SqliteBackend {
-    pub(crate) pool: SqlitePool,
+pub(crate) struct DbBackend {
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: Dialect,
 }
 
-impl SqliteBackend {
-    pub(crate) async fn open(path: &Path) -> Result<SqliteBackend> {
+/// Characters of a file path that must be escaped in a `sqlite://` URL.
+const PATH_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
+impl DbBackend {
+    pub(crate) async fn open_sqlite(path: &Path) -> Result<DbBackend> {
+        sqlx::any::install_default_drivers();
         precreate_private(path)?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // 64 MiB page cache per connection (the default is 2 MiB): a large import rewrites
-            // several indexes with random keys inside one transaction.
-            .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new()
+        let path = path.to_str().ok_or_else(|| StoreError::Invalid {
+            field: "database path",
+            message: "must be valid UTF-8".into(),
+        })?;
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            percent_encoding::utf8_percent_encode(path, PATH_ESCAPES)
+        );
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL, foreign keys, a busy timeout, and a 64 MiB page cache per connection
+                    // (the default is 2 MiB): a large import rewrites several indexes with random
+                    // keys inside one transaction.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
-        Ok(SqliteBackend { pool })
+        Ok(DbBackend {
+            pool,
+            dialect: Dialect::Sqlite,
+        })
+    }
+
+    /// Connects to PostgreSQL as the application role (no migrations: those run as the owner
+    /// role, see [`DbBackend::migrate_postgres`]).
+    pub(crate) async fn open_postgres(url: &str) -> Result<DbBackend> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(DbBackend {
+            pool,
+            dialect: Dialect::Postgres,
+        })
+    }
+
+    /// Runs the PostgreSQL migrations as the owner role (`owner_url`) and grants the application
+    /// role `app_role` what it needs: read and write on the tables (no UPDATE or DELETE on the
+    /// audit log, read-only on the migrations table), the identity sequence, and the two lookup
+    /// functions. Idempotent.
+    pub(crate) async fn migrate_postgres(owner_url: &str, app_role: &str) -> Result<()> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(owner_url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        let result = async {
+            POSTGRES_MIGRATOR.run(&pool).await?;
+            let mut tx = pool.begin().await?;
+            let role = quote_ident(app_role);
+            let tables = sqlx::query(
+                "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for t in &tables {
+                let name: String = t.try_get("name")?;
+                let privileges = match name.as_str() {
+                    "_sqlx_migrations" => "SELECT",
+                    "audit_log" => "SELECT, INSERT",
+                    _ => "SELECT, INSERT, UPDATE, DELETE",
+                };
+                let table = quote_ident(&name);
+                tx.execute(format!("REVOKE ALL ON {table} FROM {role}").as_str())
+                    .await?;
+                tx.execute(format!("GRANT {privileges} ON {table} TO {role}").as_str())
+                    .await?;
+            }
+            for statement in [
+                format!("GRANT USAGE ON SCHEMA public TO {role}"),
+                format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+                format!("GRANT EXECUTE ON FUNCTION rampart_token_workspace(TEXT) TO {role}"),
+                format!("GRANT EXECUTE ON FUNCTION rampart_invitation_workspace(TEXT) TO {role}"),
+            ] {
+                tx.execute(statement.as_str()).await?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        pool.close().await;
+        result
     }
 
     pub(crate) async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        match self.dialect {
+            Dialect::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+            Dialect::Postgres => {
+                // The application role may not change the schema: check that it is current.
+                let applied: Vec<i64> =
+                    sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(|r| r.try_get::<i64, _>("version"))
+                        .collect::<std::result::Result<_, _>>()?;
+                if let Some(missing) = POSTGRES_MIGRATOR
+                    .iter()
+                    .find(|m| !applied.contains(&m.version))
+                {
+                    return Err(StoreError::Invalid {
+                        field: "database schema",
+                        message: format!(
+                            "migration {} ({}) is not applied: run the migrations with the owner role (--owner-database-url)",
+                            missing.version, missing.description
+                        ),
+                    });
+                }
+            }
+        }
         Ok(())
     }
 
@@ -454,6 +666,42 @@ impl SqliteBackend {
 
     pub(crate) async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// A transaction for tables without workspace data (workspaces, users, sessions, …).
+    pub(crate) async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A transaction scoped to one workspace's rows.
+    pub(crate) async fn begin_workspace(&self, workspace_id: &str) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        set_workspace(&mut tx, self.dialect, workspace_id).await?;
+        Ok(tx)
+    }
+
+    /// A transaction that may append to (and read) the installation's audit chain.
+    pub(crate) async fn begin_installation(&self) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        set_installation(&mut tx, self.dialect).await?;
+        Ok(tx)
+    }
+
+    /// A transaction that sees one user's own memberships and support grants across
+    /// workspaces (the reviewed exception for opening a scope), and nothing else of them.
+    pub(crate) async fn begin_user(&self, user_id: &str) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        set_user(&mut tx, self.dialect, user_id).await?;
+        Ok(tx)
+    }
+
+    /// A transaction on an audit chain: the installation's or a workspace's.
+    pub(crate) async fn begin_chain(&self, chain: &str) -> Result<Tx> {
+        if chain == crate::audit::INSTALLATION_CHAIN {
+            self.begin_installation().await
+        } else {
+            self.begin_workspace(chain).await
+        }
     }
 
     // ----- workspaces ------------------------------------------------------------------------
@@ -496,12 +744,14 @@ impl SqliteBackend {
         slug: &str,
         user_id: &str,
     ) -> Result<Option<WorkspaceScope>> {
-        let Some(row) = sqlx::query(sql::MEMBER_SCOPE)
+        let mut tx = self.begin_user(user_id).await?;
+        let row = sqlx::query(sql::MEMBER_SCOPE)
             .bind(slug)
             .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let Some(row) = row else {
             return Ok(None);
         };
         let role: Role = parse("role", &row.try_get::<String, _>("role")?)?;
@@ -522,12 +772,13 @@ impl SqliteBackend {
         role: Role,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         sqlx::query(sql::UPSERT_MEMBERSHIP)
             .bind(user_id)
             .bind(scope.workspace_id())
             .bind(role.as_str())
             .bind(ts(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -535,14 +786,17 @@ impl SqliteBackend {
                 }
                 _ => StoreError::Database(e),
             })?;
+        tx.commit().await?;
         Ok(())
     }
 
     pub(crate) async fn workspaces_of_user(&self, user_id: &str) -> Result<Vec<(Workspace, Role)>> {
+        let mut tx = self.begin_user(user_id).await?;
         let rows = sqlx::query(sql::WORKSPACES_OF_USER)
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         rows.iter()
             .map(|row| {
                 Ok((
@@ -760,7 +1014,7 @@ impl SqliteBackend {
     ) -> Result<()> {
         let ws = scope.workspace_id();
         // Dropping `tx` without commit (any `?` below) rolls everything back.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_workspace(ws).await?;
 
         sqlx::query(sql::INSERT_SCAN)
             .bind(ws)
@@ -904,8 +1158,9 @@ impl SqliteBackend {
         list: &str,
         count: &str,
         page: Page,
-        from_row: fn(&sqlx::sqlite::SqliteRow) -> Result<T>,
+        from_row: fn(&sqlx::any::AnyRow) -> Result<T>,
     ) -> Result<Paged<T>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let mut q = sqlx::query(list).bind(scope.workspace_id());
         for b in &cond.binds {
             q = q.bind(*b);
@@ -913,13 +1168,13 @@ impl SqliteBackend {
         let rows = q
             .bind(i64::from(page.limit()))
             .bind(to_i64(page.offset()))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
         let mut q = sqlx::query(count).bind(scope.workspace_id());
         for b in &cond.binds {
             q = q.bind(*b);
         }
-        let total: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
+        let total: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
         Ok(Paged {
             items: rows.iter().map(from_row).collect::<Result<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
@@ -929,16 +1184,17 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn inventory(&self, scope: &WorkspaceScope) -> Result<Inventory> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let assets = sqlx::query(sql::ALL_ASSETS)
             .bind(scope.workspace_id())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(asset_from_row)
             .collect::<Result<Vec<_>>>()?;
         let relationships = sqlx::query(sql::ALL_RELATIONSHIPS)
             .bind(scope.workspace_id())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|row| {
@@ -960,10 +1216,11 @@ impl SqliteBackend {
         scope: &WorkspaceScope,
         asset_id: &str,
     ) -> Result<Option<Asset>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         sqlx::query(sql::GET_ASSET)
             .bind(scope.workspace_id())
             .bind(asset_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
             .as_ref()
             .map(asset_from_row)
@@ -975,10 +1232,11 @@ impl SqliteBackend {
         scope: &WorkspaceScope,
         asset_id: &str,
     ) -> Result<Vec<RelatedAsset>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(sql::RELATIONSHIPS_OF)
             .bind(scope.workspace_id())
             .bind(asset_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
         rows.iter()
             .map(|row| {
@@ -1028,10 +1286,11 @@ impl SqliteBackend {
         scope: &WorkspaceScope,
         finding_id: &str,
     ) -> Result<Option<FindingRecord>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         sqlx::query(sql::GET_FINDING)
             .bind(scope.workspace_id())
             .bind(finding_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
             .as_ref()
             .map(finding_from_row)
@@ -1039,9 +1298,10 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn finding_counts(&self, scope: &WorkspaceScope) -> Result<Vec<FindingCount>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(sql::FINDING_COUNTS)
             .bind(scope.workspace_id())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
         rows.iter()
             .map(|row| {
@@ -1055,9 +1315,10 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn control_counts(&self, scope: &WorkspaceScope) -> Result<Vec<ControlCount>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(sql::CONTROL_COUNTS)
             .bind(scope.workspace_id())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
         rows.iter()
             .map(|row| {
@@ -1075,15 +1336,16 @@ impl SqliteBackend {
         scope: &WorkspaceScope,
         page: Page,
     ) -> Result<Paged<Scan>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let rows = sqlx::query(sql::LIST_SCANS)
             .bind(scope.workspace_id())
             .bind(i64::from(page.limit()))
             .bind(to_i64(page.offset()))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
         let total: i64 = sqlx::query(sql::COUNT_SCANS)
             .bind(scope.workspace_id())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
         Ok(Paged {
