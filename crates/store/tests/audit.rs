@@ -53,26 +53,11 @@ async fn populated(store: &Store) -> WorkspaceScope {
     scope
 }
 
-/// A raw connection to the database file with the append-only triggers dropped: what someone
-/// holding the file could do.
-async fn tamper(store: &Store, dir: &std::path::Path, sql: &[&str]) {
-    let _ = store;
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join(SQLITE_FILE_NAME));
-    let mut conn = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .unwrap();
-    sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_delete")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    for s in sql {
-        sqlx::query(s).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
+/// Edits made by someone holding the database (the SQLite file, or PostgreSQL's superuser) with
+/// the append-only triggers dropped.
+async fn tamper(db: &common::TestDb, sql: &[&str]) {
+    db.drop_audit_triggers().await;
+    db.admin_exec(sql).await;
 }
 
 async fn first_bad(store: &Store, chain: &str) -> Option<(i64, String)> {
@@ -134,14 +119,28 @@ async fn v7_3_intact_chains_verify_and_entries_record_who_what_where() {
 async fn the_database_refuses_updates_and_deletes_of_audit_entries() {
     let db = common::open().await;
     populated(&db.store).await;
-    let options =
-        sqlx::sqlite::SqliteConnectOptions::new().filename(db.dir.path().join(SQLITE_FILE_NAME));
-    let mut conn = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .unwrap();
     for sql in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"] {
-        let err = sqlx::query(sql).execute(&mut conn).await.unwrap_err();
-        assert!(err.to_string().contains("append-only"), "{err}");
+        match &db.pg {
+            None => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(db.dir.path().join(SQLITE_FILE_NAME));
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap();
+                let err = sqlx::query(sql).execute(&mut conn).await.unwrap_err();
+                assert!(err.to_string().contains("append-only"), "{err}");
+            }
+            Some(server) => {
+                // The application role holds no UPDATE or DELETE privilege on the log…
+                let mut app = server.app().await;
+                let err = sqlx::query(sql).execute(&mut app).await.unwrap_err();
+                assert!(err.to_string().contains("permission denied"), "{err}");
+                // …and the triggers refuse even the superuser.
+                let mut admin = server.superuser().await;
+                let err = sqlx::query(sql).execute(&mut admin).await.unwrap_err();
+                assert!(err.to_string().contains("append-only"), "{err}");
+            }
+        }
     }
 }
 
@@ -151,8 +150,7 @@ async fn an_edited_entry_is_named() {
     let scope = populated(&db.store).await;
     let ws = scope.workspace_id().to_owned();
     tamper(
-        &db.store,
-        db.dir.path(),
+        &db,
         &[&format!(
             "UPDATE audit_log SET actor_label = 'someone-else@example.com' WHERE chain = '{ws}' AND seq = 3"
         )],
@@ -171,8 +169,7 @@ async fn an_edit_with_a_recomputed_hash_breaks_the_next_link() {
     let scope = populated(&db.store).await;
     let ws = scope.workspace_id().to_owned();
     tamper(
-        &db.store,
-        db.dir.path(),
+        &db,
         &[&format!(
             "UPDATE audit_log SET outcome = 'failure', hash = 'ff' || substr(hash, 3) WHERE chain = '{ws}' AND seq = 2"
         )],
@@ -188,8 +185,7 @@ async fn a_deleted_entry_is_named() {
     let scope = populated(&db.store).await;
     let ws = scope.workspace_id().to_owned();
     tamper(
-        &db.store,
-        db.dir.path(),
+        &db,
         &[&format!(
             "DELETE FROM audit_log WHERE chain = '{ws}' AND seq = 2"
         )],
@@ -207,8 +203,7 @@ async fn reordered_entries_are_named() {
     let ws = scope.workspace_id().to_owned();
     // Swap the contents of entries 2 and 3 (keeping their sequence numbers in place).
     tamper(
-        &db.store,
-        db.dir.path(),
+        &db,
         &[
             &format!("CREATE TEMP TABLE t AS SELECT * FROM audit_log WHERE chain = '{ws}' AND seq IN (2, 3)"),
             &format!("DELETE FROM audit_log WHERE chain = '{ws}' AND seq IN (2, 3)"),
@@ -227,8 +222,7 @@ async fn a_truncated_chain_is_detected_through_its_head() {
     let scope = populated(&db.store).await;
     let ws = scope.workspace_id().to_owned();
     tamper(
-        &db.store,
-        db.dir.path(),
+        &db,
         &[&format!(
             "DELETE FROM audit_log WHERE chain = '{ws}' AND seq = 5"
         )],
@@ -245,17 +239,18 @@ async fn an_action_fails_when_its_audit_write_fails() {
     let db = common::open().await;
     let scope = populated(&db.store).await;
     let before = db.store.list_api_tokens(&scope).await.unwrap().len();
-    let options =
-        sqlx::sqlite::SqliteConnectOptions::new().filename(db.dir.path().join(SQLITE_FILE_NAME));
-    let mut conn = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .unwrap();
-    sqlx::query(
-        "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    if db.is_postgres() {
+        db.admin_exec(&[
+            "CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+            "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_broken()",
+        ])
+        .await;
+    } else {
+        db.admin_exec(&[
+            "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        ])
+        .await;
+    }
     let result = db
         .store
         .create_api_token(

@@ -8,9 +8,8 @@ use chrono::{TimeDelta, Utc};
 use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
 use rampart_store::{
     Access, MAX_FAILED_LOGINS_PER_ACCOUNT, MAX_FAILED_LOGINS_PER_ADDRESS, Permission, Role,
-    SQLITE_FILE_NAME, Store, StoreError, Throttle, Vault, WorkspaceScope, totp,
+    Store, StoreError, Throttle, Vault, WorkspaceScope, totp,
 };
-use sqlx::Connection as _;
 
 fn ev(action: &str) -> AuditEvent {
     AuditEvent::new(action, Outcome::Success).actor(ActorKind::User, "usr_x", "x@example.com")
@@ -35,13 +34,7 @@ async fn member(
 }
 
 async fn sql(db: &common::TestDb, q: &str) {
-    let options =
-        sqlx::sqlite::SqliteConnectOptions::new().filename(db.dir.path().join(SQLITE_FILE_NAME));
-    let mut conn = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .unwrap();
-    sqlx::query(q).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
+    db.admin_exec(&[q]).await;
 }
 
 #[tokio::test]
@@ -61,12 +54,8 @@ async fn api_tokens_are_hashed_scoped_expiring_and_revocable() {
         .unwrap();
     assert!(secret.starts_with("rpt_") && secret.len() >= 47);
     // Stored only as a hash.
-    let bytes = std::fs::read(db.dir.path().join(SQLITE_FILE_NAME)).unwrap();
-    let wal =
-        std::fs::read(db.dir.path().join(format!("{SQLITE_FILE_NAME}-wal"))).unwrap_or_default();
-    for b in [&bytes, &wal] {
-        assert!(!b.windows(secret.len()).any(|w| w == secret.as_bytes()));
-    }
+    let bytes = db.db_bytes();
+    assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
     let (scope, found) = db.store.token_scope(&secret).await.unwrap().unwrap();
     assert_eq!(scope.slug(), "acme");
     assert_eq!(scope.role(), Some(Role::Analyst));
@@ -684,12 +673,8 @@ async fn connector_secrets_are_sealed_write_only_and_survive_key_rotation() {
     assert_eq!(c.key_id, "old");
     let listed = serde_json::to_string(&db.store.list_connectors(&viewer).await.unwrap()).unwrap();
     assert!(!listed.contains(canary) && listed.contains("role_arn"));
-    let raw = std::fs::read(db.dir.path().join(SQLITE_FILE_NAME)).unwrap();
-    let wal =
-        std::fs::read(db.dir.path().join(format!("{SQLITE_FILE_NAME}-wal"))).unwrap_or_default();
-    for b in [&raw, &wal] {
-        assert!(!b.windows(canary.len()).any(|w| w == canary.as_bytes()));
-    }
+    let raw = db.db_bytes();
+    assert!(!raw.windows(canary.len()).any(|w| w == canary.as_bytes()));
     assert_eq!(
         db.store
             .connector_secret(&admin, &c.id, &vault)

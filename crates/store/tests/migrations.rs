@@ -1,9 +1,11 @@
-//! Migrations apply on open, are idempotent, and the database runs in WAL mode with foreign keys.
+//! Migrations apply on open, are idempotent, and (SQLite) the database runs in WAL mode with
+//! foreign keys. The PostgreSQL schema's equivalents (row-level security, primary keys led by
+//! `workspace_id`, the roles) are checked in `rls.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use rampart_store::{SQLITE_FILE_NAME, Store};
+use rampart_store::SQLITE_FILE_NAME;
 use sqlx::Row as _;
 
 #[tokio::test]
@@ -18,14 +20,15 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.migrate().await.unwrap();
     db.store.close().await;
 
-    let again = Store::open_data_dir(db.dir.path()).await.unwrap();
+    let again = db.reopen().await;
     assert_eq!(again.applied_migrations().await.unwrap().len(), 4);
     again.close().await;
 }
 
 #[tokio::test]
 async fn database_is_wal_private_and_tenant_keyed() {
-    let db = common::open().await;
+    // About the SQLite file itself: SQLite whatever the backend under test.
+    let db = common::open_sqlite().await;
     common::workspace(&db.store, "acme").await;
     let path = db.dir.path().join(SQLITE_FILE_NAME);
 

@@ -9,7 +9,6 @@ use rampart_store::{
     AuditFilter, NewSsoLogin, Page, Role, SsoIdentity, SsoSettings, Store, StoreError, Vault,
     WorkspaceScope, sso_nonce_hash,
 };
-use sqlx::Row as _;
 
 const ISSUER: &str = "https://idp.example.com";
 const SECRET: &str = "client-secret-never-in-clear";
@@ -49,19 +48,8 @@ async fn configure(
         .unwrap()
 }
 
-async fn raw(store_dir: &std::path::Path, sql: &str) -> Vec<String> {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(store_dir.join(rampart_store::SQLITE_FILE_NAME));
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .unwrap();
-    sqlx::query(sql)
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect()
+async fn raw(db: &common::TestDb, sql: &str) -> Vec<String> {
+    db.admin_strings(sql).await
 }
 
 #[tokio::test]
@@ -73,7 +61,7 @@ async fn v8_3_client_secret_is_sealed_and_configuration_is_audited() {
     assert_eq!(config.organization_slug, "acme");
     assert_eq!(config.default_workspace_slug, "acme-prod");
     assert_eq!(config.secret_key_id, "k1");
-    let sealed = raw(db.dir.path(), "SELECT client_secret FROM sso_configs").await;
+    let sealed = raw(&db, "SELECT client_secret FROM sso_configs").await;
     assert!(sealed[0].starts_with("v1:k1:") && !sealed[0].contains(SECRET));
     assert_eq!(
         db.store
@@ -138,7 +126,7 @@ async fn v3_5_sign_in_in_flight_is_single_use_expires_and_keeps_no_plain_state()
     };
     db.store.begin_sso_login(&login, &vault).await.unwrap();
     let stored = raw(
-        db.dir.path(),
+        &db,
         "SELECT state_hash || nonce_hash || pkce_verifier FROM sso_logins",
     )
     .await;
@@ -176,15 +164,8 @@ async fn v3_5_sign_in_in_flight_is_single_use_expires_and_keeps_no_plain_state()
         ..login
     };
     db.store.begin_sso_login(&login, &vault).await.unwrap();
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db.dir.path().join(rampart_store::SQLITE_FILE_NAME));
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE sso_logins SET expires_at = '2000-01-01T00:00:00.000000Z'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    db.admin_exec(&["UPDATE sso_logins SET expires_at = '2000-01-01T00:00:00.000000Z'"])
+        .await;
     assert!(
         db.store
             .take_sso_login(state2, &vault)
@@ -346,7 +327,7 @@ async fn v8_3_key_rotation_reseals_sso_secrets() {
         .unwrap();
     assert_eq!(n, 2);
     // Sealed text now names the new key.
-    let sealed = raw(db.dir.path(), "SELECT client_secret FROM sso_configs").await;
+    let sealed = raw(&db, "SELECT client_secret FROM sso_configs").await;
     assert!(sealed[0].starts_with("v1:k2:"), "{}", sealed[0]);
     assert_eq!(
         db.store

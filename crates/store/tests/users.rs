@@ -5,22 +5,10 @@ mod common;
 
 use chrono::{TimeDelta, Utc};
 use rampart_store::{
-    SESSION_ABSOLUTE_TIMEOUT, SESSION_IDLE_TIMEOUT, SQLITE_FILE_NAME, StoreError, session_id_hash,
+    SESSION_ABSOLUTE_TIMEOUT, SESSION_IDLE_TIMEOUT, StoreError, session_id_hash,
 };
-use sqlx::Row as _;
 
 const PASSWORD: &str = "Tr0ub4dor&3-plaintext-marker";
-
-fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let path = dir.join(format!("{SQLITE_FILE_NAME}{suffix}"));
-        if let Ok(b) = std::fs::read(path) {
-            bytes.extend(b);
-        }
-    }
-    bytes
-}
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -38,27 +26,17 @@ async fn v2_4_1_password_stored_only_as_argon2id_hash() {
         .unwrap();
     assert_eq!(user.email, "alice@example.com");
 
-    let path = db.dir.path().join(SQLITE_FILE_NAME);
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .unwrap();
-    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
-        .bind(&user.id)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-        .get(0);
+    let hash = db
+        .admin_string("SELECT password_hash FROM users WHERE id = $1", &user.id)
+        .await;
     assert!(
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{hash}"
     );
     assert!(!hash.contains(PASSWORD));
-    drop(conn);
-
-    assert!(!contains(&db_bytes(db.dir.path()), PASSWORD.as_bytes()));
+    assert!(!contains(&db.db_bytes(), PASSWORD.as_bytes()));
     db.store.close().await;
-    assert!(!contains(&db_bytes(db.dir.path()), PASSWORD.as_bytes()));
+    assert!(!contains(&db.db_bytes(), PASSWORD.as_bytes()));
 }
 
 #[tokio::test]
@@ -158,12 +136,10 @@ async fn v3_sessions_hashed_expiring_and_revocable() {
 
     // Only the hash is stored.
     db.store.close().await;
-    let bytes = db_bytes(db.dir.path());
+    let bytes = db.db_bytes();
     assert!(!contains(&bytes, s.token.as_bytes()));
     assert!(contains(&bytes, session_id_hash(&s.token).as_bytes()));
-    let store = rampart_store::Store::open_data_dir(db.dir.path())
-        .await
-        .unwrap();
+    let store = db.reopen().await;
 
     // Activity keeps it alive past one idle period…
     let mut t = t0;
