@@ -7,8 +7,6 @@ mod common;
 use std::sync::Arc;
 
 use rampart_server::{DEMO_EMAIL, prepare_demo};
-use rampart_store::{SQLITE_FILE_NAME, Store};
-use sqlx::Row as _;
 
 fn sample() -> rampart_model::Inventory {
     let text = rampart_rules::builtin::sample_inventory();
@@ -21,32 +19,18 @@ fn sample() -> rampart_model::Inventory {
     }
 }
 
-fn db_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        if let Ok(b) = std::fs::read(dir.join(format!("{SQLITE_FILE_NAME}{suffix}"))) {
-            bytes.extend(b);
-        }
-    }
-    bytes
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-async fn stored_hash(dir: &std::path::Path) -> String {
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join(SQLITE_FILE_NAME));
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .unwrap();
-    let hash: String = sqlx::query("SELECT password_hash FROM users WHERE email = ?")
-        .bind(DEMO_EMAIL)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-        .get(0);
-    hash
+async fn stored_hash(dir: &std::path::Path, pg: Option<&common::pg::PgServer>) -> String {
+    common::admin_string(
+        dir,
+        pg,
+        "SELECT password_hash FROM users WHERE email = $1",
+        DEMO_EMAIL,
+    )
+    .await
 }
 
 /// Parses `$argon2id$v=19$m=M,t=T,p=P$salt$hash` into (m, t, p).
@@ -69,7 +53,7 @@ fn argon2_params(hash: &str) -> (u32, u32, u32) {
 async fn v2_4_1_demo_password_logs_in_and_only_its_argon2id_hash_is_stored() {
     common::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    let (store, pg) = common::open_store(dir.path()).await;
     let catalog = Arc::new(rampart_rules::Catalog::builtin().unwrap());
     let inventory = sample();
 
@@ -103,13 +87,13 @@ async fn v2_4_1_demo_password_logs_in_and_only_its_argon2id_hash_is_stored() {
         .unwrap();
     assert_eq!(assets["total"], inventory.assets.len());
 
-    let hash = stored_hash(dir.path()).await;
+    let hash = stored_hash(dir.path(), pg.as_ref()).await;
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let (m, t_cost, p) = argon2_params(&hash);
     assert!(m >= 19_456, "m = {m}");
     assert!(t_cost >= 2, "t = {t_cost}");
     assert_eq!(p, 1);
-    assert!(!contains(&db_bytes(dir.path()), creds.password.as_bytes()));
+    assert!(!contains(&common::db_bytes(dir.path(), pg.as_ref()), creds.password.as_bytes()));
 
     // Re-running the demo resets the password: the old one stops working, the new one works.
     let again = prepare_demo(&store, &catalog, &inventory).await.unwrap();
@@ -125,11 +109,11 @@ async fn v2_4_1_demo_password_logs_in_and_only_its_argon2id_hash_is_stored() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
-    assert_ne!(stored_hash(dir.path()).await, hash);
+    assert_ne!(stored_hash(dir.path(), pg.as_ref()).await, hash);
 
     server.shutdown().await.unwrap();
     store.close().await;
-    let bytes = db_bytes(dir.path());
+    let bytes = common::db_bytes(dir.path(), pg.as_ref());
     assert!(!contains(&bytes, creds.password.as_bytes()));
     assert!(!contains(&bytes, again.password.as_bytes()));
 }

@@ -6,7 +6,6 @@ mod common;
 use std::sync::Arc;
 
 use rampart_server::{DEMO_EMAIL, prepare_demo};
-use rampart_store::Store;
 
 async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
     let resp = client.get(format!("{base}/login")).send().await.unwrap();
@@ -30,7 +29,7 @@ async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str
 async fn attack_paths_and_neighbours_on_the_demo_workspace() {
     common::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    let (store, _pg) = common::open_store(dir.path()).await;
     let catalog = Arc::new(rampart_rules::Catalog::builtin().unwrap());
     let text = rampart_rules::builtin::sample_inventory();
     let inventory =

@@ -134,9 +134,7 @@ async fn configured_certificate_is_used() {
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
 
-    let store = rampart_store::Store::open_data_dir(dir.path())
-        .await
-        .unwrap();
+    let (store, _pg) = common::open_store(dir.path()).await;
     let catalog = std::sync::Arc::new(rampart_rules::Catalog::builtin().unwrap());
     let config = rampart_server::ServerConfig {
         data_dir: dir.path().to_path_buf(),

@@ -1,5 +1,9 @@
 //! Test harness: each test spawns the real HTTPS server on 127.0.0.1:0 with a fresh data
 //! directory, and talks to it with reqwest trusting the generated self-signed certificate.
+//!
+//! The store is on the backend under test (`RAMPART_TEST_BACKEND=sqlite|postgres`): SQLite in
+//! the data directory, or a throw-away PostgreSQL server per test (`pg.rs`, shared with the
+//! store's tests), reached as the application role.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -35,6 +39,68 @@ pub const OTHER_SNAPSHOT: &str = r#"{"rampart_snapshot": 1}
 {"kind": "asset", "provider": "aws", "account": "999988887777", "region": "ap-south-1", "type": "aws.account.region", "native_id": "arn:aws:::999988887777:region/ap-south-1", "name": "ap-south-1", "config": {"regionName": "ap-south-1", "accessAnalyzers": []}}
 "#;
 
+#[path = "../../../store/tests/common/pg.rs"]
+pub mod pg;
+
+/// A store on the backend under test for the data directory `dir`; keep the server (if any)
+/// alive as long as the store.
+pub async fn open_store(dir: &Path) -> (Store, Option<pg::PgServer>) {
+    match pg::backend() {
+        pg::Backend::Sqlite => (Store::open_data_dir(dir).await.unwrap(), None),
+        pg::Backend::Postgres => {
+            let server = pg::PgServer::start().await;
+            let store = Store::open_url(&server.app_url()).await.unwrap();
+            (store, Some(server))
+        }
+    }
+}
+
+/// Every byte the database stores: the SQLite files in `dir`, or a `pg_dump`.
+pub fn db_bytes(dir: &Path, pg: Option<&pg::PgServer>) -> Vec<u8> {
+    match pg {
+        Some(server) => server.dump(),
+        None => {
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                let name = format!("{}{suffix}", rampart_store::SQLITE_FILE_NAME);
+                if let Ok(b) = std::fs::read(dir.join(name)) {
+                    bytes.extend(b);
+                }
+            }
+            bytes
+        }
+    }
+}
+
+/// One text value read as someone holding the database (`$1` bound to `arg`).
+pub async fn admin_string(dir: &Path, pg: Option<&pg::PgServer>, query: &str, arg: &str) -> String {
+    use sqlx::{Connection as _, Row as _};
+    match pg {
+        Some(server) => {
+            let mut conn = server.superuser().await;
+            sqlx::query(query)
+                .bind(arg)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get(0)
+        }
+        None => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.join(rampart_store::SQLITE_FILE_NAME));
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::query(query)
+                .bind(arg)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get(0)
+        }
+    }
+}
+
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
@@ -61,6 +127,8 @@ pub struct TestServer {
     pub mailer: Arc<MemoryMailer>,
     pub alerts: Arc<rampart_server::AlertFeed>,
     pub vault: Arc<rampart_store::Vault>,
+    /// The PostgreSQL server when that is the backend under test (dropped last: stops it).
+    pub pg: Option<pg::PgServer>,
 }
 
 impl TestServer {
@@ -268,7 +336,7 @@ pub async fn start_server_with(
 /// (bob, filled from [`OTHER_SNAPSHOT`]).
 pub async fn spawn() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    let (store, pg) = open_store(dir.path()).await;
     let catalog = Arc::new(Catalog::builtin().unwrap());
 
     let inventory = inventory(SNAPSHOT);
@@ -327,6 +395,7 @@ pub async fn spawn() -> TestServer {
         mailer,
         alerts,
         vault,
+        pg,
     }
 }
 
