@@ -20,6 +20,8 @@ pub struct DataDir {
         value_name = "DIR"
     )]
     data_dir: PathBuf,
+    #[command(flatten)]
+    database: crate::database::DatabaseArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,9 +94,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn open(dir: &DataDir) -> anyhow::Result<Store> {
-    Store::open_data_dir(&dir.data_dir)
-        .await
-        .with_context(|| format!("cannot open the store in {}", dir.data_dir.display()))
+    dir.database.open(&dir.data_dir).await
 }
 
 fn local_event(action: &str) -> AuditEvent {

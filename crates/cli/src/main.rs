@@ -4,6 +4,7 @@
 
 mod admin_cmd;
 mod content_cmd;
+mod database;
 mod graph_cmd;
 mod scan;
 mod server_cmd;

@@ -9,7 +9,6 @@ use anyhow::{Context, anyhow, bail};
 use chrono::Utc;
 use clap::Args;
 use rampart_server::ServerConfig;
-use rampart_store::Store;
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -21,6 +20,8 @@ pub struct ImportArgs {
         value_name = "DIR"
     )]
     data_dir: PathBuf,
+    #[command(flatten)]
+    database: crate::database::DatabaseArgs,
     /// Workspace slug to import into.
     #[arg(long, short = 'w', value_name = "SLUG")]
     workspace: String,
@@ -45,6 +46,8 @@ pub struct ServeArgs {
         value_name = "DIR"
     )]
     data_dir: PathBuf,
+    #[command(flatten)]
+    database: crate::database::DatabaseArgs,
     /// Address and port of the HTTPS listener.
     #[arg(
         long,
@@ -140,9 +143,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .collect::<Vec<_>>()
         .join(", ");
     runtime()?.block_on(async {
-        let store = Store::open_data_dir(&args.data_dir)
-            .await
-            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+        let store = args.database.open(&args.data_dir).await?;
         let scope = match store.operator_scope(&args.workspace).await? {
             Some(scope) => scope,
             None if args.create => {
@@ -215,9 +216,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(&args.log_format);
     let catalog = Arc::new(crate::load_catalog(&args.controls)?);
     runtime()?.block_on(async {
-        let store = Store::open_data_dir(&args.data_dir)
-            .await
-            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?
+        let store = args
+            .database
+            .open(&args.data_dir)
+            .await?
             .with_session_timeouts(session_timeouts(&args));
         eprintln!("Rampart listening on https://{}", args.listen);
         rampart_server::serve(server_config(&args), store, catalog)
@@ -239,9 +241,10 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         rampart_import::parse_snapshot("builtin:samples/demo.jsonl", sample, Utc::now())
             .map_err(|e| anyhow!("{e}"))?;
     runtime()?.block_on(async {
-        let store = Store::open_data_dir(&args.data_dir)
-            .await
-            .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?
+        let store = args
+            .database
+            .open(&args.data_dir)
+            .await?
             .with_session_timeouts(session_timeouts(&args));
         let creds = rampart_server::prepare_demo(&store, &catalog, &inventory)
             .await

@@ -93,7 +93,10 @@ async fn v2_4_1_demo_password_logs_in_and_only_its_argon2id_hash_is_stored() {
     assert!(m >= 19_456, "m = {m}");
     assert!(t_cost >= 2, "t = {t_cost}");
     assert_eq!(p, 1);
-    assert!(!contains(&common::db_bytes(dir.path(), pg.as_ref()), creds.password.as_bytes()));
+    assert!(!contains(
+        &common::db_bytes(dir.path(), pg.as_ref()),
+        creds.password.as_bytes()
+    ));
 
     // Re-running the demo resets the password: the old one stops working, the new one works.
     let again = prepare_demo(&store, &catalog, &inventory).await.unwrap();

@@ -19,8 +19,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::Digest as _;
-use sqlx::Row as _;
 use sqlx::AnyConnection;
+use sqlx::Row as _;
 
 use crate::db::ts;
 use crate::{Result, StoreError};
@@ -221,12 +221,11 @@ pub(crate) async fn append(
     .bind(GENESIS)
     .execute(&mut *conn)
     .await?;
-    let head = sqlx::query(
-        "UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq, hash",
-    )
-    .bind(chain)
-    .fetch_one(&mut *conn)
-    .await?;
+    let head =
+        sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq, hash")
+            .bind(chain)
+            .fetch_one(&mut *conn)
+            .await?;
     let prev_seq: i64 = head.try_get::<i64, _>("seq")? - 1;
     let prev_hash: String = head.try_get("hash")?;
     let seq = prev_seq + 1;

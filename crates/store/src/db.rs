@@ -631,6 +631,18 @@ impl DbBackend {
             Dialect::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
             Dialect::Postgres => {
                 // The application role may not change the schema: check that it is current.
+                let has_table: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'",
+                )
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+                if has_table == 0 {
+                    return Err(StoreError::Invalid {
+                        field: "database schema",
+                        message: "the database has no Rampart schema: run the migrations with the owner role (--owner-database-url)".into(),
+                    });
+                }
                 let applied: Vec<i64> =
                     sqlx::query("SELECT version FROM _sqlx_migrations WHERE success")
                         .fetch_all(&self.pool)

@@ -11,7 +11,9 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, AuditEntry, AuditEvent, ChainReport, INSTALLATION_CHAIN, Outcome};
-use crate::db::{HashOf, get_opt_ts, get_ts, map_unique, parse, ts, user_from_row, workspace_from_row};
+use crate::db::{
+    HashOf, get_opt_ts, get_ts, map_unique, parse, ts, user_from_row, workspace_from_row,
+};
 use crate::{
     Access, NewSession, Page, Paged, Permission, Result, Role, SessionOptions, Store, StoreError,
     User, Vault, Workspace, WorkspaceScope, WorkspaceStore, normalize_email, password,
@@ -680,11 +682,12 @@ impl Store {
             return Err(gone());
         };
         crate::db::set_workspace(&mut tx, self.db().dialect, &ws_id).await?;
-        let row = sqlx::query("SELECT * FROM invitations WHERE workspace_id = $1 AND token_hash = $2")
-            .bind(&ws_id)
-            .bind(&hash)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT * FROM invitations WHERE workspace_id = $1 AND token_hash = $2")
+                .bind(&ws_id)
+                .bind(&hash)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(row) = row else { return Err(gone()) };
         let inv = invitation_from_row(&row)?;
         if inv.accepted_at.is_some() || inv.revoked_at.is_some() || now >= inv.expires_at {
@@ -1652,10 +1655,12 @@ impl Store {
         for ws in &workspaces {
             crate::db::set_workspace(&mut tx, dialect, ws).await?;
             rows.extend(
-                sqlx::query("SELECT workspace_id, id, secret FROM connectors WHERE workspace_id = $1")
-                    .bind(ws)
-                    .fetch_all(&mut *tx)
-                    .await?,
+                sqlx::query(
+                    "SELECT workspace_id, id, secret FROM connectors WHERE workspace_id = $1",
+                )
+                .bind(ws)
+                .fetch_all(&mut *tx)
+                .await?,
             );
         }
         for r in rows {

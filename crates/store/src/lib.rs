@@ -51,9 +51,9 @@
 pub mod audit;
 mod authz;
 pub mod backup;
+mod db;
 mod identity;
 mod password;
-mod db;
 mod sso;
 mod stats;
 pub mod totp;
@@ -125,6 +125,20 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Store({})", self.backend_name())
     }
+}
+
+/// The role a PostgreSQL URL connects as (`postgres://ROLE:PASSWORD@HOST/DB`), percent-decoded;
+/// `None` when the URL names none.
+pub fn database_url_user(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let user = userinfo.split(':').next()?;
+    let user = percent_encoding::percent_decode_str(user)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    (!user.is_empty()).then_some(user)
 }
 
 /// Whether a database URL names PostgreSQL (`postgres://` or `postgresql://`).
@@ -641,6 +655,20 @@ mod tests {
         assert!(normalize_email("nobody").is_err());
         assert!(normalize_email("a@b@c").is_err());
         assert!(normalize_email("a b@c").is_err());
+    }
+
+    #[test]
+    fn database_url_users() {
+        assert_eq!(
+            database_url_user("postgres://rampart_app:s%40cret@db:5432/rampart").as_deref(),
+            Some("rampart_app")
+        );
+        assert_eq!(
+            database_url_user("postgresql://a%2Db@h/d?sslmode=require").as_deref(),
+            Some("a-b")
+        );
+        assert_eq!(database_url_user("postgres://db/rampart"), None);
+        assert!(is_postgres_url("postgresql://x") && !is_postgres_url("sqlite:///x"));
     }
 
     #[test]

@@ -7,8 +7,8 @@ mod common;
 use chrono::{TimeDelta, Utc};
 use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
 use rampart_store::{
-    Access, MAX_FAILED_LOGINS_PER_ACCOUNT, MAX_FAILED_LOGINS_PER_ADDRESS, Permission, Role,
-    Store, StoreError, Throttle, Vault, WorkspaceScope, totp,
+    Access, MAX_FAILED_LOGINS_PER_ACCOUNT, MAX_FAILED_LOGINS_PER_ADDRESS, Permission, Role, Store,
+    StoreError, Throttle, Vault, WorkspaceScope, totp,
 };
 
 fn ev(action: &str) -> AuditEvent {

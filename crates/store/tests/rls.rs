@@ -180,7 +180,10 @@ async fn every_table_with_a_workspace_id_has_forced_rls_a_policy_and_a_workspace
         .iter()
         .map(|(t, c)| (t.to_string(), c.to_string()))
         .collect();
-    assert_eq!(tables, expected, "a new table of workspace data must be listed here");
+    assert_eq!(
+        tables, expected,
+        "a new table of workspace data must be listed here"
+    );
     for (table, column) in &tables {
         let row = sqlx::query(
             "SELECT relrowsecurity, relforcerowsecurity, pg_get_userbyid(relowner)::text \
@@ -190,8 +193,14 @@ async fn every_table_with_a_workspace_id_has_forced_rls_a_policy_and_a_workspace
         .fetch_one(&mut conn)
         .await
         .unwrap();
-        assert!(row.get::<bool, _>(0), "{table}: row-level security not enabled");
-        assert!(row.get::<bool, _>(1), "{table}: row-level security not forced");
+        assert!(
+            row.get::<bool, _>(0),
+            "{table}: row-level security not enabled"
+        );
+        assert!(
+            row.get::<bool, _>(1),
+            "{table}: row-level security not forced"
+        );
         assert_eq!(row.get::<String, _>(2), OWNER_ROLE, "{table}: owner");
         // A policy for every command comparing the column with the scope, on reads and writes.
         let policies: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query(
@@ -218,9 +227,14 @@ async fn every_table_with_a_workspace_id_has_forced_rls_a_policy_and_a_workspace
         // Every other policy is a reviewed, read-only exception.
         for p in &policies {
             if p.0 != "workspace_isolation" {
-                assert_eq!(p.1, "SELECT", "{table}: exception {} must be read-only", p.0);
+                assert_eq!(
+                    p.1, "SELECT",
+                    "{table}: exception {} must be read-only",
+                    p.0
+                );
                 assert!(
-                    ["own_memberships", "own_support_grants", "owner_lookup"].contains(&p.0.as_str()),
+                    ["own_memberships", "own_support_grants", "owner_lookup"]
+                        .contains(&p.0.as_str()),
                     "{table}: unreviewed policy {}",
                     p.0
                 );
@@ -251,7 +265,11 @@ async fn without_a_scope_every_workspace_table_returns_no_rows() {
         // Nor inside a transaction that sets some other setting only.
         let mut tx = app.begin().await.unwrap();
         set_scope(&mut tx, "rampart.user_id", "usr_nobody").await;
-        assert_eq!(count(&mut tx, table).await, 0, "{table} with a stranger's id");
+        assert_eq!(
+            count(&mut tx, table).await,
+            0,
+            "{table} with a stranger's id"
+        );
         tx.rollback().await.unwrap();
     }
     // With a scope: that workspace's rows only.
@@ -268,14 +286,7 @@ async fn without_a_scope_every_workspace_table_returns_no_rows() {
     assert_eq!(foreign, 0);
     tx.rollback().await.unwrap();
     // The store, through the same role, still works.
-    assert!(
-        f.store
-            .scoped(&f.b)
-            .latest_scan()
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(f.store.scoped(&f.b).latest_scan().await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -324,12 +335,13 @@ async fn cross_workspace_insert_and_update_are_rejected() {
     let (a, b) = (f.a.workspace_id(), f.b.workspace_id());
     let mut app = f.server.app().await;
     let mut admin = f.server.superuser().await;
-    let b_scans_before = sqlx::query("SELECT COUNT(*) FROM scans WHERE workspace_id = $1 AND source = 'test'")
-        .bind(b)
-        .fetch_one(&mut admin)
-        .await
-        .unwrap()
-        .get::<i64, _>(0);
+    let b_scans_before =
+        sqlx::query("SELECT COUNT(*) FROM scans WHERE workspace_id = $1 AND source = 'test'")
+            .bind(b)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+            .get::<i64, _>(0);
 
     // Scope A, a row of B: INSERT is refused by WITH CHECK.
     let mut tx = app.begin().await.unwrap();
@@ -401,15 +413,22 @@ async fn cross_workspace_insert_and_update_are_rejected() {
     }
     tx.rollback().await.unwrap();
 
-    let b_scans_after = sqlx::query("SELECT COUNT(*) FROM scans WHERE workspace_id = $1 AND source = 'test'")
-        .bind(b)
-        .fetch_one(&mut admin)
-        .await
-        .unwrap()
-        .get::<i64, _>(0);
+    let b_scans_after =
+        sqlx::query("SELECT COUNT(*) FROM scans WHERE workspace_id = $1 AND source = 'test'")
+            .bind(b)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+            .get::<i64, _>(0);
     assert_eq!(b_scans_before, b_scans_after);
     assert_eq!(
-        f.store.verify_audit().await.unwrap().iter().filter(|r| r.first_bad.is_some()).count(),
+        f.store
+            .verify_audit()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.first_bad.is_some())
+            .count(),
         0
     );
 }
@@ -425,8 +444,16 @@ async fn the_application_role_is_not_superuser_not_bypassrls_and_owns_no_table()
     .await
     .unwrap();
     assert_eq!(row.get::<String, _>(0), APP_ROLE);
-    for (i, what) in [(1, "superuser"), (2, "BYPASSRLS"), (3, "CREATEROLE"), (4, "CREATEDB")] {
-        assert!(!row.get::<bool, _>(i), "the application role must not be {what}");
+    for (i, what) in [
+        (1, "superuser"),
+        (2, "BYPASSRLS"),
+        (3, "CREATEROLE"),
+        (4, "CREATEDB"),
+    ] {
+        assert!(
+            !row.get::<bool, _>(i),
+            "the application role must not be {what}"
+        );
     }
     let owned: i64 = sqlx::query(
         "SELECT COUNT(*) FROM pg_class c WHERE c.relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)",
@@ -507,7 +534,11 @@ async fn reviewed_exceptions_answer_no_more_than_they_should() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    assert_eq!(err.rows_affected(), 0, "the user exception must be read-only");
+    assert_eq!(
+        err.rows_affected(),
+        0,
+        "the user exception must be read-only"
+    );
     let err = sqlx::query(
         "INSERT INTO memberships (user_id, workspace_id, role, created_at) VALUES ($1, $2, 'owner', 'x')",
     )
@@ -521,5 +552,8 @@ async fn reviewed_exceptions_answer_no_more_than_they_should() {
     // Through the store, the scopes these exceptions open still work.
     let (scope, _) = f.store.token_scope(&f.token_secret).await.unwrap().unwrap();
     assert_eq!(scope.workspace_id(), f.a.workspace_id());
-    assert_eq!(f.store.workspaces_of_user(&f.alice_id).await.unwrap().len(), 2);
+    assert_eq!(
+        f.store.workspaces_of_user(&f.alice_id).await.unwrap().len(),
+        2
+    );
 }

@@ -4,9 +4,7 @@
 mod common;
 
 use chrono::{TimeDelta, Utc};
-use rampart_store::{
-    SESSION_ABSOLUTE_TIMEOUT, SESSION_IDLE_TIMEOUT, StoreError, session_id_hash,
-};
+use rampart_store::{SESSION_ABSOLUTE_TIMEOUT, SESSION_IDLE_TIMEOUT, StoreError, session_id_hash};
 
 const PASSWORD: &str = "Tr0ub4dor&3-plaintext-marker";
 

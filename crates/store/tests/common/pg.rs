@@ -188,7 +188,16 @@ fn template(bin: &Path, user: &Option<(String, u32, u32)>) -> PathBuf {
             bin,
             user,
             "pg_ctl",
-            &["start", "-w", "-D", data_s, "-l", log.to_str().expect("utf-8"), "-o", &opts],
+            &[
+                "start",
+                "-w",
+                "-D",
+                data_s,
+                "-l",
+                log.to_str().expect("utf-8"),
+                "-o",
+                &opts,
+            ],
         );
         let statements = [
             format!("CREATE ROLE {OWNER_ROLE} LOGIN PASSWORD '{OWNER_PASSWORD}'"),
@@ -203,13 +212,27 @@ fn template(bin: &Path, user: &Option<(String, u32, u32)>) -> PathBuf {
         ];
         let psql = bin.join("psql");
         let mut cmd = Command::new(&psql);
-        cmd.args(["-h", root_s, "-p", &port.to_string(), "-U", "postgres", "-d", "postgres"])
-            .args(["-v", "ON_ERROR_STOP=1", "-q"]);
+        cmd.args([
+            "-h",
+            root_s,
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .args(["-v", "ON_ERROR_STOP=1", "-q"]);
         for s in &statements {
             cmd.args(["-c", s]);
         }
         let out = cmd.output().expect("run psql");
-        pg(bin, user, "pg_ctl", &["stop", "-w", "-D", data_s, "-m", "fast"]);
+        pg(
+            bin,
+            user,
+            "pg_ctl",
+            &["stop", "-w", "-D", data_s, "-m", "fast"],
+        );
         assert!(
             out.status.success(),
             "creating the roles failed: {}",
@@ -232,6 +255,15 @@ pub struct PgServer {
 impl PgServer {
     /// Starts a fresh server and migrates its database as the owner role.
     pub async fn start() -> PgServer {
+        let server = PgServer::start_unmigrated();
+        rampart_store::Store::migrate_url(&server.owner_url(), APP_ROLE)
+            .await
+            .expect("migrate as the owner role");
+        server
+    }
+
+    /// Starts a fresh server whose `rampart` database is empty (roles created, no schema).
+    pub fn start_unmigrated() -> PgServer {
         let bin = bin_dir();
         let user = run_as();
         let template = template(&bin, &user);
@@ -269,16 +301,12 @@ impl PgServer {
                 &opts,
             ],
         );
-        let server = PgServer {
+        PgServer {
             dir,
             bin,
             user,
             port,
-        };
-        rampart_store::Store::migrate_url(&server.owner_url(), APP_ROLE)
-            .await
-            .expect("migrate as the owner role");
-        server
+        }
     }
 
     /// The application role's URL (what `Store::open_url` takes).
