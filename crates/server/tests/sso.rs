@@ -556,18 +556,13 @@ async fn v4_1_sso_config_api_is_admin_only_and_secret_is_write_only() {
     assert_eq!(browser.get(callback).send().await.unwrap().status(), 200);
 
     // The secret is sealed in the database, not stored in clear.
-    let db = s.t.dir.path().join(rampart_store::SQLITE_FILE_NAME);
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options)
-        .await
-        .unwrap();
-    let sealed: String = sqlx::Row::get(
-        &sqlx::query("SELECT client_secret FROM sso_configs")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap(),
-        0,
-    );
+    let sealed = common::admin_string(
+        s.t.dir.path(),
+        s.t.pg.as_ref(),
+        "SELECT client_secret FROM sso_configs WHERE client_secret <> $1",
+        "",
+    )
+    .await;
     assert!(sealed.starts_with("v1:") && !sealed.contains(CLIENT_SECRET));
 
     // A member without ManageSettings (alice is an analyst of another workspace; bob an owner
@@ -717,6 +712,15 @@ async fn v7_1_1_sso_secrets_appear_in_no_log_line_and_no_database_byte() {
                 !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
                 "a secret appears in clear in {}: {canary}",
                 path.display()
+            );
+        }
+    } // On PostgreSQL the database is not in the data directory: every byte of a dump of it.
+    if let Some(server) = &s.t.pg {
+        let dump = server.dump();
+        for canary in &canaries {
+            assert!(
+                !dump.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                "a secret appears in clear in the PostgreSQL database: {canary}"
             );
         }
     }

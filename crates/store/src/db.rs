@@ -306,7 +306,11 @@ pub(crate) async fn workspace_of_hash(
 }
 
 /// Lets the rest of the transaction see one user's own memberships and support grants.
-pub(crate) async fn set_user(conn: &mut AnyConnection, dialect: Dialect, user_id: &str) -> Result<()> {
+pub(crate) async fn set_user(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    user_id: &str,
+) -> Result<()> {
     set_local(conn, dialect, "rampart.user_id", user_id).await
 }
 

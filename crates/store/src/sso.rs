@@ -17,8 +17,8 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, ActorKind, AuditEvent, INSTALLATION_CHAIN};
-use crate::identity::require;
 use crate::db::{get_ts, map_unique, parse, ts, user_from_row};
+use crate::identity::require;
 use crate::{
     Organization, Permission, Result, Role, Store, StoreError, User, Vault, WorkspaceScope,
     normalize_email, password, random_token,
