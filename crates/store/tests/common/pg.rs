@@ -147,12 +147,18 @@ fn template(bin: &Path, user: &Option<(String, u32, u32)>) -> PathBuf {
         .and_then(|n| n.to_str())
         .unwrap_or("pg")
         .to_owned();
-    let root = scratch().join(format!("rampart-pg-template-{version}-v1"));
+    // Per PostgreSQL version and per user running the tests (the lock and the files are theirs).
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let root = scratch().join(format!("rampart-pg-template-{version}-u{uid}-v1"));
     let done = root.join("ready");
     if done.exists() {
         return root.join("data");
     }
-    let lock_path = scratch().join(format!("rampart-pg-template-{version}.lock"));
+    let lock_path = scratch().join(format!("rampart-pg-template-{version}-u{uid}.lock"));
     let lock = std::fs::File::create(&lock_path).expect("template lock file");
     lock.lock().expect("lock the template");
     if !done.exists() {
