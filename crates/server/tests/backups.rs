@@ -1,5 +1,8 @@
 //! Scheduled backups (issue 10.5): the server writes encrypted backups on its schedule, keeps
 //! the newest N, and holds its data directory's lock so a restore cannot replace it underneath.
+//! Encrypted backups are SQLite's (on PostgreSQL: pg_dump, and `Store::backup` refuses), so the
+//! schedule test runs on SQLite whatever the backend under test; the refusal on PostgreSQL is
+//! checked below.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -9,7 +12,7 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn the_server_takes_scheduled_backups_with_retention_and_locks_its_directory() {
-    let t = common::spawn().await;
+    let t = common::spawn_on(common::pg::Backend::Sqlite).await;
     let out = t.dir.path().join("backups");
     let config = rampart_server::ServerConfig {
         data_dir: t.dir.path().to_path_buf(),
@@ -54,4 +57,20 @@ async fn the_server_takes_scheduled_backups_with_retention_and_locks_its_directo
     );
     server.shutdown().await.unwrap();
     t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn backups_on_postgresql_are_refused_and_point_to_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _pg) = common::open_store_on(dir.path(), common::pg::Backend::Postgres).await;
+    let (parts, _) = common::parts(dir.path());
+    let err = store
+        .backup(&dir.path().join("backups"), &parts.vault, 0)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pg_dump"), "{err}");
+    // Fingerprints (read through each workspace's scope) work on PostgreSQL too.
+    store.create_workspace("acme", "Acme").await.unwrap();
+    let prints = store.workspace_fingerprints().await.unwrap();
+    assert_eq!(prints.len(), 1);
 }

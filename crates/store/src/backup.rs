@@ -118,20 +118,28 @@ impl Store {
     pub async fn workspace_fingerprints(&self) -> Result<Vec<WorkspaceFingerprint>> {
         let mut out = Vec::new();
         for ws in self.all_workspaces().await? {
-            let pool = self.pool();
-            let count = |table: &'static str| {
-                let id = ws.id.clone();
-                async move {
-                    let n: i64 = sqlx::query(&format!(
-                        "SELECT COUNT(*) AS n FROM {table} WHERE workspace_id = $1"
-                    ))
-                    .bind(id)
-                    .fetch_one(pool)
-                    .await?
-                    .try_get("n")?;
-                    Ok::<u64, StoreError>(u64::try_from(n).unwrap_or(0))
-                }
-            };
+            // Each workspace under its own scope (row-level security on PostgreSQL).
+            let mut tx = self.db().begin_workspace(&ws.id).await?;
+            let mut counts = [0u64; 5];
+            for (i, table) in ["assets", "relationships", "findings", "scans"]
+                .into_iter()
+                .enumerate()
+            {
+                let n: i64 = sqlx::query(&format!(
+                    "SELECT COUNT(*) AS n FROM {table} WHERE workspace_id = $1"
+                ))
+                .bind(&ws.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+                counts[i] = u64::try_from(n).unwrap_or(0);
+            }
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE chain = $1")
+                .bind(&ws.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            counts[4] = u64::try_from(n).unwrap_or(0);
             let mut h = sha2::Sha256::new();
             for (table, cols) in [
                 (
@@ -152,7 +160,7 @@ impl Store {
                     "SELECT {cols} FROM {table} WHERE workspace_id = $1 ORDER BY 1, 2"
                 ))
                 .bind(&ws.id)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await?;
                 h.update(table.as_bytes());
                 for r in rows {
@@ -167,21 +175,14 @@ impl Store {
                     }
                 }
             }
+            tx.commit().await?;
             out.push(WorkspaceFingerprint {
                 slug: ws.slug.clone(),
-                assets: count("assets").await?,
-                relationships: count("relationships").await?,
-                findings: count("findings").await?,
-                scans: count("scans").await?,
-                audit_entries: {
-                    let n: i64 =
-                        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE chain = $1")
-                            .bind(&ws.id)
-                            .fetch_one(pool)
-                            .await?
-                            .try_get("n")?;
-                    u64::try_from(n).unwrap_or(0)
-                },
+                assets: counts[0],
+                relationships: counts[1],
+                findings: counts[2],
+                scans: counts[3],
+                audit_entries: counts[4],
                 checksum: hex::encode(h.finalize()),
             });
         }
@@ -190,7 +191,15 @@ impl Store {
 
     /// Takes an encrypted backup into `dir` and keeps the newest `retain` backups there (0 keeps
     /// all).
+    ///
+    /// SQLite only: on PostgreSQL back up the database with `pg_dump` (docs/deploy.md), which
+    /// this refuses with [`StoreError::Invalid`].
     pub async fn backup(&self, dir: &Path, vault: &Vault, retain: usize) -> Result<BackupReport> {
+        if self.backend_name() != "sqlite" {
+            return Err(bad(
+                "encrypted backups are taken of SQLite; on PostgreSQL use pg_dump (docs/deploy.md)",
+            ));
+        }
         std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
         let now = Utc::now();
         let stamp = now.format("%Y%m%dT%H%M%S%.6fZ").to_string();
@@ -205,7 +214,7 @@ impl Store {
         drop(create_private(&snapshot)?);
         sqlx::query("VACUUM INTO $1")
             .bind(&snapshot_text)
-            .execute(self.pool())
+            .execute(&self.db().pool)
             .await?;
         let result = self
             .seal_snapshot(&snapshot, dir, &stamp, &id, now, vault)

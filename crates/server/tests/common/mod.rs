@@ -45,7 +45,12 @@ pub mod pg;
 /// A store on the backend under test for the data directory `dir`; keep the server (if any)
 /// alive as long as the store.
 pub async fn open_store(dir: &Path) -> (Store, Option<pg::PgServer>) {
-    match pg::backend() {
+    open_store_on(dir, pg::backend()).await
+}
+
+/// A store on the given backend (for the tests about one backend's own features).
+pub async fn open_store_on(dir: &Path, backend: pg::Backend) -> (Store, Option<pg::PgServer>) {
+    match backend {
         pg::Backend::Sqlite => (Store::open_data_dir(dir).await.unwrap(), None),
         pg::Backend::Postgres => {
             let server = pg::PgServer::start().await;
@@ -335,8 +340,13 @@ pub async fn start_server_with(
 /// Spawns a server with two workspaces: `acme` (alice, filled from [`SNAPSHOT`]) and `other`
 /// (bob, filled from [`OTHER_SNAPSHOT`]).
 pub async fn spawn() -> TestServer {
+    spawn_on(pg::backend()).await
+}
+
+/// [`spawn`] on the given backend, whatever `RAMPART_TEST_BACKEND` says.
+pub async fn spawn_on(backend: pg::Backend) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let (store, pg) = open_store(dir.path()).await;
+    let (store, pg) = open_store_on(dir.path(), backend).await;
     let catalog = Arc::new(Catalog::builtin().unwrap());
 
     let inventory = inventory(SNAPSHOT);
