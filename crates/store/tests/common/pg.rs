@@ -3,10 +3,11 @@
 //! Which backend a test run covers is `RAMPART_TEST_BACKEND` (`sqlite`, the default, or
 //! `postgres`). For PostgreSQL every test gets its own server: Debian's binaries (the directory
 //! in `RAMPART_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`) make a cluster by copying a
-//! template cluster (made once per machine by `initdb` into the temporary directory, under a file
-//! lock), start it on a free 127.0.0.1 port with its unix socket in the test's temporary
-//! directory, create the owner and application roles' database, run the migrations as the owner
-//! and hand out the application role's URL. Dropping the [`PgServer`] stops the server and removes
+//! template cluster (made once per machine and user by `initdb`, with the owner and application
+//! roles and an empty `rampart` database, under a file lock; in `/dev/shm` when there is one, else
+//! the temporary directory, or `RAMPART_PG_TMPDIR`), start it on a free 127.0.0.1 port with its
+//! unix socket in the test's own directory, run the migrations as the owner role and hand out the
+//! application role's URL. Dropping the [`PgServer`] stops the server and removes
 //! its files. `initdb` and `postgres` refuse to run as root: as root they run as the `postgres`
 //! user (which Debian's package creates).
 //!
