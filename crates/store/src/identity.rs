@@ -634,10 +634,33 @@ impl Store {
         id: &str,
         event: AuditEvent,
     ) -> Result<()> {
-        require(scope, Permission::ManageMembers)?;
+        self.change_one_audited(
+            scope,
+            Permission::ManageMembers,
+            "UPDATE invitations SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+            id,
+            ("invitation", "open invitation"),
+            event,
+        )
+        .await
+    }
+
+    /// Runs `sql` (binding `$1` workspace, `$2` id, `$3` now) on one object of the scope's
+    /// workspace after checking `permission`; answers not-found when no row changed; audits the
+    /// change with `object` (type, what-for-errors) in the same transaction.
+    async fn change_one_audited(
+        &self,
+        scope: &WorkspaceScope,
+        permission: Permission,
+        sql: &str,
+        id: &str,
+        object: (&'static str, &'static str),
+        event: AuditEvent,
+    ) -> Result<()> {
+        require(scope, permission)?;
         let now = Utc::now();
         let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let n = sqlx::query("UPDATE invitations SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
+        let n = sqlx::query(sql)
             .bind(scope.workspace_id())
             .bind(id)
             .bind(ts(now))
@@ -645,14 +668,12 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "open invitation",
-            });
+            return Err(StoreError::NotFound { what: object.1 });
         }
         audit::append(
             &mut tx,
             scope.workspace_id(),
-            &event.object("invitation", id),
+            &event.object(object.0, id),
             now,
         )
         .await?;
@@ -808,28 +829,15 @@ impl Store {
         id: &str,
         event: AuditEvent,
     ) -> Result<()> {
-        require(scope, Permission::ManageTokens)?;
-        let now = Utc::now();
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let n = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL")
-            .bind(scope.workspace_id())
-            .bind(id)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound { what: "API token" });
-        }
-        audit::append(
-            &mut tx,
-            scope.workspace_id(),
-            &event.object("api_token", id),
-            now,
+        self.change_one_audited(
+            scope,
+            Permission::ManageTokens,
+            "UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL",
+            id,
+            ("api_token", "API token"),
+            event,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// The scope an API token secret opens: its workspace with its role, when the token exists,
