@@ -232,6 +232,7 @@ impl fmt::Debug for Cron {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
