@@ -481,7 +481,7 @@ pub struct PageParams {
     pub offset: Option<u64>,
 }
 
-fn page(limit: Option<u32>, offset: Option<u64>) -> Page {
+pub(crate) fn page(limit: Option<u32>, offset: Option<u64>) -> Page {
     Page::new(limit.unwrap_or(DEFAULT_PAGE_SIZE), offset.unwrap_or(0))
 }
 
@@ -1204,7 +1204,9 @@ impl Modify for SessionCookieScheme {
         crate::admin::list_grants, crate::admin::grant_support, crate::admin::revoke_support,
         crate::admin::grant_accesses, crate::admin::list_connectors, crate::admin::create_connector,
         crate::admin::delete_connector, crate::admin::audit_log,
-        crate::sso::get_sso_config, crate::sso::put_sso_config
+        crate::sso::get_sso_config, crate::sso::put_sso_config,
+        crate::jobs::start_scan, crate::jobs::start_evaluation, crate::jobs::list_jobs,
+        crate::jobs::get_job, crate::jobs::cancel_job, crate::jobs::set_schedule
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SessionCookieScheme),
@@ -1224,6 +1226,7 @@ impl Modify for SessionCookieScheme {
         (name = "support", description = "Installation-operator support access, granted by workspace admins"),
         (name = "connectors", description = "Cloud connectors with write-only, encrypted credentials"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "jobs", description = "Queued scans and evaluations, run by workers"),
     )
 )]
 pub struct ApiDoc;
