@@ -564,11 +564,22 @@ async fn healthz() -> Json<Health> {
     })
 }
 
+/// Longest wait for the database in `/readyz`.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Readiness probe: 200 when the database answers, 503 otherwise (the process stays up and
 /// recovers by itself when the database comes back).
 #[utoipa::path(get, path = "/readyz", tag = "meta", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn readyz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Health>) {
-    match state.store.ping().await {
+    // Answer within a probe's usual timeout even when connecting hangs.
+    let ping = tokio::time::timeout(READINESS_TIMEOUT, state.store.ping())
+        .await
+        .unwrap_or_else(|_| {
+            Err(rampart_store::StoreError::Task(format!(
+                "no answer within {READINESS_TIMEOUT:?}"
+            )))
+        });
+    match ping {
         Ok(()) => {
             state.metrics.database_up.set(1);
             (
