@@ -322,3 +322,66 @@ async fn readiness_follows_a_postgresql_restart_without_restarting_rampart() {
     stop_tx.send(true).unwrap();
     running.await.unwrap();
 }
+
+/// Two `serve` replicas on one PostgreSQL database behind a load balancer (issue 7.4): they
+/// share nothing but the database, so a session opened on one works on the other, a change made
+/// through one is seen by the other, and signing out on one ends the session on both.
+#[tokio::test]
+async fn serve_replicas_share_sessions_and_state_through_the_database_only() {
+    let t = common::spawn_on(common::pg::Backend::Postgres).await;
+    let pg = t.pg.as_ref().unwrap();
+    let second_store = rampart_store::Store::open_url(&pg.app_url()).await.unwrap();
+    let b = common::start_server(t.dir.path(), &second_store, &t.catalog).await;
+    let b_url = |path: &str| format!("https://127.0.0.1:{}{path}", b.addr.port());
+
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let csrf = t.csrf_of(&session).await;
+    let cookie = format!("__Host-rampart_session={session}");
+    let me: Value = t
+        .client
+        .get(b_url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], ALICE, "{me}");
+
+    // Queued on replica B with the CSRF token replica A issued; listed by replica A.
+    let r = t
+        .client
+        .post(b_url("/api/v1/workspaces/acme/evaluations"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = t
+        .get_json(&format!("/api/v1/workspaces/acme/jobs/{id}"), &session)
+        .await;
+    assert_eq!(job["state"], "queued");
+
+    // Sign out on B: the session is gone on A as well.
+    let r = t
+        .client
+        .post(b_url("/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(
+        t.get("/api/v1/me", Some(&session)).await.status(),
+        401,
+        "signed out everywhere"
+    );
+    b.shutdown().await.unwrap();
+}
