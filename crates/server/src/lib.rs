@@ -22,6 +22,7 @@ mod auth;
 mod authz;
 mod demo;
 mod error;
+mod exemptions;
 mod metrics;
 mod security;
 mod sso;
@@ -43,6 +44,7 @@ pub use demo::{
     DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, generate_password, prepare_demo,
 };
 pub use metrics::{MAX_WORKSPACE_SERIES, Metrics};
+pub use security::CONTENT_SECURITY_POLICY;
 pub use state::{AlertFeed, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert};
 pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
 
@@ -255,6 +257,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(admin::routes())
+        .merge(exemptions::routes())
         .merge(ui::routes())
         .merge(auth::routes())
         .merge(sso::routes())

@@ -52,6 +52,7 @@ pub mod audit;
 mod authz;
 pub mod backup;
 mod db;
+mod exemptions;
 mod identity;
 mod password;
 mod sso;
@@ -66,6 +67,9 @@ use chrono::{DateTime, Utc};
 use rampart_model::{Evaluation, Inventory, Scan, Severity};
 
 pub use authz::{Permission, matrix_markdown};
+pub use exemptions::{
+    ExemptedCount, Exemption, MAX_EXEMPTION, MAX_EXEMPTION_REASON, validate_exemption,
+};
 pub use identity::*;
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
 pub use sso::*;

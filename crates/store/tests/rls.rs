@@ -25,12 +25,13 @@ use rampart_store::{Role, Store, Vault, WorkspaceScope};
 use sqlx::{Connection as _, Row as _};
 
 /// Tables whose rows belong to one workspace, and the column that says which.
-const WORKSPACE_TABLES: [(&str, &str); 11] = [
+const WORKSPACE_TABLES: [(&str, &str); 12] = [
     ("api_tokens", "workspace_id"),
     ("assets", "workspace_id"),
     ("audit_heads", "chain"),
     ("audit_log", "chain"),
     ("connectors", "workspace_id"),
+    ("finding_exemptions", "workspace_id"),
     ("findings", "workspace_id"),
     ("invitations", "workspace_id"),
     ("memberships", "workspace_id"),
