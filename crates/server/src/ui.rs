@@ -134,12 +134,34 @@ pub(crate) fn error_page(status: StatusCode, title: &str, detail: Option<&str>) 
     (status, render(&page)).into_response()
 }
 
-/// Web-page errors: an HTML page with the status.
-pub(crate) struct UiError(Response);
+/// Web-page errors: an HTML page with the status (and what it was made from, to re-render it
+/// with the page header).
+pub(crate) struct UiError(Response, Option<(StatusCode, String, Option<String>)>);
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         self.0
+    }
+}
+
+impl UiCaller {
+    /// An error page that keeps the page header (sign-out form and its CSRF token), so that a
+    /// refused user can still sign out or, e.g., enrol MFA.
+    pub(crate) fn fail(&self, e: ApiError) -> UiError {
+        let mut page = UiError::from(e);
+        page.0 = match (page.1.take(), page.0) {
+            (Some((status, title, detail)), _) => {
+                let page = ErrorPage {
+                    nav: Some(Nav::new(&self.auth, None)),
+                    status: status.as_u16(),
+                    title,
+                    detail,
+                };
+                (status, render(&page)).into_response()
+            }
+            (None, response) => response,
+        };
+        page
     }
 }
 
@@ -153,7 +175,10 @@ impl From<ApiError> for UiError {
             _ => "Something went wrong",
         };
         let detail = (e.status != StatusCode::INTERNAL_SERVER_ERROR).then_some(e.message.as_str());
-        UiError(error_page(e.status, title, detail))
+        UiError(
+            error_page(e.status, title, detail),
+            Some((e.status, title.to_owned(), detail.map(str::to_owned))),
+        )
     }
 }
 
@@ -165,7 +190,9 @@ impl From<rampart_store::StoreError> for UiError {
 
 /// The workspace for a page that reads its data (404 when it is not the caller's).
 async fn scoped(state: &AppState, ui: &UiCaller, slug: &str) -> Result<WorkspaceStore, UiError> {
-    Ok(authorize(state, &ui.caller, slug, Permission::ReadData).await?)
+    authorize(state, &ui.caller, slug, Permission::ReadData)
+        .await
+        .map_err(|e| ui.fail(e))
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -174,6 +201,13 @@ fn when(t: DateTime<Utc>) -> String {
 
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+}
+
+/// A path segment: ids (`fnd_…`, `ast_…`) stay readable, anything else is percent-encoded.
+fn segment(s: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &NON_ALPHANUMERIC.remove(b'_').remove(b'-').remove(b'.');
+    utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 fn asset_response(content_type: &'static str, body: &'static str) -> Response {
@@ -890,8 +924,10 @@ async fn exempt(
         reason: form.reason,
         expires_at: form_date("the expiry", &form.expires)?,
     };
-    crate::exemptions::exempt_finding(&state, &ui.caller, &slug, &id, &body).await?;
-    Ok(Redirect::to(&format!("/w/{slug}/findings/{}", enc(&id))).into_response())
+    crate::exemptions::exempt_finding(&state, &ui.caller, &slug, &id, &body)
+        .await
+        .map_err(|e| ui.fail(e))?;
+    Ok(Redirect::to(&format!("/w/{slug}/findings/{}", segment(&id))).into_response())
 }
 
 async fn reopen(
@@ -899,6 +935,8 @@ async fn reopen(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    crate::exemptions::reopen_finding(&state, &ui.caller, &slug, &id).await?;
-    Ok(Redirect::to(&format!("/w/{slug}/findings/{}", enc(&id))).into_response())
+    crate::exemptions::reopen_finding(&state, &ui.caller, &slug, &id)
+        .await
+        .map_err(|e| ui.fail(e))?;
+    Ok(Redirect::to(&format!("/w/{slug}/findings/{}", segment(&id))).into_response())
 }

@@ -14,14 +14,20 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     let applied = db.store.applied_migrations().await.unwrap();
     assert_eq!(
         applied,
-        ["initial", "findings order index", "identity", "sso"]
+        [
+            "initial",
+            "findings order index",
+            "identity",
+            "sso",
+            "exemptions"
+        ]
     );
     // Running again is a no-op.
     db.store.migrate().await.unwrap();
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 4);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 5);
     again.close().await;
 }
 
@@ -67,6 +73,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "audit_heads",
             "audit_log",
             "connectors",
+            "finding_exemptions",
             "findings",
             "invitations",
             "login_failures",

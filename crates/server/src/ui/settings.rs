@@ -125,7 +125,9 @@ async fn settings_page(
     slug: &str,
     shown_once: Option<ShownOnce>,
 ) -> Result<Response, UiError> {
-    let ws = authorize(state, &ui.caller, slug, Permission::ReadData).await?;
+    let ws = authorize(state, &ui.caller, slug, Permission::ReadData)
+        .await
+        .map_err(|e| ui.fail(e))?;
     let scope = ws.scope();
     let manage_members = scope.allows(Permission::ManageMembers);
     let manage_tokens = scope.allows(Permission::ManageTokens);
@@ -270,7 +272,9 @@ async fn invite(
         email: form.email,
         role: role(&form.role)?,
     };
-    let created = admin::invite(&state, &ui.caller, &slug, body).await?;
+    let created = admin::invite(&state, &ui.caller, &slug, body)
+        .await
+        .map_err(|e| ui.fail(e))?;
     let shown = ShownOnce {
         what: "invitation code (also sent by email)",
         secret: created.token,
@@ -283,7 +287,9 @@ async fn revoke_invitation(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    admin::revoke_invitation_of(&state, &ui.caller, &slug, &id).await?;
+    admin::revoke_invitation_of(&state, &ui.caller, &slug, &id)
+        .await
+        .map_err(|e| ui.fail(e))?;
     Ok(back(&slug, "invitations"))
 }
 
@@ -305,7 +311,9 @@ async fn create_token(
         role: role(&form.role)?,
         expires_at: form_date("the expiry", &form.expires)?,
     };
-    let created = admin::new_token(&state, &ui.caller, &slug, body).await?;
+    let created = admin::new_token(&state, &ui.caller, &slug, body)
+        .await
+        .map_err(|e| ui.fail(e))?;
     let shown = ShownOnce {
         what: "API token",
         secret: created.secret,
@@ -318,7 +326,9 @@ async fn revoke_token(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    admin::revoke_token_of(&state, &ui.caller, &slug, &id).await?;
+    admin::revoke_token_of(&state, &ui.caller, &slug, &id)
+        .await
+        .map_err(|e| ui.fail(e))?;
     Ok(back(&slug, "tokens"))
 }
 
@@ -333,7 +343,9 @@ async fn change_role(
     Path((slug, id)): Path<(String, String)>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, UiError> {
-    admin::change_role_of(&state, &ui.caller, &slug, &id, role(&form.role)?).await?;
+    admin::change_role_of(&state, &ui.caller, &slug, &id, role(&form.role)?)
+        .await
+        .map_err(|e| ui.fail(e))?;
     Ok(back(&slug, "members"))
 }
 
@@ -342,7 +354,9 @@ async fn remove_member(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    admin::remove_member_of(&state, &ui.caller, &slug, &id).await?;
+    admin::remove_member_of(&state, &ui.caller, &slug, &id)
+        .await
+        .map_err(|e| ui.fail(e))?;
     Ok(back(&slug, "members"))
 }
 
@@ -366,7 +380,9 @@ async fn grant_support(
         reason: form.reason,
         expires_at: Utc::now() + TimeDelta::hours(form.hours),
     };
-    admin::grant_support_of(&state, &ui.caller, &slug, &id, body).await?;
+    admin::grant_support_of(&state, &ui.caller, &slug, &id, body)
+        .await
+        .map_err(|e| ui.fail(e))?;
     Ok(back(&slug, "support"))
 }
 
@@ -375,7 +391,9 @@ async fn revoke_support(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    admin::revoke_support_of(&state, &ui.caller, &slug, &id).await?;
+    admin::revoke_support_of(&state, &ui.caller, &slug, &id)
+        .await
+        .map_err(|e| ui.fail(e))?;
     Ok(back(&slug, "support"))
 }
 
@@ -432,7 +450,9 @@ async fn audit(
     Path(slug): Path<String>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, UiError> {
-    let ws = authorize(&state, &ui.caller, &slug, Permission::ReadAudit).await?;
+    let ws = authorize(&state, &ui.caller, &slug, Permission::ReadAudit)
+        .await
+        .map_err(|e| ui.fail(e))?;
     let actor = non_empty(q.actor);
     let action = non_empty(q.action);
     let from = non_empty(q.from);
