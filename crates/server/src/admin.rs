@@ -508,24 +508,36 @@ pub(crate) async fn change_role(
     ApiPath(p): ApiPath<WsUser>,
     ApiJson(body): ApiJson<RoleChange>,
 ) -> Result<StatusCode, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageMembers).await?;
+    change_role_of(&state, &auth, &p.ws, &p.user, body.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes a member's role (shared by the API and the settings page).
+pub(crate) async fn change_role_of(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    user: &str,
+    role: Role,
+) -> Result<(), ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageMembers).await?;
     state
         .store
         .change_member_role(
             ws.scope(),
-            &p.user,
-            body.role,
+            user,
+            role,
             auth.event_in(ws.scope(), "member.role_change"),
         )
         .await?;
-    if matches!(body.role, Role::Owner | Role::Admin) {
+    if matches!(role, Role::Owner | Role::Admin) {
         state.alerts.raise(SecurityAlert {
             kind: "new_admin",
             workspace: Some(ws.scope().slug().to_owned()),
-            subject: p.user.clone(),
+            subject: user.to_owned(),
         });
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Removes a member.
@@ -537,16 +549,23 @@ pub(crate) async fn remove_member(
     auth: Caller,
     ApiPath(p): ApiPath<WsUser>,
 ) -> Result<StatusCode, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageMembers).await?;
+    remove_member_of(&state, &auth, &p.ws, &p.user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a member (shared by the API and the settings page).
+pub(crate) async fn remove_member_of(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    user: &str,
+) -> Result<(), ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageMembers).await?;
     state
         .store
-        .remove_member(
-            ws.scope(),
-            &p.user,
-            auth.event_in(ws.scope(), "member.remove"),
-        )
+        .remove_member(ws.scope(), user, auth.event_in(ws.scope(), "member.remove"))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Invitations of the workspace.
@@ -585,7 +604,18 @@ pub(crate) async fn create_invitation(
     ApiPath(ws): ApiPath<String>,
     ApiJson(body): ApiJson<NewInvitation>,
 ) -> Result<(StatusCode, Json<InvitationCreated>), ApiError> {
-    let ws = authorize(&state, &auth, &ws, Permission::ManageMembers).await?;
+    let created = invite(&state, &auth, &ws, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates an invitation and mails its code (shared by the API and the settings page).
+pub(crate) async fn invite(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    body: NewInvitation,
+) -> Result<InvitationCreated, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageMembers).await?;
     let (invitation, token) = state
         .store
         .create_invitation(
@@ -604,10 +634,7 @@ pub(crate) async fn create_invitation(
             ws.scope().slug()
         ),
     });
-    Ok((
-        StatusCode::CREATED,
-        Json(InvitationCreated { invitation, token }),
-    ))
+    Ok(InvitationCreated { invitation, token })
 }
 
 /// Revokes an open invitation.
@@ -619,16 +646,27 @@ pub(crate) async fn revoke_invitation(
     auth: Caller,
     ApiPath(p): ApiPath<WsObject>,
 ) -> Result<StatusCode, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageMembers).await?;
+    revoke_invitation_of(&state, &auth, &p.ws, &p.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes an open invitation (shared by the API and the settings page).
+pub(crate) async fn revoke_invitation_of(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageMembers).await?;
     state
         .store
         .revoke_invitation(
             ws.scope(),
-            &p.id,
+            id,
             auth.event_in(ws.scope(), "invitation.revoke"),
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ----- API tokens -------------------------------------------------------------------------------
@@ -671,7 +709,19 @@ pub(crate) async fn create_token(
     ApiPath(ws): ApiPath<String>,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let ws = authorize(&state, &auth, &ws, Permission::ManageTokens).await?;
+    let created = new_token(&state, &auth, &ws, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates an API token; its secret is in the answer only (shared by the API and the settings
+/// page).
+pub(crate) async fn new_token(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    body: NewToken,
+) -> Result<TokenCreated, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageTokens).await?;
     let (token, secret) = state
         .store
         .create_api_token(
@@ -687,7 +737,7 @@ pub(crate) async fn create_token(
         workspace: Some(ws.scope().slug().to_owned()),
         subject: token.name.clone(),
     });
-    Ok((StatusCode::CREATED, Json(TokenCreated { token, secret })))
+    Ok(TokenCreated { token, secret })
 }
 
 /// Revokes an API token (effective at its next use).
@@ -699,12 +749,23 @@ pub(crate) async fn revoke_token(
     auth: Caller,
     ApiPath(p): ApiPath<WsObject>,
 ) -> Result<StatusCode, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageTokens).await?;
+    revoke_token_of(&state, &auth, &p.ws, &p.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes an API token (shared by the API and the settings page).
+pub(crate) async fn revoke_token_of(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageTokens).await?;
     state
         .store
-        .revoke_api_token(ws.scope(), &p.id, auth.event_in(ws.scope(), "token.revoke"))
+        .revoke_api_token(ws.scope(), id, auth.event_in(ws.scope(), "token.revoke"))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ----- settings ---------------------------------------------------------------------------------
@@ -788,12 +849,25 @@ pub(crate) async fn grant_support(
     ApiPath(p): ApiPath<WsObject>,
     ApiJson(body): ApiJson<GrantDecision>,
 ) -> Result<Json<GrantOut>, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageSupportGrants).await?;
+    Ok(Json(
+        grant_support_of(&state, &auth, &p.ws, &p.id, body).await?,
+    ))
+}
+
+/// Grants a requested support access (shared by the API and the settings page).
+pub(crate) async fn grant_support_of(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    id: &str,
+    body: GrantDecision,
+) -> Result<GrantOut, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSupportGrants).await?;
     let grant = state
         .store
         .grant_support(
             ws.scope(),
-            &p.id,
+            id,
             &body.reason,
             body.expires_at,
             auth.event_in(ws.scope(), "support.grant"),
@@ -804,7 +878,7 @@ pub(crate) async fn grant_support(
         workspace: Some(ws.scope().slug().to_owned()),
         subject: grant.operator_email.clone(),
     });
-    Ok(Json(grant.into()))
+    Ok(grant.into())
 }
 
 /// Revokes (or declines) a support grant; the operator's next request is refused.
@@ -816,21 +890,27 @@ pub(crate) async fn revoke_support(
     auth: Caller,
     ApiPath(p): ApiPath<WsObject>,
 ) -> Result<Json<GrantOut>, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageSupportGrants).await?;
+    Ok(Json(revoke_support_of(&state, &auth, &p.ws, &p.id).await?))
+}
+
+/// Revokes a support grant (shared by the API and the settings page).
+pub(crate) async fn revoke_support_of(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    id: &str,
+) -> Result<GrantOut, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSupportGrants).await?;
     let grant = state
         .store
-        .revoke_support(
-            ws.scope(),
-            &p.id,
-            auth.event_in(ws.scope(), "support.revoke"),
-        )
+        .revoke_support(ws.scope(), id, auth.event_in(ws.scope(), "support.revoke"))
         .await?;
     state.alerts.raise(SecurityAlert {
         kind: "support_grant_revoked",
         workspace: Some(ws.scope().slug().to_owned()),
         subject: grant.operator_email.clone(),
     });
-    Ok(Json(grant.into()))
+    Ok(grant.into())
 }
 
 /// Every request made under a support grant (from the workspace audit log).
@@ -947,6 +1027,8 @@ pub struct AuditParams {
     pub grant: Option<String>,
     /// Entries at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Entries before this time.
+    pub until: Option<DateTime<Utc>>,
     /// `json` (default, one page) or `jsonl` (every matching entry, one JSON object per line).
     pub format: Option<String>,
     pub limit: Option<u32>,
@@ -992,6 +1074,7 @@ pub(crate) async fn audit_log(
         outcome: p.outcome,
         grant_id: p.grant,
         since: p.since,
+        until: p.until,
     };
     match p.format.as_deref() {
         None | Some("json") => {

@@ -294,6 +294,12 @@ pub struct Summary {
     /// Most severe first; every severity is listed.
     pub by_severity: Vec<SeverityCounts>,
     pub totals: StatusCounts,
+    /// Failing (or erroring) findings under an active exemption: not counted in `by_severity`
+    /// and `totals`.
+    pub exempted: u64,
+    /// Controls passing ÷ controls evaluated, in percent: a control fails when it fails (or
+    /// errors) on any asset without an active exemption. `null` before anything was evaluated.
+    pub posture_score: Option<f64>,
     pub latest_scan: Option<ScanOut>,
 }
 
@@ -644,14 +650,29 @@ async fn list_workspaces(
 
 pub(crate) async fn summary_of(ws: &WorkspaceStore) -> Result<Summary, ApiError> {
     let counts = ws.finding_counts().await?;
+    let exempted_rows = ws.exempted_counts(Utc::now()).await?;
+    let exempted_of = |sev: Severity, status: FindingStatus| -> u64 {
+        exempted_rows
+            .iter()
+            .filter(|e| {
+                e.severity == sev
+                    && e.status == status
+                    && matches!(status, FindingStatus::Fail | FindingStatus::Error)
+            })
+            .map(|e| e.count)
+            .sum()
+    };
     let mut totals = StatusCounts::default();
+    let mut exempted = 0;
     let by_severity = Severity::ALL
         .iter()
         .map(|sev| {
             let mut c = StatusCounts::default();
             for row in counts.iter().filter(|r| r.severity == *sev) {
-                c.add(row.status, row.count);
-                totals.add(row.status, row.count);
+                let off = exempted_of(*sev, row.status).min(row.count);
+                exempted += off;
+                c.add(row.status, row.count - off);
+                totals.add(row.status, row.count - off);
             }
             SeverityCounts {
                 severity: (*sev).into(),
@@ -659,9 +680,36 @@ pub(crate) async fn summary_of(ws: &WorkspaceStore) -> Result<Summary, ApiError>
             }
         })
         .collect();
+    // Per control: evaluated at all, and failing without an exemption.
+    let mut controls: HashMap<String, (bool, u64)> = HashMap::new();
+    for c in ws.control_counts().await? {
+        let entry = controls.entry(c.control_id).or_default();
+        match c.status {
+            FindingStatus::Pass => entry.0 = true,
+            FindingStatus::Fail | FindingStatus::Error => {
+                entry.0 = true;
+                entry.1 += c.count;
+            }
+            FindingStatus::NotApplicable => {}
+        }
+    }
+    for e in &exempted_rows {
+        if matches!(e.status, FindingStatus::Fail | FindingStatus::Error)
+            && let Some(entry) = controls.get_mut(&e.control_id)
+        {
+            entry.1 = entry.1.saturating_sub(e.count);
+        }
+    }
+    let evaluated = controls.values().filter(|(seen, _)| *seen).count();
+    let passing = controls
+        .values()
+        .filter(|(seen, failing)| *seen && *failing == 0)
+        .count();
     Ok(Summary {
         by_severity,
         totals,
+        exempted,
+        posture_score: (evaluated > 0).then(|| passing as f64 * 100.0 / evaluated as f64),
         latest_scan: ws.latest_scan().await?.map(ScanOut::from),
     })
 }
@@ -944,10 +992,22 @@ pub(crate) async fn scores(
     ws: &WorkspaceStore,
     catalog: &Catalog,
 ) -> Result<Vec<FrameworkScore>, ApiError> {
+    // Findings under an active exemption do not make their control fail.
+    let mut exempted: HashMap<(String, FindingStatus), u64> = HashMap::new();
+    for e in ws.exempted_counts(Utc::now()).await? {
+        *exempted.entry((e.control_id, e.status)).or_default() += e.count;
+    }
     let results: Vec<(String, FindingStatus)> = ws
         .control_counts()
         .await?
         .into_iter()
+        .filter(|c| {
+            let off = exempted
+                .get(&(c.control_id.clone(), c.status))
+                .copied()
+                .unwrap_or(0);
+            !matches!(c.status, FindingStatus::Fail | FindingStatus::Error) || c.count > off
+        })
         .map(|c| (c.control_id, c.status))
         .collect();
     Ok(framework_scores(catalog, &results))
@@ -1217,7 +1277,8 @@ impl Modify for SessionCookieScheme {
         crate::admin::delete_connector, crate::admin::audit_log,
         crate::sso::get_sso_config, crate::sso::put_sso_config,
         crate::jobs::start_scan, crate::jobs::start_evaluation, crate::jobs::list_jobs,
-        crate::jobs::get_job, crate::jobs::cancel_job, crate::jobs::set_schedule
+        crate::jobs::get_job, crate::jobs::cancel_job, crate::jobs::set_schedule,
+        crate::exemptions::exempt, crate::exemptions::reopen
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SessionCookieScheme),

@@ -22,6 +22,7 @@ mod auth;
 mod authz;
 mod demo;
 mod error;
+mod exemptions;
 mod jobs;
 mod metrics;
 mod security;
@@ -44,6 +45,7 @@ pub use demo::{
     DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, generate_password, prepare_demo,
 };
 pub use metrics::{MAX_WORKSPACE_SERIES, Metrics};
+pub use security::CONTENT_SECURITY_POLICY;
 pub use state::{AlertFeed, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert};
 pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
 
@@ -264,6 +266,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         .merge(api::routes())
         .merge(admin::routes())
         .merge(jobs::routes())
+        .merge(exemptions::routes())
         .merge(ui::routes())
         .merge(auth::routes())
         .merge(sso::routes())

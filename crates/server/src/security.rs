@@ -15,7 +15,9 @@ pub(crate) const LOGIN_CSRF_COOKIE: &str = "__Host-rampart_login_csrf";
 /// Header carrying the session's CSRF token on state-changing API requests.
 pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 
-pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// The Content-Security-Policy of every response: scripts, styles and everything else only from
+/// this origin (no inline script or style), no plugins, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// Adds the security headers to every response, errors and 404 included (ASVS 14.4.x).
 pub(crate) async fn security_headers(mut response: Response) -> Response {
@@ -129,6 +131,11 @@ pub(crate) async fn csrf_guard(
     ) {
         return next.run(request).await;
     }
+    // The web app's forms (under `/w/`) cannot send a header: their token is the `csrf_token`
+    // field of the url-encoded body, checked here against the session's before any handler runs.
+    if path.starts_with("/w/") && is_form(request.headers()) {
+        return form_csrf(&state, request, next).await;
+    }
     let headers = request.headers();
     // API tokens are sent explicitly in a header a browser never adds by itself: no CSRF risk.
     // A request carrying both a token and a session cookie is checked as a session request.
@@ -149,15 +156,79 @@ pub(crate) async fn csrf_guard(
     }
 }
 
+/// Largest web-app form body read by the CSRF check.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// The decoded value of field `name` in a url-encoded body.
+pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
+    body.split(|b| *b == b'&').find_map(|pair| {
+        let (k, v) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        (k == name.as_bytes()).then(|| {
+            let v: Vec<u8> = v
+                .iter()
+                .map(|b| if *b == b'+' { b' ' } else { *b })
+                .collect();
+            percent_encoding::percent_decode(&v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
+async fn form_csrf(state: &AppState, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bad_request",
+            "form too large",
+        )
+        .into_response();
+    };
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return csrf_failure("missing or invalid CSRF token");
+    };
+    let session = match state.store.session(token).await {
+        Ok(s) => s,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let sent = form_field(&bytes, "csrf_token");
+    match (session, sent) {
+        (Some(s), Some(sent)) if ct_eq(&s.csrf_token, &sent) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        _ => csrf_failure("missing or invalid CSRF token"),
+    }
+}
+
 fn csrf_failure(message: &str) -> Response {
     ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", message).into_response()
 }
 
-/// False when an `Origin` header names another origin (or `null`).
+/// False when an `Origin` header names another origin. A browser sends `Origin: null` on a form
+/// post from a page whose Referrer-Policy is `no-referrer` (ours): then the fetch metadata it adds
+/// (`Sec-Fetch-Site`, which no page can set) must say `same-origin`.
 fn same_origin(request: &Request) -> bool {
     let Some(origin) = request.headers().get(header::ORIGIN) else {
         return true;
     };
+    if origin.as_bytes() == b"null" {
+        return request
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"same-origin");
+    }
     let host = request
         .headers()
         .get(header::HOST)
@@ -183,6 +254,15 @@ mod tests {
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&h, "b"), Some("2"));
         assert_eq!(cookie(&h, "c"), None);
+    }
+
+    #[test]
+    fn form_fields_decode() {
+        let body = b"a=1&csrf_token=ab%2Bc+d&empty";
+        assert_eq!(form_field(body, "csrf_token").as_deref(), Some("ab+c d"));
+        assert_eq!(form_field(body, "a").as_deref(), Some("1"));
+        assert_eq!(form_field(body, "empty").as_deref(), Some(""));
+        assert_eq!(form_field(body, "missing"), None);
     }
 
     #[test]

@@ -1,34 +1,91 @@
-//! The server-rendered web app: dashboard, findings, assets. Askama templates in `templates/`,
-//! one stylesheet, no script and no inline style (the CSP allows neither).
+//! The server-rendered web app: dashboard, findings (with exemptions), inventory with a CEL
+//! query box, assets with their exposure paths, the controls catalogue (`ui/catalogue.rs`) and
+//! workspace settings with the audit log (`ui/settings.rs`). Askama templates in `templates/`,
+//! one stylesheet and one small script under `/static/`, no inline script or style (the CSP
+//! allows neither). Every flow works without the script: forms post and redirect.
+//!
+//! Workspace pages resolve the workspace through [`authorize`] like the API (404 for a
+//! workspace that is not the caller's, 403 for a role that lacks the permission), and every form
+//! carries the session's CSRF token in a `csrf_token` field, checked by
+//! [`crate::security::csrf_guard`] before the handler runs.
+
+mod catalogue;
+mod settings;
+
+use std::collections::HashMap;
 
 use askama::Template;
-use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use rampart_model::{FindingStatus, Severity};
-use rampart_store::{AssetFilter, FindingFilter, FindingRecord, Page, Paged, WorkspaceStore};
+use rampart_store::{
+    AssetFilter, FindingFilter, FindingRecord, Page, Paged, Permission, WorkspaceStore,
+};
 use serde::Deserialize;
 
 use crate::api;
 use crate::auth::UiAuth;
+use crate::authz::{Caller, ClientMeta, Credential, authorize};
 use crate::error::ApiError;
+use crate::security::{SESSION_COOKIE, cookie};
 use crate::state::AppState;
 
 const STYLESHEET: &str = include_str!("../static/rampart.css");
+const SCRIPT: &str = include_str!("../static/rampart.js");
+const FAVICON: &str = include_str!("../static/favicon.svg");
 const PAGE_SIZE: u32 = 50;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/static/rampart.css", get(stylesheet))
+        .route("/static/rampart.js", get(script))
+        .route("/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/w/{ws}", get(dashboard))
         .route("/w/{ws}/findings", get(findings))
+        .route("/w/{ws}/findings/{id}", get(finding))
+        .route("/w/{ws}/findings/{id}/exempt", post(exempt))
+        .route("/w/{ws}/findings/{id}/reopen", post(reopen))
         .route("/w/{ws}/assets", get(assets))
         .route("/w/{ws}/assets/{id}", get(asset))
+        .merge(settings::routes())
+        .merge(catalogue::routes())
+}
+
+/// A signed-in user on a web page, as an API [`Caller`] for [`authorize`]; a redirect to the
+/// sign-in page (or the TOTP step) otherwise.
+pub(crate) struct UiCaller {
+    pub auth: UiAuth,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for UiCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = UiAuth::from_request_parts(parts, state).await?;
+        let token = cookie(&parts.headers, SESSION_COOKIE)
+            .unwrap_or_default()
+            .to_owned();
+        let caller = Caller {
+            credential: Credential::Session {
+                session: auth.0.clone(),
+                token,
+            },
+            meta: ClientMeta::from_parts(parts),
+        };
+        Ok(UiCaller { auth, caller })
+    }
 }
 
 /// What the page header needs: who is signed in, the sign-out form's CSRF token, the workspace.
@@ -77,12 +134,34 @@ pub(crate) fn error_page(status: StatusCode, title: &str, detail: Option<&str>) 
     (status, render(&page)).into_response()
 }
 
-/// Web-page errors: an HTML page with the status.
-pub(crate) struct UiError(Response);
+/// Web-page errors: an HTML page with the status (and what it was made from, to re-render it
+/// with the page header).
+pub(crate) struct UiError(Response, Option<(StatusCode, String, Option<String>)>);
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         self.0
+    }
+}
+
+impl UiCaller {
+    /// An error page that keeps the page header (sign-out form and its CSRF token), so that a
+    /// refused user can still sign out or, e.g., enrol MFA.
+    pub(crate) fn fail(&self, e: ApiError) -> UiError {
+        let mut page = UiError::from(e);
+        page.0 = match (page.1.take(), page.0) {
+            (Some((status, title, detail)), _) => {
+                let page = ErrorPage {
+                    nav: Some(Nav::new(&self.auth, None)),
+                    status: status.as_u16(),
+                    title,
+                    detail,
+                };
+                (status, render(&page)).into_response()
+            }
+            (None, response) => response,
+        };
+        page
     }
 }
 
@@ -91,10 +170,15 @@ impl From<ApiError> for UiError {
         let title = match e.status {
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::CONFLICT => "Conflict",
             _ => "Something went wrong",
         };
         let detail = (e.status != StatusCode::INTERNAL_SERVER_ERROR).then_some(e.message.as_str());
-        UiError(error_page(e.status, title, detail))
+        UiError(
+            error_page(e.status, title, detail),
+            Some((e.status, title.to_owned(), detail.map(str::to_owned))),
+        )
     }
 }
 
@@ -104,11 +188,11 @@ impl From<rampart_store::StoreError> for UiError {
     }
 }
 
-async fn scoped(state: &AppState, auth: &UiAuth, slug: &str) -> Result<WorkspaceStore, UiError> {
-    match state.store.member_scope(slug, &auth.0.user.id).await? {
-        Some(scope) => Ok(state.store.scoped(&scope)),
-        None => Err(ApiError::not_found("workspace").into()),
-    }
+/// The workspace for a page that reads its data (404 when it is not the caller's).
+async fn scoped(state: &AppState, ui: &UiCaller, slug: &str) -> Result<WorkspaceStore, UiError> {
+    authorize(state, &ui.caller, slug, Permission::ReadData)
+        .await
+        .map_err(|e| ui.fail(e))
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -119,15 +203,34 @@ fn enc(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 
-async fn stylesheet() -> Response {
+/// A path segment: ids (`fnd_…`, `ast_…`) stay readable, anything else is percent-encoded.
+fn segment(s: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &NON_ALPHANUMERIC.remove(b'_').remove(b'-').remove(b'.');
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+fn asset_response(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        STYLESHEET,
+        body,
     )
         .into_response()
+}
+
+async fn stylesheet() -> Response {
+    asset_response("text/css; charset=utf-8", STYLESHEET)
+}
+
+async fn script() -> Response {
+    asset_response("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn favicon() -> Response {
+    asset_response("image/svg+xml", FAVICON)
 }
 
 // ----- home -------------------------------------------------------------------------------------
@@ -200,16 +303,21 @@ struct DashboardPage {
     severities: Vec<SeverityRow>,
     total_failing: u64,
     total_passing: u64,
+    exempted: u64,
+    /// Posture score in percent with one decimal, or "—" before any evaluation.
+    posture: String,
+    posture_int: u64,
     frameworks: Vec<FrameworkRow>,
     latest_scan: Option<ScanRow>,
 }
 
 async fn dashboard(
     State(state): State<AppState>,
-    auth: UiAuth,
+    ui: UiCaller,
     Path(slug): Path<String>,
 ) -> Result<Response, UiError> {
-    let ws = scoped(&state, &auth, &slug).await?;
+    let auth = &ui.auth;
+    let ws = scoped(&state, &ui, &slug).await?;
     let summary = api::summary_of(&ws).await?;
     let scores = api::scores(&ws, &state.catalog).await?;
     let ws_name = state
@@ -219,9 +327,16 @@ async fn dashboard(
         .map(|w| w.name)
         .unwrap_or_else(|| slug.clone());
     let page = DashboardPage {
-        nav: Some(Nav::new(&auth, Some(&slug))),
+        nav: Some(Nav::new(auth, Some(&slug))),
         ws: slug,
         ws_name,
+        exempted: summary.exempted,
+        posture: summary
+            .posture_score
+            .map_or_else(|| "—".to_owned(), |p| format!("{p:.1}%")),
+        posture_int: summary
+            .posture_score
+            .map_or(0, |p| p.clamp(0.0, 100.0).round() as u64),
         severities: summary
             .by_severity
             .iter()
@@ -267,6 +382,8 @@ struct SelectOption {
 }
 
 struct FindingRow {
+    id: String,
+    exempted: bool,
     severity: &'static str,
     status: &'static str,
     control_id: String,
@@ -279,12 +396,28 @@ struct FindingRow {
     resolved: Option<String>,
 }
 
-fn finding_rows(items: Vec<FindingRecord>, state: &AppState) -> Vec<FindingRow> {
-    items
+/// Table rows for findings, marking those under an active exemption.
+async fn finding_rows(
+    ws: &WorkspaceStore,
+    items: Vec<FindingRecord>,
+    state: &AppState,
+) -> Result<Vec<FindingRow>, UiError> {
+    let ids: Vec<String> = items.iter().map(|r| r.finding.id.clone()).collect();
+    let now = Utc::now();
+    let exempted: std::collections::HashSet<String> = ws
+        .exemptions_of(&ids)
+        .await?
+        .into_iter()
+        .filter(|e| e.is_active(now))
+        .map(|e| e.finding_id)
+        .collect();
+    Ok(items
         .into_iter()
         .map(|r| {
             let f = r.finding;
             FindingRow {
+                exempted: exempted.contains(&f.id),
+                id: f.id,
                 severity: f.severity.as_str(),
                 status: f.status.as_str(),
                 control_title: state
@@ -301,7 +434,7 @@ fn finding_rows(items: Vec<FindingRecord>, state: &AppState) -> Vec<FindingRow> 
                 resolved: f.resolved_at.map(when),
             }
         })
-        .collect()
+        .collect())
 }
 
 struct Pager {
@@ -334,6 +467,8 @@ fn pager<T>(paged: &Paged<T>, base: &str) -> Pager {
 struct FindingsPage {
     nav: Option<Nav>,
     ws: String,
+    /// Only this control's findings.
+    control: Option<String>,
     severities: Vec<SelectOption>,
     statuses: Vec<SelectOption>,
     rows: Vec<FindingRow>,
@@ -344,6 +479,7 @@ struct FindingsPage {
 struct FindingsQuery {
     severity: Option<String>,
     status: Option<String>,
+    control: Option<String>,
     offset: Option<u64>,
 }
 
@@ -366,11 +502,12 @@ const STATUS_OPTIONS: [(&str, &str); 5] = [
 
 async fn findings(
     State(state): State<AppState>,
-    auth: UiAuth,
+    ui: UiCaller,
     Path(slug): Path<String>,
     Query(q): Query<FindingsQuery>,
 ) -> Result<Response, UiError> {
-    let ws = scoped(&state, &auth, &slug).await?;
+    let auth = &ui.auth;
+    let ws = scoped(&state, &ui, &slug).await?;
     let severity_param = q.severity.unwrap_or_default();
     let severity: Option<Severity> = match severity_param.as_str() {
         "" => None,
@@ -388,22 +525,28 @@ async fn findings(
                 .map_err(|_| ApiError::bad_request("unknown status"))?,
         ),
     };
+    let control = q.control.filter(|c| !c.trim().is_empty());
     let filter = FindingFilter {
         status,
         severity,
+        control_id: control.clone(),
         ..FindingFilter::default()
     };
     let result = ws
         .list_findings(&filter, Page::new(PAGE_SIZE, q.offset.unwrap_or(0)))
         .await?;
     let base = format!(
-        "/w/{slug}/findings?severity={}&status={}",
+        "/w/{slug}/findings?severity={}&status={}&control={}",
         enc(&severity_param),
-        enc(&status_param)
+        enc(&status_param),
+        enc(control.as_deref().unwrap_or_default())
     );
+    let pager = pager(&result, &base);
+    let rows = finding_rows(&ws, result.items, &state).await?;
     let page = FindingsPage {
-        nav: Some(Nav::new(&auth, Some(&slug))),
-        pager: pager(&result, &base),
+        nav: Some(Nav::new(auth, Some(&slug))),
+        pager,
+        control,
         ws: slug,
         severities: SEVERITY_OPTIONS
             .iter()
@@ -421,7 +564,7 @@ async fn findings(
                 selected: *value == status_param,
             })
             .collect(),
-        rows: finding_rows(result.items, &state),
+        rows,
     };
     Ok(render(&page))
 }
@@ -459,11 +602,12 @@ struct AssetsQuery {
 
 async fn assets(
     State(state): State<AppState>,
-    auth: UiAuth,
+    ui: UiCaller,
     Path(slug): Path<String>,
     Query(q): Query<AssetsQuery>,
 ) -> Result<Response, UiError> {
-    let ws = scoped(&state, &auth, &slug).await?;
+    let auth = &ui.auth;
+    let ws = scoped(&state, &ui, &slug).await?;
     let type_filter = q.resource_type.unwrap_or_default();
     let expr = q.q.unwrap_or_default();
     let filter = AssetFilter {
@@ -490,7 +634,7 @@ async fn assets(
         enc(&expr)
     );
     let page = AssetsPage {
-        nav: Some(Nav::new(&auth, Some(&slug))),
+        nav: Some(Nav::new(auth, Some(&slug))),
         pager: pager(&result, &base),
         ws: slug,
         type_filter,
@@ -545,18 +689,19 @@ struct AssetPage {
     score: u32,
     /// Computed properties as (name, JSON value) pairs.
     exposure: Vec<(String, String)>,
-    /// Attack paths, each as the reasons of its hops.
-    paths: Vec<Vec<String>>,
+    /// Attack paths from the internet, hop by hop.
+    paths: Vec<Vec<PathHop>>,
     relationships: Vec<RelationshipRow>,
     rows: Vec<FindingRow>,
 }
 
 async fn asset(
     State(state): State<AppState>,
-    auth: UiAuth,
+    ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let ws = scoped(&state, &auth, &slug).await?;
+    let auth = &ui.auth;
+    let ws = scoped(&state, &ui, &slug).await?;
     let a = ws
         .asset(&id)
         .await?
@@ -577,16 +722,49 @@ async fn asset(
         serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         _ => Vec::new(),
     };
+    let mut names: HashMap<String, (String, String)> = HashMap::new();
+    for p in &insight.paths {
+        for node in &p.nodes {
+            if !names.contains_key(node)
+                && let Some(n) = ws.asset(node).await?
+            {
+                names.insert(node.clone(), (n.name, n.resource_type.as_str().to_owned()));
+            }
+        }
+    }
+    let node = |id: &str| {
+        let (name, ty) = names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| (id.to_owned(), String::new()));
+        PathNode {
+            id: id.to_owned(),
+            name,
+            resource_type: ty,
+        }
+    };
     let paths = insight
         .paths
         .into_iter()
-        .map(|p| p.hops.into_iter().map(|h| h.reason).collect())
+        .map(|p| {
+            p.hops
+                .into_iter()
+                .map(|h| PathHop {
+                    from: (h.kind != "internet").then(|| node(&h.from)),
+                    to: node(&h.to),
+                    kind: h.kind,
+                    backward: h.direction == "backward",
+                    reason: h.reason,
+                })
+                .collect()
+        })
         .collect();
+    let rows = finding_rows(&ws, findings.items, &state).await?;
     let page = AssetPage {
         score,
         exposure,
         paths,
-        nav: Some(Nav::new(&auth, Some(&slug))),
+        nav: Some(Nav::new(auth, Some(&slug))),
         ws: slug,
         id: a.id,
         name: a.name,
@@ -609,7 +787,156 @@ async fn asset(
                 other_type: r.other_type,
             })
             .collect(),
-        rows: finding_rows(findings.items, &state),
+        rows,
     };
     Ok(render(&page))
+}
+
+/// An asset on an exposure path.
+struct PathNode {
+    id: String,
+    name: String,
+    resource_type: String,
+}
+
+/// One hop of an exposure path: from the internet (no `from`) or from an asset, over an edge.
+struct PathHop {
+    from: Option<PathNode>,
+    to: PathNode,
+    kind: String,
+    backward: bool,
+    reason: String,
+}
+
+// ----- one finding, exemptions ------------------------------------------------------------------
+
+struct ExemptionView {
+    reason: String,
+    expires: String,
+    by: String,
+    at: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "finding.html")]
+struct FindingPage {
+    nav: Option<Nav>,
+    ws: String,
+    id: String,
+    severity: &'static str,
+    status: &'static str,
+    failing: bool,
+    control_id: String,
+    control_title: String,
+    asset_id: String,
+    asset_name: String,
+    asset_type: String,
+    reason: String,
+    first_seen: String,
+    last_seen: String,
+    exemption: Option<ExemptionView>,
+    /// Whether the caller may exempt and reopen.
+    may_manage: bool,
+    csrf: String,
+    /// Default expiry for a new exemption (a date, 90 days on).
+    default_expiry: String,
+    min_expiry: String,
+    max_expiry: String,
+}
+
+async fn finding(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    let ws = scoped(&state, &ui, &slug).await?;
+    let r = ws
+        .finding(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("finding"))?;
+    let now = Utc::now();
+    let exemption = ws.exemption(&id).await?.map(|e| ExemptionView {
+        active: e.is_active(now),
+        reason: e.reason,
+        expires: when(e.expires_at),
+        by: e.created_by_label,
+        at: when(e.created_at),
+    });
+    let f = r.finding;
+    let day = |d: i64| {
+        (now + chrono::TimeDelta::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let page = FindingPage {
+        nav: Some(Nav::new(&ui.auth, Some(&slug))),
+        may_manage: ws.scope().allows(Permission::ManageFindings),
+        csrf: ui.auth.0.csrf_token.clone(),
+        ws: slug,
+        severity: f.severity.as_str(),
+        status: f.status.as_str(),
+        failing: matches!(f.status, FindingStatus::Fail | FindingStatus::Error),
+        control_title: state
+            .catalog
+            .control(&f.control_id)
+            .map(|c| c.title.clone())
+            .unwrap_or_default(),
+        id: f.id,
+        control_id: f.control_id,
+        asset_id: f.asset_id,
+        asset_name: r.asset_name,
+        asset_type: r.asset_type,
+        reason: f.reason,
+        first_seen: when(f.first_seen),
+        last_seen: when(f.last_seen),
+        exemption,
+        default_expiry: day(90),
+        min_expiry: day(1),
+        max_expiry: day(365),
+    };
+    Ok(render(&page))
+}
+
+#[derive(Deserialize)]
+struct ExemptForm {
+    reason: String,
+    /// A date (`YYYY-MM-DD`): the exemption ends at the start of that day, UTC.
+    expires: String,
+}
+
+/// Parses a `YYYY-MM-DD` form date as the start of that day, UTC.
+pub(crate) fn form_date(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| ApiError::bad_request(format!("{field} must be a date (YYYY-MM-DD)")))
+}
+
+async fn exempt(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path((slug, id)): Path<(String, String)>,
+    Form(form): Form<ExemptForm>,
+) -> Result<Response, UiError> {
+    let body = crate::exemptions::NewExemption {
+        reason: form.reason,
+        expires_at: form_date("the expiry", &form.expires)?,
+    };
+    crate::exemptions::exempt_finding(&state, &ui.caller, &slug, &id, &body)
+        .await
+        .map_err(|e| ui.fail(e))?;
+    Ok(Redirect::to(&format!("/w/{slug}/findings/{}", segment(&id))).into_response())
+}
+
+async fn reopen(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    crate::exemptions::reopen_finding(&state, &ui.caller, &slug, &id)
+        .await
+        .map_err(|e| ui.fail(e))?;
+    Ok(Redirect::to(&format!("/w/{slug}/findings/{}", segment(&id))).into_response())
 }

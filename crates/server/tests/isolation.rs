@@ -113,6 +113,18 @@ fn matrix() -> Vec<Route> {
             Read,
             None,
         ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/findings/{id}/exemption",
+            Write,
+            Some(json!({"reason": "accepted", "expires_at": soon})),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/workspaces/{ws}/findings/{id}/exemption",
+            Write,
+            None,
+        ),
         r(Method::GET, "/api/v1/workspaces/{ws}/controls", Read, None),
         r(
             Method::GET,
@@ -358,6 +370,10 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
     let mut by_route = BTreeMap::new();
     by_route.insert("/api/v1/workspaces/{ws}/assets/{id}", asset.clone());
     by_route.insert("/api/v1/workspaces/{ws}/findings/{id}", finding.clone());
+    by_route.insert(
+        "/api/v1/workspaces/{ws}/findings/{id}/exemption",
+        finding.clone(),
+    );
     by_route.insert("/api/v1/workspaces/{ws}/controls/{id}", control);
     by_route.insert("/api/v1/workspaces/{ws}/frameworks/{id}", framework);
     by_route.insert(

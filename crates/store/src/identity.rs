@@ -161,6 +161,8 @@ pub struct AuditFilter {
     pub outcome: Option<String>,
     pub grant_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
+    /// Entries before this time.
+    pub until: Option<DateTime<Utc>>,
 }
 
 fn invitation_from_row(r: &AnyRow) -> Result<Invitation> {
@@ -281,6 +283,7 @@ impl Store {
         add("outcome", "=", &filter.outcome);
         add("grant_id", "=", &filter.grant_id);
         add("at", ">=", &filter.since.map(ts));
+        add("at", "<", &filter.until.map(ts));
         let list = format!(
             "SELECT * FROM audit_log WHERE {cond} ORDER BY seq DESC LIMIT ${} OFFSET ${}",
             binds.len() + 1,

@@ -53,6 +53,7 @@ mod authz;
 pub mod backup;
 pub mod cron;
 mod db;
+mod exemptions;
 mod identity;
 pub mod jobs;
 mod password;
@@ -68,6 +69,9 @@ use chrono::{DateTime, Utc};
 use rampart_model::{Evaluation, Inventory, Scan, Severity};
 
 pub use authz::{Permission, matrix_markdown};
+pub use exemptions::{
+    ExemptedCount, Exemption, MAX_EXEMPTION, MAX_EXEMPTION_REASON, validate_exemption,
+};
 pub use identity::*;
 pub use jobs::{ClaimedJob, Heartbeat, Job, JobKind, JobState, NewJob, Reaped, Scheduled};
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};

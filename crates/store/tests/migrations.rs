@@ -14,14 +14,21 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     let applied = db.store.applied_migrations().await.unwrap();
     assert_eq!(
         applied,
-        ["initial", "findings order index", "identity", "sso"]
+        [
+            "initial",
+            "findings order index",
+            "identity",
+            "sso",
+            "jobs",
+            "exemptions"
+        ]
     );
     // Running again is a no-op.
     db.store.migrate().await.unwrap();
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 4);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 6);
     again.close().await;
 }
 
@@ -67,8 +74,10 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "audit_heads",
             "audit_log",
             "connectors",
+            "finding_exemptions",
             "findings",
             "invitations",
+            "jobs",
             "login_failures",
             "memberships",
             "organizations",
@@ -95,6 +104,8 @@ async fn database_is_wal_private_and_tenant_keyed() {
         "api_tokens",
         "support_grants",
         "connectors",
+        "jobs",
+        "finding_exemptions",
     ] {
         let pk: Vec<(i64, String)> = sqlx::query(&format!("PRAGMA table_info({table})"))
             .fetch_all(&mut conn)

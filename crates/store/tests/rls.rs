@@ -21,16 +21,17 @@ use common::pg::{APP_ROLE, OWNER_ROLE, PgServer};
 use common::{at, eval, inventory, severity_of};
 use rampart_model::FindingStatus;
 use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
-use rampart_store::{Role, Store, Vault, WorkspaceScope};
+use rampart_store::{Page, Role, Store, Vault, WorkspaceScope};
 use sqlx::{Connection as _, Row as _};
 
 /// Tables whose rows belong to one workspace, and the column that says which.
-const WORKSPACE_TABLES: [(&str, &str); 12] = [
+const WORKSPACE_TABLES: [(&str, &str); 13] = [
     ("api_tokens", "workspace_id"),
     ("assets", "workspace_id"),
     ("audit_heads", "chain"),
     ("audit_log", "chain"),
     ("connectors", "workspace_id"),
+    ("finding_exemptions", "workspace_id"),
     ("findings", "workspace_id"),
     ("invitations", "workspace_id"),
     ("jobs", "workspace_id"),
@@ -72,6 +73,22 @@ async fn fixture() -> Fixture {
         ws.record_scan_at("test", &inv, &evals, severity_of, at(1))
             .await
             .unwrap();
+        let finding = ws
+            .list_findings(&rampart_store::FindingFilter::default(), Page::new(1, 0))
+            .await
+            .unwrap()
+            .items[0]
+            .finding
+            .id
+            .clone();
+        ws.exempt_finding(
+            &finding,
+            "accepted",
+            Utc::now() + TimeDelta::days(1),
+            ev("finding.exempt"),
+        )
+        .await
+        .unwrap();
         scopes.push(scope);
     }
     let (a, b) = (scopes[0].clone(), scopes[1].clone());
