@@ -31,6 +31,10 @@ pub struct ImportArgs {
     /// Directory (or file) of additional control YAML files; repeatable.
     #[arg(long = "controls", value_name = "DIR")]
     controls: Vec<PathBuf>,
+    /// Queue one import job per file for `rampart worker` processes on this machine instead of
+    /// importing here (each file is checked to exist; workers read, evaluate and record it).
+    #[arg(long)]
+    queue: bool,
     /// Inventory files: Rampart snapshots (.jsonl) or AWS Config snapshots (.json, .json.gz).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -136,7 +140,68 @@ pub(crate) fn init_logging(format: &str) {
     };
 }
 
+async fn import_scope(
+    store: &rampart_store::Store,
+    args: &ImportArgs,
+) -> anyhow::Result<rampart_store::WorkspaceScope> {
+    Ok(match store.operator_scope(&args.workspace).await? {
+        Some(scope) => scope,
+        None if args.create => {
+            store
+                .create_workspace(&args.workspace, &args.workspace)
+                .await
+                .with_context(|| format!("cannot create workspace {:?}", args.workspace))?;
+            store
+                .operator_scope(&args.workspace)
+                .await?
+                .ok_or_else(|| anyhow!("workspace {:?} vanished", args.workspace))?
+        }
+        None => bail!(
+            "workspace {:?} does not exist (add --create to create it)",
+            args.workspace
+        ),
+    })
+}
+
+/// `rampart import --queue`: one import job per file, for the workers.
+fn import_queued(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for f in &args.files {
+        let path = std::fs::canonicalize(f)
+            .with_context(|| format!("{}: cannot read the file", f.display()))?;
+        files.push(path.display().to_string());
+    }
+    runtime()?.block_on(async {
+        let store = args.database.open(&args.data_dir).await?;
+        let scope = import_scope(&store, &args).await?;
+        for file in &files {
+            let job = store
+                .enqueue_job(
+                    &scope,
+                    rampart_store::NewJob::import(std::slice::from_ref(file)),
+                    rampart_store::audit::AuditEvent::new(
+                        "job.enqueue",
+                        rampart_store::audit::Outcome::Success,
+                    )
+                    .actor(
+                        rampart_store::audit::ActorKind::System,
+                        "local-cli",
+                        "",
+                    ),
+                )
+                .await
+                .with_context(|| format!("cannot queue the import of {file}"))?;
+            println!("{}\t{file}", job.id);
+        }
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    if args.queue {
+        return import_queued(args);
+    }
     let catalog = crate::load_catalog(&args.controls)?;
     let now = Utc::now();
     // Every file is read and validated before the store is opened: a bad file changes nothing.
@@ -150,23 +215,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .join(", ");
     runtime()?.block_on(async {
         let store = args.database.open(&args.data_dir).await?;
-        let scope = match store.operator_scope(&args.workspace).await? {
-            Some(scope) => scope,
-            None if args.create => {
-                store
-                    .create_workspace(&args.workspace, &args.workspace)
-                    .await
-                    .with_context(|| format!("cannot create workspace {:?}", args.workspace))?;
-                store
-                    .operator_scope(&args.workspace)
-                    .await?
-                    .ok_or_else(|| anyhow!("workspace {:?} vanished", args.workspace))?
-            }
-            None => bail!(
-                "workspace {:?} does not exist (add --create to create it)",
-                args.workspace
-            ),
-        };
+        let scope = import_scope(&store, &args).await?;
         let scan = store
             .scoped(&scope)
             .record_scan_at(

@@ -14,7 +14,8 @@ use clap::Args;
 use rampart_rules::Catalog;
 use rampart_store::{JobKind, Store, Vault};
 use rampart_worker::{
-    BoxFuture, EvaluateExecutor, Executor, JobContext, JobFailure, Worker, WorkerConfig,
+    BoxFuture, EvaluateExecutor, Executor, ImportExecutor, JobContext, JobFailure, Worker,
+    WorkerConfig,
 };
 use serde_json::{Value, json};
 
@@ -109,12 +110,16 @@ pub(crate) fn workers(
         vault,
         allow_endpoint_override: options.allow_endpoint_override,
     });
-    let evaluate: Arc<dyn Executor> = Arc::new(EvaluateExecutor { catalog });
+    let evaluate: Arc<dyn Executor> = Arc::new(EvaluateExecutor {
+        catalog: catalog.clone(),
+    });
+    let import: Arc<dyn Executor> = Arc::new(ImportExecutor { catalog });
     Ok((0..count)
         .map(|_| {
             Worker::new(store.clone(), config.clone())
                 .with_executor(JobKind::Scan, scan.clone())
                 .with_executor(JobKind::Evaluate, evaluate.clone())
+                .with_executor(JobKind::Import, import.clone())
         })
         .collect())
 }

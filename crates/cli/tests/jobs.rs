@@ -315,3 +315,64 @@ async fn a_running_scan_is_cancelled_at_the_next_heartbeat_and_the_worker_carrie
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
     assert_eq!(done.attempts, 1);
 }
+
+/// `rampart import --queue` queues one job per file; a `rampart worker` imports, evaluates and
+/// records each; a missing file is refused before anything is queued.
+#[tokio::test]
+async fn queued_imports_are_run_by_a_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("vault.key");
+    std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../content/samples/demo.jsonl");
+    let rampart = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
+        c.env_remove("RAMPART_DATABASE_URL");
+        c
+    };
+    let out = rampart()
+        .args(["import", "--queue", "--create", "-w", "acme", "--data-dir"])
+        .arg(&data)
+        .arg(dir.path().join("missing.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl: cannot read the file"));
+    let out = rampart()
+        .args(["import", "--queue", "--create", "-w", "acme", "--data-dir"])
+        .arg(&data)
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job_id = String::from_utf8_lossy(&out.stdout)
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(job_id.starts_with("job_"), "{job_id}");
+    let store = Store::open_data_dir(&data).await.unwrap();
+    let scope = store.operator_scope("acme").await.unwrap().unwrap();
+    let _w = worker(&data, &key);
+    let done = wait_for(&store, &scope, &job_id, "the import", |j| {
+        j.state.is_terminal()
+    })
+    .await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    let scans = store
+        .scoped(&scope)
+        .list_scans(Page::default())
+        .await
+        .unwrap();
+    assert_eq!(scans.total, 1);
+    assert!(
+        scans.items[0].source.starts_with("import: "),
+        "{:?}",
+        scans.items[0]
+    );
+    assert!(scans.items[0].asset_count > 10);
+}

@@ -45,6 +45,9 @@ pub enum JobKind {
     Scan,
     /// Evaluate the stored inventory again with the current controls.
     Evaluate,
+    /// Import inventory files from the worker's file system and evaluate them (enqueued by
+    /// `rampart import --queue` on that machine; not offered by the HTTP API).
+    Import,
 }
 
 impl JobKind {
@@ -52,6 +55,7 @@ impl JobKind {
         match self {
             JobKind::Scan => "scan",
             JobKind::Evaluate => "evaluate",
+            JobKind::Import => "import",
         }
     }
 }
@@ -62,7 +66,11 @@ impl FromStr for JobKind {
         match s {
             "scan" => Ok(JobKind::Scan),
             "evaluate" => Ok(JobKind::Evaluate),
-            _ => Err(invalid("kind", format!("{s:?} is not scan or evaluate"))),
+            "import" => Ok(JobKind::Import),
+            _ => Err(invalid(
+                "kind",
+                format!("{s:?} is not scan, evaluate or import"),
+            )),
         }
     }
 }
@@ -201,6 +209,16 @@ impl NewJob {
             kind: JobKind::Scan,
             connector_id: Some(connector_id.to_owned()),
             params: serde_json::json!({}),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Import these files (paths on the worker's machine) and evaluate them.
+    pub fn import(files: &[String]) -> NewJob {
+        NewJob {
+            kind: JobKind::Import,
+            connector_id: None,
+            params: serde_json::json!({ "files": files }),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
         }
     }

@@ -20,7 +20,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "identity",
             "sso",
             "jobs",
-            "exemptions"
+            "exemptions",
+            "job kinds"
         ]
     );
     // Running again is a no-op.
@@ -28,7 +29,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 6);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 7);
     again.close().await;
 }
 

@@ -374,3 +374,48 @@ impl Executor for EvaluateExecutor {
         })
     }
 }
+
+/// Imports inventory files named by the job (paths on the worker's machine, as given to
+/// `rampart import --queue`), evaluates them and records the scan (once per job).
+pub struct ImportExecutor {
+    pub catalog: Arc<Catalog>,
+}
+
+impl Executor for ImportExecutor {
+    fn run(&self, ctx: JobContext) -> BoxFuture<'static, Result<serde_json::Value, JobFailure>> {
+        let catalog = self.catalog.clone();
+        Box::pin(async move {
+            let files: Vec<std::path::PathBuf> = ctx
+                .claim
+                .job
+                .params
+                .get("files")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(serde_json::Value::as_str)
+                        .map(std::path::PathBuf::from)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if files.is_empty() {
+                return Err(JobFailure::new("the import job names no file"));
+            }
+            ctx.set_progress(serde_json::json!({ "step": "import", "files": files.len() }));
+            let now = Utc::now();
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            let inventory =
+                tokio::task::spawn_blocking(move || rampart_import::load_files(&files, now))
+                    .await
+                    .map_err(|e| JobFailure::new(format!("import stopped: {e}")))?
+                    .map_err(|e| JobFailure::new(e.to_string()))?;
+            let source = format!("import: {}", names.join(", "));
+            let scan = evaluate_and_record(&ctx, catalog, &source, inventory, now).await?;
+            Ok(serde_json::json!({
+                "scan": scan.id,
+                "assets": scan.asset_count,
+                "failed": scan.fail_count,
+            }))
+        })
+    }
+}
