@@ -13,7 +13,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../store/tests/common/pg.rs"]
-#[allow(dead_code)]
 mod pg;
 
 use std::io::Write as _;
