@@ -8,6 +8,7 @@ mod database;
 mod graph_cmd;
 mod scan;
 mod server_cmd;
+mod worker_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,8 +33,10 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Import inventory files into a workspace of the local store and evaluate them.
     Import(server_cmd::ImportArgs),
-    /// Run the HTTPS server (API and web app).
+    /// Run the HTTPS server (API and web app), with job workers unless --workers 0.
     Serve(server_cmd::ServeArgs),
+    /// Run queued jobs (connector scans, re-evaluations) from the shared database.
+    Worker(worker_cmd::WorkerArgs),
     /// Run the server with a demo workspace filled from the bundled sample inventory.
     Demo(server_cmd::DemoArgs),
     /// Inspect, test and measure the coverage of controls.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Import(args) => server_cmd::import(args),
         Command::Serve(args) => server_cmd::serve(args),
+        Command::Worker(args) => worker_cmd::run(args),
         Command::Demo(args) => server_cmd::demo(args),
         Command::Controls(cmd) => content_cmd::controls(cmd),
         Command::Frameworks(cmd) => content_cmd::frameworks(cmd),

@@ -99,6 +99,12 @@ pub struct ServeArgs {
     /// Hours after sign-in at which a session ends, however active.
     #[arg(long, env = "RAMPART_SESSION_ABSOLUTE_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     session_absolute_hours: u32,
+    /// Job workers run inside this process (0: none, when separate `rampart worker`
+    /// processes run the jobs).
+    #[arg(long, env = "RAMPART_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(0..=64))]
+    workers: u16,
+    #[command(flatten)]
+    worker_options: crate::worker_cmd::WorkerOptions,
     /// Log format on standard error.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -110,14 +116,14 @@ pub struct DemoArgs {
     serve: ServeArgs,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
 }
 
-fn init_logging(format: &str) {
+pub(crate) fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -222,9 +228,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await?
             .with_session_timeouts(session_timeouts(&args));
         eprintln!("Rampart listening on https://{}", args.listen);
-        rampart_server::serve(server_config(&args), store, catalog)
-            .await
-            .context("server failed")?;
+        serve_with_workers(&args, store, catalog).await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -266,9 +270,38 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!();
         println!("  The certificate is self-signed: your browser will ask you to accept it.");
         println!();
-        rampart_server::serve(server_config(&args), store, catalog)
-            .await
-            .context("server failed")?;
+        serve_with_workers(&args, store, catalog).await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Runs the server and, beside it, `--workers` job workers over the same store; the workers
+/// stop (after their current job's heartbeat) when the server does.
+async fn serve_with_workers(
+    args: &ServeArgs,
+    store: rampart_store::Store,
+    catalog: Arc<rampart_rules::Catalog>,
+) -> anyhow::Result<()> {
+    let config = server_config(args);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let workers = if args.workers > 0 {
+        let vault =
+            Arc::new(rampart_server::load_vault(&config).context("cannot load the vault key")?);
+        crate::worker_cmd::workers(
+            &store,
+            catalog.clone(),
+            vault,
+            &args.worker_options,
+            usize::from(args.workers),
+        )?
+    } else {
+        Vec::new()
+    };
+    let running = tokio::spawn(crate::worker_cmd::run_workers(workers, rx));
+    let result = rampart_server::serve(config, store, catalog)
+        .await
+        .context("server failed");
+    let _ = tx.send(true);
+    let _ = running.await;
+    result
 }

@@ -470,8 +470,8 @@ pub(crate) async fn my_grants(
 /// Path of a workspace sub-object.
 #[derive(Deserialize)]
 pub(crate) struct WsObject {
-    ws: String,
-    id: String,
+    pub(crate) ws: String,
+    pub(crate) id: String,
 }
 
 #[derive(Deserialize)]

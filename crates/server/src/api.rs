@@ -487,7 +487,7 @@ pub struct PageParams {
     pub offset: Option<u64>,
 }
 
-fn page(limit: Option<u32>, offset: Option<u64>) -> Page {
+pub(crate) fn page(limit: Option<u32>, offset: Option<u64>) -> Page {
     Page::new(limit.unwrap_or(DEFAULT_PAGE_SIZE), offset.unwrap_or(0))
 }
 
@@ -570,11 +570,22 @@ async fn healthz() -> Json<Health> {
     })
 }
 
+/// Longest wait for the database in `/readyz`.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Readiness probe: 200 when the database answers, 503 otherwise (the process stays up and
 /// recovers by itself when the database comes back).
 #[utoipa::path(get, path = "/readyz", tag = "meta", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn readyz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Health>) {
-    match state.store.ping().await {
+    // Answer within a probe's usual timeout even when connecting hangs.
+    let ping = tokio::time::timeout(READINESS_TIMEOUT, state.store.ping())
+        .await
+        .unwrap_or_else(|_| {
+            Err(rampart_store::StoreError::Task(format!(
+                "no answer within {READINESS_TIMEOUT:?}"
+            )))
+        });
+    match ping {
         Ok(()) => {
             state.metrics.database_up.set(1);
             (
@@ -1265,6 +1276,8 @@ impl Modify for SessionCookieScheme {
         crate::admin::grant_accesses, crate::admin::list_connectors, crate::admin::create_connector,
         crate::admin::delete_connector, crate::admin::audit_log,
         crate::sso::get_sso_config, crate::sso::put_sso_config,
+        crate::jobs::start_scan, crate::jobs::start_evaluation, crate::jobs::list_jobs,
+        crate::jobs::get_job, crate::jobs::cancel_job, crate::jobs::set_schedule,
         crate::exemptions::exempt, crate::exemptions::reopen
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -1285,6 +1298,7 @@ impl Modify for SessionCookieScheme {
         (name = "support", description = "Installation-operator support access, granted by workspace admins"),
         (name = "connectors", description = "Cloud connectors with write-only, encrypted credentials"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "jobs", description = "Queued scans and evaluations, run by workers"),
     )
 )]
 pub struct ApiDoc;

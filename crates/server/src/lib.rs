@@ -23,6 +23,7 @@ mod authz;
 mod demo;
 mod error;
 mod exemptions;
+mod jobs;
 mod metrics;
 mod security;
 mod sso;
@@ -75,19 +76,26 @@ pub const VAULT_KEY_FILE_NAME: &str = "vault.key";
 /// Loads the vault key: the configured file, else `RAMPART_VAULT_KEY`, else
 /// `DATA_DIR/vault.key` (created with mode 0600 when missing).
 pub fn load_vault(config: &ServerConfig) -> Result<rampart_store::Vault, ServerError> {
+    load_vault_at(&config.data_dir, config.vault_key_file.as_deref())
+}
+
+/// [`load_vault`] from a data directory and an optional key file (for `rampart worker`).
+pub fn load_vault_at(
+    data_dir: &std::path::Path,
+    vault_key_file: Option<&std::path::Path>,
+) -> Result<rampart_store::Vault, ServerError> {
     use rampart_store::{VAULT_KEY_ENV, Vault};
     let vault_err = |e: rampart_store::VaultError| ServerError::Vault(e.to_string());
-    if let Some(path) = &config.vault_key_file {
+    if let Some(path) = vault_key_file {
         return Vault::from_file(path).map_err(vault_err);
     }
     if let Ok(text) = std::env::var(VAULT_KEY_ENV) {
         return Vault::from_key_text(&text, VAULT_KEY_ENV).map_err(vault_err);
     }
-    let path = config.data_dir.join(VAULT_KEY_FILE_NAME);
+    let path = data_dir.join(VAULT_KEY_FILE_NAME);
     if !path.exists() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            ServerError::io(format!("cannot create {}", config.data_dir.display()), e)
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| ServerError::io(format!("cannot create {}", data_dir.display()), e))?;
         let line = format!(
             "# Rampart vault key: keep a copy apart from database backups.\n{}\n",
             Vault::generate_key_line(&format!("k{}", chrono::Utc::now().format("%Y%m%d")))
@@ -257,6 +265,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(admin::routes())
+        .merge(jobs::routes())
         .merge(exemptions::routes())
         .merge(ui::routes())
         .merge(auth::routes())
@@ -426,7 +435,7 @@ pub async fn serve(
     running.wait().await
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -20,6 +20,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use rampart_store::JobState;
 use rampart_store::Store;
 
 /// Workspaces given their own series; beyond this they are summed into `_other`.
@@ -50,6 +51,11 @@ pub(crate) struct FindingLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct StateLabels {
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct KindLabels {
     pub kind: String,
 }
@@ -65,6 +71,7 @@ pub struct Metrics {
     pub(crate) findings: Family<FindingLabels, Gauge>,
     pub(crate) workspaces: Gauge,
     pub(crate) database_up: Gauge,
+    pub(crate) jobs: Family<StateLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -128,7 +135,14 @@ impl Metrics {
             "1 when the last database check succeeded",
             database_up.clone(),
         );
+        let jobs = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "jobs",
+            "Jobs waiting in the queue (queued) and being run by workers (running), installation-wide",
+            jobs.clone(),
+        );
         Metrics {
+            jobs,
             registry,
             requests,
             latency,
@@ -183,7 +197,24 @@ impl Metrics {
             Err(e) => {
                 tracing::warn!(error = %e, "metrics refresh: database check failed");
                 self.database_up.set(0);
+                return;
             }
+        }
+        match store.job_counts().await {
+            Ok(counts) => {
+                for state in [JobState::Queued, JobState::Running] {
+                    let n = counts
+                        .iter()
+                        .find(|(s, _)| *s == state)
+                        .map_or(0, |(_, n)| *n);
+                    self.jobs
+                        .get_or_create(&StateLabels {
+                            state: state.as_str().into(),
+                        })
+                        .set(to_i64(n));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics refresh: job counts failed"),
         }
     }
 }

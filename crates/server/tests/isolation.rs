@@ -251,6 +251,32 @@ fn matrix() -> Vec<Route> {
             None,
         ),
         r(Method::GET, "/api/v1/workspaces/{ws}/audit", Write, None),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/connectors/{id}/scans",
+            Write,
+            None,
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/workspaces/{ws}/connectors/{id}/schedule",
+            Write,
+            Some(json!({"schedule": "@daily"})),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/evaluations",
+            Write,
+            None,
+        ),
+        r(Method::GET, "/api/v1/workspaces/{ws}/jobs", Read, None),
+        r(Method::GET, "/api/v1/workspaces/{ws}/jobs/{id}", Read, None),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/jobs/{id}/cancel",
+            Write,
+            None,
+        ),
         r(Method::GET, "/api/v1/workspaces/{ws}/sso", Write, None),
         r(
             Method::PUT,
@@ -334,6 +360,11 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
         .request_support(&op, "acme", "needs help", ev())
         .await
         .unwrap();
+    let job = t
+        .store
+        .enqueue_job(&scope, rampart_store::NewJob::scan(&connector.id), ev())
+        .await
+        .unwrap();
     let control = t.evaluations[0].control_id.clone();
     let framework = t.catalog.frameworks()[0].id.clone();
     let mut by_route = BTreeMap::new();
@@ -371,6 +402,18 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
         "/api/v1/workspaces/{ws}/connectors/{id}",
         connector.id.clone(),
     );
+    for route in [
+        "/api/v1/workspaces/{ws}/connectors/{id}/scans",
+        "/api/v1/workspaces/{ws}/connectors/{id}/schedule",
+    ] {
+        by_route.insert(route, connector.id.clone());
+    }
+    for route in [
+        "/api/v1/workspaces/{ws}/jobs/{id}",
+        "/api/v1/workspaces/{ws}/jobs/{id}/cancel",
+    ] {
+        by_route.insert(route, job.id.clone());
+    }
     Objects {
         by_route,
         all_ids: vec![
@@ -379,6 +422,7 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
             token.id,
             inv.id,
             connector.id,
+            job.id,
             grant.id,
             scope.workspace_id().to_owned(),
         ],

@@ -90,6 +90,21 @@ async fn metrics_probes_and_request_ids() {
             .unwrap();
         assert_eq!(r.status(), 200, "{path}");
     }
+    // Two jobs waiting in the queue: the queue depth.
+    let acme = t.store.operator_scope("acme").await.unwrap().unwrap();
+    for _ in 0..2 {
+        t.store
+            .enqueue_job(
+                &acme,
+                rampart_store::NewJob::evaluate(),
+                rampart_store::audit::AuditEvent::new(
+                    "job.enqueue",
+                    rampart_store::audit::Outcome::Success,
+                ),
+            )
+            .await
+            .unwrap();
+    }
     metrics.refresh(&t.store).await;
 
     let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
@@ -117,6 +132,8 @@ async fn metrics_probes_and_request_ids() {
     );
     assert!(text.contains("rampart_findings{workspace=\"acme\",status=\"fail\"}"));
     assert!(text.contains("rampart_database_up 1"));
+    assert!(text.contains("rampart_jobs{state=\"queued\"} 2"), "{text}");
+    assert!(text.contains("rampart_jobs{state=\"running\"} 0"), "{text}");
     assert!(text.contains("# EOF"), "OpenMetrics text");
 
     // The database goes away: readiness says 503, liveness stays 200.

@@ -616,12 +616,12 @@ async fn sso_entry_points() {
     let html = resp.text().await.unwrap();
     assert!(html.contains("action=\"/sso/start\""), "{html}");
     assert!(html.contains("Sign in with SSO"));
-    assert!(common::no_inline_script(&html), "{html}");
+    assert_no_inline_script(&html);
     let resp = s.t.get(&format!("/sso/start?org={ORG}"), None).await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains(&format!("url=/sso/{ORG}/start")), "{html}");
-    assert!(common::no_inline_script(&html), "{html}");
+    assert_no_inline_script(&html);
     assert_eq!(
         s.t.get("/sso/start?org=Bad%20Org", None).await.status(),
         400
@@ -723,5 +723,19 @@ async fn v7_1_1_sso_secrets_appear_in_no_log_line_and_no_database_byte() {
                 "a secret appears in clear in the PostgreSQL database: {canary}"
             );
         }
+    }
+}
+
+/// Only first-party script files: every `<script` element loads one from `/static/` and has no
+/// body (the CSP forbids inline script; ASVS V14.4.3).
+fn assert_no_inline_script(html: &str) {
+    for (i, _) in html.match_indices("<script") {
+        let tag = &html[i..];
+        let end = tag.find("</script>").expect("closed script element");
+        let element = &tag[..end];
+        assert!(
+            element.contains("src=\"/static/") && element.ends_with('>'),
+            "inline or foreign script: {element}"
+        );
     }
 }

@@ -619,6 +619,8 @@ impl DbBackend {
                 format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"),
                 format!("GRANT EXECUTE ON FUNCTION rampart_token_workspace(TEXT) TO {role}"),
                 format!("GRANT EXECUTE ON FUNCTION rampart_invitation_workspace(TEXT) TO {role}"),
+                format!("GRANT EXECUTE ON FUNCTION rampart_claim_job(TEXT, TEXT, TEXT) TO {role}"),
+                format!("GRANT EXECUTE ON FUNCTION rampart_reap_jobs(TEXT) TO {role}"),
             ] {
                 tx.execute(statement.as_str()).await?;
             }
@@ -1133,6 +1135,7 @@ impl DbBackend {
                 (ActorKind::Operator, operator_id.clone(), String::new())
             }
             Access::Local => (ActorKind::System, "local-cli".to_owned(), String::new()),
+            Access::Job { job_id, .. } => (ActorKind::System, job_id.clone(), "job".to_owned()),
         };
         let event = AuditEvent::new("scan.record", Outcome::Success)
             .actor(kind, &actor_id, &label)
@@ -1345,6 +1348,16 @@ impl DbBackend {
                 })
             })
             .collect()
+    }
+
+    pub(crate) async fn scan(&self, scope: &WorkspaceScope, id: &str) -> Result<Option<Scan>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let row = sqlx::query("SELECT * FROM scans WHERE workspace_id = $1 AND id = $2")
+            .bind(scope.workspace_id())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        row.as_ref().map(scan_from_row).transpose()
     }
 
     pub(crate) async fn list_scans(

@@ -43,11 +43,11 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid {
         field,
         message: message.into(),
@@ -139,6 +139,8 @@ pub struct Connector {
     pub settings: serde_json::Value,
     /// Id of the vault key the secret is sealed under.
     pub key_id: String,
+    /// When the scheduler scans it: a five-field cron expression in UTC.
+    pub schedule: String,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -216,6 +218,7 @@ fn connector_from_row(r: &AnyRow) -> Result<Connector> {
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(format!("connector settings: {e}")))?,
         key_id: Vault::key_id_of(&secret).unwrap_or_default().to_owned(),
+        schedule: r.try_get("schedule")?,
         created_by: r.try_get("created_by")?,
         created_at: get_ts(r, "created_at")?,
         updated_at: get_ts(r, "updated_at")?,

@@ -51,9 +51,11 @@
 pub mod audit;
 mod authz;
 pub mod backup;
+pub mod cron;
 mod db;
 mod exemptions;
 mod identity;
+pub mod jobs;
 mod password;
 mod sso;
 mod stats;
@@ -71,6 +73,7 @@ pub use exemptions::{
     ExemptedCount, Exemption, MAX_EXEMPTION, MAX_EXEMPTION_REASON, validate_exemption,
 };
 pub use identity::*;
+pub use jobs::{ClaimedJob, Heartbeat, Job, JobKind, JobState, NewJob, Reaped, Scheduled};
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
 pub use sso::*;
 pub use stats::WorkspaceStat;
@@ -490,6 +493,42 @@ impl WorkspaceStore {
         severity_of: impl Fn(&str) -> Severity,
         now: DateTime<Utc>,
     ) -> Result<Scan> {
+        let id = format!("scn_{}", uuid::Uuid::new_v4().simple());
+        self.record_scan_as(&id, source, inventory, evaluations, severity_of, now)
+            .await
+    }
+
+    /// Records the scan of a queued job under an id derived from the job's, once: when that
+    /// scan is already recorded (the job's earlier attempt recorded it, then its worker died
+    /// before marking the job done) the recorded scan is answered and nothing is written.
+    pub async fn record_job_scan(
+        &self,
+        job_id: &str,
+        source: &str,
+        inventory: &Inventory,
+        evaluations: &[Evaluation],
+        severity_of: impl Fn(&str) -> Severity,
+        now: DateTime<Utc>,
+    ) -> Result<(Scan, bool)> {
+        let id = format!("scn_{}", job_id.trim_start_matches("job_"));
+        if let Some(scan) = self.scan(&id).await? {
+            return Ok((scan, false));
+        }
+        let scan = self
+            .record_scan_as(&id, source, inventory, evaluations, severity_of, now)
+            .await?;
+        Ok((scan, true))
+    }
+
+    async fn record_scan_as(
+        &self,
+        id: &str,
+        source: &str,
+        inventory: &Inventory,
+        evaluations: &[Evaluation],
+        severity_of: impl Fn(&str) -> Severity,
+        now: DateTime<Utc>,
+    ) -> Result<Scan> {
         let mut pass = 0u64;
         let mut fail = 0u64;
         let mut error = 0u64;
@@ -502,7 +541,7 @@ impl WorkspaceStore {
             }
         }
         let scan = Scan {
-            id: format!("scn_{}", uuid::Uuid::new_v4().simple()),
+            id: id.to_owned(),
             source: source.to_owned(),
             status: rampart_model::ScanStatus::Succeeded,
             started_at: now,
@@ -575,6 +614,11 @@ impl WorkspaceStore {
     }
 
     /// The newest scan, if any.
+    /// One scan by id.
+    pub async fn scan(&self, id: &str) -> Result<Option<Scan>> {
+        dispatch!(&self.backend, b => b.scan(&self.scope, id).await)
+    }
+
     pub async fn latest_scan(&self) -> Result<Option<Scan>> {
         Ok(self
             .list_scans(Page::new(1, 0))

@@ -36,6 +36,12 @@ pub enum Access {
     },
     /// The local CLI, which holds the database file (`rampart import`, `rampart demo`).
     Local,
+    /// A worker running a queued job: reads the workspace's data and records scans, nothing
+    /// else (no members, tokens, settings, connectors' management, audit log).
+    Job {
+        job_id: String,
+        requested_by: String,
+    },
 }
 
 /// Proof that the holder may reach one workspace's customer data, and how.
@@ -76,7 +82,7 @@ impl WorkspaceScope {
     pub fn role(&self) -> Option<Role> {
         match &self.access {
             Access::Member { role, .. } | Access::Token { role, .. } => Some(*role),
-            Access::Support { .. } | Access::Local => None,
+            Access::Support { .. } | Access::Local | Access::Job { .. } => None,
         }
     }
 
@@ -95,6 +101,12 @@ impl WorkspaceScope {
             Access::Member { role, .. } | Access::Token { role, .. } => role.allows(p),
             Access::Support { .. } => p == crate::Permission::ReadData,
             Access::Local => true,
+            Access::Job { .. } => matches!(
+                p,
+                crate::Permission::ReadData
+                    | crate::Permission::RunScans
+                    | crate::Permission::ExportData
+            ),
         }
     }
 }

@@ -19,6 +19,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "findings order index",
             "identity",
             "sso",
+            "jobs",
             "exemptions"
         ]
     );
@@ -27,7 +28,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 5);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 6);
     again.close().await;
 }
 
@@ -76,6 +77,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "finding_exemptions",
             "findings",
             "invitations",
+            "jobs",
             "login_failures",
             "memberships",
             "organizations",
@@ -102,6 +104,8 @@ async fn database_is_wal_private_and_tenant_keyed() {
         "api_tokens",
         "support_grants",
         "connectors",
+        "jobs",
+        "finding_exemptions",
     ] {
         let pk: Vec<(i64, String)> = sqlx::query(&format!("PRAGMA table_info({table})"))
             .fetch_all(&mut conn)

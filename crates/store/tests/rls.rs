@@ -25,7 +25,7 @@ use rampart_store::{Page, Role, Store, Vault, WorkspaceScope};
 use sqlx::{Connection as _, Row as _};
 
 /// Tables whose rows belong to one workspace, and the column that says which.
-const WORKSPACE_TABLES: [(&str, &str); 12] = [
+const WORKSPACE_TABLES: [(&str, &str); 13] = [
     ("api_tokens", "workspace_id"),
     ("assets", "workspace_id"),
     ("audit_heads", "chain"),
@@ -34,6 +34,7 @@ const WORKSPACE_TABLES: [(&str, &str); 12] = [
     ("finding_exemptions", "workspace_id"),
     ("findings", "workspace_id"),
     ("invitations", "workspace_id"),
+    ("jobs", "workspace_id"),
     ("memberships", "workspace_id"),
     ("relationships", "workspace_id"),
     ("scans", "workspace_id"),
@@ -134,6 +135,15 @@ async fn fixture() -> Fixture {
                 b"secret",
                 &vault,
                 ev("connector.create"),
+            )
+            .await
+            .unwrap();
+        let connector = store.list_connectors(scope).await.unwrap().remove(0);
+        store
+            .enqueue_job(
+                scope,
+                rampart_store::NewJob::scan(&connector.id),
+                ev("job.enqueue"),
             )
             .await
             .unwrap();
@@ -241,8 +251,23 @@ async fn every_table_with_a_workspace_id_has_forced_rls_a_policy_and_a_workspace
             let clause = clause.as_deref().unwrap_or_default();
             assert!(clause.contains(&scoped), "{table}: {clause}");
         }
-        // Every other policy is a reviewed, read-only exception.
+        // Every other policy is a reviewed, read-only exception, but for the queue's: the owner
+        // role (behind the claim and reaper functions only) may update jobs.
         for p in &policies {
+            if p.0 == "owner_queue_update" && table == "jobs" {
+                assert_eq!(p.1, "UPDATE", "{table}");
+                let roles: Vec<String> = sqlx::query(
+                    "SELECT unnest(roles)::text FROM pg_policies WHERE tablename = 'jobs' AND policyname = 'owner_queue_update'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+                assert_eq!(roles, vec![OWNER_ROLE.to_owned()], "{table}: {}", p.0);
+                continue;
+            }
             if p.0 != "workspace_isolation" {
                 assert_eq!(
                     p.1, "SELECT",
@@ -250,8 +275,13 @@ async fn every_table_with_a_workspace_id_has_forced_rls_a_policy_and_a_workspace
                     p.0
                 );
                 assert!(
-                    ["own_memberships", "own_support_grants", "owner_lookup"]
-                        .contains(&p.0.as_str()),
+                    [
+                        "own_memberships",
+                        "own_support_grants",
+                        "owner_lookup",
+                        "owner_queue_read"
+                    ]
+                    .contains(&p.0.as_str()),
                     "{table}: unreviewed policy {}",
                     p.0
                 );
@@ -501,6 +531,10 @@ async fn the_application_role_is_not_superuser_not_bypassrls_and_owns_no_table()
     }
 }
 
+fn rampart_ts(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
 #[tokio::test]
 async fn reviewed_exceptions_answer_no_more_than_they_should() {
     let f = fixture().await;
@@ -565,6 +599,31 @@ async fn reviewed_exceptions_answer_no_more_than_they_should() {
     .await;
     assert!(err.is_err());
     tx.rollback().await.unwrap();
+
+    // The queue functions: a claim answers one job's workspace and id and nothing else; the
+    // jobs table itself stays closed to the application role.
+    let now = chrono::Utc::now();
+    let claimed = sqlx::query("SELECT * FROM rampart_claim_job($1, $2, $3)")
+        .bind("wrk_test")
+        .bind(rampart_ts(now))
+        .bind(rampart_ts(now + TimeDelta::seconds(60)))
+        .fetch_all(&mut app)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "one job per claim");
+    assert_eq!(
+        claimed[0].columns().len(),
+        2,
+        "workspace id and job id only"
+    );
+    assert_eq!(count(&mut app, "jobs").await, 0);
+    let reaped = sqlx::query("SELECT * FROM rampart_reap_jobs($1)")
+        .bind(rampart_ts(now + TimeDelta::seconds(61)))
+        .fetch_all(&mut app)
+        .await
+        .unwrap();
+    assert_eq!(reaped.len(), 1, "the lapsed lease is reaped");
+    assert_eq!(count(&mut app, "jobs").await, 0);
 
     // Through the store, the scopes these exceptions open still work.
     let (scope, _) = f.store.token_scope(&f.token_secret).await.unwrap().unwrap();

@@ -288,14 +288,28 @@ impl PgServer {
             .expect("cp");
         assert!(status.success(), "copying the template cluster failed");
         let port = free_port();
+        let server = PgServer {
+            dir,
+            bin,
+            user,
+            port,
+        };
+        server.start_again();
+        server
+    }
+
+    /// Starts the server's cluster (again, after [`PgServer::stop`]) on the same port.
+    pub fn start_again(&self) {
         let opts = format!(
-            "-p {port} -h 127.0.0.1 -k {} {SERVER_OPTIONS}",
-            dir.path().display()
+            "-p {} -h 127.0.0.1 -k {} {SERVER_OPTIONS}",
+            self.port,
+            self.dir.path().display()
         );
-        let log = dir.path().join("postgres.log");
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("postgres.log");
         pg(
-            &bin,
-            &user,
+            &self.bin,
+            &self.user,
             "pg_ctl",
             &[
                 "start",
@@ -308,12 +322,24 @@ impl PgServer {
                 &opts,
             ],
         );
-        PgServer {
-            dir,
-            bin,
-            user,
-            port,
-        }
+    }
+
+    /// Stops the server (fast shutdown: open connections are cut), keeping its data.
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        pg(
+            &self.bin,
+            &self.user,
+            "pg_ctl",
+            &[
+                "stop",
+                "-w",
+                "-m",
+                "fast",
+                "-D",
+                data.to_str().expect("utf-8"),
+            ],
+        );
     }
 
     /// The application role's URL (what `Store::open_url` takes).

@@ -1,0 +1,439 @@
+//! `rampart worker`: runs queued jobs (connector scans, re-evaluations) from the database that
+//! `rampart serve` replicas share; also the worker options of `rampart serve`, which runs
+//! workers of its own unless given `--workers 0`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::Args;
+use rampart_rules::Catalog;
+use rampart_store::{JobKind, Store, Vault};
+use rampart_worker::{
+    BoxFuture, EvaluateExecutor, Executor, JobContext, JobFailure, Worker, WorkerConfig,
+};
+use serde_json::{Value, json};
+
+/// Timing and permissions of the job workers (shared by `worker` and `serve`).
+#[derive(Args, Debug, Clone)]
+pub struct WorkerOptions {
+    /// Seconds a claimed job stays with its worker without a heartbeat; a worker that dies
+    /// loses its jobs to another worker this long after its last heartbeat.
+    #[arg(long, env = "RAMPART_JOB_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    job_lease_seconds: u64,
+    /// Seconds between heartbeats (renewing the lease, storing progress, noticing cancellation);
+    /// at most a third of the lease.
+    #[arg(long, env = "RAMPART_JOB_HEARTBEAT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=1200))]
+    job_heartbeat_seconds: u64,
+    /// Milliseconds between looks at an empty queue.
+    #[arg(long, env = "RAMPART_JOB_POLL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    job_poll_ms: u64,
+    /// Seconds before the first retry of a failed job; doubled on each further attempt, at most
+    /// an hour.
+    #[arg(long, env = "RAMPART_JOB_BACKOFF_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    job_backoff_seconds: u64,
+    /// Do not fire connector schedules from this process (any number of processes may: each
+    /// slot fires once).
+    #[arg(long)]
+    no_scheduler: bool,
+    /// Honour a connector's `endpoint_url` setting (an AWS emulator such as moto). Off by
+    /// default: it would let whoever manages connectors point this worker, and the credentials
+    /// it holds, at any address.
+    #[arg(long, env = "RAMPART_ALLOW_ENDPOINT_OVERRIDE")]
+    allow_endpoint_override: bool,
+}
+
+impl WorkerOptions {
+    fn config(&self) -> anyhow::Result<WorkerConfig> {
+        if self.job_heartbeat_seconds * 3 > self.job_lease_seconds {
+            anyhow::bail!(
+                "--job-heartbeat-seconds ({}) must be at most a third of --job-lease-seconds ({})",
+                self.job_heartbeat_seconds,
+                self.job_lease_seconds
+            );
+        }
+        Ok(WorkerConfig {
+            lease: Duration::from_secs(self.job_lease_seconds),
+            heartbeat: Duration::from_secs(self.job_heartbeat_seconds),
+            poll: Duration::from_millis(self.job_poll_ms),
+            backoff_base: Duration::from_secs(self.job_backoff_seconds),
+            backoff_max: Duration::from_secs(3600),
+            scheduler: !self.no_scheduler,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// Data directory (the SQLite store, and the generated vault key when no other is given).
+    #[arg(
+        long,
+        env = "RAMPART_DATA_DIR",
+        default_value = "rampart-data",
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    database: crate::database::DatabaseArgs,
+    /// Vault key file opening connector credentials (the same key as the servers').
+    #[arg(long, env = "RAMPART_VAULT_KEY_FILE", value_name = "FILE")]
+    vault_key_file: Option<PathBuf>,
+    /// Directory (or file) of additional control YAML files; repeatable.
+    #[arg(long = "controls", value_name = "DIR")]
+    controls: Vec<PathBuf>,
+    /// Jobs run at the same time by this process.
+    #[arg(long, env = "RAMPART_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    #[command(flatten)]
+    options: WorkerOptions,
+    /// Log format on standard error.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+/// Builds `count` workers over `store`, each running scans and evaluations.
+pub(crate) fn workers(
+    store: &Store,
+    catalog: Arc<Catalog>,
+    vault: Arc<Vault>,
+    options: &WorkerOptions,
+    count: usize,
+) -> anyhow::Result<Vec<Worker>> {
+    let config = options.config()?;
+    let scan: Arc<dyn Executor> = Arc::new(AwsScanExecutor {
+        catalog: catalog.clone(),
+        vault,
+        allow_endpoint_override: options.allow_endpoint_override,
+    });
+    let evaluate: Arc<dyn Executor> = Arc::new(EvaluateExecutor { catalog });
+    Ok((0..count)
+        .map(|_| {
+            Worker::new(store.clone(), config.clone())
+                .with_executor(JobKind::Scan, scan.clone())
+                .with_executor(JobKind::Evaluate, evaluate.clone())
+        })
+        .collect())
+}
+
+/// Runs `workers` until `shutdown` turns true.
+pub(crate) async fn run_workers(
+    workers: Vec<Worker>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in workers {
+        let rx = shutdown.clone();
+        tasks.spawn(async move { w.run(rx).await });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    crate::server_cmd::init_logging(&args.log_format);
+    let catalog = Arc::new(crate::load_catalog(&args.controls)?);
+    let vault = Arc::new(
+        rampart_server::load_vault_at(&args.data_dir, args.vault_key_file.as_deref())
+            .context("cannot load the vault key")?,
+    );
+    crate::server_cmd::runtime()?.block_on(async {
+        let store = args.database.open(&args.data_dir).await?;
+        let workers = workers(
+            &store,
+            catalog,
+            vault,
+            &args.options,
+            usize::from(args.concurrency),
+        )?;
+        for w in &workers {
+            eprintln!("worker {} waiting for jobs", w.id());
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            rampart_server::shutdown_signal().await;
+            tracing::info!("stopping workers after their current job");
+            let _ = tx.send(true);
+        });
+        run_workers(workers, rx).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs scan jobs of AWS connectors: collects the account with the connector's sealed
+/// credentials, evaluates, records the scan once.
+pub(crate) struct AwsScanExecutor {
+    catalog: Arc<Catalog>,
+    vault: Arc<Vault>,
+    allow_endpoint_override: bool,
+}
+
+/// Connector settings an AWS scan reads (non-secret).
+fn aws_config(
+    settings: &Value,
+    secret: &[u8],
+    allow_endpoint_override: bool,
+) -> Result<rampart_aws::AwsScanConfig, JobFailure> {
+    let text = |key: &str| -> Result<Option<String>, JobFailure> {
+        match settings.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(JobFailure::new(format!(
+                "connector setting {key:?} must be a non-empty string"
+            ))),
+        }
+    };
+    let list = |key: &str| -> Result<Option<Vec<String>>, JobFailure> {
+        match settings.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_owned).ok_or_else(|| {
+                        JobFailure::new(format!("connector setting {key:?} must list strings"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| (!v.is_empty()).then_some(v)),
+            Some(_) => Err(JobFailure::new(format!(
+                "connector setting {key:?} must be a list of strings"
+            ))),
+        }
+    };
+    let endpoint_url = text("endpoint_url")?;
+    if endpoint_url.is_some() && !allow_endpoint_override {
+        return Err(JobFailure::new(
+            "connector setting \"endpoint_url\" is refused: this worker was not started with --allow-endpoint-override",
+        ));
+    }
+    let secret: Value = if secret.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(secret)
+            .map_err(|e| JobFailure::new(format!("connector credentials are not JSON: {e}")))?
+    };
+    let field = |key: &str| secret.get(key).and_then(Value::as_str).map(str::to_owned);
+    let credentials = match (field("access_key_id"), field("secret_access_key")) {
+        (Some(access_key_id), Some(secret_access_key)) => Some(rampart_aws::StaticCredentials {
+            access_key_id,
+            secret_access_key,
+            session_token: field("session_token"),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(JobFailure::new(
+                "connector credentials need both access_key_id and secret_access_key (or neither, to use the worker's own AWS identity)",
+            ));
+        }
+    };
+    Ok(rampart_aws::AwsScanConfig {
+        credentials,
+        regions: list("regions")?,
+        role_arn: text("role_arn")?,
+        external_id: text("external_id")?,
+        endpoint_url,
+        org_role_name: text("org_role_name")?,
+        org_accounts: list("org_accounts")?,
+        org_exclude_accounts: list("org_exclude_accounts")?.unwrap_or_default(),
+        ..rampart_aws::AwsScanConfig::default()
+    })
+}
+
+/// Collection progress, as units of service × region done, for the job's heartbeat.
+struct JobProgress {
+    ctx: JobContext,
+    total: AtomicUsize,
+    done: AtomicUsize,
+    errors: AtomicUsize,
+}
+
+impl JobProgress {
+    fn publish(&self, current: Option<(&str, &str)>) {
+        let mut p = json!({
+            "step": "collect",
+            "done": self.done.load(Ordering::Relaxed),
+            "total": self.total.load(Ordering::Relaxed),
+            "failed_calls": self.errors.load(Ordering::Relaxed),
+        });
+        if let Some((service, region)) = current {
+            p["current"] = json!(format!("{service} {region}"));
+        }
+        self.ctx.set_progress(p);
+    }
+}
+
+impl rampart_aws::Progress for JobProgress {
+    fn plan(&self, units: &[(String, String)]) {
+        self.total.fetch_add(units.len(), Ordering::Relaxed);
+        self.publish(None);
+    }
+    fn started(&self, service: &str, region: &str) {
+        self.publish(Some((service, region)));
+    }
+    fn finished(&self, _service: &str, _region: &str, _assets: usize, errors: usize) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.errors.fetch_add(errors, Ordering::Relaxed);
+        self.publish(None);
+    }
+}
+
+/// Runs the AWS collection on a runtime of its own on a blocking thread (the SDK's futures are
+/// not `Send` for every lifetime, which the job's task needs). When the job is cancelled or its
+/// lease lost, the job's future is dropped, `stop` with it, and the collection ends at its next
+/// await.
+async fn collect_apart(
+    config: rampart_aws::AwsScanConfig,
+    progress: JobProgress,
+) -> Result<rampart_aws::Collection, JobFailure> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| JobFailure::new(format!("cannot start the collection runtime: {e}")))?;
+        runtime.block_on(async move {
+            tokio::select! {
+                r = rampart_aws::collect(&config, &progress) => r.map_err(|e| JobFailure::new(e.to_string())),
+                _ = stopped => Err(JobFailure::new("collection stopped")),
+            }
+        })
+    });
+    let result = handle
+        .await
+        .map_err(|e| JobFailure::new(format!("the collection thread failed: {e}")))?;
+    drop(stop);
+    result
+}
+
+/// Failed calls kept in a job's result.
+const MAX_ERRORS_IN_RESULT: usize = 200;
+
+impl Executor for AwsScanExecutor {
+    fn run(&self, ctx: JobContext) -> BoxFuture<'static, Result<Value, JobFailure>> {
+        let catalog = self.catalog.clone();
+        let vault = self.vault.clone();
+        let allow = self.allow_endpoint_override;
+        Box::pin(async move {
+            let scope = ctx.claim.scope.clone();
+            let connector_id = ctx
+                .claim
+                .job
+                .connector_id
+                .clone()
+                .ok_or_else(|| JobFailure::new("the scan job names no connector"))?;
+            let connector = ctx
+                .store
+                .connector(&scope, &connector_id)
+                .await?
+                .ok_or_else(|| JobFailure::new("the connector was deleted"))?;
+            if connector.provider != "aws" {
+                return Err(JobFailure::new(format!(
+                    "{} connectors cannot be scanned by this worker yet",
+                    connector.provider
+                )));
+            }
+            let secret = ctx
+                .store
+                .connector_secret(&scope, &connector_id, &vault)
+                .await?;
+            let config = aws_config(&connector.settings, &secret, allow)?;
+            drop(secret);
+            let progress = JobProgress {
+                ctx: ctx.clone(),
+                total: AtomicUsize::new(0),
+                done: AtomicUsize::new(0),
+                errors: AtomicUsize::new(0),
+            };
+            progress.publish(None);
+            let collection = collect_apart(config, progress).await?;
+            let source = format!(
+                "aws: connector {} (account {})",
+                connector.name, collection.account_id
+            );
+            let errors: Vec<Value> = collection
+                .errors
+                .iter()
+                .take(MAX_ERRORS_IN_RESULT)
+                .map(|e| {
+                    json!({
+                        "account": e.account,
+                        "service": e.service,
+                        "region": e.region,
+                        "operation": e.operation,
+                        "message": e.message.chars().take(300).collect::<String>(),
+                    })
+                })
+                .collect();
+            let failed_calls = collection.errors.len();
+            let accounts = collection.accounts.clone();
+            let regions = collection.regions.clone();
+            let scan = rampart_worker::evaluate_and_record(
+                &ctx,
+                catalog,
+                &source,
+                collection.inventory,
+                Utc::now(),
+            )
+            .await?;
+            Ok(json!({
+                "scan": scan.id,
+                "assets": scan.asset_count,
+                "failed": scan.fail_count,
+                "accounts": accounts,
+                "regions": regions,
+                "failed_calls": failed_calls,
+                "errors": errors,
+            }))
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connector_settings_become_a_scan_config() {
+        let c = aws_config(
+            &json!({"regions": ["eu-west-1"], "role_arn": "arn:aws:iam::123456789012:role/r", "external_id": "x"}),
+            br#"{"access_key_id": "AKIA", "secret_access_key": "s"}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(c.regions, Some(vec!["eu-west-1".to_owned()]));
+        assert_eq!(
+            c.role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/r")
+        );
+        assert_eq!(c.credentials.unwrap().access_key_id, "AKIA");
+        // No credentials: the worker's own identity.
+        assert!(
+            aws_config(&json!({}), b"{}", false)
+                .unwrap()
+                .credentials
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let e = aws_config(&json!({"regions": "eu-west-1"}), b"{}", false).unwrap_err();
+        assert!(e.0.contains("\"regions\" must be a list"), "{e}");
+        let e = aws_config(&json!({}), br#"{"access_key_id": "AKIA"}"#, false).unwrap_err();
+        assert!(e.0.contains("need both"), "{e}");
+        let e = aws_config(&json!({}), b"not json", false).unwrap_err();
+        assert!(e.0.contains("not JSON"), "{e}");
+    }
+
+    #[test]
+    fn an_endpoint_override_needs_the_workers_consent() {
+        let settings = json!({"endpoint_url": "http://169.254.169.254"});
+        let e = aws_config(&settings, b"{}", false).unwrap_err();
+        assert!(e.0.contains("--allow-endpoint-override"), "{e}");
+        assert!(aws_config(&settings, b"{}", true).is_ok());
+    }
+}

@@ -1,0 +1,317 @@
+//! `rampart worker` processes running connector scans from the queue, against moto_server
+//! behind a gate the test opens and closes (a TCP relay holding every connection while shut):
+//!
+//! - a worker killed with SIGKILL in the middle of a scan loses the job when its lease lapses;
+//!   a second worker reclaims it and completes it; one scan is recorded, no finding twice;
+//! - a running scan cancelled through the store stops at the worker's next heartbeat, and the
+//!   worker goes on to the next job.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::moto::{Moto, start_moto};
+use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
+use rampart_store::{FindingFilter, Job, JobState, NewJob, Page, Store, Vault, WorkspaceScope};
+
+/// A TCP relay to `upstream` that holds every connection while shut.
+struct Gate {
+    port: u16,
+    open: Arc<AtomicBool>,
+    seen: Arc<AtomicUsize>,
+}
+
+fn relay(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+impl Gate {
+    fn new(upstream: u16) -> Gate {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (o, s) = (open.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { break };
+                s.fetch_add(1, Ordering::SeqCst);
+                let o = o.clone();
+                std::thread::spawn(move || {
+                    while !o.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                        return;
+                    };
+                    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let t = std::thread::spawn(move || relay(c2, s2));
+                    relay(server, client);
+                    let _ = t.join();
+                });
+            }
+        });
+        Gate { port, open, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    key: PathBuf,
+    store: Store,
+    scope: WorkspaceScope,
+    _moto: Moto,
+    gate: Gate,
+}
+
+fn ev(action: &str) -> AuditEvent {
+    AuditEvent::new(action, Outcome::Success).actor(ActorKind::User, "usr_test", "t@example.com")
+}
+
+async fn setup() -> Setup {
+    let moto = start_moto();
+    let upstream: u16 = moto.url.rsplit(':').next().unwrap().parse().unwrap();
+    let gate = Gate::new(upstream);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("vault.key");
+    std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
+    let vault = Vault::from_file(&key).unwrap();
+    let store = Store::open_data_dir(&data).await.unwrap();
+    store.create_workspace("acme", "Acme").await.unwrap();
+    let scope = store.operator_scope("acme").await.unwrap().unwrap();
+    store
+        .create_connector(
+            &scope,
+            "moto",
+            "aws",
+            &serde_json::json!({ "regions": ["us-east-1"], "endpoint_url": gate.url() }),
+            br#"{"access_key_id": "testing", "secret_access_key": "testing"}"#,
+            &vault,
+            ev("connector.create"),
+        )
+        .await
+        .unwrap();
+    Setup {
+        _dir: dir,
+        data,
+        key,
+        store,
+        scope,
+        _moto: moto,
+        gate,
+    }
+}
+
+fn worker(data: &Path, key: &Path) -> Worker {
+    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["worker", "--data-dir"])
+        .arg(data)
+        .arg("--vault-key-file")
+        .arg(key)
+        .args([
+            "--allow-endpoint-override",
+            "--no-scheduler",
+            "--job-lease-seconds",
+            "3",
+            "--job-heartbeat-seconds",
+            "1",
+            "--job-poll-ms",
+            "100",
+            "--job-backoff-seconds",
+            "1",
+        ])
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("RAMPART_VAULT_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Worker(child)
+}
+
+async fn wait_for(
+    store: &Store,
+    scope: &WorkspaceScope,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Job) -> bool,
+) -> Job {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let job = store.job(scope, id).await.unwrap().unwrap();
+        if done(&job) {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn enqueue_scan(s: &Setup) -> Job {
+    let connector = s.store.list_connectors(&s.scope).await.unwrap().remove(0);
+    s.store
+        .enqueue_job(&s.scope, NewJob::scan(&connector.id), ev("job.enqueue"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_scan_loses_the_job_to_another_that_completes_it_once() {
+    let s = setup().await;
+    let job = enqueue_scan(&s).await;
+
+    // The first worker claims the scan and starts collecting: its calls are held at the gate.
+    let mut first = worker(&s.data, &s.key);
+    wait_for(&s.store, &s.scope, &job.id, "the first claim", |j| {
+        j.state == JobState::Running
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.gate.seen.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the worker never called AWS");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SIGKILL: no clean-up, no last write.
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    let held = s.store.job(&s.scope, &job.id).await.unwrap().unwrap();
+    assert_eq!(
+        held.state,
+        JobState::Running,
+        "still leased to the dead worker"
+    );
+
+    s.gate.open.store(true, Ordering::SeqCst);
+    let _second = worker(&s.data, &s.key);
+    let done = wait_for(&s.store, &s.scope, &job.id, "the reclaimed scan", |j| {
+        j.state.is_terminal()
+    })
+    .await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    assert_eq!(done.attempts, 2, "claimed twice: {done:?}");
+    assert!(
+        done.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("stopped renewing its lease"),
+        "{done:?}"
+    );
+    let result = done.result.unwrap();
+    assert!(result["assets"].as_u64().unwrap() > 10, "{result}");
+
+    // One scan, and each finding once.
+    let data = s.store.scoped(&s.scope);
+    let scans = data.list_scans(Page::default()).await.unwrap();
+    assert_eq!(scans.total, 1);
+    let scan = &scans.items[0];
+    assert_eq!(result["scan"], scan.id.as_str());
+    let findings = data
+        .list_findings(&FindingFilter::default(), Page::new(500, 0))
+        .await
+        .unwrap();
+    assert!(findings.total < 500, "one page holds them all");
+    let mut pairs: Vec<_> = findings
+        .items
+        .iter()
+        .map(|f| (f.finding.control_id.clone(), f.finding.asset_id.clone()))
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(
+        pairs.len() as u64,
+        findings.total,
+        "a control × asset pair twice"
+    );
+    assert!(findings.items.iter().all(|f| f.last_scan_id == scan.id));
+    let failing = findings
+        .items
+        .iter()
+        .filter(|f| f.finding.status == rampart_model::FindingStatus::Fail)
+        .count() as u64;
+    assert_eq!(
+        failing, scan.fail_count,
+        "failing findings of exactly one evaluation"
+    );
+}
+
+#[tokio::test]
+async fn a_running_scan_is_cancelled_at_the_next_heartbeat_and_the_worker_carries_on() {
+    let s = setup().await;
+    let job = enqueue_scan(&s).await;
+    let _w = worker(&s.data, &s.key);
+    wait_for(&s.store, &s.scope, &job.id, "the claim", |j| {
+        j.state == JobState::Running && j.progress.is_some()
+    })
+    .await;
+    let asked = s
+        .store
+        .cancel_job(&s.scope, &job.id, ev("job.cancel"))
+        .await
+        .unwrap();
+    assert!(asked.cancel_requested);
+    let cancelled = wait_for(&s.store, &s.scope, &job.id, "the cancellation", |j| {
+        j.state.is_terminal()
+    })
+    .await;
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert_eq!(
+        s.store
+            .scoped(&s.scope)
+            .list_scans(Page::default())
+            .await
+            .unwrap()
+            .total,
+        0,
+        "nothing recorded by the cancelled scan"
+    );
+
+    // The same worker runs the next job to the end once AWS answers.
+    s.gate.open.store(true, Ordering::SeqCst);
+    let next = enqueue_scan(&s).await;
+    let done = wait_for(&s.store, &s.scope, &next.id, "the next scan", |j| {
+        j.state.is_terminal()
+    })
+    .await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    assert_eq!(done.attempts, 1);
+}

@@ -1,0 +1,387 @@
+//! The job API (issue 7.3): queue a connector scan or a re-evaluation, follow it, cancel it,
+//! set a connector's schedule — with the permission matrix (ASVS V4.1.1, V4.2.1), CSRF on
+//! cookie-authenticated changes (ASVS V4.2.2) and the audit log (ASVS V7.1.3). And the
+//! readiness probe through a PostgreSQL restart: 503 while the database is down, 200 again
+//! after, with no restart of Rampart, while a worker in the same process carries on.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD};
+use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
+use rampart_store::{JobKind, Role};
+use rampart_worker::{EvaluateExecutor, Worker, WorkerConfig};
+use serde_json::{Value, json};
+
+async fn connector(t: &common::TestServer) -> String {
+    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
+    t.store
+        .create_connector(
+            &scope,
+            "prod",
+            "aws",
+            &json!({"regions": ["eu-west-1"]}),
+            b"{}",
+            &t.vault,
+            AuditEvent::new("connector.create", Outcome::Success).actor(
+                ActorKind::System,
+                "test",
+                "",
+            ),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn worker(t: &common::TestServer) -> Worker {
+    Worker::new(
+        t.store.clone(),
+        WorkerConfig {
+            lease: Duration::from_secs(5),
+            heartbeat: Duration::from_millis(200),
+            poll: Duration::from_millis(100),
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(1),
+            scheduler: false,
+        },
+    )
+    .with_executor(
+        JobKind::Evaluate,
+        Arc::new(EvaluateExecutor {
+            catalog: t.catalog.clone(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn jobs_are_queued_followed_cancelled_and_audited_by_those_allowed() {
+    let t = common::spawn().await;
+    let con = connector(&t).await;
+    let session = t.login(ALICE, ALICE_PASSWORD).await; // analyst: may run scans
+    let csrf = t.csrf_of(&session).await;
+
+    // Queue a scan of the connector.
+    let r = t
+        .with_session(
+            t.client
+                .post(t.url(&format!("/api/v1/workspaces/acme/connectors/{con}/scans"))),
+            &session,
+            &csrf,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(job["state"], "queued");
+    assert_eq!(job["kind"], "scan");
+    assert_eq!(job["connector_id"], con.as_str());
+
+    // Without the CSRF header the same request is refused.
+    let r = t
+        .client
+        .post(t.url(&format!("/api/v1/workspaces/acme/connectors/{con}/scans")))
+        .header("cookie", format!("__Host-rampart_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // An unknown connector: 404.
+    let r = t
+        .with_session(
+            t.client
+                .post(t.url("/api/v1/workspaces/acme/connectors/con_nope/scans")),
+            &session,
+            &csrf,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Listed and readable.
+    let list = t.get_json("/api/v1/workspaces/acme/jobs", &session).await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["id"], id.as_str());
+    let queued = t
+        .get_json("/api/v1/workspaces/acme/jobs?state=queued", &session)
+        .await;
+    assert_eq!(queued["total"], 1);
+    let r = t
+        .get(
+            "/api/v1/workspaces/acme/jobs?state=sleeping",
+            Some(&session),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("state"), "{body}");
+
+    // A viewer reads jobs but may not start or cancel one.
+    let (_, viewer, viewer_csrf) = t.member("vera@example.com", "acme", Role::Viewer).await;
+    assert_eq!(
+        t.get(&format!("/api/v1/workspaces/acme/jobs/{id}"), Some(&viewer))
+            .await
+            .status(),
+        200
+    );
+    for path in [
+        format!("/api/v1/workspaces/acme/connectors/{con}/scans"),
+        "/api/v1/workspaces/acme/evaluations".to_owned(),
+        format!("/api/v1/workspaces/acme/jobs/{id}/cancel"),
+    ] {
+        let r = t
+            .with_session(t.client.post(t.url(&path)), &viewer, &viewer_csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "viewer POST {path}");
+    }
+    // Another workspace's owner does not see it at all.
+    let bob = t.login(BOB, BOB_PASSWORD).await;
+    assert_eq!(
+        t.get(&format!("/api/v1/workspaces/acme/jobs/{id}"), Some(&bob))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/workspaces/other/jobs/{id}"), Some(&bob))
+            .await
+            .status(),
+        404
+    );
+
+    // Cancel: at once for a queued job; a finished one is a conflict.
+    let cancel = t.url(&format!("/api/v1/workspaces/acme/jobs/{id}/cancel"));
+    let r = t
+        .with_session(t.client.post(&cancel), &session, &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cancelled: Value = r.json().await.unwrap();
+    assert_eq!(cancelled["state"], "cancelled");
+    let r = t
+        .with_session(t.client.post(&cancel), &session, &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+
+    // Both changes are in the workspace audit log.
+    let (_, owner, _) = t.member("olga@example.com", "acme", Role::Owner).await;
+    let audit = t
+        .get_json("/api/v1/workspaces/acme/audit", &owner)
+        .await
+        .to_string();
+    assert!(audit.contains("job.enqueue"), "{audit}");
+    assert!(audit.contains("job.cancel"), "{audit}");
+}
+
+#[tokio::test]
+async fn a_queued_evaluation_is_run_by_a_worker_and_its_result_shown() {
+    let t = common::spawn().await;
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let csrf = t.csrf_of(&session).await;
+    let r = t
+        .with_session(
+            t.client.post(t.url("/api/v1/workspaces/acme/evaluations")),
+            &session,
+            &csrf,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ran = worker(&t).tick().await.unwrap().unwrap();
+    assert_eq!(ran.job_id, id);
+    let job = t
+        .get_json(&format!("/api/v1/workspaces/acme/jobs/{id}"), &session)
+        .await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 1);
+    let scan = job["result"]["scan"].as_str().unwrap();
+    let scans = t.get_json("/api/v1/workspaces/acme/scans", &session).await;
+    assert_eq!(scans["items"][0]["id"], scan, "{scans}");
+    assert_eq!(scans["total"], 2);
+}
+
+#[tokio::test]
+async fn schedules_are_checked_and_need_connector_management() {
+    let t = common::spawn().await;
+    let con = connector(&t).await;
+    let path = t.url(&format!(
+        "/api/v1/workspaces/acme/connectors/{con}/schedule"
+    ));
+    let analyst = t.login(ALICE, ALICE_PASSWORD).await;
+    let analyst_csrf = t.csrf_of(&analyst).await;
+    let r = t
+        .with_session(t.client.put(&path), &analyst, &analyst_csrf)
+        .json(&json!({"schedule": "0 * * * *"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "analysts do not manage connectors");
+
+    let (_, admin, csrf) = t.member("ada@example.com", "acme", Role::Admin).await;
+    let r = t
+        .with_session(t.client.put(&path), &admin, &csrf)
+        .json(&json!({"schedule": "0 3 * * 8"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("schedule") && body.contains("day of week: 8 is outside 0-7"),
+        "{body}"
+    );
+    let r = t
+        .with_session(t.client.put(&path), &admin, &csrf)
+        .json(&json!({"schedule": "30 */4 * * mon-fri"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let connectors = t
+        .get_json("/api/v1/workspaces/acme/connectors", &admin)
+        .await;
+    assert_eq!(
+        connectors[0]["schedule"], "30 */4 * * mon-fri",
+        "{connectors}"
+    );
+}
+
+#[tokio::test]
+async fn readiness_follows_a_postgresql_restart_without_restarting_rampart() {
+    let t = common::spawn_on(common::pg::Backend::Postgres).await;
+    let pg = t.pg.as_ref().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let w = worker(&t);
+    let running = tokio::spawn(async move { w.run(stop_rx).await });
+    assert_eq!(t.get("/readyz", None).await.status(), 200);
+
+    pg.stop();
+    let r = t.get("/readyz", None).await;
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "database unavailable");
+    // Liveness does not depend on the database.
+    assert_eq!(t.get("/healthz", None).await.status(), 200);
+
+    pg.start_again();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if t.get("/readyz", None).await.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/readyz did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The API and the worker (same process, never restarted) work again.
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let csrf = t.csrf_of(&session).await;
+    let r = t
+        .with_session(
+            t.client.post(t.url("/api/v1/workspaces/acme/evaluations")),
+            &session,
+            &csrf,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job = t
+            .get_json(&format!("/api/v1/workspaces/acme/jobs/{id}"), &session)
+            .await;
+        if job["state"] == "succeeded" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not recover: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+}
+
+/// Two `serve` replicas on one PostgreSQL database behind a load balancer (issue 7.4): they
+/// share nothing but the database, so a session opened on one works on the other, a change made
+/// through one is seen by the other, and signing out on one ends the session on both.
+#[tokio::test]
+async fn serve_replicas_share_sessions_and_state_through_the_database_only() {
+    let t = common::spawn_on(common::pg::Backend::Postgres).await;
+    let pg = t.pg.as_ref().unwrap();
+    let second_store = rampart_store::Store::open_url(&pg.app_url()).await.unwrap();
+    let b = common::start_server(t.dir.path(), &second_store, &t.catalog).await;
+    let b_url = |path: &str| format!("https://127.0.0.1:{}{path}", b.addr.port());
+
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let csrf = t.csrf_of(&session).await;
+    let cookie = format!("__Host-rampart_session={session}");
+    let me: Value = t
+        .client
+        .get(b_url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], ALICE, "{me}");
+
+    // Queued on replica B with the CSRF token replica A issued; listed by replica A.
+    let r = t
+        .client
+        .post(b_url("/api/v1/workspaces/acme/evaluations"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = t
+        .get_json(&format!("/api/v1/workspaces/acme/jobs/{id}"), &session)
+        .await;
+    assert_eq!(job["state"], "queued");
+
+    // Sign out on B: the session is gone on A as well.
+    let r = t
+        .client
+        .post(b_url("/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(
+        t.get("/api/v1/me", Some(&session)).await.status(),
+        401,
+        "signed out everywhere"
+    );
+    b.shutdown().await.unwrap();
+}

@@ -1,0 +1,376 @@
+//! Rampart's job runner. A [`Worker`] loops: fire due connector schedules (at most once a
+//! minute), give back jobs whose lease lapsed, claim the next due job, run it with the
+//! [`Executor`] of its kind while renewing the lease by heartbeat, and record the outcome.
+//!
+//! Everything goes through the database ([`rampart_store::Store`]), so any number of workers —
+//! `rampart worker` processes, and the worker inside each `rampart serve` — share one queue
+//! without talking to each other. A worker that dies mid-job simply stops renewing its lease;
+//! another worker's reaper gives the job back and it runs again. Executors therefore make each
+//! step idempotent: a scan job records its scan under an id derived from the job
+//! ([`rampart_store::WorkspaceStore::record_job_scan`]), so a second run never duplicates it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rampart_rules::Catalog;
+use rampart_store::{ClaimedJob, Heartbeat, JobKind, JobState, Store};
+use tokio::sync::watch;
+
+/// A boxed, sendable future (what executors return).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a job's attempt failed; shown on the job as its `last_error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JobFailure(pub String);
+
+impl JobFailure {
+    pub fn new(message: impl Into<String>) -> JobFailure {
+        JobFailure(message.into())
+    }
+}
+
+impl From<rampart_store::StoreError> for JobFailure {
+    fn from(e: rampart_store::StoreError) -> JobFailure {
+        JobFailure(e.to_string())
+    }
+}
+
+/// What an executor gets: the store, the claimed job (with its workspace scope), and a place to
+/// put progress that the next heartbeat stores.
+#[derive(Clone)]
+pub struct JobContext {
+    pub store: Store,
+    pub claim: ClaimedJob,
+    progress: Arc<Mutex<Option<serde_json::Value>>>,
+}
+
+impl JobContext {
+    /// Progress shown on the job (stored at the next heartbeat).
+    pub fn set_progress(&self, progress: serde_json::Value) {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = Some(progress);
+        }
+    }
+
+    fn take_progress(&self) -> Option<serde_json::Value> {
+        self.progress.lock().ok().and_then(|mut p| p.take())
+    }
+}
+
+/// Runs jobs of one kind. The future may be dropped at any await point (cancellation, lost
+/// lease): keep each step idempotent.
+pub trait Executor: Send + Sync {
+    fn run(&self, ctx: JobContext) -> BoxFuture<'static, Result<serde_json::Value, JobFailure>>;
+}
+
+/// Timing of a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// How long a claim holds without a heartbeat.
+    pub lease: Duration,
+    /// How often the lease is renewed (well under `lease`).
+    pub heartbeat: Duration,
+    /// Pause when the queue is empty.
+    pub poll: Duration,
+    /// Backoff after a failed attempt: `backoff_base × 2^(attempt−1)`, at most `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Whether this worker fires connector schedules (any number may: each slot fires once).
+    pub scheduler: bool,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            lease: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(15),
+            poll: Duration::from_secs(2),
+            backoff_base: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(3600),
+            scheduler: true,
+        }
+    }
+}
+
+/// How one claimed job ended, as seen by this worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub job_id: String,
+    pub kind: JobKind,
+    /// `None` when the lease was lost (another worker owns the job now).
+    pub state: Option<JobState>,
+}
+
+/// A job runner bound to one store.
+pub struct Worker {
+    store: Store,
+    id: String,
+    config: WorkerConfig,
+    executors: HashMap<JobKind, Arc<dyn Executor>>,
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+impl Worker {
+    /// A worker with a unique id (`wrk_<host>_<random>`), running the kinds given by
+    /// [`Worker::with_executor`].
+    pub fn new(store: Store, config: WorkerConfig) -> Worker {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        let host: String = host
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+        let id = format!(
+            "wrk_{host}_{}_{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        Worker {
+            store,
+            id,
+            config,
+            executors: HashMap::new(),
+        }
+    }
+
+    pub fn with_executor(mut self, kind: JobKind, executor: Arc<dyn Executor>) -> Worker {
+        self.executors.insert(kind, executor);
+        self
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn backoff(&self, attempts: u32) -> TimeDelta {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
+        delta(
+            self.config
+                .backoff_base
+                .saturating_mul(factor)
+                .min(self.config.backoff_max),
+        )
+    }
+
+    /// Fires due schedules (when enabled), reaps lapsed leases, then claims and runs one job.
+    /// `Ok(None)` when nothing was due.
+    pub async fn tick(&self) -> Result<Option<Ran>, rampart_store::StoreError> {
+        let now = Utc::now();
+        if self.config.scheduler {
+            for s in self.store.schedule_due(now).await? {
+                tracing::info!(workspace = %s.workspace_id, connector = %s.connector_id, slot = %s.slot, job = %s.job_id, queued = s.queued, "schedule fired");
+            }
+        }
+        for r in self.store.reap_jobs(now).await? {
+            tracing::warn!(workspace = %r.workspace_id, job = %r.job_id, state = %r.state, "lease lapsed; job given back");
+        }
+        let Some(claim) = self
+            .store
+            .claim_job(&self.id, delta(self.config.lease), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.run_claimed(claim).await?))
+    }
+
+    async fn run_claimed(&self, claim: ClaimedJob) -> Result<Ran, rampart_store::StoreError> {
+        let job_id = claim.job.id.clone();
+        let kind = claim.job.kind;
+        let span = tracing::info_span!("job", job = %job_id, kind = kind.as_str(), workspace = %claim.scope.slug(), attempt = claim.job.attempts);
+        let _enter = span.enter();
+        tracing::info!("job started");
+        let Some(executor) = self.executors.get(&kind).cloned() else {
+            let now = Utc::now();
+            let state = self
+                .store
+                .fail_job(
+                    &claim,
+                    &format!("this worker cannot run {} jobs", kind.as_str()),
+                    now + self.backoff(claim.job.attempts),
+                    now,
+                )
+                .await?;
+            return Ok(Ran {
+                job_id,
+                kind,
+                state,
+            });
+        };
+        let ctx = JobContext {
+            store: self.store.clone(),
+            claim: claim.clone(),
+            progress: Arc::new(Mutex::new(None)),
+        };
+        let mut running = tokio::spawn(executor.run(ctx.clone()));
+        let lease = delta(self.config.lease);
+        let mut beat = tokio::time::interval(self.config.heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.tick().await;
+        let outcome = loop {
+            tokio::select! {
+                done = &mut running => {
+                    break match done {
+                        Ok(r) => r,
+                        Err(e) => Err(JobFailure::new(format!("the job's task ended abnormally: {e}"))),
+                    };
+                }
+                _ = beat.tick() => {
+                    let progress = ctx.take_progress();
+                    match self.store.heartbeat(&claim, lease, progress.as_ref(), Utc::now()).await {
+                        Ok(Heartbeat::Renewed) => {}
+                        Ok(Heartbeat::CancelRequested) => {
+                            running.abort();
+                            tracing::info!("job cancelled");
+                            let ok = self.store.finish_cancelled(&claim, Utc::now()).await?;
+                            return Ok(Ran { job_id, kind, state: ok.then_some(JobState::Cancelled) });
+                        }
+                        Ok(Heartbeat::LeaseLost) => {
+                            running.abort();
+                            tracing::warn!("lease lost; another worker has the job");
+                            return Ok(Ran { job_id, kind, state: None });
+                        }
+                        Err(e) => {
+                            // The database is unreachable: keep working; the lease may lapse,
+                            // and then the finish below is refused and the job runs again.
+                            tracing::warn!(error = %e, "heartbeat failed");
+                        }
+                    }
+                }
+            }
+        };
+        // Progress set last (e.g. "recorded") is stored with the outcome's heartbeat-free write.
+        let now = Utc::now();
+        let state = match outcome {
+            Ok(result) => {
+                tracing::info!("job succeeded");
+                self.store
+                    .complete_job(&claim, &result, now)
+                    .await?
+                    .then_some(JobState::Succeeded)
+            }
+            Err(failure) => {
+                tracing::warn!(error = %failure, "job attempt failed");
+                self.store
+                    .fail_job(
+                        &claim,
+                        &failure.0,
+                        now + self.backoff(claim.job.attempts),
+                        now,
+                    )
+                    .await?
+            }
+        };
+        Ok(Ran {
+            job_id,
+            kind,
+            state,
+        })
+    }
+
+    /// Runs until `shutdown` turns true: ticks back to back while jobs are due, pauses `poll`
+    /// when none is, and keeps going (with a growing pause, at most a minute) while the database
+    /// is unreachable.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "worker started");
+        let mut failures = 0u32;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let pause = match self.tick().await {
+                Ok(Some(_)) => {
+                    failures = 0;
+                    Duration::ZERO
+                }
+                Ok(None) => {
+                    failures = 0;
+                    self.config.poll
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %e, "worker cannot reach the queue");
+                    (self.config.poll * failures.min(30)).min(Duration::from_secs(60))
+                }
+            };
+            if pause.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+}
+
+/// Evaluates `inventory` with `catalog` (off the async threads) and records the scan under the
+/// job's scan id: a second run of the same job answers the scan the first one recorded.
+pub async fn evaluate_and_record(
+    ctx: &JobContext,
+    catalog: Arc<Catalog>,
+    source: &str,
+    inventory: rampart_model::Inventory,
+    now: DateTime<Utc>,
+) -> Result<rampart_model::Scan, JobFailure> {
+    ctx.set_progress(serde_json::json!({ "step": "evaluate", "assets": inventory.assets.len() }));
+    let (inventory, evaluations, catalog) = tokio::task::spawn_blocking(move || {
+        let e = catalog.evaluate(&inventory, now);
+        (inventory, e, catalog)
+    })
+    .await
+    .map_err(|e| JobFailure::new(format!("evaluation stopped: {e}")))?;
+    ctx.set_progress(serde_json::json!({ "step": "record", "assets": inventory.assets.len() }));
+    let severity_of = |id: &str| catalog.control(id).map(|c| c.severity).unwrap_or_default();
+    let (scan, _) = ctx
+        .store
+        .scoped(&ctx.claim.scope)
+        .record_job_scan(
+            &ctx.claim.job.id,
+            source,
+            &inventory,
+            &evaluations,
+            severity_of,
+            now,
+        )
+        .await?;
+    Ok(scan)
+}
+
+/// Evaluates a workspace's stored inventory again with the current controls and records the
+/// result as a scan (once per job).
+pub struct EvaluateExecutor {
+    pub catalog: Arc<Catalog>,
+}
+
+impl Executor for EvaluateExecutor {
+    fn run(&self, ctx: JobContext) -> BoxFuture<'static, Result<serde_json::Value, JobFailure>> {
+        let catalog = self.catalog.clone();
+        Box::pin(async move {
+            ctx.set_progress(serde_json::json!({ "step": "load" }));
+            let inventory = ctx.store.scoped(&ctx.claim.scope).inventory().await?;
+            let scan = evaluate_and_record(
+                &ctx,
+                catalog,
+                "re-evaluation of the stored inventory",
+                inventory,
+                Utc::now(),
+            )
+            .await?;
+            Ok(serde_json::json!({
+                "scan": scan.id,
+                "assets": scan.asset_count,
+                "failed": scan.fail_count,
+            }))
+        })
+    }
+}
