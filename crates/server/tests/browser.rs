@@ -251,6 +251,10 @@ async fn web_app_in_headless_chromium() {
     );
     let first = b.text(&hops[0]).await;
     assert!(first.starts_with("Internet"), "{first}");
+    b.script("document.querySelector('ol.path').scrollIntoView(); return null")
+        .await;
+    b.screenshot(&screenshot_dir().join("asset-exposure-path.png"))
+        .await;
 
     // ---- exempt a finding; the dashboard's score changes ----------------------------------------
     // A control failing on exactly one asset: exempting that finding makes the control pass.

@@ -386,3 +386,133 @@ async fn controls_catalogue_pages() {
         404
     );
 }
+
+/// The settings forms go through the same checks as the API (ASVS 4.1.1): an owner invites and
+/// revokes, creates a token whose secret is shown once, changes a role; an analyst's post is
+/// refused; each change is in the audit log (ASVS 7.1.x).
+#[tokio::test]
+async fn v4_1_1_settings_forms_change_state_through_the_api_checks() {
+    let t = common::spawn().await;
+    let (_, owner, csrf) = t.member("owner@example.com", "acme", Role::Owner).await;
+    let post = |path: &str, session: &str, fields: Vec<(&str, &str)>| {
+        t.client
+            .post(t.url(path))
+            .header("cookie", format!("__Host-rampart_session={session}"))
+            .form(&fields)
+            .send()
+    };
+    let resp = post(
+        "/w/acme/settings/invitations",
+        &owner,
+        vec![
+            ("csrf_token", &csrf),
+            ("email", "new@example.com"),
+            ("role", "viewer"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("id=\"shown-secret\"") && html.contains("new@example.com"));
+    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
+    let inv = t.store.list_invitations(&scope).await.unwrap()[0]
+        .id
+        .clone();
+    let resp = post(
+        &format!("/w/acme/settings/invitations/{inv}/revoke"),
+        &owner,
+        vec![("csrf_token", &csrf)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(
+        t.store.list_invitations(&scope).await.unwrap()[0]
+            .revoked_at
+            .is_some()
+    );
+
+    let soon = (chrono::Utc::now() + chrono::TimeDelta::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    let resp = post(
+        "/w/acme/settings/tokens",
+        &owner,
+        vec![
+            ("csrf_token", &csrf),
+            ("name", "ci"),
+            ("role", "viewer"),
+            ("expires", &soon),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("rpt_"), "the secret is shown once");
+    // And only once: the settings page afterwards does not have it.
+    let again = t
+        .get("/w/acme/settings", Some(&owner))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains("rpt_"));
+
+    let alice = t.store.user_by_email(ALICE).await.unwrap().unwrap();
+    let resp = post(
+        &format!("/w/acme/settings/members/{}/role", alice.id),
+        &owner,
+        vec![("csrf_token", &csrf), ("role", "viewer")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    let members = t.store.list_members(&scope).await.unwrap();
+    assert_eq!(
+        members.iter().find(|m| m.user_id == alice.id).unwrap().role,
+        Role::Viewer
+    );
+
+    // A viewer (alice now) cannot post the same forms.
+    let alice_session = t.login(ALICE, ALICE_PASSWORD).await;
+    let alice_csrf = t.csrf_of(&alice_session).await;
+    let resp = post(
+        "/w/acme/settings/invitations",
+        &alice_session,
+        vec![
+            ("csrf_token", &alice_csrf),
+            ("email", "x@example.com"),
+            ("role", "viewer"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 403);
+    // Support access lasts 1 to 72 hours.
+    let resp = post(
+        "/w/acme/settings/support/sg_none/grant",
+        &owner,
+        vec![("csrf_token", &csrf), ("reason", "x"), ("hours", "100")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 400);
+
+    let log = t
+        .store
+        .scoped(&scope)
+        .audit_log(&AuditFilter::default(), Page::new(100, 0))
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|e| e.event.action.as_str()).collect();
+    for a in [
+        "member.invite",
+        "invitation.revoke",
+        "token.create",
+        "member.role_change",
+    ] {
+        assert!(actions.contains(&a), "{a} not audited: {actions:?}");
+    }
+}

@@ -1,11 +1,13 @@
 //! A small W3C WebDriver client over reqwest, enough to drive Debian's Chromium through
 //! chromedriver: sessions, navigation, elements, screenshots and the browser console log.
 //!
-//! [`Driver::start`] runs chromedriver on a free loopback port; dropping the [`Driver`] kills it
-//! (and so the browsers it started).
+//! [`Driver::start`] runs chromedriver on a free loopback port in a process group of its own;
+//! dropping the [`Driver`] (also when a test fails half-way) ends the sessions still open, then
+//! kills that process group: chromedriver and the browsers it started.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -34,15 +36,37 @@ pub fn binaries() -> (PathBuf, PathBuf) {
     (chromium, driver)
 }
 
-/// A running chromedriver, killed on drop.
+/// A running chromedriver, killed on drop with its browsers.
 pub struct Driver {
     child: Child,
+    port: u16,
     pub base: String,
     http: reqwest::Client,
+    sessions: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Open sessions first, so that each browser exits cleanly (blocking: no runtime here).
+        let open: Vec<String> = self.sessions.lock().map(|s| s.clone()).unwrap_or_default();
+        for id in open {
+            if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::{Read as _, Write as _};
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                let _ = write!(
+                    conn,
+                    "DELETE /session/{id} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    self.port
+                );
+                let mut answer = Vec::new();
+                let _ = conn.read_to_end(&mut answer);
+            }
+        }
+        // Then chromedriver's process group (it and anything it started and left behind).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -57,8 +81,10 @@ fn free_port() -> u16 {
 
 impl Driver {
     pub async fn start(driver: &Path) -> Driver {
+        use std::os::unix::process::CommandExt as _;
         let port = free_port();
         let child = Command::new(driver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
@@ -68,6 +94,8 @@ impl Driver {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
         let d = Driver {
             child,
+            port,
+            sessions: Arc::default(),
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
@@ -131,9 +159,14 @@ impl Driver {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {resp}"))
             .to_owned();
+        if let Ok(mut open) = self.sessions.lock() {
+            open.push(id.clone());
+        }
         Browser {
             http: self.http.clone(),
             url: format!("{}/session/{id}", self.base),
+            id,
+            sessions: self.sessions.clone(),
         }
     }
 }
@@ -142,6 +175,8 @@ impl Driver {
 pub struct Browser {
     http: reqwest::Client,
     url: String,
+    id: String,
+    sessions: Arc<Mutex<Vec<String>>>,
 }
 
 /// An element of the current page.
@@ -401,10 +436,27 @@ impl Browser {
         .await;
     }
 
-    /// A PNG of the viewport.
+    /// A PNG of the viewport (retried: on a loaded machine the renderer can miss chromedriver's
+    /// 10-second deadline once).
     pub async fn screenshot(&self, path: &Path) {
         use base64::Engine as _;
-        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let mut b64 = None;
+        for _ in 0..3 {
+            let resp = self
+                .http
+                .get(format!("{}/screenshot", self.url))
+                .send()
+                .await
+                .expect("WebDriver screenshot");
+            let ok = resp.status().is_success();
+            let v: Value = resp.json().await.expect("WebDriver JSON");
+            if ok {
+                b64 = Some(v["value"].clone());
+                break;
+            }
+            eprintln!("screenshot failed, retrying: {}", v["value"]["message"]);
+        }
+        let b64 = b64.expect("a screenshot within three tries");
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap_or_default())
             .expect("screenshot base64");
@@ -438,6 +490,9 @@ impl Browser {
 
     pub async fn quit(self) {
         let _ = self.http.delete(&self.url).send().await;
+        if let Ok(mut open) = self.sessions.lock() {
+            open.retain(|s| *s != self.id);
+        }
     }
 }
 

@@ -413,6 +413,13 @@ fn inventory_other() -> Inventory {
     inventory(OTHER_SNAPSHOT)
 }
 
+/// Whether every `<script` of a page loads a first-party file from `/static/` (no inline script;
+/// the CSP would refuse one anyway).
+pub fn no_inline_script(html: &str) -> bool {
+    html.match_indices("<script")
+        .all(|(i, _)| html[i..].starts_with("<script src=\"/static/"))
+}
+
 /// Security headers every response must carry (ASVS 14.4.x).
 pub fn assert_security_headers(resp: &reqwest::Response, what: &str) {
     let h = resp.headers();
