@@ -233,10 +233,10 @@ async fn v7_1_1_canary_secrets_appear_in_no_log_line_and_no_database_byte() {
         }
         let bytes = std::fs::read(&path).unwrap();
         scanned += bytes.len();
-        for canary in &canaries {
+        for (i, canary) in canaries.iter().enumerate() {
             assert!(
                 !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
-                "a secret appears in clear in {}: {canary}",
+                "a secret (canary #{i}) appears in clear in {}: {canary}",
                 path.display()
             );
         }

@@ -698,6 +698,18 @@ impl DbBackend {
         Ok(tx)
     }
 
+    /// A workspace transaction that reads before it writes (the job queue): on SQLite it takes
+    /// the write lock at `BEGIN IMMEDIATE`, so a writer that commits between its read and its
+    /// write cannot make it fail with `SQLITE_BUSY_SNAPSHOT`; it waits its turn instead.
+    pub(crate) async fn begin_workspace_write(&self, workspace_id: &str) -> Result<Tx> {
+        let mut tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        set_workspace(&mut tx, self.dialect, workspace_id).await?;
+        Ok(tx)
+    }
+
     /// A transaction that may append to (and read) the installation's audit chain.
     pub(crate) async fn begin_installation(&self) -> Result<Tx> {
         let mut tx = self.pool.begin().await?;

@@ -309,7 +309,10 @@ impl Store {
         }
         let now = Utc::now();
         let id = new_id("job");
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
+        let mut tx = self
+            .db()
+            .begin_workspace_write(scope.workspace_id())
+            .await?;
         if let Some(connector) = &new.connector_id {
             let found =
                 sqlx::query("SELECT id FROM connectors WHERE workspace_id = $1 AND id = $2")
@@ -398,7 +401,10 @@ impl Store {
     ) -> Result<Job> {
         require(scope, Permission::RunScans)?;
         let now = Utc::now();
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
+        let mut tx = self
+            .db()
+            .begin_workspace_write(scope.workspace_id())
+            .await?;
         let row = sqlx::query("SELECT state FROM jobs WHERE workspace_id = $1 AND id = $2")
             .bind(scope.workspace_id())
             .bind(id)
@@ -668,7 +674,7 @@ impl Store {
     pub async fn schedule_due(&self, now: DateTime<Utc>) -> Result<Vec<Scheduled>> {
         let mut out = Vec::new();
         for ws in self.all_workspaces().await? {
-            let mut tx = self.db().begin_workspace(&ws.id).await?;
+            let mut tx = self.db().begin_workspace_write(&ws.id).await?;
             let connectors = sqlx::query(
                 "SELECT id, schedule, created_at FROM connectors WHERE workspace_id = $1 ORDER BY id",
             )

@@ -387,10 +387,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<NewSession> {
         let token = random_token();
-        let csrf_token = random_token();
+        let csrf_token = csrf_token_of(&token);
         let expires_at = now + self.timeouts.absolute;
         let id_hash = session_id_hash(&token);
-        dispatch!(&self.backend, b => b.create_session(&id_hash, user_id, &csrf_token, now, expires_at, options).await)?;
+        // Nothing of the CSRF token is stored: it is derived from the session id each time.
+        dispatch!(&self.backend, b => b.create_session(&id_hash, user_id, "", now, expires_at, options).await)?;
         Ok(NewSession {
             token,
             csrf_token,
@@ -411,7 +412,12 @@ impl Store {
             return Ok(None);
         }
         let id_hash = session_id_hash(token);
-        dispatch!(&self.backend, b => b.session(&id_hash, now, self.timeouts.idle).await)
+        let session =
+            dispatch!(&self.backend, b => b.session(&id_hash, now, self.timeouts.idle).await)?;
+        Ok(session.map(|mut s| {
+            s.csrf_token = csrf_token_of(token);
+            s
+        }))
     }
 
     /// Ends a session (logout). Unknown ids are ignored.
@@ -674,6 +680,18 @@ pub(crate) fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The CSRF token of a session: SHA-256 of a fixed label and the session id, base64url. Only
+/// the holder of the session id can compute it, and the database holds neither (the session id
+/// only as its own SHA-256, which does not give this one).
+pub fn csrf_token_of(session_token: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"rampart session csrf token\0");
+    h.update(session_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
 /// Hex SHA-256 of a session id: the only form in which session ids are stored.
 pub fn session_id_hash(token: &str) -> String {
     use sha2::Digest as _;
@@ -717,6 +735,15 @@ mod tests {
         );
         assert_eq!(database_url_user("postgres://db/rampart"), None);
         assert!(is_postgres_url("postgresql://x") && !is_postgres_url("sqlite:///x"));
+    }
+
+    #[test]
+    fn csrf_tokens_are_derived_per_session_and_differ_from_the_stored_hash() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(csrf_token_of(&a), csrf_token_of(&a));
+        assert_ne!(csrf_token_of(&a), csrf_token_of(&b));
+        assert_eq!(csrf_token_of(&a).len(), 43);
+        assert_ne!(csrf_token_of(&a), session_id_hash(&a));
     }
 
     #[test]
