@@ -45,6 +45,8 @@ pub enum JobKind {
     Scan,
     /// Evaluate the stored inventory again with the current controls.
     Evaluate,
+    /// Deliver notifications: a scan's finding changes, a channel test, the weekly digest.
+    Notify,
 }
 
 impl JobKind {
@@ -52,6 +54,7 @@ impl JobKind {
         match self {
             JobKind::Scan => "scan",
             JobKind::Evaluate => "evaluate",
+            JobKind::Notify => "notify",
         }
     }
 }
@@ -62,7 +65,11 @@ impl FromStr for JobKind {
         match s {
             "scan" => Ok(JobKind::Scan),
             "evaluate" => Ok(JobKind::Evaluate),
-            _ => Err(invalid("kind", format!("{s:?} is not scan or evaluate"))),
+            "notify" => Ok(JobKind::Notify),
+            _ => Err(invalid(
+                "kind",
+                format!("{s:?} is not scan, evaluate or notify"),
+            )),
         }
     }
 }
@@ -712,6 +719,8 @@ impl Store {
             }
             tx.commit().await?;
         }
+        // The weekly notification digests fire with the schedules (once per workspace and slot).
+        self.schedule_digests(now).await?;
         Ok(out)
     }
 

@@ -55,6 +55,7 @@ pub mod cron;
 mod db;
 mod identity;
 pub mod jobs;
+pub mod notifications;
 mod password;
 mod sso;
 mod stats;
@@ -70,6 +71,10 @@ use rampart_model::{Evaluation, Inventory, Scan, Severity};
 pub use authz::{Permission, matrix_markdown};
 pub use identity::*;
 pub use jobs::{ClaimedJob, Heartbeat, Job, JobKind, JobState, NewJob, Reaped, Scheduled};
+pub use notifications::{
+    Change, Channel, ChannelInput, ChannelKind, Delivery, DeliveryAttempt, DigestCounts,
+    FindingChange, JiraIssue, Purpose, Rule, RuleInput,
+};
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
 pub use sso::*;
 pub use stats::WorkspaceStat;
