@@ -138,7 +138,7 @@ impl Run {
 
     fn finding_line(&self, f: &FindingChange) -> String {
         format!(
-            "[{}] {} ({}) — {} {} ({})",
+            "[{}] {} ({}) - {} {} ({})",
             f.severity.as_str().to_uppercase(),
             self.title_of(&f.control_id),
             f.change.as_str(),
@@ -624,7 +624,7 @@ impl Run {
         }
         lines.push("Top failing controls:".to_owned());
         for (control, n) in failing.iter().take(10) {
-            lines.push(format!("  {} — {n} asset(s)", self.title_of(control)));
+            lines.push(format!("  {} - {n} asset(s)", self.title_of(control)));
         }
         let msg = Message {
             title: format!("Rampart weekly digest for {}", self.scope.slug()),
@@ -725,7 +725,7 @@ pub fn teams_body(msg: &Message) -> serde_json::Value {
             "activityTitle": format!("Workspace {}", msg.workspace),
             "facts": msg.findings.iter().take(20).map(|f| json!({
                 "name": format!("{} ({})", f.severity.as_str(), f.change.as_str()),
-                "value": format!("{} — {}", f.control_id, if f.asset_name.is_empty() { &f.asset_id } else { &f.asset_name }),
+                "value": format!("{} - {}", f.control_id, if f.asset_name.is_empty() { &f.asset_id } else { &f.asset_name }),
             })).collect::<Vec<_>>(),
             "text": msg.lines.iter().take(20).cloned().collect::<Vec<_>>().join("\n\n"),
         }],
@@ -764,7 +764,7 @@ pub fn email_bodies(msg: &Message, public_url: Option<&str>) -> (String, String)
         html_escape(&msg.title),
         msg.lines
             .iter()
-            .map(|l| format!("<li>{}</li>", html_escape(l)))
+            .map(|l| format!("<li>{}</li>\n", html_escape(l)))
             .collect::<String>()
     );
     if let Some(url) = public_url {

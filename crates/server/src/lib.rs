@@ -24,6 +24,7 @@ mod demo;
 mod error;
 mod jobs;
 mod metrics;
+mod notifications;
 mod security;
 mod sso;
 mod state;
@@ -264,6 +265,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         .merge(api::routes())
         .merge(admin::routes())
         .merge(jobs::routes())
+        .merge(notifications::routes())
         .merge(ui::routes())
         .merge(auth::routes())
         .merge(sso::routes())
