@@ -14,14 +14,21 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     let applied = db.store.applied_migrations().await.unwrap();
     assert_eq!(
         applied,
-        ["initial", "findings order index", "identity", "sso"]
+        [
+            "initial",
+            "findings order index",
+            "identity",
+            "sso",
+            "jobs",
+            "notifications"
+        ]
     );
     // Running again is a no-op.
     db.store.migrate().await.unwrap();
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 4);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 6);
     again.close().await;
 }
 
@@ -69,8 +76,14 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "connectors",
             "findings",
             "invitations",
+            "jobs",
             "login_failures",
             "memberships",
+            "notification_channels",
+            "notification_deliveries",
+            "notification_digests",
+            "notification_jira_issues",
+            "notification_rules",
             "organizations",
             "password_resets",
             "recovery_codes",
