@@ -5,7 +5,10 @@
 use serde_json::json;
 
 use crate::NotifyError;
-use crate::send::{Sender, check_status, http_error};
+use crate::send::{Sender, check_status, http_error, read_limited};
+
+/// Most bytes of a Jira answer read (a transition list is a few kilobytes).
+const MAX_JIRA_RESPONSE: usize = 1 << 20;
 
 /// A Jira channel's settings with its token.
 #[derive(Clone)]
@@ -88,11 +91,11 @@ impl Sender {
             Ok(r) => r,
             Err(e) => return Err(e),
         };
-        let text = resp.text().await.map_err(http_error)?;
-        if text.trim().is_empty() {
+        let body = read_limited(resp, MAX_JIRA_RESPONSE).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(serde_json::Value::Null);
         }
-        serde_json::from_str(&text).map_err(|e| NotifyError::Jira(format!("{path}: {e}")))
+        serde_json::from_slice(&body).map_err(|e| NotifyError::Jira(format!("{path}: {e}")))
     }
 
     /// Creates an issue; answers its key.

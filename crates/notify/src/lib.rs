@@ -124,6 +124,9 @@ struct Run {
     job_id: String,
 }
 
+/// Most findings listed in one webhook body (the count is always complete).
+const MAX_LISTED: usize = 500;
+
 fn rank(s: Severity) -> u8 {
     s.ocsf_id()
 }
@@ -228,10 +231,19 @@ impl Run {
             rule.min_severity.as_str(),
             rule.name
         );
-        let lines = findings.iter().map(|f| self.finding_line(f)).collect();
+        let mut lines: Vec<String> = findings
+            .iter()
+            .take(MAX_LISTED)
+            .map(|f| self.finding_line(f))
+            .collect();
+        if n > MAX_LISTED {
+            lines.push(format!("... and {} more", n - MAX_LISTED));
+        }
         let details = json!({
             "highest_severity": worst.as_str(),
-            "findings": findings.iter().map(|f| json!({
+            "total": n,
+            "truncated": n > MAX_LISTED,
+            "findings": findings.iter().take(MAX_LISTED).map(|f| json!({
                 "id": f.finding_id,
                 "control_id": f.control_id,
                 "control_title": self.title_of(&f.control_id),

@@ -306,18 +306,29 @@ pub(crate) async fn check_status(resp: reqwest::Response) -> Result<Sent, Notify
             status: Some(status.as_u16()),
         });
     }
-    let mut body = resp.text().await.unwrap_or_default();
-    if body.len() > MAX_ERROR_BODY {
-        let mut end = MAX_ERROR_BODY;
-        while !body.is_char_boundary(end) {
-            end -= 1;
-        }
-        body.truncate(end);
-    }
+    let bytes = read_limited(resp, MAX_ERROR_BODY).await.unwrap_or_default();
+    let body = String::from_utf8_lossy(&bytes);
     Err(NotifyError::Status {
         code: status.as_u16(),
         body: body.chars().filter(|c| !c.is_control()).collect(),
     })
+}
+
+/// Reads at most `max` bytes of a response body (a receiver cannot make the worker buffer an
+/// unbounded answer); the rest is dropped with the connection.
+pub(crate) async fn read_limited(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, NotifyError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(http_error)? {
+        let room = max.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= max {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
