@@ -615,6 +615,25 @@ async fn email_goes_through_smtp_as_text_and_html() {
         err.to_string().contains("--allow-insecure-webhooks"),
         "{err}"
     );
+
+    // STARTTLS is required, not opportunistic: a server that does not offer it gets no message
+    // (ASVS V9.2.1).
+    let mut required = smtp(sink.port);
+    if let Some(s) = required.smtp.as_mut() {
+        s.tls = SmtpTls::StartTls;
+    }
+    let err = Sender::new(required)
+        .unwrap()
+        .email(
+            &["a@example.com".into()],
+            "s",
+            "t".into(),
+            "<p>t</p>".into(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("e-mail:"), "{err}");
+    assert_eq!(sink.mails().len(), 1);
 }
 
 #[tokio::test]
