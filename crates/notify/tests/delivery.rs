@@ -725,3 +725,56 @@ async fn a_test_message_reaches_the_channel_and_is_logged() {
     assert_eq!(log.items[0].purpose, rampart_store::Purpose::Test);
     assert_eq!(log.items[0].state, "delivered");
 }
+
+#[tokio::test]
+async fn an_evaluation_job_recording_new_failures_leads_to_a_delivery() {
+    // The worker's own path: evaluate_and_record (record_job_scan) queues the notify job.
+    let db = common::open().await;
+    let store = &db.store;
+    let scope = common::workspace(store, "acme").await;
+    let vault = vault();
+    let hook = Receiver::start().await;
+    // The inventory, stored without evaluations.
+    store
+        .scoped(&scope)
+        .record_scan_at("seed", &inventory(at(1)), &[], severity_of, at(1))
+        .await
+        .unwrap();
+    let ch = channel(
+        store,
+        &scope,
+        &vault,
+        json!({"name": "siem", "kind": "webhook", "settings": {"url": hook.url("/hook")}, "secret": SECRET}),
+    )
+    .await;
+    rule(
+        store,
+        &scope,
+        json!({"name": "all", "min_severity": "info", "channels": [ch.id]}),
+    )
+    .await;
+    assert!(notify_jobs(store, &scope).await.is_empty());
+    store
+        .enqueue_job(&scope, rampart_store::NewJob::evaluate(), ev("job.enqueue"))
+        .await
+        .unwrap();
+    let catalog = Arc::new(rampart_rules::Catalog::builtin().unwrap());
+    let w = worker(store, vault.clone(), insecure()).with_executor(
+        JobKind::Evaluate,
+        Arc::new(rampart_worker::EvaluateExecutor { catalog }),
+    );
+    drain(&w, store, &scope).await;
+    let jobs = notify_jobs(store, &scope).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, JobState::Succeeded);
+    let got = hook.received();
+    assert_eq!(got.len(), 1);
+    let body = got[0].json();
+    assert!(body["details"]["total"].as_u64().unwrap() > 0, "{body}");
+    assert!(verify(
+        SECRET,
+        &got[0].header("x-rampart-timestamp"),
+        &got[0].body,
+        &got[0].header("x-rampart-signature")
+    ));
+}
