@@ -6,6 +6,7 @@ mod admin_cmd;
 mod content_cmd;
 mod database;
 mod graph_cmd;
+mod notify_cmd;
 mod scan;
 mod server_cmd;
 mod worker_cmd;

@@ -46,6 +46,8 @@ pub struct WorkerOptions {
     /// it holds, at any address.
     #[arg(long, env = "RAMPART_ALLOW_ENDPOINT_OVERRIDE")]
     allow_endpoint_override: bool,
+    #[command(flatten)]
+    notify: crate::notify_cmd::NotifyOptions,
 }
 
 impl WorkerOptions {
@@ -107,8 +109,13 @@ pub(crate) fn workers(
     let config = options.config()?;
     let scan: Arc<dyn Executor> = Arc::new(AwsScanExecutor {
         catalog: catalog.clone(),
-        vault,
+        vault: vault.clone(),
         allow_endpoint_override: options.allow_endpoint_override,
+    });
+    let notify: Arc<dyn Executor> = Arc::new(rampart_notify::NotifyExecutor {
+        catalog: catalog.clone(),
+        vault,
+        sender: options.notify.sender()?,
     });
     let evaluate: Arc<dyn Executor> = Arc::new(EvaluateExecutor {
         catalog: catalog.clone(),
@@ -120,6 +127,7 @@ pub(crate) fn workers(
                 .with_executor(JobKind::Scan, scan.clone())
                 .with_executor(JobKind::Evaluate, evaluate.clone())
                 .with_executor(JobKind::Import, import.clone())
+                .with_executor(JobKind::Notify, notify.clone())
         })
         .collect())
 }

@@ -1278,7 +1278,13 @@ impl Modify for SessionCookieScheme {
         crate::sso::get_sso_config, crate::sso::put_sso_config,
         crate::jobs::start_scan, crate::jobs::start_evaluation, crate::jobs::list_jobs,
         crate::jobs::get_job, crate::jobs::cancel_job, crate::jobs::set_schedule,
-        crate::exemptions::exempt, crate::exemptions::reopen
+        crate::exemptions::exempt, crate::exemptions::reopen,
+        crate::notifications::list_channels, crate::notifications::create_channel,
+        crate::notifications::get_channel, crate::notifications::update_channel,
+        crate::notifications::delete_channel, crate::notifications::test_channel,
+        crate::notifications::list_rules, crate::notifications::create_rule,
+        crate::notifications::get_rule, crate::notifications::update_rule,
+        crate::notifications::delete_rule, crate::notifications::list_deliveries
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SessionCookieScheme),
@@ -1299,6 +1305,7 @@ impl Modify for SessionCookieScheme {
         (name = "connectors", description = "Cloud connectors with write-only, encrypted credentials"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "jobs", description = "Queued scans and evaluations, run by workers"),
+        (name = "notifications", description = "Notification channels and rules, and the delivery log"),
     )
 )]
 pub struct ApiDoc;

@@ -25,6 +25,7 @@ mod error;
 mod exemptions;
 mod jobs;
 mod metrics;
+mod notifications;
 mod security;
 mod sso;
 mod state;
@@ -267,6 +268,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         .merge(admin::routes())
         .merge(jobs::routes())
         .merge(exemptions::routes())
+        .merge(notifications::routes())
         .merge(ui::routes())
         .merge(auth::routes())
         .merge(sso::routes())

@@ -277,6 +277,82 @@ fn matrix() -> Vec<Route> {
             Write,
             None,
         ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/notifications/channels",
+            Read,
+            None,
+        ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/notifications/channels",
+            Write,
+            Some(
+                json!({"name": "n", "kind": "webhook", "settings": {"url": "https://hooks.example.com/x"}, "secret": "0123456789abcdef"}),
+            ),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/notifications/channels/{id}",
+            Read,
+            None,
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/workspaces/{ws}/notifications/channels/{id}",
+            Write,
+            Some(
+                json!({"name": "n", "kind": "webhook", "settings": {"url": "https://hooks.example.com/y"}}),
+            ),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/workspaces/{ws}/notifications/channels/{id}",
+            Write,
+            None,
+        ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/notifications/channels/{id}/test",
+            Write,
+            None,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/notifications/rules",
+            Read,
+            None,
+        ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/notifications/rules",
+            Write,
+            Some(json!({"name": "r", "min_severity": "high", "channels": ["chn_x"]})),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/notifications/rules/{id}",
+            Read,
+            None,
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/workspaces/{ws}/notifications/rules/{id}",
+            Write,
+            Some(json!({"name": "r", "min_severity": "high", "channels": ["chn_x"]})),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/workspaces/{ws}/notifications/rules/{id}",
+            Write,
+            None,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/notifications/deliveries",
+            Read,
+            None,
+        ),
         r(Method::GET, "/api/v1/workspaces/{ws}/sso", Write, None),
         r(
             Method::PUT,
@@ -365,6 +441,36 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
         .enqueue_job(&scope, rampart_store::NewJob::scan(&connector.id), ev())
         .await
         .unwrap();
+    let channel = t
+        .store
+        .create_channel(
+            &scope,
+            &serde_json::from_value(json!({
+                "name": "a-hook",
+                "kind": "webhook",
+                "settings": {"url": "https://hooks.example.com/a"},
+                "secret": "a-secret-0123456789",
+            }))
+            .unwrap(),
+            &t.vault,
+            ev(),
+        )
+        .await
+        .unwrap();
+    let rule = t
+        .store
+        .create_rule(
+            &scope,
+            &serde_json::from_value(json!({
+                "name": "a-rule",
+                "min_severity": "high",
+                "channels": [channel.id],
+            }))
+            .unwrap(),
+            ev(),
+        )
+        .await
+        .unwrap();
     let control = t.evaluations[0].control_id.clone();
     let framework = t.catalog.frameworks()[0].id.clone();
     let mut by_route = BTreeMap::new();
@@ -414,9 +520,21 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
     ] {
         by_route.insert(route, job.id.clone());
     }
+    for route in [
+        "/api/v1/workspaces/{ws}/notifications/channels/{id}",
+        "/api/v1/workspaces/{ws}/notifications/channels/{id}/test",
+    ] {
+        by_route.insert(route, channel.id.clone());
+    }
+    by_route.insert(
+        "/api/v1/workspaces/{ws}/notifications/rules/{id}",
+        rule.id.clone(),
+    );
     Objects {
         by_route,
         all_ids: vec![
+            channel.id,
+            rule.id,
             asset,
             finding,
             token.id,
@@ -541,6 +659,13 @@ async fn v4_1_every_route_is_in_the_matrix_and_no_outsider_gets_workspace_data()
     let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
     assert_eq!(t.store.list_api_tokens(&scope).await.unwrap().len(), 1);
     assert_eq!(t.store.list_connectors(&scope).await.unwrap().len(), 1);
+    let channels = t.store.list_channels(&scope).await.unwrap();
+    assert_eq!(channels.len(), 1);
+    assert_eq!(
+        channels[0].settings["url"], "https://hooks.example.com/a",
+        "the channel was not changed"
+    );
+    assert_eq!(t.store.list_rules(&scope).await.unwrap().len(), 1);
     assert_eq!(
         t.store.list_invitations(&scope).await.unwrap()[0].revoked_at,
         None
@@ -563,6 +688,9 @@ async fn v4_1_every_route_is_in_the_matrix_and_no_outsider_gets_workspace_data()
         "/api/v1/workspaces/other/invitations",
         "/api/v1/workspaces/other/tokens",
         "/api/v1/workspaces/other/connectors",
+        "/api/v1/workspaces/other/notifications/channels",
+        "/api/v1/workspaces/other/notifications/rules",
+        "/api/v1/workspaces/other/notifications/deliveries",
         "/api/v1/workspaces/other/support-grants",
         "/api/v1/workspaces/other/audit?limit=500",
         "/api/v1/workspaces/other/audit?format=jsonl",

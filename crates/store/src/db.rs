@@ -98,10 +98,15 @@ pub(crate) mod sql {
     }
 
     /// Upserts `rows` findings with their lifecycle: `$1` workspace, `$2` scan time, `$3` scan
-    /// id, then id, control, asset, status, severity, severity rank, reason per row.
+    /// id, then id, control, asset, status, severity, severity rank, reason, change per row
+    /// (`'new'` for a failing finding, else NULL: used when the row is inserted).
+    ///
+    /// `change_kind`/`change_scan_id` record the last status change and its scan (read by the
+    /// scan's notify job): failing for the first time is `new`, failing again after having been
+    /// resolved is `regressed`, no longer failing is `resolved`.
     pub fn upsert_findings(rows: usize) -> String {
         format!(
-            "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, first_seen, last_seen, resolved_at, last_scan_id) \
+            "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, change_kind, first_seen, last_seen, resolved_at, last_scan_id, change_scan_id) \
              VALUES {} \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
                status = excluded.status, severity = excluded.severity, severity_rank = excluded.severity_rank, \
@@ -109,9 +114,17 @@ pub(crate) mod sql {
                resolved_at = CASE \
                  WHEN excluded.status = 'fail' THEN NULL \
                  WHEN findings.status = 'fail' THEN excluded.last_seen \
-                 ELSE findings.resolved_at END \
+                 ELSE findings.resolved_at END, \
+               change_kind = CASE \
+                 WHEN excluded.status = 'fail' AND findings.status <> 'fail' THEN \
+                   CASE WHEN findings.resolved_at IS NULL THEN 'new' ELSE 'regressed' END \
+                 WHEN excluded.status <> 'fail' AND findings.status = 'fail' THEN 'resolved' \
+                 ELSE findings.change_kind END, \
+               change_scan_id = CASE \
+                 WHEN (excluded.status = 'fail') <> (findings.status = 'fail') THEN excluded.last_scan_id \
+                 ELSE findings.change_scan_id END \
              WHERE findings.workspace_id = $1",
-            tuples(rows, 4, 7, ", $2, $2, NULL, $3")
+            tuples(rows, 4, 8, ", $2, $2, NULL, $3, $3")
         )
     }
 
@@ -1132,10 +1145,14 @@ impl DbBackend {
                     .bind(evaluation.status.as_str())
                     .bind(severity.as_str())
                     .bind(severity_rank(*severity))
-                    .bind(&evaluation.reason);
+                    .bind(&evaluation.reason)
+                    .bind((evaluation.status == FindingStatus::Fail).then_some("new"));
             }
             q.execute(&mut *tx).await?;
         }
+        // Changes to notify about go on the queue with the scan (same transaction).
+        crate::notifications::queue_scan_notification(&mut tx, ws, &scan.id, scan.started_at)
+            .await?;
 
         // The import is a state change: audited in the same transaction.
         let (kind, actor_id, label) = match scope.access() {
@@ -1478,8 +1495,9 @@ mod tests {
             "INSERT INTO relationships (workspace_id, from_id, to_id, kind) VALUES ($1, $2, $3, $4), ($1, $5, $6, $7) ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING"
         );
         assert!(
-            sql::upsert_findings(2)
-                .contains("($1, $4, $5, $6, $7, $8, $9, $10, $2, $2, NULL, $3), ($1, $11,")
+            sql::upsert_findings(2).contains(
+                "($1, $4, $5, $6, $7, $8, $9, $10, $11, $2, $2, NULL, $3, $3), ($1, $12,"
+            )
         );
         assert!(sql::upsert_assets(2).contains("($1, $13, $14,"));
         let mut c = Conditions::default();

@@ -48,6 +48,8 @@ pub enum JobKind {
     /// Import inventory files from the worker's file system and evaluate them (enqueued by
     /// `rampart import --queue` on that machine; not offered by the HTTP API).
     Import,
+    /// Deliver notifications: a scan's finding changes, a channel test, the weekly digest.
+    Notify,
 }
 
 impl JobKind {
@@ -56,6 +58,7 @@ impl JobKind {
             JobKind::Scan => "scan",
             JobKind::Evaluate => "evaluate",
             JobKind::Import => "import",
+            JobKind::Notify => "notify",
         }
     }
 }
@@ -67,9 +70,10 @@ impl FromStr for JobKind {
             "scan" => Ok(JobKind::Scan),
             "evaluate" => Ok(JobKind::Evaluate),
             "import" => Ok(JobKind::Import),
+            "notify" => Ok(JobKind::Notify),
             _ => Err(invalid(
                 "kind",
-                format!("{s:?} is not scan, evaluate or import"),
+                format!("{s:?} is not scan, evaluate, import or notify"),
             )),
         }
     }
@@ -736,6 +740,8 @@ impl Store {
             }
             tx.commit().await?;
         }
+        // The weekly notification digests fire with the schedules (once per workspace and slot).
+        self.schedule_digests(now).await?;
         Ok(out)
     }
 

@@ -56,6 +56,7 @@ mod db;
 mod exemptions;
 mod identity;
 pub mod jobs;
+pub mod notifications;
 mod password;
 mod sso;
 mod stats;
@@ -74,6 +75,10 @@ pub use exemptions::{
 };
 pub use identity::*;
 pub use jobs::{ClaimedJob, Heartbeat, Job, JobKind, JobState, NewJob, Reaped, Scheduled};
+pub use notifications::{
+    Change, Channel, ChannelInput, ChannelKind, Delivery, DeliveryAttempt, DigestCounts,
+    FindingChange, JiraIssue, Purpose, Rule, RuleInput,
+};
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
 pub use sso::*;
 pub use stats::WorkspaceStat;

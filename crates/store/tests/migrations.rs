@@ -21,7 +21,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "sso",
             "jobs",
             "exemptions",
-            "job kinds"
+            "job kinds",
+            "notifications"
         ]
     );
     // Running again is a no-op.
@@ -29,7 +30,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 7);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 8);
     again.close().await;
 }
 
@@ -81,6 +82,11 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "jobs",
             "login_failures",
             "memberships",
+            "notification_channels",
+            "notification_deliveries",
+            "notification_digests",
+            "notification_jira_issues",
+            "notification_rules",
             "organizations",
             "password_resets",
             "recovery_codes",

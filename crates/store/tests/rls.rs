@@ -25,7 +25,7 @@ use rampart_store::{Page, Role, Store, Vault, WorkspaceScope};
 use sqlx::{Connection as _, Row as _};
 
 /// Tables whose rows belong to one workspace, and the column that says which.
-const WORKSPACE_TABLES: [(&str, &str); 13] = [
+const WORKSPACE_TABLES: [(&str, &str); 18] = [
     ("api_tokens", "workspace_id"),
     ("assets", "workspace_id"),
     ("audit_heads", "chain"),
@@ -36,6 +36,11 @@ const WORKSPACE_TABLES: [(&str, &str); 13] = [
     ("invitations", "workspace_id"),
     ("jobs", "workspace_id"),
     ("memberships", "workspace_id"),
+    ("notification_channels", "workspace_id"),
+    ("notification_deliveries", "workspace_id"),
+    ("notification_digests", "workspace_id"),
+    ("notification_jira_issues", "workspace_id"),
+    ("notification_rules", "workspace_id"),
     ("relationships", "workspace_id"),
     ("scans", "workspace_id"),
     ("support_grants", "workspace_id"),
@@ -151,11 +156,73 @@ async fn fixture() -> Fixture {
             .request_support(&operator, slug, "help", ev("support.request"))
             .await
             .unwrap();
+        // Notification channel, rule, delivery, Jira issue (the digest slot below).
+        let channel = store
+            .create_channel(
+                scope,
+                &serde_json::from_value(serde_json::json!({
+                    "name": "mail",
+                    "kind": "email",
+                    "digest": true,
+                    "settings": {"recipients": ["sec@example.com"]},
+                }))
+                .unwrap(),
+                &vault,
+                ev("notification.channel.create"),
+            )
+            .await
+            .unwrap();
+        store
+            .create_rule(
+                scope,
+                &serde_json::from_value(serde_json::json!({
+                    "name": "all", "min_severity": "info", "channels": [channel.id],
+                }))
+                .unwrap(),
+                ev("notification.rule.create"),
+            )
+            .await
+            .unwrap();
+        store
+            .record_delivery(
+                scope,
+                &rampart_store::DeliveryAttempt {
+                    job_id: "job_x",
+                    rule_id: None,
+                    channel_id: &channel.id,
+                    purpose: rampart_store::Purpose::Test,
+                    findings: 0,
+                    status_code: None,
+                    error: None,
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .save_jira_issue(
+                scope,
+                &channel.id,
+                "aws-demo-control",
+                &rampart_store::JiraIssue {
+                    issue_key: "SEC-1".into(),
+                    resolved: false,
+                },
+            )
+            .await
+            .unwrap();
         if slug == "alpha" {
             token_secret = secret;
             invitation_token = invite;
         }
     }
+    assert_eq!(
+        store
+            .schedule_digests(Utc::now() + TimeDelta::days(7))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     store.audit(None, &ev("auth.login")).await.unwrap();
     Fixture {
         server,
