@@ -651,10 +651,11 @@ impl Store {
         .await
     }
 
-    /// Runs `sql` (binding `$1` workspace, `$2` id, `$3` now) on one object of the scope's
-    /// workspace after checking `permission`; answers not-found when no row changed; audits the
-    /// change with `object` (type, what-for-errors) in the same transaction.
-    async fn change_one_audited(
+    /// Runs `sql` (binding `$1` workspace, `$2` id, and `$3` now when the statement names it) on
+    /// one object of the scope's workspace after checking `permission`; answers not-found when
+    /// no row changed; audits the change with `object` (type, what-for-errors) in the same
+    /// transaction.
+    pub(crate) async fn change_one_audited(
         &self,
         scope: &WorkspaceScope,
         permission: Permission,
@@ -666,13 +667,11 @@ impl Store {
         require(scope, permission)?;
         let now = Utc::now();
         let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let n = sqlx::query(sql)
-            .bind(scope.workspace_id())
-            .bind(id)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let mut query = sqlx::query(sql).bind(scope.workspace_id()).bind(id);
+        if sql.contains("$3") {
+            query = query.bind(ts(now));
+        }
+        let n = query.execute(&mut *tx).await?.rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound { what: object.1 });
         }
@@ -1625,27 +1624,15 @@ impl Store {
         id: &str,
         event: AuditEvent,
     ) -> Result<()> {
-        require(scope, Permission::ManageConnectors)?;
-        let now = Utc::now();
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let n = sqlx::query("DELETE FROM connectors WHERE workspace_id = $1 AND id = $2")
-            .bind(scope.workspace_id())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound { what: "connector" });
-        }
-        audit::append(
-            &mut tx,
-            scope.workspace_id(),
-            &event.object("connector", id),
-            now,
+        self.change_one_audited(
+            scope,
+            Permission::ManageConnectors,
+            "DELETE FROM connectors WHERE workspace_id = $1 AND id = $2",
+            id,
+            ("connector", "connector"),
+            event,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Re-seals every stored secret (connector credentials, TOTP seeds, SSO client secrets and

@@ -951,27 +951,15 @@ impl Store {
         id: &str,
         event: AuditEvent,
     ) -> Result<()> {
-        require(scope, Permission::ManageSettings)?;
-        let now = Utc::now();
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let n = sqlx::query("DELETE FROM notification_rules WHERE workspace_id = $1 AND id = $2")
-            .bind(scope.workspace_id())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound { what: "rule" });
-        }
-        audit::append(
-            &mut tx,
-            scope.workspace_id(),
-            &event.object("notification_rule", id),
-            now,
+        self.change_one_audited(
+            scope,
+            Permission::ManageSettings,
+            "DELETE FROM notification_rules WHERE workspace_id = $1 AND id = $2",
+            id,
+            ("notification_rule", "rule"),
+            event,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     pub async fn list_rules(&self, scope: &WorkspaceScope) -> Result<Vec<Rule>> {

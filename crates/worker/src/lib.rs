@@ -19,6 +19,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rampart_rules::Catalog;
 use rampart_store::{ClaimedJob, Heartbeat, JobKind, JobState, Store};
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 /// A boxed, sendable future (what executors return).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -112,6 +113,9 @@ pub struct Worker {
     id: String,
     config: WorkerConfig,
     executors: HashMap<JobKind, Arc<dyn Executor>>,
+    /// The minute (Unix minutes) whose schedules this worker last fired: slots are whole minutes,
+    /// so looking more often than once a minute finds nothing new.
+    scheduled_minute: Mutex<Option<i64>>,
 }
 
 fn delta(d: Duration) -> TimeDelta {
@@ -138,6 +142,7 @@ impl Worker {
             id,
             config,
             executors: HashMap::new(),
+            scheduled_minute: Mutex::new(None),
         }
     }
 
@@ -164,7 +169,7 @@ impl Worker {
     /// `Ok(None)` when nothing was due.
     pub async fn tick(&self) -> Result<Option<Ran>, rampart_store::StoreError> {
         let now = Utc::now();
-        if self.config.scheduler {
+        if self.config.scheduler && self.new_minute(now) {
             for s in self.store.schedule_due(now).await? {
                 tracing::info!(workspace = %s.workspace_id, connector = %s.connector_id, slot = %s.slot, job = %s.job_id, queued = s.queued, "schedule fired");
             }
@@ -182,11 +187,27 @@ impl Worker {
         Ok(Some(self.run_claimed(claim).await?))
     }
 
+    /// True the first time it is asked in each minute.
+    fn new_minute(&self, now: DateTime<Utc>) -> bool {
+        let minute = now.timestamp().div_euclid(60);
+        match self.scheduled_minute.lock() {
+            Ok(mut last) if *last != Some(minute) => {
+                *last = Some(minute);
+                true
+            }
+            Ok(_) => false,
+            Err(_) => true,
+        }
+    }
+
     async fn run_claimed(&self, claim: ClaimedJob) -> Result<Ran, rampart_store::StoreError> {
+        let span = tracing::info_span!("job", job = %claim.job.id, kind = claim.job.kind.as_str(), workspace = %claim.scope.slug(), attempt = claim.job.attempts);
+        self.run_in_span(claim).instrument(span).await
+    }
+
+    async fn run_in_span(&self, claim: ClaimedJob) -> Result<Ran, rampart_store::StoreError> {
         let job_id = claim.job.id.clone();
         let kind = claim.job.kind;
-        let span = tracing::info_span!("job", job = %job_id, kind = kind.as_str(), workspace = %claim.scope.slug(), attempt = claim.job.attempts);
-        let _enter = span.enter();
         tracing::info!("job started");
         let Some(executor) = self.executors.get(&kind).cloned() else {
             let now = Utc::now();
@@ -247,7 +268,6 @@ impl Worker {
                 }
             }
         };
-        // Progress set last (e.g. "recorded") is stored with the outcome's heartbeat-free write.
         let now = Utc::now();
         let state = match outcome {
             Ok(result) => {
@@ -417,5 +437,23 @@ impl Executor for ImportExecutor {
                 "failed": scan.fail_count,
             }))
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn schedules_are_looked_at_once_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_data_dir(dir.path()).await.unwrap();
+        let w = Worker::new(store, WorkerConfig::default());
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert!(w.new_minute(t("2026-11-30T00:58:01Z")));
+        assert!(!w.new_minute(t("2026-11-30T00:58:59Z")));
+        assert!(w.new_minute(t("2026-11-30T00:59:00Z")));
+        assert!(!w.new_minute(t("2026-11-30T00:59:30Z")));
     }
 }
