@@ -11,7 +11,8 @@ pub fn sample_inventory() -> &'static str {
     embedded::SAMPLE_INVENTORY
 }
 
-/// `docs/coverage.md`, which lists the reference controls not covered yet and why.
+/// `docs/coverage.md`, `docs/coverage-gcp.md` and `docs/coverage-azure.md` joined: they list the
+/// reference controls not covered yet and why.
 pub fn coverage_doc() -> &'static str {
     embedded::COVERAGE_DOC
 }
