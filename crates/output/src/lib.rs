@@ -42,9 +42,11 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use rampart_model::{Asset, Control, FindingStatus, Severity};
 
+pub mod compliance;
 mod csv_out;
 mod json_out;
 mod ocsf;
+mod pdf;
 mod sarif;
 mod table;
 
@@ -149,6 +151,8 @@ pub struct Report<'a> {
 pub enum OutputError {
     #[error("unknown output format {0:?}: expected one of table, json, ocsf, sarif, csv")]
     UnknownFormat(String),
+    #[error("unknown report format {0:?}: expected html or pdf")]
+    UnknownReportFormat(String),
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
     #[error("encoding JSON output: {0}")]
