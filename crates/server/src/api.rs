@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use rampart_model::{Asset, Control, FindingStatus, Scan, Severity};
-use rampart_rules::score::{FrameworkScore, framework_scores};
+use rampart_rules::score::FrameworkScore;
 use rampart_rules::{Catalog, Filter};
 use rampart_store::{
     AssetFilter, ControlCount, DEFAULT_PAGE_SIZE, Direction, FindingFilter, FindingRecord, Page,
@@ -536,6 +536,18 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/workspaces/{ws}/assets", get(list_assets))
         .route("/api/v1/workspaces/{ws}/assets/{id}", get(get_asset))
         .route("/api/v1/workspaces/{ws}/findings", get(list_findings))
+        .route(
+            "/api/v1/workspaces/{ws}/findings/export",
+            get(crate::reports::export_findings),
+        )
+        .route(
+            "/api/v1/workspaces/{ws}/assets/export",
+            get(crate::reports::export_assets),
+        )
+        .route(
+            "/api/v1/workspaces/{ws}/frameworks/{id}/report",
+            get(crate::reports::framework_report),
+        )
         .route("/api/v1/workspaces/{ws}/findings/{id}", get(get_finding))
         .route("/api/v1/workspaces/{ws}/controls", get(list_controls))
         .route("/api/v1/workspaces/{ws}/controls/{id}", get(get_control))
@@ -992,25 +1004,7 @@ pub(crate) async fn scores(
     ws: &WorkspaceStore,
     catalog: &Catalog,
 ) -> Result<Vec<FrameworkScore>, ApiError> {
-    // Findings under an active exemption do not make their control fail.
-    let mut exempted: HashMap<(String, FindingStatus), u64> = HashMap::new();
-    for e in ws.exempted_counts(Utc::now()).await? {
-        *exempted.entry((e.control_id, e.status)).or_default() += e.count;
-    }
-    let results: Vec<(String, FindingStatus)> = ws
-        .control_counts()
-        .await?
-        .into_iter()
-        .filter(|c| {
-            let off = exempted
-                .get(&(c.control_id.clone(), c.status))
-                .copied()
-                .unwrap_or(0);
-            !matches!(c.status, FindingStatus::Fail | FindingStatus::Error) || c.count > off
-        })
-        .map(|c| (c.control_id, c.status))
-        .collect();
-    Ok(framework_scores(catalog, &results))
+    Ok(crate::reports::workspace_scores(ws, catalog, Utc::now()).await?)
 }
 
 /// Compliance frameworks with their scores in the workspace.
@@ -1284,7 +1278,9 @@ impl Modify for SessionCookieScheme {
         crate::notifications::delete_channel, crate::notifications::test_channel,
         crate::notifications::list_rules, crate::notifications::create_rule,
         crate::notifications::get_rule, crate::notifications::update_rule,
-        crate::notifications::delete_rule, crate::notifications::list_deliveries
+        crate::notifications::delete_rule, crate::notifications::list_deliveries,
+        crate::reports::framework_report, crate::reports::export_findings,
+        crate::reports::export_assets
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SessionCookieScheme),

@@ -26,6 +26,7 @@ mod exemptions;
 mod jobs;
 mod metrics;
 mod notifications;
+pub mod reports;
 mod security;
 mod sso;
 mod state;

@@ -26,10 +26,13 @@ pub(crate) async fn security_headers(mut response: Response) -> Response {
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000; includeSubDomains"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // A handler may set a stricter policy of its own (the HTML report: `default-src 'none'`).
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

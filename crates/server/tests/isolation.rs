@@ -144,6 +144,24 @@ fn matrix() -> Vec<Route> {
             Read,
             None,
         ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/frameworks/{id}/report",
+            Write,
+            None,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/findings/export",
+            Write,
+            None,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/assets/export",
+            Write,
+            None,
+        ),
         r(Method::GET, "/api/v1/workspaces/{ws}/scans", Read, None),
         r(
             Method::GET,
@@ -481,6 +499,10 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
         finding.clone(),
     );
     by_route.insert("/api/v1/workspaces/{ws}/controls/{id}", control);
+    by_route.insert(
+        "/api/v1/workspaces/{ws}/frameworks/{id}/report",
+        framework.clone(),
+    );
     by_route.insert("/api/v1/workspaces/{ws}/frameworks/{id}", framework);
     by_route.insert(
         "/api/v1/workspaces/{ws}/graph/neighbours/{id}",

@@ -1,0 +1,606 @@
+//! Reports and exports: a compliance report per framework (HTML or PDF) and the workspace's
+//! findings and inventory as CSV, for the API (`…/frameworks/{id}/report`, `…/findings/export`,
+//! `…/assets/export`), the web app's download links and `rampart report`.
+//!
+//! Everything is read from the store under the caller's workspace scope, page by page: a report
+//! lists at most [`ASSET_LIMIT`] failing assets per control, and the CSV exports stream pages of
+//! [`EXPORT_PAGE`] rows, so neither loads an unbounded number of rows at once.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use rampart_model::FindingStatus;
+use rampart_output::compliance::{
+    ComplianceReport, ControlResult, ExemptionRow, FailingAsset, ReportFormat, RequirementResult,
+    RequirementStatus,
+};
+use rampart_rules::Catalog;
+use rampart_rules::score::{FrameworkScore, framework_scores};
+use rampart_store::{AssetFilter, FindingFilter, Page, Permission, StoreError, WorkspaceStore};
+use serde::Deserialize;
+use sha2::Digest;
+
+use crate::api::ApiPath;
+use crate::authz::{Caller, authorize};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Failing assets listed per control in a compliance report.
+pub const ASSET_LIMIT: usize = 25;
+/// Rows per store query while exporting.
+pub const EXPORT_PAGE: u32 = 1000;
+
+/// Framework scores of the workspace from its current findings; findings under an active
+/// exemption do not make their control fail.
+pub async fn workspace_scores(
+    ws: &WorkspaceStore,
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+) -> Result<Vec<FrameworkScore>, StoreError> {
+    let exempted = exempted_counts(ws, now).await?;
+    let results: Vec<(String, FindingStatus)> = ws
+        .control_counts()
+        .await?
+        .into_iter()
+        .filter(|c| {
+            let off = exempted
+                .get(&(c.control_id.clone(), c.status))
+                .copied()
+                .unwrap_or(0);
+            !matches!(c.status, FindingStatus::Fail | FindingStatus::Error) || c.count > off
+        })
+        .map(|c| (c.control_id, c.status))
+        .collect();
+    Ok(framework_scores(catalog, &results))
+}
+
+async fn exempted_counts(
+    ws: &WorkspaceStore,
+    now: DateTime<Utc>,
+) -> Result<HashMap<(String, FindingStatus), u64>, StoreError> {
+    let mut exempted: HashMap<(String, FindingStatus), u64> = HashMap::new();
+    for e in ws.exempted_counts(now).await? {
+        *exempted.entry((e.control_id, e.status)).or_default() += e.count;
+    }
+    Ok(exempted)
+}
+
+/// The compliance report of `framework_id` in the workspace; `None` for an unknown framework.
+/// `workspace` is the label printed on the report.
+pub async fn compliance_report(
+    ws: &WorkspaceStore,
+    catalog: &Catalog,
+    framework_id: &str,
+    workspace: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ComplianceReport>, StoreError> {
+    let Some(framework) = catalog.framework(framework_id) else {
+        return Ok(None);
+    };
+    let Some(score) = workspace_scores(ws, catalog, now)
+        .await?
+        .into_iter()
+        .find(|s| s.framework_id == framework.id)
+    else {
+        return Ok(None);
+    };
+    let exempted = exempted_counts(ws, now).await?;
+    let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
+    for c in ws.control_counts().await? {
+        let entry = counts.entry(c.control_id).or_default();
+        match c.status {
+            FindingStatus::Pass => entry.0 += c.count,
+            FindingStatus::Fail | FindingStatus::Error => entry.1 += c.count,
+            FindingStatus::NotApplicable => {}
+        }
+    }
+
+    // Each control once, however many requirements map it.
+    let mut controls: HashMap<String, ControlResult> = HashMap::new();
+    let mut exemptions = Vec::new();
+    for req in &score.requirements {
+        for id in &req.controls {
+            if controls.contains_key(id) {
+                continue;
+            }
+            let Some(control) = catalog.control(id) else {
+                continue;
+            };
+            let (passing, failing_all) = counts.get(id).copied().unwrap_or_default();
+            let exempt_count = exempted
+                .get(&(id.clone(), FindingStatus::Fail))
+                .copied()
+                .unwrap_or(0)
+                + exempted
+                    .get(&(id.clone(), FindingStatus::Error))
+                    .copied()
+                    .unwrap_or(0);
+            let mut result = ControlResult {
+                id: id.clone(),
+                title: control.title.clone(),
+                severity: control.severity,
+                passing,
+                failing: failing_all.saturating_sub(exempt_count),
+                exempted: exempt_count,
+                failing_assets: Vec::new(),
+            };
+            if failing_all > 0 {
+                let (assets, rows) =
+                    failing_assets(ws, id, ASSET_LIMIT, exempt_count > 0, now).await?;
+                result.failing_assets = assets;
+                exemptions.extend(rows);
+            }
+            controls.insert(id.clone(), result);
+        }
+    }
+    exemptions.sort_by(|a: &ExemptionRow, b: &ExemptionRow| {
+        (&a.control_id, &a.asset_name).cmp(&(&b.control_id, &b.asset_name))
+    });
+
+    let requirements = score
+        .requirements
+        .iter()
+        .map(|r| RequirementResult {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            status: RequirementStatus::parse(r.status).unwrap_or(RequirementStatus::NotAssessed),
+            controls: r
+                .controls
+                .iter()
+                .filter_map(|c| controls.get(c).cloned())
+                .collect(),
+        })
+        .collect();
+    let latest_scan = ws.latest_scan().await?.map(|s| (s.id, s.started_at));
+    Ok(Some(ComplianceReport {
+        workspace: workspace.to_owned(),
+        framework_id: framework.id.clone(),
+        framework_name: framework.name.clone(),
+        framework_version: framework.version.clone(),
+        generated_at: now,
+        product_version: env!("CARGO_PKG_VERSION").to_owned(),
+        latest_scan,
+        percent: score.percent,
+        passing: score.passing,
+        failing: score.failing,
+        not_assessed: score.not_assessed,
+        manual: score.manual,
+        requirements,
+        exemptions,
+        asset_limit: ASSET_LIMIT,
+    }))
+}
+
+/// The first `limit` failing (or erroring) assets of a control that are not exempted, and —
+/// when `with_exemptions` — the active exemptions met on the way (bounded by the same pages).
+async fn failing_assets(
+    ws: &WorkspaceStore,
+    control_id: &str,
+    limit: usize,
+    with_exemptions: bool,
+    now: DateTime<Utc>,
+) -> Result<(Vec<FailingAsset>, Vec<ExemptionRow>), StoreError> {
+    let mut assets = Vec::new();
+    let mut exemptions = Vec::new();
+    for status in [FindingStatus::Fail, FindingStatus::Error] {
+        let filter = FindingFilter {
+            status: Some(status),
+            control_id: Some(control_id.to_owned()),
+            ..FindingFilter::default()
+        };
+        // A few pages at most: enough to fill the list past exempted findings.
+        let mut offset = 0u64;
+        for _ in 0..10 {
+            let page = ws
+                .list_findings(&filter, Page::new(EXPORT_PAGE.min(200), offset))
+                .await?;
+            let n = page.items.len();
+            let active: HashMap<String, rampart_store::Exemption> = if with_exemptions {
+                let ids: Vec<String> = page.items.iter().map(|f| f.finding.id.clone()).collect();
+                ws.exemptions_of(&ids)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.is_active(now))
+                    .map(|e| (e.finding_id.clone(), e))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            for f in page.items {
+                if let Some(e) = active.get(&f.finding.id) {
+                    exemptions.push(ExemptionRow {
+                        control_id: control_id.to_owned(),
+                        asset_name: f.asset_name.clone(),
+                        asset_type: f.asset_type.clone(),
+                        reason: e.reason.clone(),
+                        expires_at: e.expires_at,
+                        created_by: e.created_by_label.clone(),
+                    });
+                } else if assets.len() < limit {
+                    assets.push(FailingAsset {
+                        asset_id: f.finding.asset_id.clone(),
+                        name: f.asset_name.clone(),
+                        asset_type: f.asset_type.clone(),
+                        reason: f.finding.reason.clone(),
+                    });
+                }
+            }
+            if n < 200 || (assets.len() >= limit && !with_exemptions) {
+                break;
+            }
+            offset += n as u64;
+        }
+    }
+    Ok((assets, exemptions))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ReportParams {
+    /// `pdf` (default) or `html`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn attachment(file_name: &str, media_type: &str, body: Body) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static_or(media_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+trait StaticOr {
+    fn from_static_or(s: &str) -> HeaderValue;
+}
+
+impl StaticOr for HeaderValue {
+    fn from_static_or(s: &str) -> HeaderValue {
+        HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    }
+}
+
+/// The Content-Security-Policy of an HTML report: nothing but its own style element.
+pub(crate) fn report_csp() -> String {
+    let digest = sha2::Sha256::digest(rampart_output::compliance::html_style().as_bytes());
+    use base64::Engine as _;
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// Renders the report for an authorised caller: shared by the API and the web app.
+pub(crate) async fn report_response(
+    state: &AppState,
+    auth: &Caller,
+    slug: &str,
+    framework_id: &str,
+    format: Option<&str>,
+) -> Result<Response, ApiError> {
+    let format = ReportFormat::parse(format.unwrap_or("pdf"))
+        .map_err(|e| ApiError::bad_request(format!("invalid format: {e}")))?;
+    let ws = authorize(state, auth, slug, Permission::ExportData).await?;
+    let report = compliance_report(&ws, &state.catalog, framework_id, slug, Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("framework"))?;
+    let bytes = report.render(format);
+    let mut response = attachment(
+        &report.file_name(format),
+        format.media_type(),
+        Body::from(bytes),
+    );
+    if format == ReportFormat::Html
+        && let Ok(v) = HeaderValue::from_str(&report_csp())
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(response)
+}
+
+/// A framework's compliance report as a PDF or a self-contained HTML page (a download).
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/frameworks/{id}/report", tag = "frameworks",
+    params(("ws" = String, Path, description = "Workspace slug"),
+        ("id" = String, Path, description = "Framework id"), ReportParams),
+    responses((status = 200, description = "The report (application/pdf or text/html), as an attachment", content_type = "application/pdf"),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn framework_report(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath((ws, id)): ApiPath<(String, String)>,
+    Query(params): Query<ReportParams>,
+) -> Result<Response, ApiError> {
+    report_response(&state, &auth, &ws, &id, params.format.as_deref()).await
+}
+
+/// Header of the findings CSV export.
+pub const FINDINGS_CSV_HEADER: [&str; 13] = [
+    "finding_id",
+    "status",
+    "severity",
+    "control_id",
+    "control_title",
+    "asset_id",
+    "asset_name",
+    "asset_type",
+    "reason",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "exempted_until",
+];
+
+/// Header of the inventory CSV export.
+pub const ASSETS_CSV_HEADER: [&str; 10] = [
+    "asset_id",
+    "native_id",
+    "name",
+    "type",
+    "provider",
+    "account",
+    "region",
+    "tags",
+    "first_seen",
+    "last_seen",
+];
+
+fn csv_row(fields: &[String]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let guarded: Vec<String> = fields
+        .iter()
+        .map(|f| rampart_output::guard_cell(f).into_owned())
+        .collect();
+    // Writing into a Vec cannot fail.
+    let _ = w.write_record(&guarded);
+    w.into_inner().unwrap_or_default()
+}
+
+/// Writes every finding matching `filter` as CSV (RFC 4180, formula cells neutralised), one
+/// chunk per page of [`EXPORT_PAGE`] rows, to `sink`; stops early when `sink` answers `false`.
+/// Answers the number of rows written.
+pub async fn export_findings_csv<F, Fut>(
+    ws: &WorkspaceStore,
+    catalog: &Catalog,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+    mut sink: F,
+) -> Result<u64, StoreError>
+where
+    F: FnMut(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    if !sink(csv_row(&FINDINGS_CSV_HEADER.map(str::to_owned))).await {
+        return Ok(0);
+    }
+    let mut offset = 0u64;
+    let mut rows = 0u64;
+    loop {
+        let page = ws
+            .list_findings(filter, Page::new(EXPORT_PAGE, offset))
+            .await?;
+        let n = page.items.len();
+        let ids: Vec<String> = page.items.iter().map(|f| f.finding.id.clone()).collect();
+        let exempt: HashMap<String, DateTime<Utc>> = ws
+            .exemptions_of(&ids)
+            .await?
+            .into_iter()
+            .filter(|e| e.is_active(now))
+            .map(|e| (e.finding_id, e.expires_at))
+            .collect();
+        let mut chunk = Vec::with_capacity(n * 256);
+        for f in page.items {
+            let title = catalog
+                .control(&f.finding.control_id)
+                .map(|c| c.title.clone())
+                .unwrap_or_default();
+            let exempted_until = exempt
+                .get(&f.finding.id)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            chunk.extend(csv_row(&[
+                f.finding.id,
+                f.finding.status.as_str().to_owned(),
+                f.finding.severity.as_str().to_owned(),
+                f.finding.control_id,
+                title,
+                f.finding.asset_id,
+                f.asset_name,
+                f.asset_type,
+                f.finding.reason,
+                f.finding.first_seen.to_rfc3339(),
+                f.finding.last_seen.to_rfc3339(),
+                f.finding
+                    .resolved_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+                exempted_until,
+            ]));
+            rows += 1;
+        }
+        if !chunk.is_empty() && !sink(chunk).await {
+            return Ok(rows);
+        }
+        if n < EXPORT_PAGE as usize {
+            break;
+        }
+        offset += n as u64;
+    }
+    Ok(rows)
+}
+
+/// Writes every asset as CSV (tags as `key=value` joined by `;`), page by page, to `sink`.
+pub async fn export_assets_csv<F, Fut>(ws: &WorkspaceStore, mut sink: F) -> Result<u64, StoreError>
+where
+    F: FnMut(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    if !sink(csv_row(&ASSETS_CSV_HEADER.map(str::to_owned))).await {
+        return Ok(0);
+    }
+    let mut offset = 0u64;
+    let mut rows = 0u64;
+    loop {
+        let page = ws
+            .list_assets(&AssetFilter::default(), Page::new(EXPORT_PAGE, offset))
+            .await?;
+        let n = page.items.len();
+        let mut chunk = Vec::with_capacity(n * 256);
+        for a in page.items {
+            let tags = a
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";");
+            chunk.extend(csv_row(&[
+                a.id,
+                a.native_id,
+                a.name,
+                a.resource_type.as_str().to_owned(),
+                a.provider.as_str().to_owned(),
+                a.account,
+                a.region,
+                tags,
+                a.first_seen.to_rfc3339(),
+                a.last_seen.to_rfc3339(),
+            ]));
+            rows += 1;
+        }
+        if !chunk.is_empty() && !sink(chunk).await {
+            return Ok(rows);
+        }
+        if n < EXPORT_PAGE as usize {
+            break;
+        }
+        offset += n as u64;
+    }
+    Ok(rows)
+}
+
+type Chunk = Result<axum::body::Bytes, std::io::Error>;
+
+/// A streamed download: `produce` runs in its own task and feeds the body through a small
+/// bounded channel, so a slow client holds back the queries instead of filling memory. A store
+/// error after the headers went out aborts the body (the client sees a truncated transfer).
+fn streamed<P, Fut>(file_name: &str, media_type: &str, produce: P) -> Response
+where
+    P: FnOnce(tokio::sync::mpsc::Sender<Chunk>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    tokio::spawn(produce(tx));
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    attachment(file_name, media_type, Body::from_stream(stream))
+}
+
+async fn send(tx: &tokio::sync::mpsc::Sender<Chunk>, bytes: Vec<u8>) -> bool {
+    tx.send(Ok(bytes.into())).await.is_ok()
+}
+
+async fn fail(tx: &tokio::sync::mpsc::Sender<Chunk>, e: StoreError) {
+    tracing::warn!(error = %e, "export aborted by a store error");
+    let _ = tx.send(Err(std::io::Error::other("export aborted"))).await;
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportParams {
+    /// `csv` (the only format so far).
+    format: Option<String>,
+    status: Option<crate::api::ApiFindingStatus>,
+    severity: Option<crate::api::ApiSeverity>,
+    /// Control id.
+    control: Option<String>,
+}
+
+fn check_csv(format: Option<&str>) -> Result<(), ApiError> {
+    match format.map(|f| f.trim().to_ascii_lowercase()) {
+        None => Ok(()),
+        Some(f) if f == "csv" => Ok(()),
+        Some(f) => Err(ApiError::bad_request(format!(
+            "invalid format: {f:?} is not an export format (expected csv)"
+        ))),
+    }
+}
+
+/// Every finding (filtered like the list) as a CSV download, streamed.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/findings/export", tag = "findings",
+    params(("ws" = String, Path, description = "Workspace slug"), ExportParams),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv"),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn export_findings(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath(slug): ApiPath<String>,
+    crate::api::ApiQuery(p): crate::api::ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    check_csv(p.format.as_deref())?;
+    let ws = authorize(&state, &auth, &slug, Permission::ExportData).await?;
+    let filter = FindingFilter {
+        status: p.status.map(Into::into),
+        severity: p.severity.map(Into::into),
+        control_id: p.control,
+        asset_id: None,
+    };
+    let catalog = state.catalog.clone();
+    let name = format!(
+        "rampart-{slug}-findings-{}.csv",
+        Utc::now().format("%Y%m%d")
+    );
+    Ok(streamed(
+        &name,
+        rampart_output::Format::Csv.media_type(),
+        move |tx| async move {
+            let result =
+                export_findings_csv(&ws, &catalog, &filter, Utc::now(), |b| send(&tx, b)).await;
+            if let Err(e) = result {
+                fail(&tx, e).await;
+            }
+        },
+    ))
+}
+
+/// The whole inventory as a CSV download, streamed.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/assets/export", tag = "inventory",
+    params(("ws" = String, Path, description = "Workspace slug"), ExportParams),
+    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv"),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn export_assets(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath(slug): ApiPath<String>,
+    crate::api::ApiQuery(p): crate::api::ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    check_csv(p.format.as_deref())?;
+    let ws = authorize(&state, &auth, &slug, Permission::ExportData).await?;
+    let name = format!(
+        "rampart-{slug}-inventory-{}.csv",
+        Utc::now().format("%Y%m%d")
+    );
+    Ok(streamed(
+        &name,
+        rampart_output::Format::Csv.media_type(),
+        move |tx| async move {
+            if let Err(e) = export_assets_csv(&ws, |b| send(&tx, b)).await {
+                fail(&tx, e).await;
+            }
+        },
+    ))
+}
