@@ -7,6 +7,7 @@ mod content_cmd;
 mod database;
 mod graph_cmd;
 mod notify_cmd;
+mod report_cmd;
 mod scan;
 mod server_cmd;
 mod worker_cmd;
@@ -68,6 +69,9 @@ enum Command {
     Backup(admin_cmd::BackupArgs),
     /// Restore a backup into a data directory (refuses a live or non-empty database without --force).
     Restore(admin_cmd::RestoreArgs),
+    /// Compliance reports (PDF, HTML) and CSV exports of findings and inventory.
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Workspace(cmd) => admin_cmd::workspace(cmd),
         Command::Backup(args) => admin_cmd::backup(args),
         Command::Restore(args) => admin_cmd::restore(args),
+        Command::Report(cmd) => report_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

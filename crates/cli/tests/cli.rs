@@ -622,3 +622,154 @@ fn where_and_controls_see_computed_properties_of_the_whole_inventory() {
     assert!(toxic.iter().all(|f| f["status"] != "error"), "{toxic:?}");
     assert!(toxic.iter().any(|f| f["status"] == "fail"));
 }
+
+/// `rampart report`: the compliance PDF read back with Poppler's pdftotext (Debian's
+/// poppler-utils, installed by scripts/test-deps), the CSV exports, and errors naming the flag.
+#[test]
+fn report_writes_compliance_pdf_and_csv_exports_from_the_store() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let s = sample();
+    let out = rampart(&[
+        "import",
+        "--data-dir",
+        d,
+        "--workspace",
+        "acme",
+        "--create",
+        s.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let pdf = data.path().join("cis.pdf");
+    let out = rampart(&[
+        "report",
+        "compliance",
+        "--data-dir",
+        d,
+        "-w",
+        "acme",
+        "--framework",
+        "cis-aws-3.0",
+        "-o",
+        pdf.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let pdftotext = std::env::var_os("RAMPART_PDFTOTEXT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/pdftotext"));
+    assert!(
+        pdftotext.exists(),
+        "pdftotext not found: install Debian's poppler-utils or run scripts/test-deps"
+    );
+    let text = Command::new(&pdftotext)
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("CIS Amazon Web Services Foundations Benchmark 3.0.0"));
+    assert!(text.contains("Workspace acme"));
+    assert!(text.contains("Failing requirements"));
+
+    let html = data.path().join("cis.html");
+    let out = rampart(&[
+        "report",
+        "compliance",
+        "--data-dir",
+        d,
+        "-w",
+        "acme",
+        "-f",
+        "soc2",
+        "--format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("SOC 2"));
+
+    let out = rampart(&[
+        "report",
+        "findings",
+        "--data-dir",
+        d,
+        "-w",
+        "acme",
+        "--status",
+        "fail",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let csv = stdout(&out);
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("finding_id,status,severity,control_id")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.split(',').nth(1) == Some("fail")));
+    assert!(stderr(&out).contains(&format!("{} findings", rows.len())));
+
+    let out = rampart(&[
+        "report",
+        "inventory",
+        "--data-dir",
+        d,
+        "-w",
+        "acme",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let assets = std::fs::read_to_string(&s)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"kind\": \"asset\"") || l.contains("\"kind\":\"asset\""))
+        .count();
+    assert_eq!(
+        stdout(&out).lines().count(),
+        assets + 1,
+        "one row per asset"
+    );
+
+    // Errors name the flag and leave no file behind.
+    let nothing = data.path().join("nothing.pdf");
+    for (args, expected) in [
+        (
+            vec!["-f", "no-such"],
+            "--framework: no framework \"no-such\"",
+        ),
+        (
+            vec!["-f", "soc2", "--format", "docx"],
+            "--format: unknown report format \"docx\"",
+        ),
+    ] {
+        let mut all = vec!["report", "compliance", "--data-dir", d, "-w", "acme"];
+        all.extend(args);
+        all.extend(["-o", nothing.to_str().unwrap()]);
+        let out = rampart(&all);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+        assert!(!nothing.exists());
+    }
+    let out = rampart(&[
+        "report",
+        "inventory",
+        "--data-dir",
+        d,
+        "-w",
+        "nope",
+        "-o",
+        nothing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--workspace: no workspace \"nope\""));
+}

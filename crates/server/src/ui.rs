@@ -10,6 +10,7 @@
 //! [`crate::security::csrf_guard`] before the handler runs.
 
 mod catalogue;
+mod compliance;
 mod settings;
 
 use std::collections::HashMap;
@@ -57,6 +58,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/w/{ws}/assets/{id}", get(asset))
         .merge(settings::routes())
         .merge(catalogue::routes())
+        .merge(compliance::routes())
 }
 
 /// A signed-in user on a web page, as an API [`Caller`] for [`authorize`]; a redirect to the
@@ -473,6 +475,8 @@ struct FindingsPage {
     statuses: Vec<SelectOption>,
     rows: Vec<FindingRow>,
     pager: Pager,
+    /// The CSV export of the same filter, for members allowed to export.
+    export: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -542,8 +546,22 @@ async fn findings(
         enc(control.as_deref().unwrap_or_default())
     );
     let pager = pager(&result, &base);
+    let export = ws.scope().allows(Permission::ExportData).then(|| {
+        let mut url = format!("/api/v1/workspaces/{slug}/findings/export?format=csv");
+        if let Some(s) = status {
+            url.push_str(&format!("&status={}", s.as_str()));
+        }
+        if let Some(s) = severity {
+            url.push_str(&format!("&severity={}", s.as_str()));
+        }
+        if let Some(c) = &control {
+            url.push_str(&format!("&control={}", enc(c)));
+        }
+        url
+    });
     let rows = finding_rows(&ws, result.items, &state).await?;
     let page = FindingsPage {
+        export,
         nav: Some(Nav::new(auth, Some(&slug))),
         pager,
         control,
@@ -590,6 +608,7 @@ struct AssetsPage {
     error: Option<String>,
     rows: Vec<AssetRow>,
     pager: Pager,
+    may_export: bool,
 }
 
 #[derive(Deserialize)]
@@ -634,6 +653,7 @@ async fn assets(
         enc(&expr)
     );
     let page = AssetsPage {
+        may_export: ws.scope().allows(Permission::ExportData),
         nav: Some(Nav::new(auth, Some(&slug))),
         pager: pager(&result, &base),
         ws: slug,

@@ -277,6 +277,14 @@ async fn web_app_in_headless_chromium() {
         .to_owned();
     b.goto(&app.url("/w/demo/findings?status=fail")).await;
     check_page(&b, "findings").await;
+    let export = b
+        .script("return document.querySelector('#export-findings').getAttribute('href')")
+        .await;
+    assert_eq!(
+        export.as_str(),
+        Some("/api/v1/workspaces/demo/findings/export?format=csv&status=fail"),
+        "the CSV export keeps the page's filter"
+    );
     b.goto(&app.url(&format!("/w/demo/controls/{control}")))
         .await;
     check_page(&b, "control").await;
@@ -360,6 +368,25 @@ async fn web_app_in_headless_chromium() {
     b.submit("table tbody tr td a").await;
     check_page(&b, "control-first").await;
     assert!(!b.text_of("#remediation").await.is_empty());
+
+    // ---- compliance: framework → requirements → controls, with the report downloads ------------
+    b.goto(&app.url("/w/demo/compliance")).await;
+    check_page(&b, "compliance").await;
+    b.submit("a[href='/w/demo/compliance/cis-aws-3.0']").await;
+    check_page(&b, "compliance-cis-aws").await;
+    let table = b.text_of("table").await;
+    assert!(
+        table.contains("2.1.1") && table.contains("manual"),
+        "{table}"
+    );
+    assert!(
+        !b.find_all("a[href$='/frameworks/cis-aws-3.0/report?format=pdf'][download]")
+            .await
+            .is_empty(),
+        "the owner may download the PDF report"
+    );
+    b.submit("tr#req-1\\.4 a[href^='/w/demo/controls/']").await;
+    check_page(&b, "compliance-control").await;
 
     // ---- keyboard: the skip link is the first stop and the sign-out form is reachable -----------
     b.goto(&app.url("/w/demo")).await;
