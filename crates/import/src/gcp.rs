@@ -508,10 +508,10 @@ fn reference_edges(i: usize, rtype: &str, data: &Value, project: &str, edges: &m
         }
         "gcp.container.cluster" => {
             let region = str_at(data, &["location"]).filter(|l| l.matches('-').count() == 1);
-            match str_at(data, &["networkConfig", "network"]).or_else(|| str_at(data, &["network"]))
+            if let Some(n) =
+                str_at(data, &["networkConfig", "network"]).or_else(|| str_at(data, &["network"]))
             {
-                Some(n) => push(compute_ref(n, project, "networks", None), "attached_to"),
-                None => {}
+                push(compute_ref(n, project, "networks", None), "attached_to");
             }
             if let Some(s) = str_at(data, &["networkConfig", "subnetwork"])
                 .or_else(|| str_at(data, &["subnetwork"]))
@@ -806,24 +806,24 @@ pub fn parse_gcp_files(
         index.insert(p.name.clone(), i);
         // Aliases: service accounts by email (and their name spelled with the email), projects
         // by id.
-        if rtype == "gcp.iam.serviceaccount" {
-            if let Some(email) = config.get("email").and_then(Value::as_str) {
-                index.insert(format!("serviceaccount:{email}"), i);
-                if let Some(proj) = &project {
-                    index.insert(
-                        format!("//iam.googleapis.com/projects/{proj}/serviceAccounts/{email}"),
-                        i,
-                    );
-                }
-            }
-        }
-        if rtype == "gcp.resourcemanager.project" {
+        if rtype == "gcp.iam.serviceaccount"
+            && let Some(email) = config.get("email").and_then(Value::as_str)
+        {
+            index.insert(format!("serviceaccount:{email}"), i);
             if let Some(proj) = &project {
                 index.insert(
-                    format!("//cloudresourcemanager.googleapis.com/projects/{proj}"),
+                    format!("//iam.googleapis.com/projects/{proj}/serviceAccounts/{email}"),
                     i,
                 );
             }
+        }
+        if rtype == "gcp.resourcemanager.project"
+            && let Some(proj) = &project
+        {
+            index.insert(
+                format!("//cloudresourcemanager.googleapis.com/projects/{proj}"),
+                i,
+            );
         }
 
         // Containment: the parent, and the project / folders / organisation among the ancestors.
@@ -854,12 +854,12 @@ pub fn parse_gcp_files(
             }
             parents.push(format!("//cloudresourcemanager.googleapis.com/{anc}"));
         }
-        if let Some(proj) = &project {
-            if rtype != "gcp.resourcemanager.project" {
-                parents.push(format!(
-                    "//cloudresourcemanager.googleapis.com/projects/{proj}"
-                ));
-            }
+        if let Some(proj) = &project
+            && rtype != "gcp.resourcemanager.project"
+        {
+            parents.push(format!(
+                "//cloudresourcemanager.googleapis.com/projects/{proj}"
+            ));
         }
         for par in parents {
             edges.push(Edge {

@@ -51,7 +51,11 @@ fn every_gcp_control_maps_to_cis_gcp_or_the_reference() {
         );
         let cis = c.frameworks.iter().any(|r| r.framework == "cis-gcp-2.0");
         let cyscale = c.cross_references.contains_key("cyscale");
-        assert!(cis || cyscale, "{} maps to neither CIS GCP nor the reference", c.id);
+        assert!(
+            cis || cyscale,
+            "{} maps to neither CIS GCP nor the reference",
+            c.id
+        );
         assert!(
             c.frameworks.iter().any(|r| r.framework != "cis-gcp-2.0"),
             "{} maps to no general framework",
@@ -99,8 +103,8 @@ fn every_enabled_reference_gcp_control_is_covered_or_documented() {
 }
 
 fn export() -> Inventory {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../import/tests/data/gcp/export.jsonl");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../import/tests/data/gcp/export.jsonl");
     rampart_import::load_files(&[path], chrono::Utc::now()).unwrap()
 }
 
@@ -136,77 +140,343 @@ fn the_catalog_evaluates_an_imported_cai_export() {
         .filter(|e| e.status == FindingStatus::Error)
         .map(|e| format!("{} on {}: {}", e.control_id, e.asset_id, e.reason))
         .collect();
-    assert!(errors.is_empty(), "evaluation errors:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "evaluation errors:\n{}",
+        errors.join("\n")
+    );
 
     use FindingStatus::{Fail, NotApplicable, Pass};
     let cases: &[(&str, &str, &str, FindingStatus)] = &[
         // Storage: allUsers on one bucket, the log bucket locked and private.
-        ("gcp-storage-bucket-not-public", "gcp.storage.bucket", "acme-prod-public-assets", Fail),
-        ("gcp-storage-bucket-not-public", "gcp.storage.bucket", "acme-prod-audit-logs", Pass),
-        ("gcp-storage-bucket-uniform-access", "gcp.storage.bucket", "acme-prod-public-assets", Fail),
-        ("gcp-storage-log-bucket-retention-locked", "gcp.storage.bucket", "acme-prod-audit-logs", Pass),
-        ("gcp-storage-log-bucket-retention-locked", "gcp.storage.bucket", "acme-prod-public-assets", NotApplicable),
+        (
+            "gcp-storage-bucket-not-public",
+            "gcp.storage.bucket",
+            "acme-prod-public-assets",
+            Fail,
+        ),
+        (
+            "gcp-storage-bucket-not-public",
+            "gcp.storage.bucket",
+            "acme-prod-audit-logs",
+            Pass,
+        ),
+        (
+            "gcp-storage-bucket-uniform-access",
+            "gcp.storage.bucket",
+            "acme-prod-public-assets",
+            Fail,
+        ),
+        (
+            "gcp-storage-log-bucket-retention-locked",
+            "gcp.storage.bucket",
+            "acme-prod-audit-logs",
+            Pass,
+        ),
+        (
+            "gcp-storage-log-bucket-retention-locked",
+            "gcp.storage.bucket",
+            "acme-prod-public-assets",
+            NotApplicable,
+        ),
         // Firewalls: 0.0.0.0/0 on 22 fails, the IAP range passes.
-        ("gcp-compute-firewall-no-public-ssh", "gcp.compute.firewall", "default-allow-ssh", Fail),
-        ("gcp-compute-firewall-no-public-ssh", "gcp.compute.firewall", "prod-allow-iap-ssh", Pass),
-        ("gcp-compute-firewall-no-public-rdp", "gcp.compute.firewall", "prod-allow-iap-ssh", Pass),
-        ("gcp-compute-default-network-firewall-minimal", "gcp.compute.firewall", "default-allow-ssh", Fail),
+        (
+            "gcp-compute-firewall-no-public-ssh",
+            "gcp.compute.firewall",
+            "default-allow-ssh",
+            Fail,
+        ),
+        (
+            "gcp-compute-firewall-no-public-ssh",
+            "gcp.compute.firewall",
+            "prod-allow-iap-ssh",
+            Pass,
+        ),
+        (
+            "gcp-compute-firewall-no-public-rdp",
+            "gcp.compute.firewall",
+            "prod-allow-iap-ssh",
+            Pass,
+        ),
+        (
+            "gcp-compute-default-network-firewall-minimal",
+            "gcp.compute.firewall",
+            "default-allow-ssh",
+            Fail,
+        ),
         // Networks: the default network exists; DNS logging reaches prod-vpc through its policy.
-        ("gcp-compute-no-default-network", "gcp.compute.network", "default", Fail),
-        ("gcp-compute-no-default-network", "gcp.compute.network", "prod-vpc", Pass),
-        ("gcp-dns-network-logging", "gcp.compute.network", "prod-vpc", Pass),
-        ("gcp-dns-network-logging", "gcp.compute.network", "default", Fail),
-        ("gcp-compute-subnet-flow-logs", "gcp.compute.subnetwork", "prod-app", Pass),
-        ("gcp-compute-subnet-flow-logs", "gcp.compute.subnetwork", "default", Fail),
+        (
+            "gcp-compute-no-default-network",
+            "gcp.compute.network",
+            "default",
+            Fail,
+        ),
+        (
+            "gcp-compute-no-default-network",
+            "gcp.compute.network",
+            "prod-vpc",
+            Pass,
+        ),
+        (
+            "gcp-dns-network-logging",
+            "gcp.compute.network",
+            "prod-vpc",
+            Pass,
+        ),
+        (
+            "gcp-dns-network-logging",
+            "gcp.compute.network",
+            "default",
+            Fail,
+        ),
+        (
+            "gcp-compute-subnet-flow-logs",
+            "gcp.compute.subnetwork",
+            "prod-app",
+            Pass,
+        ),
+        (
+            "gcp-compute-subnet-flow-logs",
+            "gcp.compute.subnetwork",
+            "default",
+            Fail,
+        ),
         // Instances.
-        ("gcp-compute-instance-no-default-service-account", "gcp.compute.instance", "web-1", Fail),
-        ("gcp-compute-instance-no-default-service-account", "gcp.compute.instance", "app-1", Pass),
-        ("gcp-compute-instance-default-sa-not-full-access", "gcp.compute.instance", "web-1", Fail),
-        ("gcp-compute-instance-no-public-ip", "gcp.compute.instance", "web-1", Fail),
-        ("gcp-compute-instance-no-public-ip", "gcp.compute.instance", "app-1", Pass),
-        ("gcp-compute-instance-serial-port-disabled", "gcp.compute.instance", "web-1", Fail),
-        ("gcp-compute-instance-no-ip-forwarding", "gcp.compute.instance", "web-1", Fail),
-        ("gcp-compute-instance-block-project-ssh-keys", "gcp.compute.instance", "app-1", Pass),
-        ("gcp-compute-instance-shielded-vm", "gcp.compute.instance", "web-1", Fail),
-        ("gcp-compute-instance-confidential-computing", "gcp.compute.instance", "app-1", Pass),
-        ("gcp-compute-instance-confidential-computing", "gcp.compute.instance", "web-1", NotApplicable),
+        (
+            "gcp-compute-instance-no-default-service-account",
+            "gcp.compute.instance",
+            "web-1",
+            Fail,
+        ),
+        (
+            "gcp-compute-instance-no-default-service-account",
+            "gcp.compute.instance",
+            "app-1",
+            Pass,
+        ),
+        (
+            "gcp-compute-instance-default-sa-not-full-access",
+            "gcp.compute.instance",
+            "web-1",
+            Fail,
+        ),
+        (
+            "gcp-compute-instance-no-public-ip",
+            "gcp.compute.instance",
+            "web-1",
+            Fail,
+        ),
+        (
+            "gcp-compute-instance-no-public-ip",
+            "gcp.compute.instance",
+            "app-1",
+            Pass,
+        ),
+        (
+            "gcp-compute-instance-serial-port-disabled",
+            "gcp.compute.instance",
+            "web-1",
+            Fail,
+        ),
+        (
+            "gcp-compute-instance-no-ip-forwarding",
+            "gcp.compute.instance",
+            "web-1",
+            Fail,
+        ),
+        (
+            "gcp-compute-instance-block-project-ssh-keys",
+            "gcp.compute.instance",
+            "app-1",
+            Pass,
+        ),
+        (
+            "gcp-compute-instance-shielded-vm",
+            "gcp.compute.instance",
+            "web-1",
+            Fail,
+        ),
+        (
+            "gcp-compute-instance-confidential-computing",
+            "gcp.compute.instance",
+            "app-1",
+            Pass,
+        ),
+        (
+            "gcp-compute-instance-confidential-computing",
+            "gcp.compute.instance",
+            "web-1",
+            NotApplicable,
+        ),
         ("gcp-compute-disk-csek", "gcp.compute.disk", "app-1", Pass),
-        ("gcp-compute-project-os-login", "gcp.compute.project", "acme-prod", Pass),
+        (
+            "gcp-compute-project-os-login",
+            "gcp.compute.project",
+            "acme-prod",
+            Pass,
+        ),
         // Project-level settings from the IAM policy and the related assets.
-        ("gcp-logging-audit-config-all-services", "gcp.resourcemanager.project", "acme-prod", Fail),
-        ("gcp-iam-no-personal-gmail-members", "gcp.resourcemanager.project", "acme-prod", Fail),
-        ("gcp-iam-sa-no-admin-roles", "gcp.resourcemanager.project", "acme-prod", Fail),
-        ("gcp-iam-no-project-sa-user-roles", "gcp.resourcemanager.project", "acme-prod", Fail),
-        ("gcp-logging-sink-all-entries", "gcp.resourcemanager.project", "acme-prod", Pass),
-        ("gcp-logging-metric-alert-project-ownership", "gcp.resourcemanager.project", "acme-prod", Pass),
-        ("gcp-logging-metric-alert-firewall", "gcp.resourcemanager.project", "acme-prod", Fail),
-        ("gcp-project-cloud-asset-inventory-enabled", "gcp.resourcemanager.project", "acme-prod", Pass),
-        ("gcp-project-access-approval-enabled", "gcp.resourcemanager.project", "acme-prod", Fail),
+        (
+            "gcp-logging-audit-config-all-services",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Fail,
+        ),
+        (
+            "gcp-iam-no-personal-gmail-members",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Fail,
+        ),
+        (
+            "gcp-iam-sa-no-admin-roles",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Fail,
+        ),
+        (
+            "gcp-iam-no-project-sa-user-roles",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Fail,
+        ),
+        (
+            "gcp-logging-sink-all-entries",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Pass,
+        ),
+        (
+            "gcp-logging-metric-alert-project-ownership",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Pass,
+        ),
+        (
+            "gcp-logging-metric-alert-firewall",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Fail,
+        ),
+        (
+            "gcp-project-cloud-asset-inventory-enabled",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Pass,
+        ),
+        (
+            "gcp-project-access-approval-enabled",
+            "gcp.resourcemanager.project",
+            "acme-prod",
+            Fail,
+        ),
         // Keys, DNS, SQL, BigQuery, GKE.
-        ("gcp-iam-sa-key-google-managed-only", "gcp.iam.serviceaccountkey", "3f2a9c", Fail),
-        ("gcp-iam-sa-key-rotated-90-days", "gcp.iam.serviceaccountkey", "3f2a9c", Fail),
-        ("gcp-kms-key-rotation-90-days", "gcp.kms.cryptokey", "data", Fail),
+        (
+            "gcp-iam-sa-key-google-managed-only",
+            "gcp.iam.serviceaccountkey",
+            "3f2a9c",
+            Fail,
+        ),
+        (
+            "gcp-iam-sa-key-rotated-90-days",
+            "gcp.iam.serviceaccountkey",
+            "3f2a9c",
+            Fail,
+        ),
+        (
+            "gcp-kms-key-rotation-90-days",
+            "gcp.kms.cryptokey",
+            "data",
+            Fail,
+        ),
         ("gcp-kms-key-not-public", "gcp.kms.cryptokey", "data", Pass),
-        ("gcp-dns-dnssec-enabled", "gcp.dns.managedzone", "acme-example", Pass),
-        ("gcp-dns-no-rsasha1-ksk", "gcp.dns.managedzone", "acme-example", Fail),
-        ("gcp-dns-no-rsasha1-zsk", "gcp.dns.managedzone", "acme-example", Pass),
-        ("gcp-sql-no-open-authorized-networks", "gcp.sql.instance", "orders-db", Fail),
-        ("gcp-sql-no-public-ip", "gcp.sql.instance", "orders-db", Fail),
+        (
+            "gcp-dns-dnssec-enabled",
+            "gcp.dns.managedzone",
+            "acme-example",
+            Pass,
+        ),
+        (
+            "gcp-dns-no-rsasha1-ksk",
+            "gcp.dns.managedzone",
+            "acme-example",
+            Fail,
+        ),
+        (
+            "gcp-dns-no-rsasha1-zsk",
+            "gcp.dns.managedzone",
+            "acme-example",
+            Pass,
+        ),
+        (
+            "gcp-sql-no-open-authorized-networks",
+            "gcp.sql.instance",
+            "orders-db",
+            Fail,
+        ),
+        (
+            "gcp-sql-no-public-ip",
+            "gcp.sql.instance",
+            "orders-db",
+            Fail,
+        ),
         ("gcp-sql-require-ssl", "gcp.sql.instance", "orders-db", Fail),
-        ("gcp-sql-automated-backups", "gcp.sql.instance", "orders-db", Pass),
-        ("gcp-sql-postgres-log-connections", "gcp.sql.instance", "orders-db", Pass),
-        ("gcp-sql-postgres-log-disconnections", "gcp.sql.instance", "orders-db", Fail),
-        ("gcp-sql-mysql-local-infile", "gcp.sql.instance", "orders-db", NotApplicable),
-        ("gcp-bigquery-dataset-not-public", "gcp.bigquery.dataset", "analytics", Fail),
-        ("gcp-gke-private-nodes", "gcp.container.cluster", "prod-gke", Pass),
-        ("gcp-gke-subnet-private-google-access", "gcp.container.cluster", "prod-gke", Pass),
-        ("gcp-gke-nodes-no-default-service-account", "gcp.container.cluster", "prod-gke", Pass),
+        (
+            "gcp-sql-automated-backups",
+            "gcp.sql.instance",
+            "orders-db",
+            Pass,
+        ),
+        (
+            "gcp-sql-postgres-log-connections",
+            "gcp.sql.instance",
+            "orders-db",
+            Pass,
+        ),
+        (
+            "gcp-sql-postgres-log-disconnections",
+            "gcp.sql.instance",
+            "orders-db",
+            Fail,
+        ),
+        (
+            "gcp-sql-mysql-local-infile",
+            "gcp.sql.instance",
+            "orders-db",
+            NotApplicable,
+        ),
+        (
+            "gcp-bigquery-dataset-not-public",
+            "gcp.bigquery.dataset",
+            "analytics",
+            Fail,
+        ),
+        (
+            "gcp-gke-private-nodes",
+            "gcp.container.cluster",
+            "prod-gke",
+            Pass,
+        ),
+        (
+            "gcp-gke-subnet-private-google-access",
+            "gcp.container.cluster",
+            "prod-gke",
+            Pass,
+        ),
+        (
+            "gcp-gke-nodes-no-default-service-account",
+            "gcp.container.cluster",
+            "prod-gke",
+            Pass,
+        ),
     ];
     let mut wrong = Vec::new();
     for (control, t, name, expected) in cases {
         let got = status(&inv, &evals, control, t, name);
         if got != *expected {
-            wrong.push(format!("{control} on {name}: expected {expected:?}, got {got:?}"));
+            wrong.push(format!(
+                "{control} on {name}: expected {expected:?}, got {got:?}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -225,6 +495,9 @@ fn the_catalog_evaluates_an_imported_cai_export() {
         .map(|e| (e.control_id.clone(), e.status))
         .collect();
     let scores = rampart_rules::score::framework_scores(&catalog, &results);
-    let cis = scores.iter().find(|s| s.framework_id == "cis-gcp-2.0").unwrap();
+    let cis = scores
+        .iter()
+        .find(|s| s.framework_id == "cis-gcp-2.0")
+        .unwrap();
     assert!(cis.passing > 0 && cis.failing > 0, "{cis:?}");
 }
