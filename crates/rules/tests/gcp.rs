@@ -91,9 +91,14 @@ fn every_enabled_reference_gcp_control_is_covered_or_documented() {
         cov.documented
     );
     // A documented slug that is covered after all should leave the "not covered yet" table.
-    let documented = rampart_rules::coverage::documented_uncovered(include_str!(
-        "../../../docs/coverage-gcp.md"
-    ));
+    let doc = include_str!("../../../docs/coverage-gcp.md");
+    let section = doc
+        .split("## Reference controls not covered yet")
+        .nth(1)
+        .expect("docs/coverage-gcp.md has a \"not covered yet\" section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let documented = rampart_rules::coverage::documented_uncovered(section);
+    assert_eq!(documented.len(), cov.total() - cov.covered.len(), "{documented:?}");
     for slug in &documented {
         assert!(
             !cov.covered.contains_key(slug),
