@@ -329,3 +329,42 @@ fn structural_errors_name_the_record() {
     let err = parse_bytes("list.json", truncated.as_bytes(), now()).unwrap_err();
     assert!(err.message.contains("invalid JSON"), "{err}");
 }
+
+#[test]
+fn gzipped_exports_are_read() {
+    use std::io::Write;
+    let text = std::fs::read(data("export.jsonl")).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&text).unwrap();
+    let gz = enc.finish().unwrap();
+    assert_eq!(
+        detect_format("export.json.gz", &gz),
+        Ok(Format::GcpAssetInventory)
+    );
+    let inv = parse_bytes("export.json.gz", &gz, now()).unwrap();
+    assert_eq!(inv.assets.len(), export().assets.len());
+    assert_eq!(inv.relationships, export().relationships);
+}
+
+#[test]
+fn newer_records_win_and_parents_without_a_project_asset_keep_numbers() {
+    let lines = [
+        r#"{"name":"//storage.googleapis.com/b1","asset_type":"storage.googleapis.com/Bucket","resource":{"data":{"name":"b1","versioning":{"enabled":false}},"location":"US","parent":"//cloudresourcemanager.googleapis.com/projects/42"},"ancestors":["projects/42","organizations/7"],"update_time":"2026-10-01T00:00:00Z"}"#,
+        r#"{"name":"//storage.googleapis.com/b1","asset_type":"storage.googleapis.com/Bucket","resource":{"data":{"name":"b1","versioning":{"enabled":true}},"location":"US","parent":"//cloudresourcemanager.googleapis.com/projects/42"},"ancestors":["projects/42","organizations/7"],"update_time":"2026-10-02T00:00:00Z"}"#,
+        r#"{"name":"//storage.googleapis.com/b1","asset_type":"storage.googleapis.com/Bucket","resource":{"data":{"name":"b1","versioning":{"enabled":false}},"location":"US"},"ancestors":["projects/42","organizations/7"],"update_time":"2026-09-01T00:00:00Z"}"#,
+        r#"{"name":"//cloudresourcemanager.googleapis.com/organizations/7","asset_type":"cloudresourcemanager.googleapis.com/Organization","resource":{"data":{"name":"organizations/7","displayName":"acme.example"}},"ancestors":["organizations/7"],"iam_policy":{"bindings":[{"role":"roles/owner","members":["user:root@acme.example"]}]}}"#,
+    ];
+    let inv = parse_bytes("x.json", lines.join("\n").as_bytes(), now()).unwrap();
+    assert_eq!(inv.assets.len(), 2);
+    let bucket = by_name(&inv, "gcp.storage.bucket", "b1");
+    assert_eq!(bucket.config["versioning"]["enabled"], true);
+    assert_eq!(bucket.account, "42");
+    assert_eq!(bucket.region, "us");
+    let org = by_name(&inv, "gcp.resourcemanager.organization", "7");
+    assert_eq!(org.account, "organizations/7");
+    assert_eq!(
+        org.config["iamPolicy"]["bindings"][0]["role"],
+        "roles/owner"
+    );
+    assert!(edge(&inv, org, "contains", bucket));
+}

@@ -98,7 +98,11 @@ fn every_enabled_reference_gcp_control_is_covered_or_documented() {
         .expect("docs/coverage-gcp.md has a \"not covered yet\" section");
     let section = section.split("\n## ").next().unwrap_or(section);
     let documented = rampart_rules::coverage::documented_uncovered(section);
-    assert_eq!(documented.len(), cov.total() - cov.covered.len(), "{documented:?}");
+    assert_eq!(
+        documented.len(),
+        cov.total() - cov.covered.len(),
+        "{documented:?}"
+    );
     for slug in &documented {
         assert!(
             !cov.covered.contains_key(slug),
