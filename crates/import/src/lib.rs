@@ -1,7 +1,8 @@
 //! Rampart importers.
 //!
 //! Turns files into an [`Inventory`]: the Rampart JSON-lines snapshot (docs/snapshot-format.md)
-//! and the configuration snapshot that AWS Config delivers to S3 (optionally gzipped).
+//! the configuration snapshot that AWS Config delivers to S3, and Google Cloud Asset Inventory
+//! exports and listings (docs/asset-types-gcp.md); any of them optionally gzipped.
 //!
 //! Architecture invariant: an import is all-or-nothing. Every function here either returns a
 //! complete, validated inventory or an [`ImportError`] naming the file (and the 1-based line where
@@ -14,10 +15,12 @@ use chrono::{DateTime, Utc};
 use rampart_model::Inventory;
 
 mod awsconfig;
+mod gcp;
 pub mod policy;
 mod snapshot;
 
 pub use awsconfig::parse_aws_config;
+pub use gcp::{map_asset_type as map_gcp_asset_type, parse_gcp_assets, parse_gcp_files};
 pub use snapshot::{parse_snapshot, write_snapshot};
 
 /// The file formats Rampart can import.
@@ -27,6 +30,9 @@ pub enum Format {
     RampartSnapshot,
     /// An AWS Config configuration snapshot (or configuration history) JSON document.
     AwsConfigSnapshot,
+    /// A Google Cloud Asset Inventory export (`gcloud asset export`, JSON lines) or listing
+    /// (`gcloud asset list --format=json`, a JSON array).
+    GcpAssetInventory,
 }
 
 /// An import failure: the file, the 1-based line when known, and what is wrong.
@@ -124,6 +130,9 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> Result<Format, ImportError> {
     if text.contains("\"configurationItems\"") || text.contains("\"baseConfigurationItems\"") {
         return Ok(Format::AwsConfigSnapshot);
     }
+    if gcp::looks_like_cai(text) {
+        return Ok(Format::GcpAssetInventory);
+    }
     let lower = name.to_ascii_lowercase();
     let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
     if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") {
@@ -136,7 +145,8 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> Result<Format, ImportError> {
         name,
         None,
         "unrecognised format: expected a Rampart snapshot (JSON lines starting with \
-         {\"rampart_snapshot\": 1}) or an AWS Config snapshot (JSON with \"configurationItems\")",
+         {\"rampart_snapshot\": 1}) an AWS Config snapshot (JSON with \"configurationItems\") or a Cloud Asset \
+         Inventory export (JSON lines or array of assets with \"asset_type\")",
     ))
 }
 
@@ -151,18 +161,32 @@ pub fn parse_bytes(
     match format {
         Format::RampartSnapshot => parse_snapshot(name, &text, observed_at),
         Format::AwsConfigSnapshot => parse_aws_config(name, &text, observed_at),
+        Format::GcpAssetInventory => parse_gcp_assets(name, &text, observed_at),
     }
 }
 
 /// Reads, validates and merges several files. Any error in any file fails the whole load.
+///
+/// Cloud Asset Inventory files are parsed together, so that the RESOURCE and IAM_POLICY exports
+/// of the same assets (written to separate files) merge onto one asset each.
 pub fn load_files(paths: &[PathBuf], observed_at: DateTime<Utc>) -> Result<Inventory, ImportError> {
     let mut inventory = Inventory::default();
+    let mut cai: Vec<(String, String)> = Vec::new();
     for path in paths {
         let name = path.display().to_string();
         let bytes = std::fs::read(path)
             .map_err(|e| ImportError::new(&name, None, format!("cannot read the file: {e}")))?;
+        if detect_format(&name, &bytes)? == Format::GcpAssetInventory {
+            let text = decode_text(&name, &bytes)?;
+            cai.push((name, text));
+            continue;
+        }
         let parsed = parse_bytes(&name, &bytes, observed_at)?;
         inventory.merge(parsed);
+    }
+    if !cai.is_empty() {
+        let files: Vec<(&str, &str)> = cai.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        inventory.merge(parse_gcp_files(&files, observed_at)?);
     }
     Ok(inventory)
 }
