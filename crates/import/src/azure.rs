@@ -55,7 +55,10 @@ const ARM_TYPES: &[(&str, &str)] = &[
         "microsoft.documentdb/databaseaccounts",
         "azure.cosmosdb.account",
     ),
-    ("microsoft.network/networksecuritygroups", "azure.network.nsg"),
+    (
+        "microsoft.network/networksecuritygroups",
+        "azure.network.nsg",
+    ),
     ("microsoft.network/networkwatchers", "azure.network.watcher"),
     (
         "microsoft.network/networkwatchers/flowlogs",
@@ -101,7 +104,10 @@ const ARM_TYPES: &[(&str, &str)] = &[
         "azure.containerregistry.registry",
     ),
     ("microsoft.cache/redis", "azure.cache.redis"),
-    ("microsoft.databricks/workspaces", "azure.databricks.workspace"),
+    (
+        "microsoft.databricks/workspaces",
+        "azure.databricks.workspace",
+    ),
 ];
 
 /// Maps an ARM resource type to a Rampart type: the fixed table, else
@@ -317,6 +323,7 @@ pub(crate) fn sniff(name: &str, head: &str) -> bool {
     }
     let arm_like = head.contains("\"/subscriptions/") || head.contains("\"/providers/");
     let rg_envelope = head.contains("\"total_records\"")
+        || head.contains("\"count\"")
         || head.contains("\"skip_token\"")
         || head.contains("\"totalRecords\"");
     if t.starts_with('{') && head.contains("\"data\"") && (rg_envelope || arm_like) {
@@ -531,11 +538,15 @@ fn arm_record(name: &str, index: usize, row: &Value) -> Result<Record, ImportErr
 }
 
 fn s<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    obj.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    obj.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn ptr<'a>(v: &'a Value, path: &str) -> Option<&'a str> {
-    v.pointer(path).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.pointer(path)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// The subscription id in an ARM id (`/subscriptions/{id}/…`).
@@ -578,7 +589,11 @@ fn parent_of(id: &str) -> Option<String> {
         return None;
     }
     let keep = tail.len() - 2;
-    Some(format!("{}/providers/{}", &lower[..pos], tail[..keep].join("/")))
+    Some(format!(
+        "{}/providers/{}",
+        &lower[..pos],
+        tail[..keep].join("/")
+    ))
 }
 
 fn tags_of(obj: &Map<String, Value>) -> BTreeMap<String, String> {
@@ -692,25 +707,22 @@ pub(crate) fn build(
                 obj.remove("@odata.context");
                 tenant_extras.insert((*key).to_string(), Value::Object(obj));
             }
-            RecordKind::Graph(GraphKind::DirectorySetting) => {
-                match r.object.get("values") {
-                    Some(Value::Array(values)) => {
-                        for (j, v) in values.iter().enumerate() {
-                            let (Some(n), Some(val)) = (
-                                v.get("name").and_then(Value::as_str),
-                                v.get("value"),
-                            ) else {
-                                return Err(r.error(format!(
-                                    "values[{j}] needs a \"name\" and a \"value\""
-                                )));
-                            };
-                            group_settings.insert(n.to_string(), val.clone());
-                        }
+            RecordKind::Graph(GraphKind::DirectorySetting) => match r.object.get("values") {
+                Some(Value::Array(values)) => {
+                    for (j, v) in values.iter().enumerate() {
+                        let (Some(n), Some(val)) =
+                            (v.get("name").and_then(Value::as_str), v.get("value"))
+                        else {
+                            return Err(
+                                r.error(format!("values[{j}] needs a \"name\" and a \"value\""))
+                            );
+                        };
+                        group_settings.insert(n.to_string(), val.clone());
                     }
-                    None => {}
-                    Some(_) => return Err(r.error("\"values\" must be a list")),
                 }
-            }
+                None => {}
+                Some(_) => return Err(r.error("\"values\" must be a list")),
+            },
             RecordKind::Graph(GraphKind::DirectoryRole) => {
                 let role = s(&r.object, "displayName").unwrap_or("").to_string();
                 if let Some(Value::Array(members)) = r.object.get("members") {
@@ -873,8 +885,8 @@ fn add_arm(built: &mut Built, r: &Record, observed_at: DateTime<Utc>) -> Result<
     let obj = &r.object;
     let arm_id = s(obj, "id").unwrap_or_default().to_string();
     let arm_type = s(obj, "type").unwrap_or_default();
-    let rtype = map_arm_type(arm_type)
-        .ok_or_else(|| r.error(format!("unusable ARM type {arm_type:?}")))?;
+    let rtype =
+        map_arm_type(arm_type).ok_or_else(|| r.error(format!("unusable ARM type {arm_type:?}")))?;
     let account = s(obj, "subscriptionId")
         .map(str::to_string)
         .or_else(|| subscription_of(&arm_id))
@@ -911,8 +923,9 @@ fn add_arm(built: &mut Built, r: &Record, observed_at: DateTime<Utc>) -> Result<
                 return Err(r.error(format!("properties.subnets[{j}] has no \"id\"")));
             };
             let mut cfg = sn.as_object().cloned().unwrap_or_default();
-            cfg.entry("type")
-                .or_insert_with(|| Value::String("Microsoft.Network/virtualNetworks/subnets".into()));
+            cfg.entry("type").or_insert_with(|| {
+                Value::String("Microsoft.Network/virtualNetworks/subnets".into())
+            });
             cfg.entry("subscriptionId")
                 .or_insert_with(|| Value::String(account.clone()));
             if let Some(rg) = obj.get("resourceGroup") {
@@ -1216,14 +1229,16 @@ mod tests {
 
     #[test]
     fn ids() {
-        let vm = "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm1";
+        let vm =
+            "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm1";
         assert_eq!(subscription_of(vm).as_deref(), Some("S1"));
         assert_eq!(
             resource_group_of(vm).as_deref(),
             Some("/subscriptions/s1/resourcegroups/rg")
         );
         assert_eq!(parent_of(vm), None);
-        let db = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sq/databases/db";
+        let db =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/sq/databases/db";
         assert_eq!(
             parent_of(db).as_deref(),
             Some("/subscriptions/s/resourcegroups/rg/providers/microsoft.sql/servers/sq")
