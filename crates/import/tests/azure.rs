@@ -312,7 +312,7 @@ fn malformed_input_fails_whole_import_with_file_and_record() {
             "\"value\" must be a list",
         ),
         (
-            r#"[{"id": "/subscriptions/s", "type": "x"}, 7]"#,
+            r#"[{"id": "/subscriptions/s", "type": "Microsoft.Resources/subscriptions"}, 7]"#,
             "record 1: expected a JSON object",
         ),
     ] {
