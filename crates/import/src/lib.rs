@@ -1,7 +1,9 @@
 //! Rampart importers.
 //!
 //! Turns files into an [`Inventory`]: the Rampart JSON-lines snapshot (docs/snapshot-format.md)
-//! and the configuration snapshot that AWS Config delivers to S3 (optionally gzipped).
+//! the configuration snapshot that AWS Config delivers to S3 (optionally gzipped), and Azure
+//! exports: Azure Resource Graph query output and Microsoft Graph (Entra ID) pages
+//! (docs/asset-types-azure.md).
 //!
 //! Architecture invariant: an import is all-or-nothing. Every function here either returns a
 //! complete, validated inventory or an [`ImportError`] naming the file (and the 1-based line where
@@ -14,10 +16,12 @@ use chrono::{DateTime, Utc};
 use rampart_model::Inventory;
 
 mod awsconfig;
+mod azure;
 pub mod policy;
 mod snapshot;
 
 pub use awsconfig::parse_aws_config;
+pub use azure::{map_arm_type, parse_azure};
 pub use snapshot::{parse_snapshot, write_snapshot};
 
 /// The file formats Rampart can import.
@@ -27,6 +31,9 @@ pub enum Format {
     RampartSnapshot,
     /// An AWS Config configuration snapshot (or configuration history) JSON document.
     AwsConfigSnapshot,
+    /// Azure: Resource Graph output (`az graph query -o json`, or its `data` array) or Microsoft
+    /// Graph (Entra ID) pages and arrays.
+    Azure,
 }
 
 /// An import failure: the file, the 1-based line when known, and what is wrong.
@@ -124,6 +131,9 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> Result<Format, ImportError> {
     if text.contains("\"configurationItems\"") || text.contains("\"baseConfigurationItems\"") {
         return Ok(Format::AwsConfigSnapshot);
     }
+    if azure::sniff(name, text) {
+        return Ok(Format::Azure);
+    }
     let lower = name.to_ascii_lowercase();
     let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
     if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") {
@@ -136,7 +146,9 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> Result<Format, ImportError> {
         name,
         None,
         "unrecognised format: expected a Rampart snapshot (JSON lines starting with \
-         {\"rampart_snapshot\": 1}) or an AWS Config snapshot (JSON with \"configurationItems\")",
+         {\"rampart_snapshot\": 1}), an AWS Config snapshot (JSON with \"configurationItems\"), \
+         Azure Resource Graph output (JSON with \"data\" rows) or a Microsoft Graph export \
+         (JSON with \"@odata.context\")",
     ))
 }
 
@@ -151,18 +163,30 @@ pub fn parse_bytes(
     match format {
         Format::RampartSnapshot => parse_snapshot(name, &text, observed_at),
         Format::AwsConfigSnapshot => parse_aws_config(name, &text, observed_at),
+        Format::Azure => parse_azure(name, &text, observed_at),
     }
 }
 
 /// Reads, validates and merges several files. Any error in any file fails the whole load.
 pub fn load_files(paths: &[PathBuf], observed_at: DateTime<Utc>) -> Result<Inventory, ImportError> {
     let mut inventory = Inventory::default();
+    // Azure files are built together: Entra objects, registration reports and tenant policies
+    // of one tenant usually arrive in separate files and refer to each other.
+    let mut azure_docs = Vec::new();
     for path in paths {
         let name = path.display().to_string();
         let bytes = std::fs::read(path)
             .map_err(|e| ImportError::new(&name, None, format!("cannot read the file: {e}")))?;
+        if detect_format(&name, &bytes)? == Format::Azure {
+            let text = decode_text(&name, &bytes)?;
+            azure_docs.push(azure::parse_doc(&name, &text)?);
+            continue;
+        }
         let parsed = parse_bytes(&name, &bytes, observed_at)?;
         inventory.merge(parsed);
+    }
+    if !azure_docs.is_empty() {
+        inventory.merge(azure::build(azure_docs, observed_at)?);
     }
     Ok(inventory)
 }
