@@ -244,25 +244,26 @@ impl GraphKind {
             .filter(|c| c.is_ascii_alphanumeric())
             .collect();
         // Longest, most specific names first.
-        const HINTS: &[(&str, fn() -> GraphKind)] = &[
-            ("userregistrationdetails", || GraphKind::RegistrationDetails),
-            ("registrationdetails", || GraphKind::RegistrationDetails),
-            ("namedlocations", || GraphKind::NamedLocation),
-            ("conditionalaccess", || GraphKind::ConditionalAccessPolicy),
-            ("capolicies", || GraphKind::ConditionalAccessPolicy),
-            ("serviceprincipals", || GraphKind::ServicePrincipal),
-            ("directoryroles", || GraphKind::DirectoryRole),
-            ("applications", || GraphKind::Application),
-            ("organization", || GraphKind::Tenant),
-            ("groupsettings", || GraphKind::DirectorySetting),
-            ("directorysettings", || GraphKind::DirectorySetting),
-            ("groups", || GraphKind::Group),
-            ("users", || GraphKind::User),
+        // (what the name contains, the Graph type it stands for)
+        const HINTS: &[(&str, &str)] = &[
+            ("userregistrationdetails", "userRegistrationDetails"),
+            ("registrationdetails", "userRegistrationDetails"),
+            ("namedlocations", "namedLocation"),
+            ("conditionalaccess", "conditionalAccessPolicy"),
+            ("capolicies", "conditionalAccessPolicy"),
+            ("serviceprincipals", "servicePrincipal"),
+            ("directoryroles", "directoryRole"),
+            ("applications", "application"),
+            ("organization", "organization"),
+            ("groupsettings", "directorySetting"),
+            ("directorysettings", "directorySetting"),
+            ("groups", "group"),
+            ("users", "user"),
         ];
         HINTS
             .iter()
             .find(|(hint, _)| flat.contains(hint))
-            .map(|(_, k)| k())
+            .and_then(|(_, kind)| GraphKind::from_type_name(kind))
     }
 }
 
@@ -592,7 +593,7 @@ fn parent_of(id: &str) -> Option<String> {
         .filter(|p| !p.is_empty())
         .collect();
     // NS / T / N / CT / CN …: a child has at least five segments after /providers/.
-    if tail.len() < 5 || tail.len() % 2 == 0 {
+    if tail.len() < 5 || tail.len().is_multiple_of(2) {
         return None;
     }
     let keep = tail.len() - 2;
