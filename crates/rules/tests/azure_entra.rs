@@ -258,6 +258,36 @@ fn a_tenant_that_turns_on_security_defaults_passes_the_mfa_control() {
 }
 
 #[test]
+fn a_vm_with_a_managed_identity_fails_once_an_inherited_owner_loses_mfa() {
+    // vm-web has a system-assigned identity; Alice holds Owner on its subscription.
+    let mut inv = inventory();
+    let r = results(&inv);
+    assert_eq!(
+        status(&r, "azure-authorization-vm-access-requires-mfa", "vm-web"),
+        FindingStatus::Pass
+    );
+    let alice = inv
+        .assets
+        .iter_mut()
+        .find(|a| a.name == "Alice Admin")
+        .unwrap();
+    alice.config["registrationDetails"]["isMfaRegistered"] = serde_json::Value::Bool(false);
+    let r = results(&inv);
+    assert_eq!(
+        status(&r, "azure-authorization-vm-access-requires-mfa", "vm-web"),
+        FindingStatus::Fail
+    );
+    assert_eq!(
+        status(
+            &r,
+            "azure-entra-privileged-user-mfa-registered",
+            "Alice Admin"
+        ),
+        FindingStatus::Fail
+    );
+}
+
+#[test]
 fn every_enabled_reference_entra_control_is_covered_or_documented() {
     let catalog = Catalog::builtin().unwrap();
     let cov = rampart_rules::coverage::cyscale_coverage(
