@@ -144,6 +144,8 @@ enum GraphKind {
     Application,
     ConditionalAccessPolicy,
     DirectoryRole,
+    /// Conditional Access named locations (IP ranges or countries).
+    NamedLocation,
     /// userRegistrationDetails report entries: merged into the user as `registrationDetails`.
     RegistrationDetails,
     /// Tenant-wide policies merged into the tenant under the given key.
@@ -164,6 +166,7 @@ impl GraphKind {
             GraphKind::Application => "azure.entra.application",
             GraphKind::ConditionalAccessPolicy => "azure.entra.conditionalaccesspolicy",
             GraphKind::DirectoryRole => "azure.entra.directoryrole",
+            GraphKind::NamedLocation => "azure.entra.namedlocation",
             GraphKind::Other(t) => t.as_str(),
             _ => return None,
         })
@@ -182,6 +185,9 @@ impl GraphKind {
             "application" | "applications" => GraphKind::Application,
             "conditionalaccesspolicy" => GraphKind::ConditionalAccessPolicy,
             "directoryrole" | "directoryroles" => GraphKind::DirectoryRole,
+            "namedlocation" | "namedlocations" | "ipnamedlocation" | "countrynamedlocation" => {
+                GraphKind::NamedLocation
+            }
             "userregistrationdetails" => GraphKind::RegistrationDetails,
             "identitysecuritydefaultsenforcementpolicy" => {
                 GraphKind::TenantPolicy("securityDefaults")
@@ -241,6 +247,7 @@ impl GraphKind {
         const HINTS: &[(&str, fn() -> GraphKind)] = &[
             ("userregistrationdetails", || GraphKind::RegistrationDetails),
             ("registrationdetails", || GraphKind::RegistrationDetails),
+            ("namedlocations", || GraphKind::NamedLocation),
             ("conditionalaccess", || GraphKind::ConditionalAccessPolicy),
             ("capolicies", || GraphKind::ConditionalAccessPolicy),
             ("serviceprincipals", || GraphKind::ServicePrincipal),
