@@ -434,12 +434,13 @@ fn contract_shape(ty: &str, shape: &serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn azure_controls_never_error_on_sparse_resources() {
-    // Resource Graph rows omit what is unset and the extra ARM reads may be missing: a control
-    // must then pass, fail or not apply, never stop with an evaluation error.
+    // Resource Graph rows omit what is unset (`properties` itself is always there, possibly
+    // null) and the extra ARM reads may be missing: a control must then pass, fail or not
+    // apply, never stop with an evaluation error.
     let catalog = Catalog::builtin().unwrap();
     let mut inv = Inventory::default();
     let shapes = [
-        serde_json::json!({"id": "/x", "name": "bare", "type": "t"}),
+        serde_json::json!({"id": "/x", "name": "bare", "type": "t", "properties": null}),
         serde_json::json!({"id": "/x", "name": "empty", "type": "t", "kind": "", "properties": {}}),
         serde_json::json!({"id": "/x", "name": "extras", "type": "t", "kind": "functionapp,linux", "properties": {},
             "siteConfig": {}, "authSettings": {}, "diagnosticSettings": [], "keys": [{}], "secrets": [{}],
