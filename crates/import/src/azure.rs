@@ -16,7 +16,7 @@
 //! pieces of one tenant usually arrive in several files (users in one, the registration report in
 //! another), [`build`] works on every Azure file of an import at once; `crate::load_files` gathers
 //! them. All-or-nothing: any malformed record fails the whole import, naming the file, the record
-//! index and the problem.
+//! (`data[3]`, `value[0]`, `page 2 value[5]`, `record 4`) and the problem.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -282,8 +282,9 @@ enum RecordKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
     file: String,
-    /// 0-based position in the file's list (`data[i]` / `value[i]` / array index).
-    index: usize,
+    /// Where the record is in the file: `data[3]`, `value[0]`, `page 2 value[5]`, `record 4`
+    /// (0-based positions), or `the entity`.
+    at: String,
     kind: RecordKind,
     object: Map<String, Value>,
 }
@@ -299,7 +300,7 @@ impl Record {
         ImportError::new(
             &self.file,
             None,
-            format!("record {}{id}: {}", self.index, message.into()),
+            format!("{}{id}: {}", self.at, message.into()),
         )
     }
 }
@@ -362,12 +363,14 @@ pub(crate) fn parse_doc(name: &str, text: &str) -> Result<AzureDoc, ImportError>
                     ));
                 };
                 for (i, row) in rows.iter().enumerate() {
-                    doc.records.push(arm_record(name, i, row)?);
+                    doc.records
+                        .push(arm_record(name, format!("data[{i}]"), row)?);
                 }
             } else if map.get("id").and_then(Value::as_str).is_some()
                 && map.get("type").and_then(Value::as_str).is_some()
             {
-                doc.records.push(arm_record(name, 0, &Value::Object(map))?);
+                doc.records
+                    .push(arm_record(name, "the object".into(), &Value::Object(map))?);
             } else {
                 return Err(ImportError::new(
                     name,
@@ -391,7 +394,13 @@ pub(crate) fn parse_doc(name: &str, text: &str) -> Result<AzureDoc, ImportError>
                     push_graph_page(name, obj, &file_hint, &mut doc, Some(i))?;
                     continue;
                 }
-                doc.records.push(classify(name, i, obj, None, &file_hint)?);
+                doc.records.push(classify(
+                    name,
+                    format!("record {i}"),
+                    obj,
+                    None,
+                    &file_hint,
+                )?);
             }
         }
         _ => {
@@ -417,29 +426,38 @@ fn push_graph_page(
         .and_then(Value::as_str)
         .map(str::to_string);
     let page_kind = context.as_deref().and_then(GraphKind::from_context);
-    let where_ = |m: String| match page_index {
-        Some(p) => ImportError::new(name, None, format!("page {p}: {m}")),
-        None => ImportError::new(name, None, m),
+    let prefix = match page_index {
+        Some(p) => format!("page {p} "),
+        None => String::new(),
     };
     match page.remove("value") {
         Some(Value::Array(items)) => {
-            let base = doc.records.len();
             for (i, item) in items.into_iter().enumerate() {
+                let at = format!("{prefix}value[{i}]");
                 let Value::Object(obj) = item else {
-                    return Err(where_(format!("value[{i}]: expected a JSON object")));
+                    return Err(ImportError::new(
+                        name,
+                        None,
+                        format!("{at}: expected a JSON object"),
+                    ));
                 };
-                let mut rec = classify(name, base + i, obj, page_kind.clone(), file_hint)?;
-                rec.index = base + i;
-                doc.records.push(rec);
+                doc.records
+                    .push(classify(name, at, obj, page_kind.clone(), file_hint)?);
             }
             Ok(())
         }
-        Some(_) => Err(where_("\"value\" must be a list".into())),
+        Some(_) => Err(ImportError::new(
+            name,
+            None,
+            format!("{prefix}\"value\" must be a list")
+                .trim_start()
+                .to_string(),
+        )),
         None => {
             // A single entity (`…/$entity`): the page is the object itself.
-            let index = doc.records.len();
-            let rec = classify(name, index, page, page_kind, file_hint)?;
-            doc.records.push(rec);
+            let at = format!("{prefix}the entity").trim_start().to_string();
+            doc.records
+                .push(classify(name, at, page, page_kind, file_hint)?);
             Ok(())
         }
     }
@@ -447,7 +465,7 @@ fn push_graph_page(
 
 fn classify(
     name: &str,
-    index: usize,
+    at: String,
     obj: Map<String, Value>,
     page_kind: Option<GraphKind>,
     file_hint: &Option<GraphKind>,
@@ -472,14 +490,14 @@ fn classify(
         Some(k) => {
             let rec = Record {
                 file: name.to_string(),
-                index,
+                at,
                 kind: RecordKind::Graph(k),
                 object: obj,
             };
             validate_graph(&rec)?;
             Ok(rec)
         }
-        None => arm_record(name, index, &Value::Object(obj)),
+        None => arm_record(name, at, &Value::Object(obj)),
     }
 }
 
@@ -498,17 +516,17 @@ fn validate_graph(rec: &Record) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn arm_record(name: &str, index: usize, row: &Value) -> Result<Record, ImportError> {
+fn arm_record(name: &str, at: String, row: &Value) -> Result<Record, ImportError> {
     let Value::Object(obj) = row else {
         return Err(ImportError::new(
             name,
             None,
-            format!("record {index}: expected a JSON object"),
+            format!("{at}: expected a JSON object"),
         ));
     };
     let rec = Record {
         file: name.to_string(),
-        index,
+        at,
         kind: RecordKind::Arm,
         object: obj.clone(),
     };
@@ -702,6 +720,7 @@ pub(crate) fn build(
     let mut registration: HashMap<String, Value> = HashMap::new();
     let mut tenant_extras: Map<String, Value> = Map::new();
     let mut group_settings: Map<String, Value> = Map::new();
+    let mut policy_file: Option<String> = None;
     let mut role_members: HashMap<String, Vec<String>> = HashMap::new(); // user id -> role names
     for r in &records {
         match &r.kind {
@@ -711,6 +730,7 @@ pub(crate) fn build(
                 }
             }
             RecordKind::Graph(GraphKind::TenantPolicy(key)) => {
+                policy_file.get_or_insert_with(|| r.file.clone());
                 let mut obj = r.object.clone();
                 obj.remove("@odata.context");
                 tenant_extras.insert((*key).to_string(), Value::Object(obj));
@@ -840,7 +860,7 @@ pub(crate) fn build(
             Value::Object(obj),
             observed_at,
         )
-        .map_err(|m| ImportError::new("azure", None, m))?;
+        .map_err(|m| ImportError::new(policy_file.as_deref().unwrap_or("azure"), None, m))?;
         built.by_object.insert(t.clone(), pos);
         tenant_pos = Some(pos);
     }
