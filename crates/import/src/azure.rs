@@ -1078,12 +1078,14 @@ fn relate(built: &Built, tenant_pos: Option<usize>) -> Vec<Relationship> {
             if let Some(sub) = subscription_of(id) {
                 add(sub_of(&sub), here, "contains");
             }
-        } else if let Some(parent) = parent_of(id).and_then(|p| built.arm(&p)) {
-            add(Some(parent), here, "contains");
-        } else if let Some(rg) = resource_group_of(id) {
-            add(built.arm(&rg), here, "contains");
-        } else if let Some(sub) = subscription_of(id) {
-            add(sub_of(&sub), here, "contains");
+        } else {
+            // The nearest exported container: parent resource, else resource group, else
+            // subscription.
+            let container = parent_of(id)
+                .and_then(|p| built.arm(&p))
+                .or_else(|| resource_group_of(id).and_then(|rg| built.arm(&rg)))
+                .or_else(|| subscription_of(id).and_then(|sub| sub_of(&sub)));
+            add(container, here, "contains");
         }
 
         // Diagnostic settings (subscription, vault: a list; storage: per service).

@@ -439,3 +439,18 @@ fn gzipped_azure_files_are_read() {
     let b = parse_bytes("rg.json", &raw, now()).unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn resources_hang_off_the_nearest_exported_container() {
+    // No resource group row and no SQL server row: the database belongs to the subscription.
+    let text = r#"{"count": 2, "total_records": 2, "data": [
+      {"id": "/subscriptions/s1", "name": "s1", "type": "microsoft.resources/subscriptions", "subscriptionId": "s1", "properties": {}},
+      {"id": "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Sql/servers/sq/databases/db", "name": "db",
+       "type": "microsoft.sql/servers/databases", "location": "westeurope", "subscriptionId": "s1", "properties": null}
+    ]}"#;
+    let inv = parse_bytes("rg.json", text.as_bytes(), now()).unwrap();
+    let sub = by_name(&inv, "azure.resources.subscription", "s1");
+    let db = by_name(&inv, "azure.sql.database", "db");
+    assert!(edge(&inv, sub, "contains", db));
+    assert_eq!(inv.relationships.len(), 1);
+}
