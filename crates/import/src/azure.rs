@@ -1059,9 +1059,14 @@ fn relate(built: &Built, tenant_pos: Option<usize>) -> Vec<Relationship> {
             }
         } else if let Some(parent) = parent_of(id).and_then(|p| built.arm(&p)) {
             add(Some(parent), here, "contains");
-        } else if let Some(rg) = resource_group_of(id) {
-            add(built.arm(&rg), here, "contains");
+        } else if let Some(rg) = resource_group_of(id)
+            && let Some(group) = built.arm(&rg)
+        {
+            add(Some(group), here, "contains");
         } else if let Some(sub) = subscription_of(id) {
+            // Outside any resource group, or in one the export did not include (a Resource
+            // Graph query of `resources` alone has no resource group rows): the subscription
+            // holds it directly, so subscription-wide controls still see it.
             add(sub_of(&sub), here, "contains");
         }
 

@@ -417,6 +417,16 @@ fn importer_fixture_of_the_azure_importer_is_evaluated_without_errors() {
         Pass,
     );
     expect(&r, "azure-monitor-alert-nsg-write", "prod", Fail);
+    expect(&r, "azure-monitor-activity-log-categories", "prod", Pass);
+    expect(&r, "azure-network-watcher-enabled", "prod", Pass);
+    expect(&r, "azure-network-bastion-host-exists", "prod", Fail);
+    expect(
+        &r,
+        "azure-compute-disk-no-public-network-access",
+        "vm-web_OsDisk_1",
+        Fail,
+    );
+    expect(&r, "azure-sql-database-tde-enabled", "orders", Pass);
 }
 
 /// The contract gives storage accounts' `diagnosticSettings` per service (an object), every other
