@@ -101,6 +101,24 @@ fn every_automated_cis_azure_resource_recommendation_has_a_control() {
     }
 }
 
+#[test]
+fn every_automated_cis_azure_recommendation_has_a_control() {
+    // Both halves of the content together: identity and Defender (sections 1-2) and resources.
+    let catalog = Catalog::builtin().unwrap();
+    let cov = rampart_rules::coverage::framework_coverage(&catalog, "cis-azure-3.0").unwrap();
+    println!(
+        "CIS Azure 3.0: {} automated with controls, {} manual, {} automated without a control",
+        cov.automated.len(),
+        cov.manual.len(),
+        cov.missing.len()
+    );
+    assert!(
+        cov.missing.is_empty(),
+        "CIS Azure 3.0 requirements without a control: {:?}",
+        cov.missing
+    );
+}
+
 /// Reference controls of the identity, Defender for Cloud and authorization areas (az1's part).
 fn identity_or_defender(slug: &str) -> bool {
     slug.starts_with("azure-defender")
@@ -417,6 +435,16 @@ fn importer_fixture_of_the_azure_importer_is_evaluated_without_errors() {
         Pass,
     );
     expect(&r, "azure-monitor-alert-nsg-write", "prod", Fail);
+    expect(&r, "azure-monitor-activity-log-categories", "prod", Pass);
+    expect(&r, "azure-network-watcher-enabled", "prod", Pass);
+    expect(&r, "azure-network-bastion-host-exists", "prod", Fail);
+    expect(
+        &r,
+        "azure-compute-disk-no-public-network-access",
+        "vm-web_OsDisk_1",
+        Fail,
+    );
+    expect(&r, "azure-sql-database-tde-enabled", "orders", Pass);
 }
 
 /// The contract gives storage accounts' `diagnosticSettings` per service (an object), every other
