@@ -1,8 +1,10 @@
 //! Rampart importers.
 //!
 //! Turns files into an [`Inventory`]: the Rampart JSON-lines snapshot (docs/snapshot-format.md)
-//! the configuration snapshot that AWS Config delivers to S3, and Google Cloud Asset Inventory
-//! exports and listings (docs/asset-types-gcp.md); any of them optionally gzipped.
+//! the configuration snapshot that AWS Config delivers to S3, Google Cloud Asset Inventory
+//! exports and listings (docs/asset-types-gcp.md), and Azure exports: Azure Resource Graph query
+//! output and Microsoft Graph (Entra ID) pages (docs/asset-types-azure.md); any of them
+//! optionally gzipped.
 //!
 //! Architecture invariant: an import is all-or-nothing. Every function here either returns a
 //! complete, validated inventory or an [`ImportError`] naming the file (and the 1-based line where
@@ -15,11 +17,13 @@ use chrono::{DateTime, Utc};
 use rampart_model::Inventory;
 
 mod awsconfig;
+mod azure;
 mod gcp;
 pub mod policy;
 mod snapshot;
 
 pub use awsconfig::parse_aws_config;
+pub use azure::{map_arm_type, parse_azure};
 pub use gcp::{map_asset_type as map_gcp_asset_type, parse_gcp_assets, parse_gcp_files};
 pub use snapshot::{parse_snapshot, write_snapshot};
 
@@ -33,6 +37,9 @@ pub enum Format {
     /// A Google Cloud Asset Inventory export (`gcloud asset export`, JSON lines) or listing
     /// (`gcloud asset list --format=json`, a JSON array).
     GcpAssetInventory,
+    /// Azure: Resource Graph output (`az graph query -o json`, or its `data` array) or Microsoft
+    /// Graph (Entra ID) pages and arrays.
+    Azure,
 }
 
 /// An import failure: the file, the 1-based line when known, and what is wrong.
@@ -133,6 +140,9 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> Result<Format, ImportError> {
     if gcp::looks_like_cai(text) {
         return Ok(Format::GcpAssetInventory);
     }
+    if azure::sniff(name, text) {
+        return Ok(Format::Azure);
+    }
     let lower = name.to_ascii_lowercase();
     let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
     if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") {
@@ -145,8 +155,10 @@ pub fn detect_format(name: &str, bytes: &[u8]) -> Result<Format, ImportError> {
         name,
         None,
         "unrecognised format: expected a Rampart snapshot (JSON lines starting with \
-         {\"rampart_snapshot\": 1}) an AWS Config snapshot (JSON with \"configurationItems\") or a Cloud Asset \
-         Inventory export (JSON lines or array of assets with \"asset_type\")",
+         {\"rampart_snapshot\": 1}), an AWS Config snapshot (JSON with \"configurationItems\"), \
+         a Cloud Asset Inventory export (JSON lines or array of assets with \"asset_type\"), \
+         Azure Resource Graph output (JSON with \"data\" rows) or a Microsoft Graph export \
+         (JSON with \"@odata.context\")",
     ))
 }
 
@@ -162,24 +174,36 @@ pub fn parse_bytes(
         Format::RampartSnapshot => parse_snapshot(name, &text, observed_at),
         Format::AwsConfigSnapshot => parse_aws_config(name, &text, observed_at),
         Format::GcpAssetInventory => parse_gcp_assets(name, &text, observed_at),
+        Format::Azure => parse_azure(name, &text, observed_at),
     }
 }
 
 /// Reads, validates and merges several files. Any error in any file fails the whole load.
 ///
 /// Cloud Asset Inventory files are parsed together, so that the RESOURCE and IAM_POLICY exports
-/// of the same assets (written to separate files) merge onto one asset each.
+/// of the same assets (written to separate files) merge onto one asset each; Azure files alike.
 pub fn load_files(paths: &[PathBuf], observed_at: DateTime<Utc>) -> Result<Inventory, ImportError> {
     let mut inventory = Inventory::default();
     let mut cai: Vec<(String, String)> = Vec::new();
+    // Azure files are built together: Entra objects, registration reports and tenant policies
+    // of one tenant usually arrive in separate files and refer to each other.
+    let mut azure_docs = Vec::new();
     for path in paths {
         let name = path.display().to_string();
         let bytes = std::fs::read(path)
             .map_err(|e| ImportError::new(&name, None, format!("cannot read the file: {e}")))?;
-        if detect_format(&name, &bytes)? == Format::GcpAssetInventory {
-            let text = decode_text(&name, &bytes)?;
-            cai.push((name, text));
-            continue;
+        match detect_format(&name, &bytes)? {
+            Format::GcpAssetInventory => {
+                let text = decode_text(&name, &bytes)?;
+                cai.push((name, text));
+                continue;
+            }
+            Format::Azure => {
+                let text = decode_text(&name, &bytes)?;
+                azure_docs.push(azure::parse_doc(&name, &text)?);
+                continue;
+            }
+            Format::RampartSnapshot | Format::AwsConfigSnapshot => {}
         }
         let parsed = parse_bytes(&name, &bytes, observed_at)?;
         inventory.merge(parsed);
@@ -187,6 +211,9 @@ pub fn load_files(paths: &[PathBuf], observed_at: DateTime<Utc>) -> Result<Inven
     if !cai.is_empty() {
         let files: Vec<(&str, &str)> = cai.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
         inventory.merge(parse_gcp_files(&files, observed_at)?);
+    }
+    if !azure_docs.is_empty() {
+        inventory.merge(azure::build(azure_docs, observed_at)?);
     }
     Ok(inventory)
 }
