@@ -16,7 +16,7 @@
 //! pieces of one tenant usually arrive in several files (users in one, the registration report in
 //! another), [`build`] works on every Azure file of an import at once; `crate::load_files` gathers
 //! them. All-or-nothing: any malformed record fails the whole import, naming the file, the record
-//! index and the problem.
+//! (`data[3]`, `value[0]`, `page 2 value[5]`, `record 4`) and the problem.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -244,25 +244,26 @@ impl GraphKind {
             .filter(|c| c.is_ascii_alphanumeric())
             .collect();
         // Longest, most specific names first.
-        const HINTS: &[(&str, fn() -> GraphKind)] = &[
-            ("userregistrationdetails", || GraphKind::RegistrationDetails),
-            ("registrationdetails", || GraphKind::RegistrationDetails),
-            ("namedlocations", || GraphKind::NamedLocation),
-            ("conditionalaccess", || GraphKind::ConditionalAccessPolicy),
-            ("capolicies", || GraphKind::ConditionalAccessPolicy),
-            ("serviceprincipals", || GraphKind::ServicePrincipal),
-            ("directoryroles", || GraphKind::DirectoryRole),
-            ("applications", || GraphKind::Application),
-            ("organization", || GraphKind::Tenant),
-            ("groupsettings", || GraphKind::DirectorySetting),
-            ("directorysettings", || GraphKind::DirectorySetting),
-            ("groups", || GraphKind::Group),
-            ("users", || GraphKind::User),
+        // (what the name contains, the Graph type it stands for)
+        const HINTS: &[(&str, &str)] = &[
+            ("userregistrationdetails", "userRegistrationDetails"),
+            ("registrationdetails", "userRegistrationDetails"),
+            ("namedlocations", "namedLocation"),
+            ("conditionalaccess", "conditionalAccessPolicy"),
+            ("capolicies", "conditionalAccessPolicy"),
+            ("serviceprincipals", "servicePrincipal"),
+            ("directoryroles", "directoryRole"),
+            ("applications", "application"),
+            ("organization", "organization"),
+            ("groupsettings", "directorySetting"),
+            ("directorysettings", "directorySetting"),
+            ("groups", "group"),
+            ("users", "user"),
         ];
         HINTS
             .iter()
             .find(|(hint, _)| flat.contains(hint))
-            .map(|(_, k)| k())
+            .and_then(|(_, kind)| GraphKind::from_type_name(kind))
     }
 }
 
@@ -281,8 +282,9 @@ enum RecordKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
     file: String,
-    /// 0-based position in the file's list (`data[i]` / `value[i]` / array index).
-    index: usize,
+    /// Where the record is in the file: `data[3]`, `value[0]`, `page 2 value[5]`, `record 4`
+    /// (0-based positions), or `the entity`.
+    at: String,
     kind: RecordKind,
     object: Map<String, Value>,
 }
@@ -298,7 +300,7 @@ impl Record {
         ImportError::new(
             &self.file,
             None,
-            format!("record {}{id}: {}", self.index, message.into()),
+            format!("{}{id}: {}", self.at, message.into()),
         )
     }
 }
@@ -361,12 +363,14 @@ pub(crate) fn parse_doc(name: &str, text: &str) -> Result<AzureDoc, ImportError>
                     ));
                 };
                 for (i, row) in rows.iter().enumerate() {
-                    doc.records.push(arm_record(name, i, row)?);
+                    doc.records
+                        .push(arm_record(name, format!("data[{i}]"), row)?);
                 }
             } else if map.get("id").and_then(Value::as_str).is_some()
                 && map.get("type").and_then(Value::as_str).is_some()
             {
-                doc.records.push(arm_record(name, 0, &Value::Object(map))?);
+                doc.records
+                    .push(arm_record(name, "the object".into(), &Value::Object(map))?);
             } else {
                 return Err(ImportError::new(
                     name,
@@ -390,7 +394,13 @@ pub(crate) fn parse_doc(name: &str, text: &str) -> Result<AzureDoc, ImportError>
                     push_graph_page(name, obj, &file_hint, &mut doc, Some(i))?;
                     continue;
                 }
-                doc.records.push(classify(name, i, obj, None, &file_hint)?);
+                doc.records.push(classify(
+                    name,
+                    format!("record {i}"),
+                    obj,
+                    None,
+                    &file_hint,
+                )?);
             }
         }
         _ => {
@@ -416,29 +426,38 @@ fn push_graph_page(
         .and_then(Value::as_str)
         .map(str::to_string);
     let page_kind = context.as_deref().and_then(GraphKind::from_context);
-    let where_ = |m: String| match page_index {
-        Some(p) => ImportError::new(name, None, format!("page {p}: {m}")),
-        None => ImportError::new(name, None, m),
+    let prefix = match page_index {
+        Some(p) => format!("page {p} "),
+        None => String::new(),
     };
     match page.remove("value") {
         Some(Value::Array(items)) => {
-            let base = doc.records.len();
             for (i, item) in items.into_iter().enumerate() {
+                let at = format!("{prefix}value[{i}]");
                 let Value::Object(obj) = item else {
-                    return Err(where_(format!("value[{i}]: expected a JSON object")));
+                    return Err(ImportError::new(
+                        name,
+                        None,
+                        format!("{at}: expected a JSON object"),
+                    ));
                 };
-                let mut rec = classify(name, base + i, obj, page_kind.clone(), file_hint)?;
-                rec.index = base + i;
-                doc.records.push(rec);
+                doc.records
+                    .push(classify(name, at, obj, page_kind.clone(), file_hint)?);
             }
             Ok(())
         }
-        Some(_) => Err(where_("\"value\" must be a list".into())),
+        Some(_) => Err(ImportError::new(
+            name,
+            None,
+            format!("{prefix}\"value\" must be a list")
+                .trim_start()
+                .to_string(),
+        )),
         None => {
             // A single entity (`…/$entity`): the page is the object itself.
-            let index = doc.records.len();
-            let rec = classify(name, index, page, page_kind, file_hint)?;
-            doc.records.push(rec);
+            let at = format!("{prefix}the entity").trim_start().to_string();
+            doc.records
+                .push(classify(name, at, page, page_kind, file_hint)?);
             Ok(())
         }
     }
@@ -446,7 +465,7 @@ fn push_graph_page(
 
 fn classify(
     name: &str,
-    index: usize,
+    at: String,
     obj: Map<String, Value>,
     page_kind: Option<GraphKind>,
     file_hint: &Option<GraphKind>,
@@ -471,14 +490,14 @@ fn classify(
         Some(k) => {
             let rec = Record {
                 file: name.to_string(),
-                index,
+                at,
                 kind: RecordKind::Graph(k),
                 object: obj,
             };
             validate_graph(&rec)?;
             Ok(rec)
         }
-        None => arm_record(name, index, &Value::Object(obj)),
+        None => arm_record(name, at, &Value::Object(obj)),
     }
 }
 
@@ -497,17 +516,17 @@ fn validate_graph(rec: &Record) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn arm_record(name: &str, index: usize, row: &Value) -> Result<Record, ImportError> {
+fn arm_record(name: &str, at: String, row: &Value) -> Result<Record, ImportError> {
     let Value::Object(obj) = row else {
         return Err(ImportError::new(
             name,
             None,
-            format!("record {index}: expected a JSON object"),
+            format!("{at}: expected a JSON object"),
         ));
     };
     let rec = Record {
         file: name.to_string(),
-        index,
+        at,
         kind: RecordKind::Arm,
         object: obj.clone(),
     };
@@ -592,7 +611,7 @@ fn parent_of(id: &str) -> Option<String> {
         .filter(|p| !p.is_empty())
         .collect();
     // NS / T / N / CT / CN …: a child has at least five segments after /providers/.
-    if tail.len() < 5 || tail.len() % 2 == 0 {
+    if tail.len() < 5 || tail.len().is_multiple_of(2) {
         return None;
     }
     let keep = tail.len() - 2;
@@ -701,6 +720,7 @@ pub(crate) fn build(
     let mut registration: HashMap<String, Value> = HashMap::new();
     let mut tenant_extras: Map<String, Value> = Map::new();
     let mut group_settings: Map<String, Value> = Map::new();
+    let mut policy_file: Option<String> = None;
     let mut role_members: HashMap<String, Vec<String>> = HashMap::new(); // user id -> role names
     for r in &records {
         match &r.kind {
@@ -710,6 +730,7 @@ pub(crate) fn build(
                 }
             }
             RecordKind::Graph(GraphKind::TenantPolicy(key)) => {
+                policy_file.get_or_insert_with(|| r.file.clone());
                 let mut obj = r.object.clone();
                 obj.remove("@odata.context");
                 tenant_extras.insert((*key).to_string(), Value::Object(obj));
@@ -839,7 +860,7 @@ pub(crate) fn build(
             Value::Object(obj),
             observed_at,
         )
-        .map_err(|m| ImportError::new("azure", None, m))?;
+        .map_err(|m| ImportError::new(policy_file.as_deref().unwrap_or("azure"), None, m))?;
         built.by_object.insert(t.clone(), pos);
         tenant_pos = Some(pos);
     }
@@ -1057,17 +1078,14 @@ fn relate(built: &Built, tenant_pos: Option<usize>) -> Vec<Relationship> {
             if let Some(sub) = subscription_of(id) {
                 add(sub_of(&sub), here, "contains");
             }
-        } else if let Some(parent) = parent_of(id).and_then(|p| built.arm(&p)) {
-            add(Some(parent), here, "contains");
-        } else if let Some(rg) = resource_group_of(id)
-            && let Some(group) = built.arm(&rg)
-        {
-            add(Some(group), here, "contains");
-        } else if let Some(sub) = subscription_of(id) {
-            // Outside any resource group, or in one the export did not include (a Resource
-            // Graph query of `resources` alone has no resource group rows): the subscription
-            // holds it directly, so subscription-wide controls still see it.
-            add(sub_of(&sub), here, "contains");
+        } else {
+            // The nearest exported container: parent resource, else resource group, else
+            // subscription.
+            let container = parent_of(id)
+                .and_then(|p| built.arm(&p))
+                .or_else(|| resource_group_of(id).and_then(|rg| built.arm(&rg)))
+                .or_else(|| subscription_of(id).and_then(|sub| sub_of(&sub)));
+            add(container, here, "contains");
         }
 
         // Diagnostic settings (subscription, vault: a list; storage: per service).

@@ -221,7 +221,8 @@ fn imported_tenant_and_subscription_give_the_expected_findings() {
         Fail
     );
 
-    // Nothing errors on real import output.
+    // No control errors on real import output (a missing optional field must make a control
+    // fail or not apply, never error).
     let errors: Vec<_> = r
         .iter()
         .filter(|(_, s)| **s == FindingStatus::Error)
@@ -243,6 +244,36 @@ fn a_tenant_that_turns_on_security_defaults_passes_the_mfa_control() {
     assert_eq!(
         status(&r, "azure-entra-mfa-required-for-all-users", "Contoso Ltd"),
         FindingStatus::Pass
+    );
+}
+
+#[test]
+fn a_vm_with_a_managed_identity_fails_once_an_inherited_owner_loses_mfa() {
+    // vm-web has a system-assigned identity; Alice holds Owner on its subscription.
+    let mut inv = inventory();
+    let r = results(&inv);
+    assert_eq!(
+        status(&r, "azure-authorization-vm-access-requires-mfa", "vm-web"),
+        FindingStatus::Pass
+    );
+    let alice = inv
+        .assets
+        .iter_mut()
+        .find(|a| a.name == "Alice Admin")
+        .unwrap();
+    alice.config["registrationDetails"]["isMfaRegistered"] = serde_json::Value::Bool(false);
+    let r = results(&inv);
+    assert_eq!(
+        status(&r, "azure-authorization-vm-access-requires-mfa", "vm-web"),
+        FindingStatus::Fail
+    );
+    assert_eq!(
+        status(
+            &r,
+            "azure-entra-privileged-user-mfa-registered",
+            "Alice Admin"
+        ),
+        FindingStatus::Fail
     );
 }
 
