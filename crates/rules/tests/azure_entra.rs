@@ -253,7 +253,7 @@ fn a_vm_with_a_managed_identity_fails_once_an_inherited_owner_loses_mfa() {
     let mut inv = inventory();
     let r = results(&inv);
     assert_eq!(
-        status(&r, "azure-authorization-vm-access-requires-mfa", "vm-web"),
+        status(&r, "azure-vm-privileged-access-requires-mfa", "vm-web"),
         FindingStatus::Pass
     );
     let alice = inv
@@ -264,7 +264,7 @@ fn a_vm_with_a_managed_identity_fails_once_an_inherited_owner_loses_mfa() {
     alice.config["registrationDetails"]["isMfaRegistered"] = serde_json::Value::Bool(false);
     let r = results(&inv);
     assert_eq!(
-        status(&r, "azure-authorization-vm-access-requires-mfa", "vm-web"),
+        status(&r, "azure-vm-privileged-access-requires-mfa", "vm-web"),
         FindingStatus::Fail
     );
     assert_eq!(
