@@ -268,6 +268,34 @@ pub struct BackupArgs {
     /// Keep only the newest N backups in --out (0 keeps all).
     #[arg(long, default_value_t = 0)]
     retain: usize,
+    /// PostgreSQL: URL of the role `pg_dump` connects as, one that may read every row (BYPASSRLS,
+    /// e.g. `CREATE ROLE rampart_backup LOGIN BYPASSRLS IN ROLE pg_read_all_data`). Required when
+    /// --database-url is PostgreSQL.
+    #[arg(
+        long,
+        env = "RAMPART_BACKUP_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    backup_database_url: Option<String>,
+    #[command(flatten)]
+    pg: PgBin,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PgBin {
+    /// Directory of PostgreSQL's client tools (pg_dump, pg_restore), at least as new as the
+    /// server; default: the PATH.
+    #[arg(long, env = "RAMPART_PG_BIN", value_name = "DIR")]
+    pg_bin: Option<PathBuf>,
+}
+
+impl PgBin {
+    fn tools(&self) -> rampart_store::backup::PgTools {
+        rampart_store::backup::PgTools {
+            bin_dir: self.pg_bin.clone(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -284,6 +312,21 @@ pub struct RestoreArgs {
     /// Replace a database that holds data (never one in use by a running server).
     #[arg(long)]
     force: bool,
+    /// PostgreSQL backups: URL of the (empty) database to restore into, connecting as its owner
+    /// role or a superuser; the roles the backup names must exist. Then --database-url (the
+    /// application role) is used to verify the restored data against the manifest.
+    #[arg(
+        long,
+        env = "RAMPART_RESTORE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        requires = "database_url"
+    )]
+    restore_database_url: Option<String>,
+    #[command(flatten)]
+    database: crate::database::DatabaseArgs,
+    #[command(flatten)]
+    pg: PgBin,
 }
 
 pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
@@ -291,10 +334,20 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let store = open(&args.dir).await?;
         let started = std::time::Instant::now();
-        let report = store
-            .backup(&args.out, &vault, args.retain)
-            .await
-            .context("backup failed")?;
+        let report = match (store.backend_name(), &args.backup_database_url) {
+            ("postgres", Some(url)) => {
+                store
+                    .backup_postgres(url, &args.pg.tools(), &args.out, &vault, args.retain)
+                    .await
+            }
+            ("postgres", None) => bail!(
+                "--backup-database-url is required on PostgreSQL: a role that may read every row \
+                 (BYPASSRLS), see docs/operations.md"
+            ),
+            (_, Some(_)) => bail!("--backup-database-url applies to PostgreSQL stores only"),
+            _ => store.backup(&args.out, &vault, args.retain).await,
+        }
+        .context("backup failed")?;
         store
             .audit(
                 None,
@@ -321,14 +374,26 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
 pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let vault = load_vault(&args.data_dir, args.key_file.as_deref())?;
     let started = std::time::Instant::now();
-    let manifest = rampart_store::backup::restore(&args.from, &args.data_dir, &vault, args.force)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("restore refused or failed; the target was not changed")?;
+    let manifest = match &args.restore_database_url {
+        Some(url) => runtime()?.block_on(rampart_store::backup::restore_postgres(
+            &args.from,
+            url,
+            &args.pg.tools(),
+            &vault,
+            args.force,
+        )),
+        None if args.database.database_url.is_some() => {
+            bail!("--restore-database-url is needed to restore into PostgreSQL")
+        }
+        None => rampart_store::backup::restore(&args.from, &args.data_dir, &vault, args.force),
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .context("restore refused or failed; the target was not changed")?;
     let restore_secs = started.elapsed().as_secs_f64();
     // Open (and migrate, if the backup is older) the restored store and compare it with the
     // manifest, workspace by workspace.
     runtime()?.block_on(async {
-        let store = Store::open_data_dir(&args.data_dir).await?;
+        let store = args.database.open(&args.data_dir).await?;
         let now = store.workspace_fingerprints().await?;
         if now != manifest.workspaces {
             bail!("the restored data does not match the backup's manifest");

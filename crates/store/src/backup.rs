@@ -192,12 +192,11 @@ impl Store {
     /// Takes an encrypted backup into `dir` and keeps the newest `retain` backups there (0 keeps
     /// all).
     ///
-    /// SQLite only: on PostgreSQL back up the database with `pg_dump` (docs/deploy.md), which
-    /// this refuses with [`StoreError::Invalid`].
+    /// SQLite only: on PostgreSQL use [`Store::backup_postgres`].
     pub async fn backup(&self, dir: &Path, vault: &Vault, retain: usize) -> Result<BackupReport> {
         if self.backend_name() != "sqlite" {
             return Err(bad(
-                "encrypted backups are taken of SQLite; on PostgreSQL use pg_dump (docs/deploy.md)",
+                "this store is on PostgreSQL: back it up with pg_dump (rampart backup --backup-database-url)",
             ));
         }
         std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
@@ -217,7 +216,7 @@ impl Store {
             .execute(&self.db().pool)
             .await?;
         let result = self
-            .seal_snapshot(&snapshot, dir, &stamp, &id, now, vault)
+            .seal_snapshot(&snapshot, dir, &stamp, &id, now, vault, "sqlite")
             .await;
         let _ = std::fs::remove_file(&snapshot);
         let (path, manifest) = result?;
@@ -229,6 +228,7 @@ impl Store {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn seal_snapshot(
         &self,
         snapshot: &Path,
@@ -237,6 +237,7 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
         vault: &Vault,
+        backend: &str,
     ) -> Result<(PathBuf, Manifest)> {
         let (bytes, sha) = file_sha256(snapshot)?;
         let mut prefix = [0u8; 8];
@@ -248,7 +249,7 @@ impl Store {
             format: 1,
             id: id.to_owned(),
             created_at: now,
-            backend: "sqlite".into(),
+            backend: backend.into(),
             key_id: vault.current_key_id().to_owned(),
             nonce_prefix: hex::encode(prefix),
             migrations: self.applied_migrations().await?,
@@ -449,6 +450,32 @@ pub fn restore(backup: &Path, data_dir: &Path, vault: &Vault, force: bool) -> Re
             target.display()
         )));
     }
+    let partial = data_dir.join(".restore.partial");
+    let result = decrypt_to(backup, vault, &partial, "sqlite")
+        .and_then(|manifest| integrity_check(&partial).map(|()| manifest));
+    let manifest = match result {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(format!("{SQLITE_FILE_NAME}{suffix}")));
+    }
+    std::fs::rename(&partial, &target)
+        .map_err(io(format!("cannot move into {}", target.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600));
+    }
+    drop(lock);
+    Ok(manifest)
+}
+
+/// Decrypts and verifies `backup` (of a `backend` store) into `partial`, a new private file.
+fn decrypt_to(backup: &Path, vault: &Vault, partial: &Path, backend: &str) -> Result<Manifest> {
     let mut input = BufReader::new(
         File::open(backup).map_err(io(format!("cannot read {}", backup.display())))?,
     );
@@ -460,9 +487,20 @@ pub fn restore(backup: &Path, data_dir: &Path, vault: &Vault, force: bool) -> Re
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| bad("bad nonce prefix in manifest"))?;
     let total_chunks = manifest.database_bytes.div_ceil(CHUNK as u64).max(1);
-    let partial = data_dir.join(format!(".restore-{}.partial", manifest.id));
-    let result = (|| -> Result<()> {
-        let mut out = BufWriter::new(create_private(&partial)?);
+    if manifest.backend != backend {
+        return Err(bad(format!(
+            "{} is a backup of a {} store; restore it into {}",
+            backup.display(),
+            manifest.backend,
+            if manifest.backend == "sqlite" {
+                "a data directory (SQLite)"
+            } else {
+                "PostgreSQL (--restore-database-url)"
+            }
+        )));
+    }
+    {
+        let mut out = BufWriter::new(create_private(partial)?);
         let mut h = sha2::Sha256::new();
         for index in 0..total_chunks {
             let mut len = [0u8; 4];
@@ -514,23 +552,7 @@ pub fn restore(backup: &Path, data_dir: &Path, vault: &Vault, force: bool) -> Re
                 "the restored database does not match the manifest checksum",
             ));
         }
-        integrity_check(&partial)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&partial);
-        return Err(e);
     }
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(data_dir.join(format!("{SQLITE_FILE_NAME}{suffix}")));
-    }
-    std::fs::rename(&partial, &target)
-        .map_err(io(format!("cannot move into {}", target.display())))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let _ = std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600));
-    }
-    drop(lock);
     Ok(manifest)
 }
 
@@ -600,4 +622,269 @@ fn integrity_check(path: &Path) -> Result<()> {
             )))
         }
     })
+}
+
+// ----- PostgreSQL: pg_dump / pg_restore under the same sealing -------------------------------
+
+/// Where the PostgreSQL client tools are: a directory holding `pg_dump` and `pg_restore` (for
+/// example `/usr/lib/postgresql/15/bin`), or `None` for the `PATH`. They must be at least as new
+/// as the server.
+#[derive(Debug, Clone, Default)]
+pub struct PgTools {
+    pub bin_dir: Option<PathBuf>,
+}
+
+impl PgTools {
+    fn command(&self, tool: &str) -> std::process::Command {
+        let exe = match &self.bin_dir {
+            Some(dir) => dir.join(tool),
+            None => PathBuf::from(tool),
+        };
+        std::process::Command::new(exe)
+    }
+}
+
+/// The libpq environment for a `postgres://` URL: the password travels in `PGPASSWORD`, never on
+/// a command line that `ps` would show.
+fn libpq_env(url: &str) -> Result<Vec<(&'static str, String)>> {
+    let parsed = url::Url::parse(url).map_err(|_| bad("the PostgreSQL URL does not parse"))?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(bad("a postgres:// URL is needed"));
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut env = Vec::new();
+    if let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) {
+        env.push(("PGHOST", host.trim_matches(['[', ']']).to_owned()));
+    }
+    if let Some(port) = parsed.port() {
+        env.push(("PGPORT", port.to_string()));
+    }
+    if !parsed.username().is_empty() {
+        env.push(("PGUSER", decode(parsed.username())));
+    }
+    if let Some(pw) = parsed.password() {
+        env.push(("PGPASSWORD", decode(pw)));
+    }
+    let db = parsed.path().trim_start_matches('/');
+    if !db.is_empty() {
+        env.push(("PGDATABASE", decode(db)));
+    }
+    for (k, v) in parsed.query_pairs() {
+        let var = match k.as_ref() {
+            "host" => "PGHOST",
+            "port" => "PGPORT",
+            "user" => "PGUSER",
+            "sslmode" => "PGSSLMODE",
+            "sslrootcert" => "PGSSLROOTCERT",
+            _ => continue,
+        };
+        // A query parameter overrides the authority part (libpq's own rule).
+        env.retain(|(name, _)| *name != var);
+        env.push((var, v.into_owned()));
+    }
+    Ok(env)
+}
+
+/// Runs a PostgreSQL client tool with the URL's connection in its environment; a failure
+/// reports the tool's own message (which never holds the password).
+fn run_pg_tool(tools: &PgTools, tool: &str, url: &str, args: &[&std::ffi::OsStr]) -> Result<()> {
+    let mut cmd = tools.command(tool);
+    for var in [
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGDATABASE",
+        "PGSERVICE",
+        "PGSSLMODE",
+        "PGSSLROOTCERT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(libpq_env(url)?).args(args);
+    let out = cmd.output().map_err(|e| {
+        bad(format!(
+            "cannot run {tool} ({e}): install PostgreSQL's client tools (Debian: postgresql-client) \
+             or name their directory with --pg-bin"
+        ))
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let message: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(6)
+        .collect();
+    Err(bad(format!("{tool} failed: {}", message.join(" / "))))
+}
+
+impl Store {
+    /// Backs up a PostgreSQL store with `pg_dump --format=custom` (a consistent snapshot of the
+    /// whole database, taken online) under the same encryption, manifest and retention as the
+    /// SQLite backups. `dump_url` connects as a role that can read every row: one with `BYPASSRLS`
+    /// (for example `CREATE ROLE rampart_backup LOGIN BYPASSRLS IN ROLE pg_read_all_data`);
+    /// `pg_dump` refuses rather than silently dumping nothing when row-level security would hide
+    /// rows.
+    pub async fn backup_postgres(
+        &self,
+        dump_url: &str,
+        tools: &PgTools,
+        dir: &Path,
+        vault: &Vault,
+        retain: usize,
+    ) -> Result<BackupReport> {
+        if self.backend_name() != "postgres" {
+            return Err(bad(
+                "this store is on SQLite: use the SQLite backup (no --backup-database-url)",
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        let now = Utc::now();
+        let stamp = now.format("%Y%m%dT%H%M%S%.6fZ").to_string();
+        let id = format!("bkp_{}", uuid::Uuid::new_v4().simple());
+        let dump = dir.join(format!(".{id}.pgdump.partial"));
+        drop(create_private(&dump)?);
+        let result = {
+            let (tools, url, file) = (tools.clone(), dump_url.to_owned(), dump.clone());
+            tokio::task::spawn_blocking(move || {
+                run_pg_tool(
+                    &tools,
+                    "pg_dump",
+                    &url,
+                    &[
+                        "--format=custom".as_ref(),
+                        "--no-password".as_ref(),
+                        "--file".as_ref(),
+                        file.as_os_str(),
+                    ],
+                )
+            })
+            .await
+            .map_err(|e| bad(format!("pg_dump task: {e}")))?
+        };
+        let result = match result {
+            Ok(()) => {
+                self.seal_snapshot(&dump, dir, &stamp, &id, now, vault, "postgres")
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let _ = std::fs::remove_file(&dump);
+        let (path, manifest) = result?;
+        let removed = apply_retention(dir, retain)?;
+        Ok(BackupReport {
+            path,
+            manifest,
+            removed,
+        })
+    }
+}
+
+/// Restores a PostgreSQL backup into the database of `target_url` with `pg_restore` in one
+/// transaction (all or nothing). The roles the dump names (owner and application role) must exist
+/// in the target cluster; connect as the owner role or a superuser.
+///
+/// Refuses a database other sessions are connected to (a running Rampart), whatever `force`
+/// says, and without `force` one that holds any table. With `force` the existing objects are
+/// dropped first (`--clean --if-exists`), inside the same transaction.
+pub async fn restore_postgres(
+    backup: &Path,
+    target_url: &str,
+    tools: &PgTools,
+    vault: &Vault,
+    force: bool,
+) -> Result<Manifest> {
+    {
+        use sqlx::Connection as _;
+        let mut c = sqlx::PgConnection::connect(target_url)
+            .await
+            .map_err(|e| bad(format!("cannot connect to the target database: {e}")))?;
+        let others: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut c)
+        .await?
+        .try_get(0)?;
+        if others > 0 {
+            return Err(bad(format!(
+                "the target database has {others} other connection(s): stop every Rampart using it before restoring"
+            )));
+        }
+        let tables: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg_toast%'",
+        )
+        .fetch_one(&mut c)
+        .await?
+        .try_get(0)?;
+        c.close().await?;
+        if tables > 0 && !force {
+            return Err(bad(format!(
+                "the target database already holds {tables} table(s); restore into an empty database or pass --force to replace them"
+            )));
+        }
+    }
+    let dir = std::env::temp_dir();
+    let partial = dir.join(format!(
+        ".rampart-restore-{}.pgdump",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let result = (|| -> Result<Manifest> {
+        let manifest = decrypt_to(backup, vault, &partial, "postgres")?;
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "--exit-on-error".as_ref(),
+            "--single-transaction".as_ref(),
+            "--no-password".as_ref(),
+        ];
+        if force {
+            args.push("--clean".as_ref());
+            args.push("--if-exists".as_ref());
+        }
+        // pg_restore takes the database from --dbname, not from PGDATABASE.
+        let db = libpq_env(target_url)?
+            .into_iter()
+            .find(|(k, _)| *k == "PGDATABASE")
+            .map(|(_, v)| v)
+            .ok_or_else(|| bad("the target URL names no database"))?;
+        let dbname = std::ffi::OsString::from(db);
+        args.push("--dbname".as_ref());
+        args.push(&dbname);
+        args.push(partial.as_os_str());
+        run_pg_tool(tools, "pg_restore", target_url, &args)?;
+        Ok(manifest)
+    })();
+    let _ = std::fs::remove_file(&partial);
+    result
+}
+
+#[cfg(test)]
+mod pg_tests {
+    use super::*;
+
+    #[test]
+    fn the_password_goes_to_the_environment_decoded() {
+        let env = libpq_env("postgres://rampart%5Fbackup:p%40ss%3Aword@db.internal:6432/rampart?sslmode=verify-full")
+            .expect("parses");
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("PGHOST"), Some("db.internal"));
+        assert_eq!(get("PGPORT"), Some("6432"));
+        assert_eq!(get("PGUSER"), Some("rampart_backup"));
+        assert_eq!(get("PGPASSWORD"), Some("p@ss:word"));
+        assert_eq!(get("PGDATABASE"), Some("rampart"));
+        assert_eq!(get("PGSSLMODE"), Some("verify-full"));
+        let socket =
+            libpq_env("postgres://postgres@localhost/rampart?host=/run/postgresql&port=5433")
+                .expect("parses");
+        assert!(socket.contains(&("PGHOST", "/run/postgresql".to_owned())));
+        assert!(!socket.contains(&("PGHOST", "localhost".to_owned())));
+        assert!(socket.contains(&("PGPORT", "5433".to_owned())));
+        assert!(libpq_env("mysql://x@y/z").is_err());
+    }
 }
