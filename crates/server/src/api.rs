@@ -1245,6 +1245,63 @@ impl Modify for SessionCookieScheme {
     }
 }
 
+/// Error answers every `/api/v1` operation can give, added where a handler does not list them:
+/// 400 for a malformed parameter, body or content type (rejected before the handler runs), 401
+/// without valid credentials, 403 for a missing CSRF token on a cookie-authenticated change or a
+/// credential that may not do this (e.g. an API token on a route for signed-in people).
+struct StandardErrors;
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let standard = [
+            (
+                "400",
+                "Malformed request: a parameter, the body or its content type",
+            ),
+            ("401", "No valid session or API token"),
+            (
+                "403",
+                "Missing CSRF token on a cookie-authenticated change, or the role or credential does not allow this",
+            ),
+        ];
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (code, description) in standard {
+                    if !op.responses.responses.contains_key(code) {
+                        op.responses
+                            .responses
+                            .insert(code.to_owned(), error(description).into());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI 3.1 description of the API, generated from the handlers.
 #[derive(OpenApi)]
 #[openapi(
@@ -1283,7 +1340,7 @@ impl Modify for SessionCookieScheme {
         crate::reports::export_assets
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&SessionCookieScheme),
+    modifiers(&SessionCookieScheme, &StandardErrors),
     security(("session_cookie" = []), ("api_token" = [])),
     tags(
         (name = "meta", description = "Health"),

@@ -19,9 +19,11 @@ pub const TLS_DIR: &str = "tls";
 pub const SELF_SIGNED_CERT_FILE: &str = "self-signed-cert.pem";
 pub const SELF_SIGNED_KEY_FILE: &str = "self-signed-key.pem";
 
-/// Validity of a generated certificate; it is regenerated when older than [`REGENERATE_AFTER`].
-const VALIDITY_DAYS: i64 = 397;
-const REGENERATE_AFTER: Duration = Duration::from_secs(365 * 24 * 3600);
+/// Validity of a generated certificate (from yesterday, so 365 days in all: Mozilla's
+/// "intermediate" configuration allows at most 366); it is regenerated when older than
+/// [`REGENERATE_AFTER`].
+const VALIDITY_DAYS: i64 = 364;
+const REGENERATE_AFTER: Duration = Duration::from_secs(300 * 24 * 3600);
 
 /// `(certificate, key)` paths of the self-signed certificate in a data directory.
 pub fn self_signed_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
@@ -123,6 +125,14 @@ fn ensure_self_signed(data_dir: &Path) -> Result<(PathBuf, PathBuf), ServerError
     let end = today + chrono::TimeDelta::days(VALIDITY_DAYS);
     params.not_before = rcgen::date_time_ymd(start.year(), month(start), day(start));
     params.not_after = rcgen::date_time_ymd(end.year(), month(end), day(end));
+    // A random, positive serial number (RFC 5280 4.1.2.2): 16 bytes, the top bit clear.
+    let mut serial = [0u8; 16];
+    {
+        use rand::RngCore as _;
+        rand::rngs::OsRng.fill_bytes(&mut serial);
+    }
+    serial[0] = (serial[0] & 0x7f) | 0x01;
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
     let cert = params.self_signed(&key_pair)?;

@@ -869,6 +869,7 @@ impl Store {
             .await?;
         let Some(row) = row else { return Ok(None) };
         let token = token_from_row(&row)?;
+        tx.commit().await?;
         if token.revoked_at.is_some() || now >= token.expires_at {
             return Ok(None);
         }
@@ -876,6 +877,10 @@ impl Store {
             .last_used_at
             .is_none_or(|t| now - t >= TimeDelta::seconds(15))
         {
+            // A transaction of its own that starts with the write: on SQLite, upgrading the read
+            // transaction above to a writer fails at once (SQLITE_BUSY_SNAPSHOT) when another
+            // connection wrote in between, where a fresh write waits its turn (busy_timeout).
+            let mut tx = self.db().begin_workspace_write(&ws_id).await?;
             sqlx::query(
                 "UPDATE api_tokens SET last_used_at = $3 WHERE workspace_id = $1 AND id = $2",
             )
@@ -884,8 +889,8 @@ impl Store {
             .bind(ts(now))
             .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
         let scope = WorkspaceScope::new(
             ws_id,
             row.try_get("slug")?,

@@ -773,3 +773,50 @@ fn permission_matrix_is_documented() {
         "docs/security/permissions.md must contain exactly:\n{matrix}"
     );
 }
+
+/// First uses of API tokens record `last_used_at` while other connections write: every one must
+/// succeed. (Found by schemathesis: the update ran in the transaction that had read the token,
+/// and SQLite refuses to upgrade a reader whose snapshot another writer has moved past —
+/// `SQLITE_BUSY_SNAPSHOT` — so requests failed with 500.)
+#[tokio::test]
+async fn token_first_use_succeeds_while_others_write() {
+    let db = common::open().await;
+    let (_, owner) = member(&db.store, "acme", "o@example.com", Role::Owner).await;
+    let mut secrets = Vec::new();
+    for i in 0..24 {
+        let (_, secret) = db
+            .store
+            .create_api_token(
+                &owner,
+                &format!("t{i}"),
+                Role::Viewer,
+                Utc::now() + TimeDelta::days(1),
+                ev("token.create"),
+            )
+            .await
+            .unwrap();
+        secrets.push(secret);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, secret) in secrets.into_iter().enumerate() {
+        let store = db.store.clone();
+        tasks.spawn(async move {
+            store
+                .token_scope(&secret)
+                .await
+                .map(|found| assert!(found.is_some()))
+        });
+        let store = db.store.clone();
+        tasks.spawn(async move {
+            store
+                .create_user(&format!("w{i}@example.com"), PW)
+                .await
+                .map(|_| ())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
+    let listed = db.store.list_api_tokens(&owner).await.unwrap();
+    assert!(listed.iter().all(|t| t.last_used_at.is_some()));
+}
