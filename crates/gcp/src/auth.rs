@@ -69,13 +69,12 @@ impl TokenSource {
         http: reqwest::Client,
         max_attempts: u32,
     ) -> Result<TokenSource, GcpError> {
-        let encoding_key =
-            EncodingKey::from_rsa_pem(key.private_key.as_bytes()).map_err(|e| {
-                GcpError::Credentials {
-                    client_email: key.client_email.clone(),
-                    message: format!("the private_key is not a usable RSA key in PEM form ({e})"),
-                }
-            })?;
+        let encoding_key = EncodingKey::from_rsa_pem(key.private_key.as_bytes()).map_err(|e| {
+            GcpError::Credentials {
+                client_email: key.client_email.clone(),
+                message: format!("the private_key is not a usable RSA key in PEM form ({e})"),
+            }
+        })?;
         Ok(TokenSource {
             key,
             token_uri,
@@ -129,7 +128,10 @@ impl TokenSource {
 
     async fn fetch(&self) -> Result<(AccessToken, Duration), GcpError> {
         let assertion = self.assertion()?;
-        let form = [("grant_type", GRANT_TYPE), ("assertion", assertion.as_str())];
+        let form = [
+            ("grant_type", GRANT_TYPE),
+            ("assertion", assertion.as_str()),
+        ];
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -145,7 +147,8 @@ impl TokenSource {
             };
             let status = response.status();
             if (status.as_u16() == 429 || status.is_server_error()) && attempt < self.max_attempts {
-                let wait = retry_after(response.headers()).unwrap_or_else(|| crate::backoff(attempt));
+                let wait =
+                    retry_after(response.headers()).unwrap_or_else(|| crate::backoff(attempt));
                 tokio::time::sleep(wait).await;
                 continue;
             }

@@ -83,13 +83,15 @@ fn google_error(status: u16, body: &[u8]) -> String {
 /// Why a call failed: `NotFound` is told apart (some settings are simply absent).
 pub(crate) enum CallError {
     NotFound(String),
+    /// HTTP 400: the request was refused as invalid (e.g. an asset type the API does not know).
+    BadRequest(String),
     Failed(String),
 }
 
 impl CallError {
     pub(crate) fn message(self) -> String {
         match self {
-            CallError::NotFound(m) | CallError::Failed(m) => m,
+            CallError::NotFound(m) | CallError::BadRequest(m) | CallError::Failed(m) => m,
         }
     }
 }
@@ -158,6 +160,9 @@ impl Api {
                 .map_err(|e| CallError::Failed(describe(&e)))?;
             if status == 404 {
                 return Err(CallError::NotFound(google_error(status, &body)));
+            }
+            if status == 400 {
+                return Err(CallError::BadRequest(google_error(status, &body)));
             }
             if !(200..300).contains(&status) {
                 return Err(CallError::Failed(google_error(status, &body)));

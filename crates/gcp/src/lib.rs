@@ -389,8 +389,12 @@ pub async fn collect(
     )?;
     let max_attempts = config.max_attempts.unwrap_or(5).max(1);
     let http = http::client(config.timeout.unwrap_or(Duration::from_secs(60)))?;
-    let tokens =
-        auth::TokenSource::new(config.credentials.clone(), token_uri, http.clone(), max_attempts)?;
+    let tokens = auth::TokenSource::new(
+        config.credentials.clone(),
+        token_uri,
+        http.clone(),
+        max_attempts,
+    )?;
     // Authenticating is the one fatal step.
     tokens.token(None).await?;
     let api = Api {
@@ -519,12 +523,7 @@ fn parse(
     let texts: Vec<(String, String)> = units
         .iter()
         .filter(|(_, r)| !r.is_empty())
-        .map(|(label, records)| {
-            (
-                label.clone(),
-                Value::Array(records.clone()).to_string(),
-            )
-        })
+        .map(|(label, records)| (label.clone(), Value::Array(records.clone()).to_string()))
         .collect();
     if texts.is_empty() {
         return Ok(Inventory::default());
@@ -542,7 +541,8 @@ async fn paginate(
     url: &str,
     base_query: &[(&str, String)],
     field: &str,
-) -> (Vec<Value>, Option<String>) {
+) -> (Vec<Value>, Option<PageError>) {
+    let malformed = |m: &str| Some(PageError::Other(format!("malformed response: {m}")));
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -552,22 +552,17 @@ async fn paginate(
         }
         let page = match api.get_json(url, &query).await {
             Ok(p) => p,
-            Err(e) => return (out, Some(e.message())),
+            Err(CallError::BadRequest(m)) => return (out, Some(PageError::BadRequest(m))),
+            Err(e) => return (out, Some(PageError::Other(e.message()))),
         };
         let Value::Object(mut page) = page else {
-            return (
-                out,
-                Some("malformed response: expected a JSON object".to_string()),
-            );
+            return (out, malformed("expected a JSON object"));
         };
         match page.remove(field) {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => out.extend(items),
             Some(_) => {
-                return (
-                    out,
-                    Some(format!("malformed response: \"{field}\" is not a list")),
-                );
+                return (out, malformed(&format!("\"{field}\" is not a list")));
             }
         }
         match page.get("nextPageToken") {
@@ -575,22 +570,19 @@ async fn paginate(
             Some(Value::String(t)) if t.is_empty() => return (out, None),
             Some(Value::String(t)) => {
                 if token.as_deref() == Some(t.as_str()) {
-                    return (
-                        out,
-                        Some("malformed response: the same nextPageToken was returned twice".into()),
-                    );
+                    return (out, malformed("the same nextPageToken was returned twice"));
                 }
                 token = Some(t.clone());
             }
             Some(_) => {
-                return (
-                    out,
-                    Some("malformed response: \"nextPageToken\" is not a string".to_string()),
-                );
+                return (out, malformed("\"nextPageToken\" is not a string"));
             }
         }
     }
-    (out, Some(format!("gave up after {MAX_PAGES} pages")))
+    (
+        out,
+        Some(PageError::Other(format!("gave up after {MAX_PAGES} pages"))),
+    )
 }
 
 /// `GET v1/{parent}/assets?contentType=…&assetTypes=…&pageSize=…&pageToken=…`.
@@ -603,12 +595,47 @@ async fn list_assets(
     page_size: u32,
 ) -> (Vec<Value>, Option<String>) {
     let url = format!("{base}/v1/{parent}/assets");
-    let mut query: Vec<(&str, String)> = vec![
+    let query: Vec<(&str, String)> = vec![
         ("contentType", content_type.as_str().to_string()),
         ("pageSize", page_size.to_string()),
     ];
-    query.extend(asset_types.iter().map(|t| ("assetTypes", (*t).to_string())));
-    paginate(api, &url, &query, "assets").await
+    let mut all = query.clone();
+    all.extend(asset_types.iter().map(|t| ("assetTypes", (*t).to_string())));
+    let (assets, error) = paginate(api, &url, &all, "assets").await;
+    match error {
+        // One asset type the API does not accept fails the whole call (INVALID_ARGUMENT): list
+        // the types one by one so only the refused ones are lost.
+        Some(PageError::BadRequest(_)) if asset_types.len() > 1 => {
+            let mut out = Vec::new();
+            let mut refused = Vec::new();
+            for t in asset_types {
+                let mut one = query.clone();
+                one.push(("assetTypes", (*t).to_string()));
+                let (assets, error) = paginate(api, &url, &one, "assets").await;
+                out.extend(assets);
+                if let Some(e) = error {
+                    refused.push(format!("{t}: {}", e.message()));
+                }
+            }
+            let error = (!refused.is_empty()).then(|| refused.join("; "));
+            (out, error)
+        }
+        other => (assets, other.map(PageError::message)),
+    }
+}
+
+/// Why pagination stopped early.
+enum PageError {
+    BadRequest(String),
+    Other(String),
+}
+
+impl PageError {
+    fn message(self) -> String {
+        match self {
+            PageError::BadRequest(m) | PageError::Other(m) => m,
+        }
+    }
 }
 
 /// `GET v1/{parent}/contacts`: the contacts as CAI `essentialcontacts.googleapis.com/Contact`
@@ -622,6 +649,7 @@ async fn list_contacts(
     let url = format!("{base}/v1/{parent}/contacts");
     let query = vec![("pageSize", page_size.min(100).to_string())];
     let (contacts, error) = paginate(api, &url, &query, "contacts").await;
+    let error = error.map(PageError::message);
     let mut records = Vec::new();
     for contact in contacts {
         let Some(name) = contact.get("name").and_then(Value::as_str) else {
@@ -654,10 +682,10 @@ async fn access_approval(api: &Api, base: &str, parent: &str) -> (Vec<Value>, Op
     let url = format!("{base}/v1/{parent}/accessApprovalSettings");
     match api.get_json(&url, &[]).await {
         Ok(settings @ Value::Object(_)) => {
-            let name = settings
-                .get("name")
-                .and_then(Value::as_str)
-                .map_or_else(|| format!("{parent}/accessApprovalSettings"), str::to_string);
+            let name = settings.get("name").and_then(Value::as_str).map_or_else(
+                || format!("{parent}/accessApprovalSettings"),
+                str::to_string,
+            );
             let record = json!({
                 "name": format!("//accessapproval.googleapis.com/{name}"),
                 "assetType": "accessapproval.googleapis.com/AccessApprovalSettings",
