@@ -301,6 +301,49 @@ async fn a_refused_token_is_refreshed_once() {
 }
 
 #[tokio::test]
+async fn tokens_are_renewed_before_they_expire() {
+    let (fake, c) = scan(Behaviour {
+        // Less than the renewal margin: every call needs a fresh token.
+        token_lifetime: Some(60),
+        ..Behaviour::default()
+    })
+    .await;
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+    let api_calls = fake
+        .state
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET "))
+        .count();
+    assert_eq!(fake.state.tokens_issued(), api_calls + 1);
+}
+
+#[tokio::test]
+async fn a_token_refused_after_refresh_is_a_recorded_error_per_unit() {
+    let (fake, c) = scan(Behaviour {
+        refuse_all_tokens: true,
+        ..Behaviour::default()
+    })
+    .await;
+    assert!(c.inventory.assets.is_empty());
+    assert_eq!(c.errors.len(), 5, "{:?}", c.errors);
+    for e in &c.errors {
+        assert!(
+            e.message.contains("HTTP 401 UNAUTHENTICATED"),
+            "{}",
+            e.message
+        );
+        assert!(
+            !e.message.contains("ya29."),
+            "no token in errors: {}",
+            e.message
+        );
+    }
+    // One refresh per unit, no loop.
+    assert_eq!(fake.state.tokens_issued(), 1 + 5);
+}
+
+#[tokio::test]
 async fn permission_denied_on_one_api_is_a_recorded_error() {
     let (_fake, c) = scan(Behaviour {
         forbid_iam_policy: true,

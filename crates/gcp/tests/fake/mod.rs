@@ -46,6 +46,10 @@ pub struct Behaviour {
     pub garbled_org_policy: bool,
     /// ORG_POLICY listings answer JSON whose asset has an `orgPolicy` of the wrong type.
     pub malformed_org_policy: bool,
+    /// `expires_in` of the tokens issued (default 3599).
+    pub token_lifetime: Option<u64>,
+    /// The APIs refuse every token (a revoked grant): 401 however often it is refreshed.
+    pub refuse_all_tokens: bool,
     /// The Access Approval API answers 404 (never configured).
     pub access_approval_not_found: bool,
 }
@@ -198,10 +202,12 @@ async fn token(
     }
     let n = state.issued.fetch_add(1, Ordering::SeqCst) + 1;
     let token = format!("ya29.fake-token-{n}");
-    if !(state.behaviour.reject_first_token && n == 1) {
+    if !(state.behaviour.reject_first_token && n == 1) && !state.behaviour.refuse_all_tokens {
         *state.valid_token.lock().expect("token") = Some(token.clone());
     }
-    Json(json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})).into_response()
+    let lifetime = state.behaviour.token_lifetime.unwrap_or(3599);
+    Json(json!({"access_token": token, "expires_in": lifetime, "token_type": "Bearer"}))
+        .into_response()
 }
 
 /// The refusal to send when the bearer token is not the current one.
