@@ -202,7 +202,9 @@ async fn token(
     }
     let n = state.issued.fetch_add(1, Ordering::SeqCst) + 1;
     let token = format!("ya29.fake-token-{n}");
-    if !(state.behaviour.reject_first_token && n == 1) && !state.behaviour.refuse_all_tokens {
+    let refused =
+        state.behaviour.refuse_all_tokens || (state.behaviour.reject_first_token && n == 1);
+    if !refused {
         *state.valid_token.lock().expect("token") = Some(token.clone());
     }
     let lifetime = state.behaviour.token_lifetime.unwrap_or(3599);
