@@ -473,20 +473,14 @@ pub async fn collect(
             unit_errors += 1;
         }
         // Check the records the way an import would, so one malformed answer only loses its unit.
-        let records = if records.is_empty() {
-            records
-        } else {
-            match parse(&[(label.clone(), records.clone())], observed_at) {
-                Ok(_) => records,
-                Err(e) => {
-                    errors.push(fail(format!("malformed response: {e}")));
-                    unit_errors += 1;
-                    Vec::new()
-                }
-            }
-        };
-        progress.finished(&label, records.len(), unit_errors);
-        accepted.push((label, records));
+        let mut entry = (label.clone(), records);
+        if let Err(e) = parse(std::slice::from_ref(&entry), observed_at) {
+            errors.push(fail(format!("malformed response: {e}")));
+            unit_errors += 1;
+            entry.1.clear();
+        }
+        progress.finished(&label, entry.1.len(), unit_errors);
+        accepted.push(entry);
     }
 
     // Merge the units; a unit contradicting earlier ones (never seen in practice) is dropped.
@@ -523,7 +517,11 @@ fn parse(
     let texts: Vec<(String, String)> = units
         .iter()
         .filter(|(_, r)| !r.is_empty())
-        .map(|(label, records)| (label.clone(), Value::Array(records.clone()).to_string()))
+        .map(|(label, records)| {
+            // Serialising plain JSON values cannot fail.
+            let text = serde_json::to_string(records).unwrap_or_else(|_| "[]".to_string());
+            (label.clone(), text)
+        })
         .collect();
     if texts.is_empty() {
         return Ok(Inventory::default());
