@@ -237,6 +237,36 @@ pub fn default_asset_types() -> Vec<String> {
         .collect()
 }
 
+/// Every call the collector makes: (service, operation, IAM permission), for onboarding checks
+/// and for explaining a `CollectionError` (docs/gcp.md lists the same).
+pub const OPERATIONS: &[(&str, &str, &str)] = &[
+    (
+        "cloudasset",
+        "assets.list RESOURCE",
+        "cloudasset.assets.listResource",
+    ),
+    (
+        "cloudasset",
+        "assets.list IAM_POLICY",
+        "cloudasset.assets.listIamPolicy",
+    ),
+    (
+        "cloudasset",
+        "assets.list ORG_POLICY",
+        "cloudasset.assets.listOrgPolicy",
+    ),
+    (
+        "essentialcontacts",
+        "contacts.list",
+        "essentialcontacts.contacts.list",
+    ),
+    (
+        "accessapproval",
+        "getAccessApprovalSettings",
+        "accessapproval.settings.get",
+    ),
+];
+
 /// A call that failed; the scan went on without its results.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CollectionError {
@@ -722,6 +752,16 @@ mod tests {
         assert!(Scope::parse("projects/").is_err());
         assert!(Scope::parse("projects/a/b").is_err());
         assert!(Scope::parse("acme").is_err());
+    }
+
+    #[test]
+    fn operations_are_documented() {
+        let doc = include_str!("../../../docs/gcp.md");
+        for (service, operation, permission) in OPERATIONS {
+            assert!(doc.contains(permission), "{permission} not in docs/gcp.md");
+            assert!(doc.contains(operation), "{operation} not in docs/gcp.md");
+            assert!(doc.contains(service), "{service} not in docs/gcp.md");
+        }
     }
 
     #[test]
