@@ -338,6 +338,12 @@ async fn a_token_refused_after_refresh_is_a_recorded_error_per_unit() {
             "no token in errors: {}",
             e.message
         );
+        assert!(
+            rampart_gcp::OPERATIONS
+                .iter()
+                .any(|(s, o, _)| *s == e.service && *o == e.operation),
+            "{e:?} not in OPERATIONS"
+        );
     }
     // One refresh per unit, no loop.
     assert_eq!(fake.state.tokens_issued(), 1 + 5);
