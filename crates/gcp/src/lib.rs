@@ -463,54 +463,23 @@ pub async fn collect(
 
     let observed_at = config.observed_at.unwrap_or_else(Utc::now);
     let page_size = config.page_size.unwrap_or(500).clamp(1, 1000);
+    // The units run at the same time (a few requests in flight, one per unit); results are kept
+    // in unit order so the merge is deterministic.
+    let ctx = UnitContext {
+        api: &api,
+        cloudasset: &cloudasset,
+        parent: &parent,
+        asset_types: &asset_types,
+        page_size,
+        observed_at,
+    };
+    let results =
+        futures_util::future::join_all(units.iter().map(|u| run_unit(&ctx, u, progress))).await;
     let mut errors: Vec<CollectionError> = Vec::new();
-    // Records accepted so far, per unit (label, records).
     let mut accepted: Vec<(String, Vec<Value>)> = Vec::new();
-    for unit in &units {
-        let label = unit.label();
-        progress.started(&label);
-        let fail = |message: String| CollectionError {
-            scope: parent.clone(),
-            service: unit.service().to_string(),
-            operation: unit.operation(),
-            message,
-        };
-        let mut unit_errors = 0;
-        let (records, error) = match unit {
-            Unit::Cai(ct) => {
-                let types: Vec<&str> = match ct {
-                    ContentType::OrgPolicy => asset_types
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|t| ORG_POLICY_TYPES.contains(t))
-                        .collect(),
-                    _ => asset_types.iter().map(String::as_str).collect(),
-                };
-                if types.is_empty() {
-                    (Vec::new(), None)
-                } else {
-                    list_assets(&api, &cloudasset, &parent, *ct, &types, page_size).await
-                }
-            }
-            Unit::Direct(d) if d.service == "essentialcontacts" => {
-                list_contacts(&api, &d.base, &parent, page_size).await
-            }
-            Unit::Direct(d) => access_approval(&api, &d.base, &parent).await,
-        };
-        if let Some(message) = error {
-            tracing::warn!(unit = %label, %message, "collection error");
-            errors.push(fail(message));
-            unit_errors += 1;
-        }
-        // Check the records the way an import would, so one malformed answer only loses its unit.
-        let mut entry = (label.clone(), records);
-        if let Err(e) = parse(std::slice::from_ref(&entry), observed_at) {
-            errors.push(fail(format!("malformed response: {e}")));
-            unit_errors += 1;
-            entry.1.clear();
-        }
-        progress.finished(&label, entry.1.len(), unit_errors);
+    for (entry, unit_errors) in results {
         accepted.push(entry);
+        errors.extend(unit_errors);
     }
 
     // Merge the units; a unit contradicting earlier ones (never seen in practice) is dropped.
@@ -537,6 +506,69 @@ pub async fn collect(
         scope: parent,
         principal: api.tokens.client_email().to_string(),
     })
+}
+
+/// What every unit needs.
+struct UnitContext<'a> {
+    api: &'a Api,
+    cloudasset: &'a str,
+    parent: &'a str,
+    asset_types: &'a [String],
+    page_size: u32,
+    observed_at: DateTime<Utc>,
+}
+
+/// Runs one unit: its records (checked by the CAI parser) and its errors.
+async fn run_unit(
+    ctx: &UnitContext<'_>,
+    unit: &Unit,
+    progress: &dyn Progress,
+) -> ((String, Vec<Value>), Vec<CollectionError>) {
+    let (api, parent, page_size) = (ctx.api, ctx.parent, ctx.page_size);
+    let label = unit.label();
+    progress.started(&label);
+    let fail = |message: String| CollectionError {
+        scope: parent.to_string(),
+        service: unit.service().to_string(),
+        operation: unit.operation(),
+        message,
+    };
+    let mut errors = Vec::new();
+    let (records, error) = match unit {
+        Unit::Cai(ct) => {
+            let types: Vec<&str> = match ct {
+                ContentType::OrgPolicy => ctx
+                    .asset_types
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|t| ORG_POLICY_TYPES.contains(t))
+                    .collect(),
+                _ => ctx.asset_types.iter().map(String::as_str).collect(),
+            };
+            if types.is_empty() {
+                (Vec::new(), None)
+            } else {
+                list_assets(api, ctx.cloudasset, parent, *ct, &types, page_size).await
+            }
+        }
+        Unit::Direct(d) if d.service == "essentialcontacts" => {
+            list_contacts(api, &d.base, parent, page_size).await
+        }
+        Unit::Direct(d) => access_approval(api, &d.base, parent).await,
+    };
+    if let Some(message) = error {
+        tracing::warn!(unit = %label, %message, "collection error");
+        errors.push(fail(message));
+    }
+    // Check the records the way an import would, so one malformed answer only loses its unit.
+    let mut entry = (label.clone(), records);
+    if let Err(e) = parse(std::slice::from_ref(&entry), ctx.observed_at) {
+        tracing::warn!(unit = %label, error = %e, "malformed response");
+        errors.push(fail(format!("malformed response: {e}")));
+        entry.1.clear();
+    }
+    progress.finished(&label, entry.1.len(), errors.len());
+    (entry, errors)
 }
 
 /// Runs the CAI importer on the records (as a `gcloud asset list --format=json` array each).

@@ -345,8 +345,9 @@ async fn a_token_refused_after_refresh_is_a_recorded_error_per_unit() {
             "{e:?} not in OPERATIONS"
         );
     }
-    // One refresh per unit, no loop.
-    assert_eq!(fake.state.tokens_issued(), 1 + 5);
+    // At most one refresh per unit, no loop (units running at the same time share the refresh).
+    let issued = fake.state.tokens_issued();
+    assert!((2..=6).contains(&issued), "{issued} tokens issued");
 }
 
 #[tokio::test]

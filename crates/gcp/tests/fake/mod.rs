@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -58,7 +58,8 @@ pub struct FakeState {
     pub behaviour: Behaviour,
     pub token_uri: String,
     issued: AtomicUsize,
-    valid_token: Mutex<Option<String>>,
+    /// Tokens the APIs accept (every token issued, unless the behaviour refuses it).
+    valid_tokens: Mutex<HashSet<String>>,
     /// `METHOD path?query` of every request, in order.
     pub log: Mutex<Vec<String>>,
     throttled: AtomicUsize,
@@ -96,7 +97,7 @@ pub async fn start(behaviour: Behaviour) -> Fake {
         behaviour,
         token_uri: format!("http://{addr}/token"),
         issued: AtomicUsize::new(0),
-        valid_token: Mutex::new(None),
+        valid_tokens: Mutex::new(HashSet::new()),
         log: Mutex::new(Vec::new()),
         throttled: AtomicUsize::new(0),
     });
@@ -205,7 +206,11 @@ async fn token(
     let refused =
         state.behaviour.refuse_all_tokens || (state.behaviour.reject_first_token && n == 1);
     if !refused {
-        *state.valid_token.lock().expect("token") = Some(token.clone());
+        state
+            .valid_tokens
+            .lock()
+            .expect("token")
+            .insert(token.clone());
     }
     let lifetime = state.behaviour.token_lifetime.unwrap_or(3599);
     Json(json!({"access_token": token, "expires_in": lifetime, "token_type": "Bearer"}))
@@ -214,19 +219,19 @@ async fn token(
 
 /// The refusal to send when the bearer token is not the current one.
 fn check_auth(state: &FakeState, headers: &HeaderMap) -> Option<Response> {
-    let valid = state.valid_token.lock().expect("token").clone();
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match (valid, given) {
-        (Some(v), Some(g)) if v == g => None,
-        _ => Some(google_error(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-        )),
+    let valid = given.is_some_and(|g| state.valid_tokens.lock().expect("token").contains(g));
+    if valid {
+        return None;
     }
+    Some(google_error(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+    ))
 }
 
 fn log_line(path: &str, query: &[(String, String)]) -> String {
