@@ -114,6 +114,11 @@ const TYPE_MAP: &[(&str, &str)] = &[
     ("appengine.googleapis.com/Version", "gcp.appengine.version"),
 ];
 
+/// The CAI asset types of the fixed type table (the ones built-in controls read), in table order.
+pub fn mapped_asset_types() -> Vec<&'static str> {
+    TYPE_MAP.iter().map(|(c, _)| *c).collect()
+}
+
 /// API host prefixes renamed by the fallback rule (`cloudkms` → `kms`, …).
 const SERVICE_ALIASES: &[(&str, &str)] = &[
     ("cloudresourcemanager", "resourcemanager"),

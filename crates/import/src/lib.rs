@@ -24,7 +24,10 @@ mod snapshot;
 
 pub use awsconfig::parse_aws_config;
 pub use azure::{map_arm_type, parse_azure};
-pub use gcp::{map_asset_type as map_gcp_asset_type, parse_gcp_assets, parse_gcp_files};
+pub use gcp::{
+    map_asset_type as map_gcp_asset_type, mapped_asset_types as gcp_mapped_asset_types,
+    parse_gcp_assets, parse_gcp_files,
+};
 pub use snapshot::{parse_snapshot, write_snapshot};
 
 /// The file formats Rampart can import.
