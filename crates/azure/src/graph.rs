@@ -1,0 +1,169 @@
+//! Microsoft Graph v1.0: the Entra ID objects and tenant policies of
+//! docs/asset-types-azure.md, each response validated through the importer on its own.
+
+use reqwest::Method;
+use rampart_import::AzureDoc;
+use serde_json::{Map, Value, json};
+
+use crate::Scan;
+use crate::arm::get_list;
+use crate::http::{CallError, Scope};
+
+/// User properties asked for (`signInActivity` needs AuditLog.Read.All and an Entra ID P1/P2
+/// licence: without it the list is read again without that property).
+pub const USER_SELECT: &str = "id,displayName,userPrincipalName,userType,accountEnabled,\
+createdDateTime,mail,externalUserState,onPremisesSyncEnabled,signInActivity";
+
+/// One Graph read: (service, path under /v1.0, `@odata.context` fragment, single entity).
+pub const READS: &[(&str, &str, &str, bool)] = &[
+    ("entra", "/organization", "organization", false),
+    ("entra", "/users", "users", false),
+    ("entra", "/groups?$top=999", "groups", false),
+    ("entra", "/servicePrincipals?$top=999", "servicePrincipals", false),
+    ("entra", "/applications?$top=999", "applications", false),
+    ("entra", "/directoryRoles?$expand=members", "directoryRoles", false),
+    (
+        "entra-policies",
+        "/policies/identitySecurityDefaultsEnforcementPolicy",
+        "policies/identitySecurityDefaultsEnforcementPolicy",
+        true,
+    ),
+    ("entra-policies", "/policies/authorizationPolicy", "policies/authorizationPolicy", true),
+    (
+        "entra-policies",
+        "/policies/authenticationMethodsPolicy",
+        "policies/authenticationMethodsPolicy",
+        true,
+    ),
+    (
+        "entra-policies",
+        "/policies/adminConsentRequestPolicy",
+        "policies/adminConsentRequestPolicy",
+        true,
+    ),
+    (
+        "entra-policies",
+        "/policies/deviceRegistrationPolicy",
+        "policies/deviceRegistrationPolicy",
+        true,
+    ),
+    ("entra-policies", "/groupSettings", "groupSettings", false),
+    (
+        "conditional-access",
+        "/identity/conditionalAccess/policies",
+        "identity/conditionalAccess/policies",
+        false,
+    ),
+    (
+        "conditional-access",
+        "/identity/conditionalAccess/namedLocations",
+        "identity/conditionalAccess/namedLocations",
+        false,
+    ),
+    (
+        "entra-reports",
+        "/reports/authenticationMethods/userRegistrationDetails",
+        "reports/authenticationMethods/userRegistrationDetails",
+        false,
+    ),
+];
+
+const CONTEXT_BASE: &str = "https://graph.microsoft.com/v1.0/$metadata#";
+
+/// Reads everything; a failing read is a recorded error, the others go on.
+pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
+    let tenant = scan.tenant.clone();
+    // One token check first: without a Graph token every read would fail the same way.
+    if let Err(e) = scan.api.token(Scope::Graph, false).await {
+        for s in crate::GRAPH_SERVICES {
+            scan.progress.started(s, "tenant");
+        }
+        scan.error(
+            &tenant,
+            "entra",
+            "global",
+            "token for https://graph.microsoft.com/.default",
+            format!("Microsoft Graph skipped: {e}"),
+        );
+        for s in crate::GRAPH_SERVICES {
+            scan.progress.finished(s, "tenant", 0, scan.error_count(s));
+        }
+        return Vec::new();
+    }
+    let mut docs = Vec::new();
+    for service in crate::GRAPH_SERVICES {
+        scan.progress.started(service, "tenant");
+        let mut objects = 0usize;
+        for (svc, path, context, single) in READS.iter().filter(|r| r.0 == *service) {
+            let op = format!("GET {}", path.split('?').next().unwrap_or(path));
+            let result = if *path == "/users" {
+                read_users(scan).await
+            } else {
+                let url = format!("{}/v1.0{path}", scan.api.graph);
+                if *single {
+                    scan.api.call(Scope::Graph, Method::GET, &url, None).await.map(|v| {
+                        match v.get("value") {
+                            // Some tenants answer a singleton policy as a collection.
+                            Some(Value::Array(items)) => items.clone(),
+                            _ => vec![v],
+                        }
+                    })
+                } else {
+                    get_list(scan, Scope::Graph, &url).await
+                }
+            };
+            let items = match result {
+                Ok(items) => items,
+                Err(e) => {
+                    scan.error(&tenant, svc, "global", &op, e.to_string());
+                    continue;
+                }
+            };
+            let page = if *single && items.len() == 1 {
+                let mut obj: Map<String, Value> =
+                    items[0].as_object().cloned().unwrap_or_default();
+                obj.insert(
+                    "@odata.context".into(),
+                    Value::String(format!("{CONTEXT_BASE}{context}/$entity")),
+                );
+                obj.remove("value");
+                Value::Object(obj)
+            } else {
+                json!({ "@odata.context": format!("{CONTEXT_BASE}{context}"), "value": items })
+            };
+            let count = if *single { 1 } else { items.len() };
+            let name = format!("Microsoft Graph {op}");
+            match rampart_import::parse_azure_doc(&name, &page.to_string()) {
+                Ok(doc) => {
+                    objects += count;
+                    docs.push(doc);
+                }
+                Err(e) => scan.error(
+                    &tenant,
+                    svc,
+                    "global",
+                    &op,
+                    format!("malformed response: {e}"),
+                ),
+            }
+        }
+        scan.progress
+            .finished(service, "tenant", objects, scan.error_count(service));
+    }
+    docs
+}
+
+/// `GET /users` with `signInActivity`, else (no licence or no AuditLog.Read.All) without it.
+async fn read_users(scan: &Scan<'_>) -> Result<Vec<Value>, CallError> {
+    let base = format!("{}/v1.0/users", scan.api.graph);
+    let with = format!("{base}?$select={USER_SELECT}&$top=999");
+    match get_list(scan, Scope::Graph, &with).await {
+        Ok(v) => Ok(v),
+        Err(e) if matches!(e.status(), Some(400 | 403)) => {
+            tracing::info!(error = %e, "users without signInActivity");
+            let plain = USER_SELECT.trim_end_matches(",signInActivity");
+            get_list(scan, Scope::Graph, &format!("{base}?$select={plain}&$top=999")).await
+        }
+        Err(e) => Err(e),
+    }
+}
