@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
-use reqwest::Method;
 use rampart_import::AzureDoc;
+use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use crate::Scan;
@@ -76,7 +76,10 @@ pub(crate) async fn get_list(
 /// `GET /subscriptions`: every subscription the app can see, except disabled ones.
 pub(crate) async fn list_subscriptions(scan: &Scan<'_>) -> Vec<String> {
     scan.progress.started("subscriptions", "subscriptions");
-    let url = format!("{}/subscriptions?api-version={SUBSCRIPTIONS_API}", scan.api.arm);
+    let url = format!(
+        "{}/subscriptions?api-version={SUBSCRIPTIONS_API}",
+        scan.api.arm
+    );
     let mut subs = Vec::new();
     match get_list(scan, Scope::Arm, &url).await {
         Ok(items) => {
@@ -127,7 +130,11 @@ pub(crate) async fn resource_graph(scan: &Scan<'_>, subscriptions: &[String]) ->
     );
     for (op, kql) in QUERIES {
         for batch in subscriptions.chunks(SUBSCRIPTION_BATCH) {
-            let account = if batch.len() == 1 { batch[0].as_str() } else { "subscriptions" };
+            let account = if batch.len() == 1 {
+                batch[0].as_str()
+            } else {
+                "subscriptions"
+            };
             let mut skip: Option<String> = None;
             let mut page = 0usize;
             loop {
@@ -137,11 +144,20 @@ pub(crate) async fn resource_graph(scan: &Scan<'_>, subscriptions: &[String]) ->
                     options["$skipToken"] = Value::String(t.clone());
                 }
                 let body = json!({ "subscriptions": batch, "query": kql, "options": options });
-                let resp = match scan.api.call(Scope::Arm, Method::POST, &url, Some(&body)).await
+                let resp = match scan
+                    .api
+                    .call(Scope::Arm, Method::POST, &url, Some(&body))
+                    .await
                 {
                     Ok(v) => v,
                     Err(e) => {
-                        scan.error(account, "resourcegraph", "global", op, format!("page {page}: {e}"));
+                        scan.error(
+                            account,
+                            "resourcegraph",
+                            "global",
+                            op,
+                            format!("page {page}: {e}"),
+                        );
                         break;
                     }
                 };
@@ -224,7 +240,13 @@ const fn read(
     api: &'static str,
     mode: Mode,
 ) -> Read {
-    Read { service, key, suffix, api, mode }
+    Read {
+        service,
+        key,
+        suffix,
+        api,
+        mode,
+    }
 }
 
 /// Diagnostic settings API version.
@@ -236,10 +258,34 @@ fn reads_for(arm_type: &str) -> &'static [Read] {
     use Mode::*;
     const SUBSCRIPTION: &[Read] = &[
         read("monitor", "diagnosticSettings", DIAG, DIAGNOSTICS_API, List),
-        read("defender", "pricings", "/providers/Microsoft.Security/pricings", "2024-01-01", List),
-        read("defender", "securityContacts", "/providers/Microsoft.Security/securityContacts", "2020-01-01-preview", List),
-        read("defender", "autoProvisioningSettings", "/providers/Microsoft.Security/autoProvisioningSettings", "2017-08-01-preview", List),
-        read("defender", "securitySettings", "/providers/Microsoft.Security/settings", "2022-05-01", List),
+        read(
+            "defender",
+            "pricings",
+            "/providers/Microsoft.Security/pricings",
+            "2024-01-01",
+            List,
+        ),
+        read(
+            "defender",
+            "securityContacts",
+            "/providers/Microsoft.Security/securityContacts",
+            "2020-01-01-preview",
+            List,
+        ),
+        read(
+            "defender",
+            "autoProvisioningSettings",
+            "/providers/Microsoft.Security/autoProvisioningSettings",
+            "2017-08-01-preview",
+            List,
+        ),
+        read(
+            "defender",
+            "securitySettings",
+            "/providers/Microsoft.Security/settings",
+            "2022-05-01",
+            List,
+        ),
     ];
     const RESOURCE_GROUP: &[Read] = &[read(
         "locks",
@@ -249,48 +295,167 @@ fn reads_for(arm_type: &str) -> &'static [Read] {
         List,
     )];
     const STORAGE: &[Read] = &[
-        read("storage", "blobServiceProperties", "/blobServices/default", "2023-05-01", Props),
-        read("storage", "fileServiceProperties", "/fileServices/default", "2023-05-01", Props),
-        read("storage", "queueServiceProperties", "/queueServices/default", "2023-05-01", Props),
-        read("storage", "tableServiceProperties", "/tableServices/default", "2023-05-01", Props),
-        read("storage", "containers", "/blobServices/default/containers", "2023-05-01", List),
-        read("storage", "diagnosticSettings", DIAG, DIAGNOSTICS_API, StorageDiag),
+        read(
+            "storage",
+            "blobServiceProperties",
+            "/blobServices/default",
+            "2023-05-01",
+            Props,
+        ),
+        read(
+            "storage",
+            "fileServiceProperties",
+            "/fileServices/default",
+            "2023-05-01",
+            Props,
+        ),
+        read(
+            "storage",
+            "queueServiceProperties",
+            "/queueServices/default",
+            "2023-05-01",
+            Props,
+        ),
+        read(
+            "storage",
+            "tableServiceProperties",
+            "/tableServices/default",
+            "2023-05-01",
+            Props,
+        ),
+        read(
+            "storage",
+            "containers",
+            "/blobServices/default/containers",
+            "2023-05-01",
+            List,
+        ),
+        read(
+            "storage",
+            "diagnosticSettings",
+            DIAG,
+            DIAGNOSTICS_API,
+            StorageDiag,
+        ),
     ];
     const SQL_SERVER: &[Read] = &[
-        read("sql", "auditingSettings", "/auditingSettings/default", "2021-11-01", Props),
-        read("sql", "securityAlertPolicies", "/securityAlertPolicies/Default", "2021-11-01", Props),
-        read("sql", "vulnerabilityAssessments", "/vulnerabilityAssessments/default", "2021-11-01", Props),
-        read("sql", "administrators", "/administrators", "2021-11-01", List),
+        read(
+            "sql",
+            "auditingSettings",
+            "/auditingSettings/default",
+            "2021-11-01",
+            Props,
+        ),
+        read(
+            "sql",
+            "securityAlertPolicies",
+            "/securityAlertPolicies/Default",
+            "2021-11-01",
+            Props,
+        ),
+        read(
+            "sql",
+            "vulnerabilityAssessments",
+            "/vulnerabilityAssessments/default",
+            "2021-11-01",
+            Props,
+        ),
+        read(
+            "sql",
+            "administrators",
+            "/administrators",
+            "2021-11-01",
+            List,
+        ),
         read("sql", "firewallRules", "/firewallRules", "2021-11-01", List),
-        read("sql", "encryptionProtector", "/encryptionProtector/current", "2021-11-01", Props),
+        read(
+            "sql",
+            "encryptionProtector",
+            "/encryptionProtector/current",
+            "2021-11-01",
+            Props,
+        ),
     ];
     const SQL_DATABASE: &[Read] = &[
-        read("sql", "transparentDataEncryption", "/transparentDataEncryption/current", "2021-11-01", Props),
-        read("sql", "auditingSettings", "/auditingSettings/default", "2021-11-01", Props),
+        read(
+            "sql",
+            "transparentDataEncryption",
+            "/transparentDataEncryption/current",
+            "2021-11-01",
+            Props,
+        ),
+        read(
+            "sql",
+            "auditingSettings",
+            "/auditingSettings/default",
+            "2021-11-01",
+            Props,
+        ),
     ];
     const POSTGRES: &[Read] = &[
-        read("postgresql", "configurations", "/configurations", "2022-12-01", ConfigMap),
-        read("postgresql", "firewallRules", "/firewallRules", "2022-12-01", List),
+        read(
+            "postgresql",
+            "configurations",
+            "/configurations",
+            "2022-12-01",
+            ConfigMap,
+        ),
+        read(
+            "postgresql",
+            "firewallRules",
+            "/firewallRules",
+            "2022-12-01",
+            List,
+        ),
     ];
     const MYSQL: &[Read] = &[
-        read("mysql", "configurations", "/configurations", "2023-12-30", ConfigMap),
-        read("mysql", "firewallRules", "/firewallRules", "2023-12-30", List),
+        read(
+            "mysql",
+            "configurations",
+            "/configurations",
+            "2023-12-30",
+            ConfigMap,
+        ),
+        read(
+            "mysql",
+            "firewallRules",
+            "/firewallRules",
+            "2023-12-30",
+            List,
+        ),
     ];
     const WEB: &[Read] = &[
         read("web", "siteConfig", "/config/web", "2023-12-01", Props),
-        read("web", "authSettings", "/config/authsettingsV2", "2023-12-01", Props),
+        read(
+            "web",
+            "authSettings",
+            "/config/authsettingsV2",
+            "2023-12-01",
+            Props,
+        ),
     ];
     const KEYVAULT: &[Read] = &[
-        read("keyvault", "diagnosticSettings", DIAG, DIAGNOSTICS_API, List),
+        read(
+            "keyvault",
+            "diagnosticSettings",
+            DIAG,
+            DIAGNOSTICS_API,
+            List,
+        ),
         read("keyvault", "keys", "/keys", "2023-07-01", List),
         read("keyvault", "secrets", "/secrets", "2023-07-01", List),
     ];
-    const VM: &[Read] = &[read("compute", "extensions", "/extensions", "2024-03-01", List)];
+    const VM: &[Read] = &[read(
+        "compute",
+        "extensions",
+        "/extensions",
+        "2024-03-01",
+        List,
+    )];
     match arm_type {
         "microsoft.resources/subscriptions" => SUBSCRIPTION,
-        "microsoft.resources/subscriptions/resourcegroups" | "microsoft.resources/resourcegroups" => {
-            RESOURCE_GROUP
-        }
+        "microsoft.resources/subscriptions/resourcegroups"
+        | "microsoft.resources/resourcegroups" => RESOURCE_GROUP,
         "microsoft.storage/storageaccounts" => STORAGE,
         "microsoft.sql/servers" => SQL_SERVER,
         "microsoft.sql/servers/databases" => SQL_DATABASE,
@@ -318,7 +483,11 @@ pub fn arm_reads() -> Vec<(&'static str, &'static str, &'static str, &'static st
         "microsoft.compute/virtualmachines",
     ]
     .iter()
-    .flat_map(|t| reads_for(t).iter().map(|r| (r.service, r.key, r.suffix, r.api)))
+    .flat_map(|t| {
+        reads_for(t)
+            .iter()
+            .map(|r| (r.service, r.key, r.suffix, r.api))
+    })
     .collect()
 }
 
@@ -344,7 +513,9 @@ pub(crate) async fn enrich(scan: &Scan<'_>, rows: &mut [Row]) {
             continue;
         }
         let account = str_of(&row.value, "subscriptionId").to_string();
-        let region = str_of(&row.value, "location").to_ascii_lowercase().replace(' ', "");
+        let region = str_of(&row.value, "location")
+            .to_ascii_lowercase()
+            .replace(' ', "");
         for r in reads_for(&t) {
             jobs.push((i, *r, id.clone(), account.clone(), region.clone()));
         }
@@ -507,7 +678,11 @@ pub(crate) fn documents(scan: &Scan<'_>, rows: Vec<Row>) -> Vec<AzureDoc> {
             Err(e) => {
                 let account = str_of(&row.value, "subscriptionId");
                 scan.error(
-                    if account.is_empty() { &scan.tenant } else { account },
+                    if account.is_empty() {
+                        &scan.tenant
+                    } else {
+                        account
+                    },
                     "resourcegraph",
                     "global",
                     row.op,

@@ -1,8 +1,8 @@
 //! Microsoft Graph v1.0: the Entra ID objects and tenant policies of
 //! docs/asset-types-azure.md, each response validated through the importer on its own.
 
-use reqwest::Method;
 use rampart_import::AzureDoc;
+use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use crate::Scan;
@@ -19,16 +19,31 @@ pub const READS: &[(&str, &str, &str, bool)] = &[
     ("entra", "/organization", "organization", false),
     ("entra", "/users", "users", false),
     ("entra", "/groups?$top=999", "groups", false),
-    ("entra", "/servicePrincipals?$top=999", "servicePrincipals", false),
+    (
+        "entra",
+        "/servicePrincipals?$top=999",
+        "servicePrincipals",
+        false,
+    ),
     ("entra", "/applications?$top=999", "applications", false),
-    ("entra", "/directoryRoles?$expand=members", "directoryRoles", false),
+    (
+        "entra",
+        "/directoryRoles?$expand=members",
+        "directoryRoles",
+        false,
+    ),
     (
         "entra-policies",
         "/policies/identitySecurityDefaultsEnforcementPolicy",
         "policies/identitySecurityDefaultsEnforcementPolicy",
         true,
     ),
-    ("entra-policies", "/policies/authorizationPolicy", "policies/authorizationPolicy", true),
+    (
+        "entra-policies",
+        "/policies/authorizationPolicy",
+        "policies/authorizationPolicy",
+        true,
+    ),
     (
         "entra-policies",
         "/policies/authenticationMethodsPolicy",
@@ -101,13 +116,16 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
             } else {
                 let url = format!("{}/v1.0{path}", scan.api.graph);
                 if *single {
-                    scan.api.call(Scope::Graph, Method::GET, &url, None).await.map(|v| {
-                        match v.get("value") {
-                            // Some tenants answer a singleton policy as a collection.
-                            Some(Value::Array(items)) => items.clone(),
-                            _ => vec![v],
-                        }
-                    })
+                    scan.api
+                        .call(Scope::Graph, Method::GET, &url, None)
+                        .await
+                        .map(|v| {
+                            match v.get("value") {
+                                // Some tenants answer a singleton policy as a collection.
+                                Some(Value::Array(items)) => items.clone(),
+                                _ => vec![v],
+                            }
+                        })
                 } else {
                     get_list(scan, Scope::Graph, &url).await
                 }
@@ -120,8 +138,7 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
                 }
             };
             let page = if *single && items.len() == 1 {
-                let mut obj: Map<String, Value> =
-                    items[0].as_object().cloned().unwrap_or_default();
+                let mut obj: Map<String, Value> = items[0].as_object().cloned().unwrap_or_default();
                 obj.insert(
                     "@odata.context".into(),
                     Value::String(format!("{CONTEXT_BASE}{context}/$entity")),
@@ -162,7 +179,12 @@ async fn read_users(scan: &Scan<'_>) -> Result<Vec<Value>, CallError> {
         Err(e) if matches!(e.status(), Some(400 | 403)) => {
             tracing::info!(error = %e, "users without signInActivity");
             let plain = USER_SELECT.trim_end_matches(",signInActivity");
-            get_list(scan, Scope::Graph, &format!("{base}?$select={plain}&$top=999")).await
+            get_list(
+                scan,
+                Scope::Graph,
+                &format!("{base}?$select={plain}&$top=999"),
+            )
+            .await
         }
         Err(e) => Err(e),
     }

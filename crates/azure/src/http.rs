@@ -146,7 +146,11 @@ impl Api {
         check_url("Azure Resource Manager", &arm, config.allow_insecure_http)?;
         check_url("Microsoft Graph", &graph, config.allow_insecure_http)?;
         let tenant = config.tenant_id.trim().to_string();
-        if tenant.is_empty() || !tenant.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
+        if tenant.is_empty()
+            || !tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+        {
             return Err(AzureError::Config(format!(
                 "invalid tenant id {tenant:?}: a directory (tenant) GUID or a verified domain"
             )));
@@ -193,7 +197,8 @@ impl Api {
             tokens: Mutex::new(HashMap::new()),
             max_attempts: config.max_attempts.unwrap_or(5).max(1),
             max_backoff: config.max_backoff.unwrap_or(Duration::from_secs(30)),
-            base_backoff: Duration::from_millis(500).min(config.max_backoff.unwrap_or(Duration::from_secs(30))),
+            base_backoff: Duration::from_millis(500)
+                .min(config.max_backoff.unwrap_or(Duration::from_secs(30))),
         })
     }
 
@@ -350,10 +355,7 @@ impl Api {
         let mut refreshed = false;
         let mut attempt = 0u32;
         loop {
-            let token = self
-                .token(scope, false)
-                .await
-                .map_err(CallError::Token)?;
+            let token = self.token(scope, false).await.map_err(CallError::Token)?;
             let mut req = self
                 .http
                 .request(method.clone(), url)
@@ -388,9 +390,8 @@ impl Api {
                 if text.trim().is_empty() {
                     return Ok(Value::Null);
                 }
-                return serde_json::from_str(&text).map_err(|e| {
-                    CallError::Malformed(format!("the body is not JSON ({e})"))
-                });
+                return serde_json::from_str(&text)
+                    .map_err(|e| CallError::Malformed(format!("the body is not JSON ({e})")));
             }
             if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
                 && attempt + 1 < self.max_attempts
@@ -437,7 +438,11 @@ fn error_message(text: &str) -> String {
         (None, Some(m)) => m.to_string(),
         (None, None) => {
             let t: String = text.trim().chars().take(200).collect();
-            if t.is_empty() { "(empty body)".into() } else { t }
+            if t.is_empty() {
+                "(empty body)".into()
+            } else {
+                t
+            }
         }
     }
 }

@@ -159,7 +159,12 @@ pub const ARM_SERVICES: &[&str] = &[
     "compute",
 ];
 /// Microsoft Graph services.
-pub const GRAPH_SERVICES: &[&str] = &["entra", "entra-policies", "conditional-access", "entra-reports"];
+pub const GRAPH_SERVICES: &[&str] = &[
+    "entra",
+    "entra-policies",
+    "conditional-access",
+    "entra-reports",
+];
 
 /// Shared state of one scan.
 pub(crate) struct Scan<'a> {
@@ -184,7 +189,11 @@ impl Scan<'_> {
         let e = CollectionError {
             account: account.to_string(),
             service: service.to_string(),
-            region: if region.is_empty() { "global".into() } else { region.to_string() },
+            region: if region.is_empty() {
+                "global".into()
+            } else {
+                region.to_string()
+            },
             operation: operation.to_string(),
             message,
         };
@@ -197,7 +206,11 @@ impl Scan<'_> {
     pub(crate) fn error_count(&self, service: &str) -> usize {
         match self.errors.lock() {
             Ok(g) => g.iter().filter(|e| e.service == service).count(),
-            Err(p) => p.into_inner().iter().filter(|e| e.service == service).count(),
+            Err(p) => p
+                .into_inner()
+                .iter()
+                .filter(|e| e.service == service)
+                .count(),
         }
     }
 

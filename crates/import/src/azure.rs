@@ -353,7 +353,10 @@ pub fn parse_azure_doc(name: &str, text: &str) -> Result<AzureDoc, ImportError> 
 
 /// Builds one inventory from documents parsed with [`parse_azure_doc`] (see the module docs):
 /// what `load_files` does with the Azure files of one import.
-pub fn build_azure(docs: Vec<AzureDoc>, observed_at: DateTime<Utc>) -> Result<Inventory, ImportError> {
+pub fn build_azure(
+    docs: Vec<AzureDoc>,
+    observed_at: DateTime<Utc>,
+) -> Result<Inventory, ImportError> {
     build(docs, observed_at)
 }
 
