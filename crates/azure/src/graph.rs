@@ -14,70 +14,82 @@ use crate::http::{CallError, Scope};
 pub const USER_SELECT: &str = "id,displayName,userPrincipalName,userType,accountEnabled,\
 createdDateTime,mail,externalUserState,onPremisesSyncEnabled,signInActivity";
 
-/// One Graph read: (service, path under /v1.0, `@odata.context` fragment, single entity).
+/// One Graph read: (service, path with its version, `@odata.context` fragment, single entity).
+/// Everything is v1.0 except `deviceRegistrationPolicy`, which Microsoft Graph only serves
+/// under /beta.
 pub const READS: &[(&str, &str, &str, bool)] = &[
-    ("entra", "/organization", "organization", false),
-    ("entra", "/users", "users", false),
-    ("entra", "/groups?$top=999", "groups", false),
+    ("entra", "/v1.0/organization", "organization", false),
+    ("entra", "/v1.0/users", "users", false),
+    ("entra", "/v1.0/groups?$top=999", "groups", false),
     (
         "entra",
-        "/servicePrincipals?$top=999",
+        "/v1.0/servicePrincipals?$top=999",
         "servicePrincipals",
         false,
     ),
-    ("entra", "/applications?$top=999", "applications", false),
     (
         "entra",
-        "/directoryRoles?$expand=members",
+        "/v1.0/applications?$top=999",
+        "applications",
+        false,
+    ),
+    (
+        "entra",
+        "/v1.0/directoryRoles?$expand=members",
         "directoryRoles",
         false,
     ),
     (
         "entra-policies",
-        "/policies/identitySecurityDefaultsEnforcementPolicy",
+        "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
         "policies/identitySecurityDefaultsEnforcementPolicy",
         true,
     ),
     (
         "entra-policies",
-        "/policies/authorizationPolicy",
+        "/v1.0/policies/authorizationPolicy",
         "policies/authorizationPolicy",
         true,
     ),
     (
         "entra-policies",
-        "/policies/authenticationMethodsPolicy",
+        "/v1.0/policies/authenticationMethodsPolicy",
         "policies/authenticationMethodsPolicy",
         true,
     ),
     (
         "entra-policies",
-        "/policies/adminConsentRequestPolicy",
+        "/v1.0/policies/adminConsentRequestPolicy",
         "policies/adminConsentRequestPolicy",
         true,
     ),
     (
         "entra-policies",
-        "/policies/deviceRegistrationPolicy",
+        "/beta/policies/deviceRegistrationPolicy",
         "policies/deviceRegistrationPolicy",
         true,
     ),
-    ("entra-policies", "/groupSettings", "groupSettings", false),
+    (
+        "entra-policies",
+        "/v1.0/groupSettings",
+        "groupSettings",
+        false,
+    ),
     (
         "conditional-access",
-        "/identity/conditionalAccess/policies",
+        "/v1.0/identity/conditionalAccess/policies",
         "identity/conditionalAccess/policies",
         false,
     ),
     (
         "conditional-access",
-        "/identity/conditionalAccess/namedLocations",
+        "/v1.0/identity/conditionalAccess/namedLocations",
         "identity/conditionalAccess/namedLocations",
         false,
     ),
     (
         "entra-reports",
-        "/reports/authenticationMethods/userRegistrationDetails",
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails",
         "reports/authenticationMethods/userRegistrationDetails",
         false,
     ),
@@ -110,11 +122,16 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
         scan.progress.started(service, "tenant");
         let mut objects = 0usize;
         for (svc, path, context, single) in READS.iter().filter(|r| r.0 == *service) {
-            let op = format!("GET {}", path.split('?').next().unwrap_or(path));
-            let result = if *path == "/users" {
+            let bare = path.split('?').next().unwrap_or(path);
+            let bare = bare
+                .strip_prefix("/v1.0")
+                .or_else(|| bare.strip_prefix("/beta"))
+                .unwrap_or(bare);
+            let op = format!("GET {bare}");
+            let result = if *path == "/v1.0/users" {
                 read_users(scan).await
             } else {
-                let url = format!("{}/v1.0{path}", scan.api.graph);
+                let url = format!("{}{path}", scan.api.graph);
                 if *single {
                     scan.api
                         .call(Scope::Graph, Method::GET, &url, None)

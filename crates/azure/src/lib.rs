@@ -166,6 +166,26 @@ pub const GRAPH_SERVICES: &[&str] = &[
     "entra-reports",
 ];
 
+/// Azure roles the collector's service principal needs on each subscription (or management
+/// group) it scans: Reader for Resource Graph and the ARM reads, Security Reader for the
+/// Defender for Cloud settings. deploy/azure/terraform grants exactly these (a test checks).
+pub const ARM_ROLES: &[&str] = &["Reader", "Security Reader"];
+
+/// Microsoft Graph application permissions the collector uses (admin consent required):
+/// Directory.Read.All (organization, users, groups, service principals, applications, directory
+/// roles, group settings), Policy.Read.All (tenant policies, Conditional Access policies and
+/// named locations), Policy.Read.DeviceConfiguration (deviceRegistrationPolicy),
+/// AuditLog.Read.All (users' signInActivity, userRegistrationDetails),
+/// UserAuthenticationMethod.Read.All and Reports.Read.All (userRegistrationDetails).
+pub const GRAPH_PERMISSIONS: &[&str] = &[
+    "Directory.Read.All",
+    "Policy.Read.All",
+    "Policy.Read.DeviceConfiguration",
+    "AuditLog.Read.All",
+    "UserAuthenticationMethod.Read.All",
+    "Reports.Read.All",
+];
+
 /// Shared state of one scan.
 pub(crate) struct Scan<'a> {
     pub api: Api,

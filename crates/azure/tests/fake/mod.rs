@@ -306,7 +306,7 @@ async fn handle(
         .expect("stats")
         .requests
         .push(format!("{method} {full}"));
-    if let Some(graph_path) = path.strip_prefix("/v1.0") {
+    if path.starts_with("/v1.0/") || path.starts_with("/beta/") {
         if fake.authorised(&headers, "graph").is_none() {
             return error(
                 StatusCode::UNAUTHORIZED,
@@ -321,7 +321,7 @@ async fn handle(
             return r;
         }
         let key = format!(
-            "/v1.0{graph_path}{}",
+            "{path}{}",
             query.as_ref().map(|q| format!("?{q}")).unwrap_or_default()
         );
         return match fake.graph.get(&key) {
