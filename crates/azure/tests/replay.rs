@@ -491,3 +491,96 @@ async fn the_builtin_catalog_finds_the_seeded_problems() {
         FindingStatus::Fail
     );
 }
+
+#[tokio::test]
+async fn users_are_read_without_sign_in_activity_when_not_licensed() {
+    let fake = Fake::start().await;
+    fake.knobs.lock().expect("knobs").forbid.push(format!(
+        "/v1.0/users?$select={}",
+        rampart_azure::USER_SELECT
+    ));
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+    let bob = asset(&c, "azure.entra.user", "Bob Builder");
+    assert!(bob.config.get("signInActivity").is_none());
+    assert_eq!(bob.config["registrationDetails"]["isMfaRegistered"], true);
+    assert_eq!(fake.requests("GET /v1.0/users"), 2);
+}
+
+#[tokio::test]
+async fn a_malformed_row_is_skipped_and_named_and_truncation_is_reported() {
+    let fake = Fake::start().await;
+    let pages: serde_json::Value = serde_json::json!([{
+        "totalRecords": 3, "count": 2, "resultTruncated": "true",
+        "data": [
+            {"id": format!("/subscriptions/{SUB}/resourceGroups/rg-prod/providers/Microsoft.Network/publicIPAddresses/pip-1"),
+             "name": "pip-1", "location": "westeurope", "subscriptionId": SUB, "resourceGroup": "rg-prod",
+             "properties": {"ipAddress": "203.0.113.7"}},
+            {"id": format!("/subscriptions/{SUB}/resourceGroups/rg-prod/providers/Microsoft.Network/publicIPAddresses/pip-2"),
+             "name": "pip-2", "type": "microsoft.network/publicipaddresses", "location": "westeurope",
+             "subscriptionId": SUB, "resourceGroup": "rg-prod", "tenantId": TENANT,
+             "properties": {"ipAddress": "203.0.113.8"}}
+        ]
+    }]);
+    fake.knobs
+        .lock()
+        .expect("knobs")
+        .table_overrides
+        .insert("resources".into(), pages);
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert_eq!(c.errors.len(), 2, "{:#?}", c.errors);
+    let row = c
+        .errors
+        .iter()
+        .find(|e| e.message.contains("malformed row"))
+        .expect("row error");
+    assert_eq!(row.operation, "resources query");
+    assert!(row.message.contains("pip-1"), "{}", row.message);
+    assert!(row.message.contains("type"), "{}", row.message);
+    assert!(
+        c.errors
+            .iter()
+            .any(|e| e.message.contains("resultTruncated"))
+    );
+    let pip = asset(&c, "azure.network.publicip", "pip-2");
+    assert_eq!(pip.config["properties"]["ipAddress"], "203.0.113.8");
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_host_gets_no_token() {
+    let fake = Fake::start().await;
+    fake.knobs.lock().expect("knobs").overrides.insert(
+        "/v1.0/groups?$top=999".into(),
+        serde_json::json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groups",
+            "@odata.nextLink": "https://collector.example.net/v1.0/groups?$skiptoken=x",
+            "value": []
+        }),
+    );
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert_eq!(c.errors.len(), 1, "{:#?}", c.errors);
+    assert_eq!(c.errors[0].operation, "GET /groups");
+    assert!(
+        c.errors[0].message.contains("refusing to send a token"),
+        "{}",
+        c.errors[0].message
+    );
+    asset(&c, "azure.entra.user", "Bob Builder");
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_is_an_error_not_a_loop() {
+    let fake = Fake::start().await;
+    let mut cfg = fake.config();
+    cfg.skip_entra = true;
+    fake.knobs.lock().expect("knobs").reject_arm_tokens = true;
+    let c = collect(&cfg, &NoProgress).await.expect("scan");
+    // Each of the three Resource Graph queries: one call, one refresh, one more call.
+    assert_eq!(
+        fake.requests("POST /providers/Microsoft.ResourceGraph/resources"),
+        6
+    );
+    assert_eq!(c.errors.len(), 3, "{:#?}", c.errors);
+    assert!(c.errors.iter().all(|e| e.message.contains("401")));
+    assert!(c.inventory.assets.is_empty());
+}

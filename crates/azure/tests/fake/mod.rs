@@ -32,6 +32,12 @@ pub struct Knobs {
     pub malformed: Vec<String>,
     /// The next ARM call is refused as if its token had expired.
     pub expire_next_arm: bool,
+    /// Every ARM call is refused with 401, whatever the token.
+    pub reject_arm_tokens: bool,
+    /// Replaces a fixture answer: Graph/ARM key (`path` or `path?query`) → body.
+    pub overrides: HashMap<String, Value>,
+    /// Replaces the pages of a Resource Graph table.
+    pub table_overrides: HashMap<String, Value>,
 }
 
 #[derive(Default)]
@@ -317,13 +323,13 @@ async fn handle(
         if method != Method::GET {
             return error(StatusCode::BAD_REQUEST, "BadRequest", "GET only");
         }
-        if let Some(r) = fake.knob(&path) {
+        if let Some(r) = fake.knob(&full) {
             return r;
         }
-        let key = format!(
-            "{path}{}",
-            query.as_ref().map(|q| format!("?{q}")).unwrap_or_default()
-        );
+        let key = full.clone();
+        if let Some(v) = fake.knobs.lock().expect("knobs").overrides.get(&key) {
+            return ok(v);
+        }
         return match fake.graph.get(&key) {
             Some(v) => ok(v),
             None => error(
@@ -343,6 +349,13 @@ async fn handle(
     };
     {
         let mut k = fake.knobs.lock().expect("knobs");
+        if k.reject_arm_tokens {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "The access token is invalid.",
+            );
+        }
         if k.expire_next_arm {
             k.expire_next_arm = false;
             fake.valid.lock().expect("valid").remove(&token);
@@ -407,7 +420,15 @@ async fn handle(
         }
         let query = req["query"].as_str().unwrap_or("");
         let table = query.split_whitespace().next().unwrap_or("");
-        let Some(pages) = fake.resource_graph.get(table).and_then(Value::as_array) else {
+        let overridden = fake
+            .knobs
+            .lock()
+            .expect("knobs")
+            .table_overrides
+            .get(table)
+            .cloned();
+        let pages_value = overridden.unwrap_or_else(|| fake.resource_graph[table].clone());
+        let Some(pages) = pages_value.as_array() else {
             return error(StatusCode::BAD_REQUEST, "InvalidQuery", "unknown table");
         };
         let page = match req["options"]["$skipToken"].as_str() {
@@ -439,6 +460,9 @@ async fn handle(
     } else {
         format!("{path}?{}", rest.join("&"))
     };
+    if let Some(v) = fake.knobs.lock().expect("knobs").overrides.get(&key) {
+        return ok(v);
+    }
     match fake.arm.get(&key) {
         Some(entry) => {
             if entry["api-version"] != api_version.as_str() {
