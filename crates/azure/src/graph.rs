@@ -33,12 +33,7 @@ pub const READS: &[(&str, &str, &str, bool)] = &[
         "applications",
         false,
     ),
-    (
-        "entra",
-        "/v1.0/directoryRoles?$expand=members",
-        "directoryRoles",
-        false,
-    ),
+    ("entra", "/v1.0/directoryRoles", "directoryRoles", false),
     (
         "entra-policies",
         "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
@@ -130,6 +125,8 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
             let op = format!("GET {bare}");
             let result = if *path == "/v1.0/users" {
                 read_users(scan).await
+            } else if *path == "/v1.0/directoryRoles" {
+                read_roles(scan).await
             } else {
                 let url = format!("{}{path}", scan.api.graph);
                 if *single {
@@ -205,4 +202,36 @@ async fn read_users(scan: &Scan<'_>) -> Result<Vec<Value>, CallError> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// `GET /directoryRoles`, then each role's members (paged: `$expand=members` stops at 20), set
+/// as the role's `members` the way `$expand=members` would. A role whose members cannot be read
+/// is kept without them and the failure recorded.
+async fn read_roles(scan: &Scan<'_>) -> Result<Vec<Value>, CallError> {
+    let base = format!("{}/v1.0/directoryRoles", scan.api.graph);
+    let mut roles = get_list(scan, Scope::Graph, &base).await?;
+    for role in &mut roles {
+        let Some(id) = role.get("id").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        if !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            continue;
+        }
+        let url = format!("{base}/{id}/members?$select=id,displayName,userPrincipalName");
+        match get_list(scan, Scope::Graph, &url).await {
+            Ok(members) => {
+                if let Some(obj) = role.as_object_mut() {
+                    obj.insert("members".into(), Value::Array(members));
+                }
+            }
+            Err(e) => scan.error(
+                &scan.tenant,
+                "entra",
+                "global",
+                "GET /directoryRoles/{id}/members",
+                format!("{id}: {e}"),
+            ),
+        }
+    }
+    Ok(roles)
 }

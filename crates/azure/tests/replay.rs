@@ -128,6 +128,9 @@ async fn full_scan_pages_through_every_api_and_matches_the_importer_shapes() {
         serde_json::json!(["Global Administrator"])
     );
     assert_eq!(bea.config["directoryRoles"], serde_json::json!([]));
+    // Role members are read per role, over two pages.
+    let role = asset(&c, "azure.entra.directoryrole", "Global Administrator");
+    assert_eq!(role.config["members"].as_array().map(Vec::len), Some(2));
     assert!(bob.config.get("@odata.context").is_none());
     let tenant = asset(&c, "azure.entra.tenant", "Contoso Ltd");
     assert_eq!(tenant.config["securityDefaults"]["isEnabled"], false);
