@@ -587,3 +587,42 @@ async fn a_token_refused_twice_is_an_error_not_a_loop() {
     assert!(c.errors.iter().all(|e| e.message.contains("401")));
     assert!(c.inventory.assets.is_empty());
 }
+
+#[tokio::test]
+async fn a_long_retry_after_is_capped_by_max_backoff() {
+    let fake = Fake::start().await;
+    {
+        let mut k = fake.knobs.lock().expect("knobs");
+        k.retry_after = "120".into();
+        k.throttle.insert("/v1.0/organization".into(), 1);
+    }
+    let mut cfg = fake.config();
+    cfg.max_backoff = Some(Duration::from_millis(300));
+    let started = Instant::now();
+    let c = collect(&cfg, &NoProgress).await.expect("scan");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+    assert_eq!(fake.requests("GET /v1.0/organization"), 2);
+    asset(&c, "azure.entra.tenant", "Contoso Ltd");
+}
+
+#[tokio::test]
+async fn a_throttled_token_endpoint_is_retried() {
+    let fake = Fake::start().await;
+    {
+        let mut k = fake.knobs.lock().expect("knobs");
+        k.retry_after = "0".into();
+        k.throttle.insert(format!("/{TENANT}/oauth2"), 2);
+    }
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+    assert_eq!(
+        fake.token_requests("https://management.azure.com/.default"),
+        1
+    );
+    asset(&c, "azure.storage.account", "stprodlogs");
+}

@@ -301,6 +301,9 @@ async fn handle(
         {
             return error(StatusCode::BAD_REQUEST, "invalid_request", "form expected");
         }
+        if let Some(r) = fake.knob(&path) {
+            return r;
+        }
         return fake.token(&body);
     }
     let full = match &query {
