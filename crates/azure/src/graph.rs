@@ -104,7 +104,7 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
             &tenant,
             "entra",
             "global",
-            "token for https://graph.microsoft.com/.default",
+            "token for Microsoft Graph",
             format!("Microsoft Graph skipped: {e}"),
         );
         for s in crate::GRAPH_SERVICES {

@@ -19,12 +19,14 @@ pub(crate) enum Scope {
     Graph,
 }
 
-impl Scope {
-    fn as_str(self) -> &'static str {
-        match self {
-            Scope::Arm => "https://management.azure.com/.default",
-            Scope::Graph => "https://graph.microsoft.com/.default",
-        }
+/// The token scope of an endpoint: `{endpoint}/.default` for an https endpoint (so sovereign
+/// clouds such as `https://management.usgovcloudapi.net` work), the public cloud's otherwise
+/// (plain http test servers and emulators).
+fn scope_for(endpoint: &str, public: &str) -> String {
+    if endpoint.to_ascii_lowercase().starts_with("https://") {
+        format!("{endpoint}/.default")
+    } else {
+        public.to_string()
     }
 }
 
@@ -91,6 +93,8 @@ pub(crate) struct Api {
     secret: String,
     pub(crate) arm: String,
     pub(crate) graph: String,
+    arm_scope: String,
+    graph_scope: String,
     allow_http: bool,
     tokens: Mutex<HashMap<Scope, Token>>,
     max_attempts: u32,
@@ -191,6 +195,8 @@ impl Api {
             tenant,
             client_id: config.client_id.trim().to_string(),
             secret: config.client_secret.expose().to_string(),
+            arm_scope: scope_for(&arm, "https://management.azure.com/.default"),
+            graph_scope: scope_for(&graph, "https://graph.microsoft.com/.default"),
             arm,
             graph,
             allow_http: config.allow_insecure_http,
@@ -225,6 +231,13 @@ impl Api {
     }
 
     /// A token for the scope, from the cache unless `force` or it is about to expire.
+    fn scope_str(&self, scope: Scope) -> &str {
+        match scope {
+            Scope::Arm => &self.arm_scope,
+            Scope::Graph => &self.graph_scope,
+        }
+    }
+
     pub(crate) async fn token(&self, scope: Scope, force: bool) -> Result<String, TokenError> {
         let mut tokens = self.tokens.lock().await;
         if !force
@@ -237,7 +250,7 @@ impl Api {
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
             ("client_secret", self.secret.as_str()),
-            ("scope", scope.as_str()),
+            ("scope", self.scope_str(scope)),
         ]
         .iter()
         .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
@@ -313,7 +326,7 @@ impl Api {
                 .unwrap_or("");
             let msg = self.scrub(&format!(
                 "the token endpoint refused {who} for {} (HTTP {}): {code} {description}",
-                scope.as_str(),
+                self.scope_str(scope),
                 status.as_u16()
             ));
             return Err(if status.is_client_error() {
