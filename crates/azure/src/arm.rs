@@ -27,6 +27,10 @@ pub const QUERIES: &[(&str, &str)] = &[
     ("resources query", "resources"),
     ("resourcecontainers query", "resourcecontainers"),
     (
+        "securityresources query",
+        "securityresources | where type =~ 'microsoft.security/pricings'",
+    ),
+    (
         "authorizationresources query",
         "authorizationresources | where type in~ ('microsoft.authorization/roleassignments', \
          'microsoft.authorization/roledefinitions')",
@@ -496,7 +500,7 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// Makes the ARM reads for every row, a bounded number at once, and adds their results.
-pub(crate) async fn enrich(scan: &Scan<'_>, rows: &mut [Row]) {
+pub(crate) async fn enrich(scan: &Scan<'_>, rows: &mut Vec<Row>) {
     let services: Vec<&str> = crate::ARM_SERVICES
         .iter()
         .copied()
@@ -505,8 +509,22 @@ pub(crate) async fn enrich(scan: &Scan<'_>, rows: &mut [Row]) {
     for s in &services {
         scan.progress.started(s, "subscriptions");
     }
+    // Defender plans from Resource Graph (securityresources) spare one ARM read per
+    // subscription; subscriptions without such rows are read over ARM.
+    let pricings = take_pricings(rows);
     let mut jobs: Vec<(usize, Read, String, String, String)> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in rows.iter_mut().enumerate() {
+        let is_sub =
+            str_of(&row.value, "type").eq_ignore_ascii_case("microsoft.resources/subscriptions");
+        let sub_key = str_of(&row.value, "subscriptionId").to_ascii_lowercase();
+        let from_graph = if is_sub {
+            pricings.get(&sub_key).cloned()
+        } else {
+            None
+        };
+        if let (Some(list), Some(obj)) = (&from_graph, row.value.as_object_mut()) {
+            obj.insert("pricings".into(), Value::Array(list.clone()));
+        }
         let t = str_of(&row.value, "type").to_ascii_lowercase();
         let id = str_of(&row.value, "id").to_string();
         if id.is_empty() {
@@ -517,6 +535,9 @@ pub(crate) async fn enrich(scan: &Scan<'_>, rows: &mut [Row]) {
             .to_ascii_lowercase()
             .replace(' ', "");
         for r in reads_for(&t) {
+            if r.key == "pricings" && from_graph.is_some() {
+                continue;
+            }
             jobs.push((i, *r, id.clone(), account.clone(), region.clone()));
         }
     }
@@ -559,6 +580,28 @@ pub(crate) async fn enrich(scan: &Scan<'_>, rows: &mut [Row]) {
             scan.error_count(s),
         );
     }
+}
+
+/// Removes the `microsoft.security/pricings` rows (they are settings of the subscription, not
+/// assets) and returns them per lower-case subscription id, in the ARM resource shape.
+fn take_pricings(rows: &mut Vec<Row>) -> std::collections::HashMap<String, Vec<Value>> {
+    let mut out: std::collections::HashMap<String, Vec<Value>> = std::collections::HashMap::new();
+    rows.retain(|r| {
+        if !str_of(&r.value, "type").eq_ignore_ascii_case("microsoft.security/pricings") {
+            return true;
+        }
+        let sub = str_of(&r.value, "subscriptionId").to_ascii_lowercase();
+        if !sub.is_empty() {
+            out.entry(sub).or_default().push(json!({
+                "id": r.value.get("id").cloned().unwrap_or(Value::Null),
+                "name": r.value.get("name").cloned().unwrap_or(Value::Null),
+                "type": "Microsoft.Security/pricings",
+                "properties": r.value.get("properties").cloned().unwrap_or(Value::Null),
+            }));
+        }
+        false
+    });
+    out
 }
 
 /// One read; `Ok(None)` when the setting does not exist (404).

@@ -63,7 +63,7 @@ async fn full_scan_pages_through_every_api_and_matches_the_importer_shapes() {
     // Resource Graph: the resources query took two pages ($skipToken).
     assert_eq!(
         fake.requests("POST /providers/Microsoft.ResourceGraph/resources"),
-        4
+        5
     );
     let bodies = fake.stats.lock().expect("stats").graph_queries.clone();
     assert!(
@@ -232,10 +232,10 @@ async fn throttling_honours_retry_after_then_succeeds() {
         took >= Duration::from_millis(1900),
         "Retry-After: 1 honoured twice: {took:?}"
     );
-    // 4 answered + 1 throttled.
+    // 5 answered + 1 throttled.
     assert_eq!(
         fake.requests("POST /providers/Microsoft.ResourceGraph/resources"),
-        5
+        6
     );
     asset(&c, "azure.entra.group", "Admins");
 }
@@ -391,7 +391,7 @@ async fn a_malformed_resource_graph_answer_is_recorded_per_query() {
         .malformed
         .push("/providers/Microsoft.ResourceGraph".into());
     let c = collect(&fake.config(), &NoProgress).await.expect("scan");
-    assert_eq!(c.errors.len(), 3, "{:#?}", c.errors);
+    assert_eq!(c.errors.len(), 4, "{:#?}", c.errors);
     assert!(c.errors.iter().all(|e| e.service == "resourcegraph"));
     assert!(c.errors.iter().any(|e| e.operation == "resources query"));
     assert!(
@@ -578,12 +578,12 @@ async fn a_token_refused_twice_is_an_error_not_a_loop() {
     cfg.skip_entra = true;
     fake.knobs.lock().expect("knobs").reject_arm_tokens = true;
     let c = collect(&cfg, &NoProgress).await.expect("scan");
-    // Each of the three Resource Graph queries: one call, one refresh, one more call.
+    // Each of the four Resource Graph queries: one call, one refresh, one more call.
     assert_eq!(
         fake.requests("POST /providers/Microsoft.ResourceGraph/resources"),
-        6
+        8
     );
-    assert_eq!(c.errors.len(), 3, "{:#?}", c.errors);
+    assert_eq!(c.errors.len(), 4, "{:#?}", c.errors);
     assert!(c.errors.iter().all(|e| e.message.contains("401")));
     assert!(c.inventory.assets.is_empty());
 }
@@ -625,4 +625,57 @@ async fn a_throttled_token_endpoint_is_retried() {
         1
     );
     asset(&c, "azure.storage.account", "stprodlogs");
+}
+
+#[tokio::test]
+async fn defender_plans_from_resource_graph_spare_the_arm_read() {
+    let fake = Fake::start().await;
+    let row = |plan: &str, tier: &str| {
+        serde_json::json!({
+            "id": format!("/subscriptions/{SUB}/providers/Microsoft.Security/pricings/{plan}"),
+            "name": plan, "type": "microsoft.security/pricings", "tenantId": TENANT, "kind": "",
+            "location": "", "resourceGroup": "", "subscriptionId": SUB, "managedBy": "",
+            "sku": null, "plan": null, "tags": null, "identity": null, "zones": null,
+            "extendedLocation": null,
+            "properties": {"pricingTier": tier, "freeTrialRemainingTime": "PT0S"}
+        })
+    };
+    fake.knobs.lock().expect("knobs").table_overrides.insert(
+        "securityresources".into(),
+        serde_json::json!([{"totalRecords": 2, "count": 2, "resultTruncated": "false",
+            "data": [row("VirtualMachines", "Standard"), row("Containers", "Free")]}]),
+    );
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+    assert_eq!(
+        fake.requests(&format!(
+            "GET /subscriptions/{SUB}/providers/Microsoft.Security/pricings"
+        )),
+        0
+    );
+    let sub = asset(&c, "azure.resources.subscription", "prod");
+    assert_eq!(sub.config["pricings"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        sub.config["pricings"][0]["type"],
+        "Microsoft.Security/pricings"
+    );
+    assert_eq!(
+        sub.config["pricings"][0]["properties"]["pricingTier"],
+        "Standard"
+    );
+    // The plans are settings of the subscription, not assets.
+    assert!(
+        c.inventory
+            .assets
+            .iter()
+            .all(|a| !a.resource_type.as_str().starts_with("azure.security."))
+    );
+    let catalog = rampart_rules::Catalog::builtin().expect("catalog");
+    let now = Utc::now();
+    let evals = catalog.evaluate(&c.inventory, now);
+    let servers = evals
+        .iter()
+        .find(|e| e.control_id == "azure-security-defender-for-servers" && e.asset_id == sub.id)
+        .expect("evaluated");
+    assert_eq!(servers.status, FindingStatus::Pass);
 }
