@@ -679,3 +679,35 @@ async fn defender_plans_from_resource_graph_spare_the_arm_read() {
         .expect("evaluated");
     assert_eq!(servers.status, FindingStatus::Pass);
 }
+
+#[tokio::test]
+async fn entra_objects_without_a_tenant_are_dropped_with_an_error() {
+    // No organization object (403) and no subscription to take the tenant id from: the Entra
+    // objects cannot be placed; the failure is recorded instead of failing the scan.
+    let fake = Fake::start().await;
+    fake.knobs
+        .lock()
+        .expect("knobs")
+        .forbid
+        .push("/v1.0/organization".into());
+    let mut cfg = fake.config();
+    cfg.subscriptions = Some(Vec::new());
+    let c = collect(&cfg, &NoProgress).await.expect("scan");
+    assert!(
+        c.errors.iter().any(|e| e.operation == "GET /organization"),
+        "{:#?}",
+        c.errors
+    );
+    let normalise = c
+        .errors
+        .iter()
+        .find(|e| e.operation == "normalise")
+        .expect("normalise error");
+    assert!(
+        normalise.message.contains("tenant"),
+        "{}",
+        normalise.message
+    );
+    assert!(c.inventory.assets.is_empty());
+    assert_eq!(fake.requests("POST /providers/Microsoft.ResourceGraph"), 0);
+}
