@@ -432,11 +432,27 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
             return Some(Duration::from_millis(ms));
         }
     }
-    h.get("retry-after")
+    if let Some(d) = h
+        .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
+    {
+        return Some(d);
+    }
+    // Azure Resource Graph throttles with `x-ms-user-quota-resets-after: hh:mm:ss`.
+    let reset = h
+        .get("x-ms-user-quota-resets-after")
+        .and_then(|v| v.to_str().ok())?;
+    let parts: Vec<f64> = reset
+        .trim()
+        .split(':')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let secs = parts.iter().fold(0.0, |acc, p| acc * 60.0 + p);
+    (secs.is_finite() && secs >= 0.0 && parts.len() <= 3).then(|| Duration::from_secs_f64(secs))
 }
 
 /// `{"error": {"code": …, "message": …}}` (ARM and Microsoft Graph), else the start of the body.

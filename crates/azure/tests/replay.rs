@@ -711,3 +711,23 @@ async fn entra_objects_without_a_tenant_are_dropped_with_an_error() {
     assert!(c.inventory.assets.is_empty());
     assert_eq!(fake.requests("POST /providers/Microsoft.ResourceGraph"), 0);
 }
+
+#[tokio::test]
+async fn resource_graph_quota_reset_header_is_honoured() {
+    let fake = Fake::start().await;
+    {
+        let mut k = fake.knobs.lock().expect("knobs");
+        k.quota_header = true;
+        k.throttle
+            .insert("/providers/Microsoft.ResourceGraph".into(), 1);
+    }
+    let started = Instant::now();
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    asset(&c, "azure.storage.account", "stprodlogs");
+}

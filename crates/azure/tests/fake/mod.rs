@@ -26,6 +26,9 @@ pub struct Knobs {
     /// Path prefix → number of 429 answers still to give (Retry-After: `retry_after`).
     pub throttle: HashMap<String, u32>,
     pub retry_after: String,
+    /// Throttle like Resource Graph: `x-ms-user-quota-resets-after: 00:00:SS` instead of
+    /// Retry-After.
+    pub quota_header: bool,
     /// Path prefixes answering 403 Forbidden.
     pub forbid: Vec<String>,
     /// Path prefixes answering a body that is not what the API documents.
@@ -240,6 +243,16 @@ impl Fake {
     fn knob(&self, path: &str) -> Option<Response> {
         let mut k = self.knobs.lock().expect("knobs");
         let retry_after = k.retry_after.clone();
+        let header = if k.quota_header {
+            "x-ms-user-quota-resets-after"
+        } else {
+            "retry-after"
+        };
+        let value = if k.quota_header {
+            format!("00:00:{:0>2}", retry_after)
+        } else {
+            retry_after.clone()
+        };
         if let Some((_, n)) = k
             .throttle
             .iter_mut()
@@ -251,7 +264,7 @@ impl Fake {
                     StatusCode::TOO_MANY_REQUESTS,
                     [
                         ("content-type", "application/json"),
-                        ("retry-after", retry_after.as_str()),
+                        (header, value.as_str()),
                     ],
                     json!({"error": {"code": "RateLimiting", "message": "Please provide below info when asking for support: timestamp = 2026-11-30T01:00:00Z, correlationId = 1."}}).to_string(),
                 )
