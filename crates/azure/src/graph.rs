@@ -93,7 +93,10 @@ pub const READS: &[(&str, &str, &str, bool)] = &[
 const CONTEXT_BASE: &str = "https://graph.microsoft.com/v1.0/$metadata#";
 
 /// Reads everything; a failing read is a recorded error, the others go on.
-pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
+/// One validated Graph answer: (service, operation, document).
+pub(crate) type GraphDoc = (&'static str, String, AzureDoc);
+
+pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<GraphDoc> {
     let tenant = scan.tenant.clone();
     // One token check first: without a Graph token every read would fail the same way.
     if let Err(e) = scan.api.token(Scope::Graph, false).await {
@@ -167,7 +170,7 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<AzureDoc> {
             match rampart_import::parse_azure_doc(&name, &page.to_string()) {
                 Ok(doc) => {
                     objects += count;
-                    docs.push(doc);
+                    docs.push((*svc, op.clone(), doc));
                 }
                 Err(e) => scan.error(
                     &tenant,

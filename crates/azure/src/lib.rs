@@ -294,7 +294,7 @@ pub async fn collect(
     let arm_docs = arm::documents(&scan, rows);
 
     // Microsoft Graph.
-    let graph_docs: Vec<AzureDoc> = if config.skip_entra {
+    let graph_docs: Vec<graph::GraphDoc> = if config.skip_entra {
         Vec::new()
     } else {
         graph::collect(&scan).await
@@ -309,41 +309,60 @@ pub async fn collect(
     })
 }
 
-/// Builds the inventory through the importer. Should the Entra objects not fit (for example no
-/// organization object and no tenant id on the rows), the ARM part is kept and the failure
-/// recorded.
+/// Builds the inventory through the importer. Each answer was validated on its own, but a few
+/// checks need everything together (the tenant of the Entra objects, directory settings): should
+/// the whole not build, the Graph answers are added one at a time and those that break the build
+/// are left out, each a recorded error naming its operation. The ARM part is always kept.
 fn build(
     scan: &Scan<'_>,
     arm_docs: Vec<AzureDoc>,
-    graph_docs: Vec<AzureDoc>,
+    graph_docs: Vec<graph::GraphDoc>,
     observed_at: DateTime<Utc>,
 ) -> Inventory {
-    let had_graph = !graph_docs.is_empty();
     let mut all = arm_docs.clone();
-    all.extend(graph_docs);
-    match rampart_import::build_azure(all, observed_at) {
+    all.extend(graph_docs.iter().map(|(_, _, d)| d.clone()));
+    let first = match rampart_import::build_azure(all, observed_at) {
         Ok(inv) => return inv,
-        Err(e) => scan.error(
+        Err(e) => e.to_string(),
+    };
+    if graph_docs.is_empty() {
+        scan.error(
             &scan.tenant,
-            if had_graph { "entra" } else { "resourcegraph" },
+            "resourcegraph",
             "global",
             "normalise",
-            format!("the collected objects could not be normalised: {e}"),
-        ),
+            format!("the collected resources could not be normalised: {first}"),
+        );
+        return Inventory::default();
     }
-    if had_graph {
-        match rampart_import::build_azure(arm_docs, observed_at) {
-            Ok(inv) => return inv,
+    let mut kept = arm_docs;
+    for (service, op, doc) in graph_docs {
+        let mut trial = kept.clone();
+        trial.push(doc.clone());
+        match rampart_import::build_azure(trial, observed_at) {
+            Ok(_) => kept.push(doc),
             Err(e) => scan.error(
+                &scan.tenant,
+                service,
+                "global",
+                &format!("normalise {op}"),
+                format!("left out: {e}"),
+            ),
+        }
+    }
+    match rampart_import::build_azure(kept, observed_at) {
+        Ok(inv) => inv,
+        Err(e) => {
+            scan.error(
                 &scan.tenant,
                 "resourcegraph",
                 "global",
                 "normalise",
-                format!("the collected resources could not be normalised: {e}"),
-            ),
+                format!("the collected objects could not be normalised: {e}"),
+            );
+            Inventory::default()
         }
     }
-    Inventory::default()
 }
 
 /// Wraps a value as a one-record Resource Graph document, for validation.

@@ -698,15 +698,21 @@ async fn entra_objects_without_a_tenant_are_dropped_with_an_error() {
         "{:#?}",
         c.errors
     );
-    let normalise = c
+    // Every Graph answer is left out, each named.
+    let normalise: Vec<_> = c
         .errors
         .iter()
-        .find(|e| e.operation == "normalise")
-        .expect("normalise error");
+        .filter(|e| e.operation.starts_with("normalise GET /"))
+        .collect();
     assert!(
-        normalise.message.contains("tenant"),
-        "{}",
-        normalise.message
+        normalise
+            .iter()
+            .any(|e| e.operation == "normalise GET /users"),
+        "{normalise:#?}"
+    );
+    assert!(
+        normalise.iter().all(|e| e.message.contains("tenant")),
+        "{normalise:#?}"
     );
     assert!(c.inventory.assets.is_empty());
     assert_eq!(fake.requests("POST /providers/Microsoft.ResourceGraph"), 0);
@@ -729,5 +735,28 @@ async fn resource_graph_quota_reset_header_is_honoured() {
         "{:?}",
         started.elapsed()
     );
+    asset(&c, "azure.storage.account", "stprodlogs");
+}
+
+#[tokio::test]
+async fn a_graph_answer_that_breaks_the_build_is_left_out_alone() {
+    // Directory settings whose values lack a value: the importer refuses them only when it
+    // builds the tenant; they are left out, everything else is kept.
+    let fake = Fake::start().await;
+    fake.knobs.lock().expect("knobs").overrides.insert(
+        "/v1.0/groupSettings".into(),
+        serde_json::json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groupSettings",
+            "value": [{"id": "d1000000-0000-4000-8000-000000000001", "values": [{"name": "LockoutThreshold"}]}]
+        }),
+    );
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert_eq!(c.errors.len(), 1, "{:#?}", c.errors);
+    assert_eq!(c.errors[0].operation, "normalise GET /groupSettings");
+    assert_eq!(c.errors[0].service, "entra-policies");
+    let tenant = asset(&c, "azure.entra.tenant", "Contoso Ltd");
+    assert!(tenant.config.get("groupSettings").is_none());
+    assert_eq!(tenant.config["securityDefaults"]["isEnabled"], false);
+    asset(&c, "azure.entra.user", "Bob Builder");
     asset(&c, "azure.storage.account", "stprodlogs");
 }
