@@ -147,13 +147,16 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<GraphDoc> {
                     get_list(scan, Scope::Graph, &url).await
                 }
             };
-            let items = match result {
+            let mut items = match result {
                 Ok(items) => items,
                 Err(e) => {
                     scan.error(&tenant, svc, "global", &op, e.to_string());
                     continue;
                 }
             };
+            if *path == "/v1.0/organization" {
+                add_subscription_policy(scan, &mut items).await;
+            }
             let page = if *single && items.len() == 1 {
                 let mut obj: Map<String, Value> = items[0].as_object().cloned().unwrap_or_default();
                 obj.insert(
@@ -237,4 +240,44 @@ async fn read_roles(scan: &Scan<'_>) -> Result<Vec<Value>, CallError> {
         }
     }
     Ok(roles)
+}
+
+/// Subscription policy API version (`Microsoft.Subscription/policies/default`).
+pub const SUBSCRIPTION_POLICY_API: &str = "2021-10-01";
+
+/// Adds the tenant's subscription policy (ARM, not Microsoft Graph) to the organization object
+/// as `subscriptionPolicy`, the optional key of docs/asset-types-azure.md.
+async fn add_subscription_policy(scan: &Scan<'_>, orgs: &mut [Value]) {
+    if orgs.is_empty() {
+        return;
+    }
+    let url = format!(
+        "{}/providers/Microsoft.Subscription/policies/default?api-version={SUBSCRIPTION_POLICY_API}",
+        scan.api.arm
+    );
+    match scan.api.call(Scope::Arm, Method::GET, &url, None).await {
+        Ok(v) => match v.get("properties") {
+            Some(p @ Value::Object(_)) => {
+                for org in orgs.iter_mut() {
+                    if let Some(obj) = org.as_object_mut() {
+                        obj.insert("subscriptionPolicy".into(), p.clone());
+                    }
+                }
+            }
+            _ => scan.error(
+                &scan.tenant,
+                "entra-policies",
+                "global",
+                "GET /providers/Microsoft.Subscription/policies/default",
+                "malformed response: no \"properties\" object",
+            ),
+        },
+        Err(e) => scan.error(
+            &scan.tenant,
+            "entra-policies",
+            "global",
+            "GET /providers/Microsoft.Subscription/policies/default",
+            e.to_string(),
+        ),
+    }
 }

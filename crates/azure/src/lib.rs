@@ -30,7 +30,7 @@ mod http;
 use http::{Api, Scope, TokenError};
 
 pub use arm::{DIAGNOSTICS_API, QUERIES, RESOURCE_GRAPH_API, SUBSCRIPTIONS_API, arm_reads};
-pub use graph::{READS as GRAPH_READS, USER_SELECT};
+pub use graph::{READS as GRAPH_READS, SUBSCRIPTION_POLICY_API, USER_SELECT};
 
 /// A client secret: never printed.
 #[derive(Clone, Default)]

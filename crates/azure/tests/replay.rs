@@ -147,6 +147,11 @@ async fn full_scan_pages_through_every_api_and_matches_the_importer_shapes() {
         tenant.config["adminConsentRequestPolicy"]["isEnabled"],
         false
     );
+    // The subscription policy comes from ARM, merged into the organization object.
+    assert_eq!(
+        tenant.config["subscriptionPolicy"]["blockSubscriptionsLeavingTenant"],
+        true
+    );
     asset(
         &c,
         "azure.entra.conditionalaccesspolicy",
@@ -479,6 +484,10 @@ async fn the_builtin_catalog_finds_the_seeded_problems() {
     );
     assert_eq!(
         status("azure-entra-security-defaults-enabled", tenant),
+        FindingStatus::Fail
+    );
+    assert_eq!(
+        status("azure-entra-subscription-transfer-blocked", tenant),
         FindingStatus::Fail
     );
     assert_eq!(
