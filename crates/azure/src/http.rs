@@ -239,10 +239,25 @@ impl Api {
     }
 
     pub(crate) async fn token(&self, scope: Scope, force: bool) -> Result<String, TokenError> {
+        self.token_unless(scope, force, None).await
+    }
+
+    /// A new token after `rejected` was refused with a 401 — unless another call already
+    /// replaced it, in which case the replacement is used (one refresh for many calls in flight).
+    async fn refresh(&self, scope: Scope, rejected: &str) -> Result<String, TokenError> {
+        self.token_unless(scope, true, Some(rejected)).await
+    }
+
+    async fn token_unless(
+        &self,
+        scope: Scope,
+        force: bool,
+        rejected: Option<&str>,
+    ) -> Result<String, TokenError> {
         let mut tokens = self.tokens.lock().await;
-        if !force
-            && let Some(t) = tokens.get(&scope)
+        if let Some(t) = tokens.get(&scope)
             && Instant::now() < t.refresh_after
+            && (!force || rejected.is_some_and(|r| r != t.value))
         {
             return Ok(t.value.clone());
         }
@@ -391,7 +406,9 @@ impl Api {
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 refreshed = true;
-                self.token(scope, true).await.map_err(CallError::Token)?;
+                self.refresh(scope, &token)
+                    .await
+                    .map_err(CallError::Token)?;
                 continue;
             }
             let wait = retry_after(&resp);

@@ -769,3 +769,21 @@ async fn a_graph_answer_that_breaks_the_build_is_left_out_alone() {
     asset(&c, "azure.entra.user", "Bob Builder");
     asset(&c, "azure.storage.account", "stprodlogs");
 }
+
+#[tokio::test]
+async fn a_token_revoked_mid_scan_is_refreshed_once_for_all_calls_in_flight() {
+    let fake = Fake::start().await;
+    fake.knobs.lock().expect("knobs").revoke_arm_on = Some(format!(
+        "/subscriptions/{SUB}/resourceGroups/rg-prod/providers/Microsoft.Storage"
+    ));
+    let mut cfg = fake.config();
+    cfg.concurrency = Some(16);
+    let c = collect(&cfg, &NoProgress).await.expect("scan");
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+    assert_eq!(
+        fake.token_requests("https://management.azure.com/.default"),
+        2
+    );
+    let st = asset(&c, "azure.storage.account", "stprodlogs");
+    assert!(st.config.get("blobServiceProperties").is_some());
+}

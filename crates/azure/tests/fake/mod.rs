@@ -35,6 +35,9 @@ pub struct Knobs {
     pub malformed: Vec<String>,
     /// The next ARM call is refused as if its token had expired.
     pub expire_next_arm: bool,
+    /// The first ARM call on a path with this prefix revokes the token it carries (401): the
+    /// calls in flight with the same token are refused too.
+    pub revoke_arm_on: Option<String>,
     /// Every ARM call is refused with 401, whatever the token.
     pub reject_arm_tokens: bool,
     /// Replaces a fixture answer: Graph/ARM key (`path` or `path?query`) → body.
@@ -370,6 +373,18 @@ async fn handle(
                 StatusCode::UNAUTHORIZED,
                 "InvalidAuthenticationToken",
                 "The access token is invalid.",
+            );
+        }
+        if k.revoke_arm_on
+            .as_deref()
+            .is_some_and(|p| path.starts_with(p))
+        {
+            k.revoke_arm_on = None;
+            fake.valid.lock().expect("valid").remove(&token);
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "ExpiredAuthenticationToken",
+                "The access token expiry UTC time is earlier than current UTC time.",
             );
         }
         if k.expire_next_arm {
