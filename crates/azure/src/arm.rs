@@ -679,7 +679,7 @@ async fn fetch(
                 }
             }
             if map.is_empty() && !failures.is_empty() {
-                return Err(CallError::Malformed(failures.join("; ")));
+                return Err(CallError::Refused(failures.join("; ")));
             }
             for f in failures {
                 scan.error(

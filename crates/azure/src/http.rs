@@ -57,10 +57,14 @@ impl std::fmt::Display for TokenError {
 /// Why an API call failed.
 #[derive(Debug, Clone)]
 pub(crate) enum CallError {
-    Status { status: u16, message: String },
+    Status {
+        status: u16,
+        message: String,
+    },
     Transport(String),
     Malformed(String),
     Token(TokenError),
+    /// Not sent (or several parts failed): the message says why.
     Refused(String),
 }
 
