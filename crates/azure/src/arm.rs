@@ -736,3 +736,25 @@ pub(crate) fn documents(scan: &Scan<'_>, rows: Vec<Row>) -> Vec<AzureDoc> {
     }
     docs
 }
+
+/// Lower-case object ids of the Entra groups that hold an Azure role assignment: their members
+/// are read, so that a member's privileges through the group can be seen.
+pub(crate) fn assigned_groups(rows: &[Row]) -> std::collections::HashSet<String> {
+    rows.iter()
+        .filter(|r| {
+            str_of(&r.value, "type").eq_ignore_ascii_case("microsoft.authorization/roleassignments")
+        })
+        .filter(|r| {
+            r.value
+                .pointer("/properties/principalType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("Group"))
+        })
+        .filter_map(|r| {
+            r.value
+                .pointer("/properties/principalId")
+                .and_then(Value::as_str)
+        })
+        .map(str::to_ascii_lowercase)
+        .collect()
+}

@@ -96,7 +96,10 @@ const CONTEXT_BASE: &str = "https://graph.microsoft.com/v1.0/$metadata#";
 /// One validated Graph answer: (service, operation, document).
 pub(crate) type GraphDoc = (&'static str, String, AzureDoc);
 
-pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<GraphDoc> {
+pub(crate) async fn collect(
+    scan: &Scan<'_>,
+    groups_with_roles: &std::collections::HashSet<String>,
+) -> Vec<GraphDoc> {
     let tenant = scan.tenant.clone();
     // One token check first: without a Graph token every read would fail the same way.
     if let Err(e) = scan.api.token(Scope::Graph, false).await {
@@ -156,6 +159,9 @@ pub(crate) async fn collect(scan: &Scan<'_>) -> Vec<GraphDoc> {
             };
             if *path == "/v1.0/organization" {
                 add_subscription_policy(scan, &mut items).await;
+            }
+            if path.starts_with("/v1.0/groups?") {
+                add_group_members(scan, &mut items, groups_with_roles).await;
             }
             let page = if *single && items.len() == 1 {
                 let mut obj: Map<String, Value> = items[0].as_object().cloned().unwrap_or_default();
@@ -279,5 +285,43 @@ async fn add_subscription_policy(scan: &Scan<'_>, orgs: &mut [Value]) {
             "GET /providers/Microsoft.Subscription/policies/default",
             e.to_string(),
         ),
+    }
+}
+
+/// Sets `members` (transitive: nested groups' members hold the role too) on the groups that
+/// hold an Azure role assignment, the way `$expand=members` would. Other groups are left as
+/// listed: reading every group's members would cost a call per group.
+async fn add_group_members(
+    scan: &Scan<'_>,
+    groups: &mut [Value],
+    wanted: &std::collections::HashSet<String>,
+) {
+    for group in groups.iter_mut() {
+        let Some(id) = group.get("id").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        if !wanted.contains(&id.to_ascii_lowercase())
+            || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        {
+            continue;
+        }
+        let url = format!(
+            "{}/v1.0/groups/{id}/transitiveMembers?$select=id,displayName,userPrincipalName",
+            scan.api.graph
+        );
+        match get_list(scan, Scope::Graph, &url).await {
+            Ok(members) => {
+                if let Some(obj) = group.as_object_mut() {
+                    obj.insert("members".into(), Value::Array(members));
+                }
+            }
+            Err(e) => scan.error(
+                &scan.tenant,
+                "entra",
+                "global",
+                "GET /groups/{id}/transitiveMembers",
+                format!("{id}: {e}"),
+            ),
+        }
     }
 }

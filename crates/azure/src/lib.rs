@@ -291,13 +291,14 @@ pub async fn collect(
     // Resource Graph rows, then the ARM reads that complete them.
     let mut rows = arm::resource_graph(&scan, &subscriptions).await;
     arm::enrich(&scan, &mut rows).await;
+    let groups_with_roles = arm::assigned_groups(&rows);
     let arm_docs = arm::documents(&scan, rows);
 
     // Microsoft Graph.
     let graph_docs: Vec<graph::GraphDoc> = if config.skip_entra {
         Vec::new()
     } else {
-        graph::collect(&scan).await
+        graph::collect(&scan, &groups_with_roles).await
     };
 
     let inventory = build(&scan, arm_docs, graph_docs, observed_at);

@@ -170,6 +170,10 @@ async fn full_scan_pages_through_every_api_and_matches_the_importer_shapes() {
         .find(|a| a.resource_type.as_str() == "azure.authorization.roleassignment")
         .expect("role assignment");
     assert!(has_edge(&c, ra, "assigned_to", bob));
+    // The group holding a role assignment has its (transitive) members read.
+    let admins = asset(&c, "azure.entra.group", "Admins");
+    assert_eq!(admins.config["members"][0]["displayName"], "Bea Builder");
+    assert!(has_edge(&c, bea, "member_of", admins));
     assert!(has_edge(&c, ra, "uses", owner));
     assert!(has_edge(&c, kv, "contains", kv) || has_edge(&c, rg, "contains", kv));
 
@@ -191,7 +195,7 @@ async fn full_scan_pages_through_every_api_and_matches_the_importer_shapes() {
     assert!(
         events
             .iter()
-            .any(|e| e == "finish resourcegraph subscriptions 8 0")
+            .any(|e| e == "finish resourcegraph subscriptions 9 0")
     );
 }
 
@@ -498,9 +502,15 @@ async fn the_builtin_catalog_finds_the_seeded_problems() {
         status("azure-entra-user-mfa-registered", bob),
         FindingStatus::NotApplicable
     );
+    // Bea holds Owner through the Admins group (its members were read because of the group's
+    // role assignment): privileged, and without MFA.
+    assert_eq!(
+        status("azure-entra-privileged-user-mfa-registered", bea),
+        FindingStatus::Fail
+    );
     assert_eq!(
         status("azure-entra-user-mfa-registered", bea),
-        FindingStatus::Fail
+        FindingStatus::NotApplicable
     );
 }
 
