@@ -305,9 +305,10 @@ impl Record {
     }
 }
 
-/// The parsed records of one Azure file.
+/// The parsed records of one Azure file (opaque: made by [`parse_azure_doc`], consumed by
+/// [`build_azure`]).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct AzureDoc {
+pub struct AzureDoc {
     records: Vec<Record>,
 }
 
@@ -344,7 +345,21 @@ pub(crate) fn sniff(name: &str, head: &str) -> bool {
     t.starts_with('[') && is_graph_file_name(name)
 }
 
-/// Splits a file into records, classifying each one.
+/// Splits a file into records, classifying each one. Public so that the live collector can
+/// validate each response on its own before building everything together with [`build_azure`].
+pub fn parse_azure_doc(name: &str, text: &str) -> Result<AzureDoc, ImportError> {
+    parse_doc(name, text)
+}
+
+/// Builds one inventory from documents parsed with [`parse_azure_doc`] (see the module docs):
+/// what `load_files` does with the Azure files of one import.
+pub fn build_azure(
+    docs: Vec<AzureDoc>,
+    observed_at: DateTime<Utc>,
+) -> Result<Inventory, ImportError> {
+    build(docs, observed_at)
+}
+
 pub(crate) fn parse_doc(name: &str, text: &str) -> Result<AzureDoc, ImportError> {
     let root: Value = serde_json::from_str(text)
         .map_err(|e| ImportError::at(name, e.line(), json_error_message(&e, "the file")))?;

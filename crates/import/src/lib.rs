@@ -23,7 +23,7 @@ pub mod policy;
 mod snapshot;
 
 pub use awsconfig::parse_aws_config;
-pub use azure::{map_arm_type, parse_azure};
+pub use azure::{AzureDoc, build_azure, map_arm_type, parse_azure, parse_azure_doc};
 pub use gcp::{
     map_asset_type as map_gcp_asset_type, mapped_asset_types as gcp_mapped_asset_types,
     parse_gcp_assets, parse_gcp_files,
