@@ -14,6 +14,7 @@ use rampart_output::{Format, Report, ReportItem};
 use rampart_rules::{Filter, Graph};
 
 mod aws;
+mod cloud;
 
 /// Exit status when the scan is complete and nothing fails at `--fail-on`.
 const EXIT_OK: u8 = 0;
@@ -24,7 +25,7 @@ const EXIT_FAILING: u8 = 1;
 pub(crate) const EXIT_INCOMPLETE: u8 = 3;
 
 const EXIT_CODES: &str = "Exit status: 0 = no failing result at --fail-on; 1 = at least one \
-failing result at or above --fail-on; 2 = usage, input or credential error; 3 = (scan aws) \
+failing result at or above --fail-on; 2 = usage, input or credential error; 3 = (scan aws|gcp|azure) \
 no failing result, but collection was incomplete: some API calls failed (listed on stderr).";
 
 #[derive(Args, Debug)]
@@ -32,7 +33,9 @@ no failing result, but collection was incomplete: some API calls failed (listed 
 pub struct ScanArgs {
     #[command(subcommand)]
     source: Option<ScanSource>,
-    /// Inventory file: a Rampart snapshot (.jsonl) or an AWS Config snapshot (.json, .json.gz); repeatable.
+    /// Inventory file: a Rampart snapshot (.jsonl), an AWS Config snapshot (.json, .json.gz), a
+    /// Cloud Asset Inventory export or listing, or Azure Resource Graph / Microsoft Graph output;
+    /// repeatable.
     #[arg(long = "input", short = 'i', value_name = "FILE", required = true)]
     input: Vec<PathBuf>,
     #[command(flatten)]
@@ -44,6 +47,14 @@ enum ScanSource {
     /// Collect a live AWS account with read-only credentials, then evaluate it.
     #[command(after_help = EXIT_CODES)]
     Aws(Box<aws::AwsArgs>),
+    /// Collect a live Google Cloud project, folder or organization (Cloud Asset Inventory with a
+    /// service-account key), then evaluate it.
+    #[command(after_help = EXIT_CODES)]
+    Gcp(Box<cloud::GcpArgs>),
+    /// Collect a live Azure tenant (Resource Graph, ARM and Microsoft Graph with an app
+    /// registration's client credentials), then evaluate it.
+    #[command(after_help = EXIT_CODES)]
+    Azure(Box<cloud::AzureArgs>),
 }
 
 /// Evaluation and output options shared by every scan source.
@@ -83,6 +94,8 @@ pub(crate) struct Prepared {
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     match args.source {
         Some(ScanSource::Aws(aws_args)) => aws::run(*aws_args),
+        Some(ScanSource::Gcp(gcp_args)) => cloud::run_gcp(*gcp_args),
+        Some(ScanSource::Azure(azure_args)) => cloud::run_azure(*azure_args),
         None => {
             let prepared = prepare(&args.report)?;
             let now = Utc::now();

@@ -68,7 +68,11 @@ pub struct Fake {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    // Also compiled into the CLI tests (crates/cli/tests/cloud.rs): a path from the sibling crate.
+    let path = format!(
+        "{}/../azure/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).expect("fixture");
     serde_json::from_str(&text).expect("fixture JSON")
 }

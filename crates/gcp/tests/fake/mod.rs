@@ -129,7 +129,11 @@ pub fn key_json(fake: &Fake) -> String {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/api/{name}", env!("CARGO_MANIFEST_DIR"));
+    // Also compiled into the CLI tests (crates/cli/tests/cloud.rs): a path from the sibling crate.
+    let path = format!(
+        "{}/../gcp/tests/fixtures/api/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).expect("fixture");
     serde_json::from_str(&text).expect("fixture JSON")
 }
