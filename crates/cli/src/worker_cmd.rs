@@ -175,7 +175,7 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs scan jobs of AWS connectors: collects the account with the connector's sealed
+/// Runs scan jobs of AWS, GCP and Azure connectors: collects with the connector's sealed
 /// credentials, evaluates, records the scan once.
 pub(crate) struct AwsScanExecutor {
     catalog: Arc<Catalog>,
@@ -189,38 +189,9 @@ fn aws_config(
     secret: &[u8],
     allow_endpoint_override: bool,
 ) -> Result<rampart_aws::AwsScanConfig, JobFailure> {
-    let text = |key: &str| -> Result<Option<String>, JobFailure> {
-        match settings.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
-            Some(_) => Err(JobFailure::new(format!(
-                "connector setting {key:?} must be a non-empty string"
-            ))),
-        }
-    };
-    let list = |key: &str| -> Result<Option<Vec<String>>, JobFailure> {
-        match settings.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_str().map(str::to_owned).ok_or_else(|| {
-                        JobFailure::new(format!("connector setting {key:?} must list strings"))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(|v| (!v.is_empty()).then_some(v)),
-            Some(_) => Err(JobFailure::new(format!(
-                "connector setting {key:?} must be a list of strings"
-            ))),
-        }
-    };
-    let endpoint_url = text("endpoint_url")?;
-    if endpoint_url.is_some() && !allow_endpoint_override {
-        return Err(JobFailure::new(
-            "connector setting \"endpoint_url\" is refused: this worker was not started with --allow-endpoint-override",
-        ));
-    }
+    let text = |key: &str| setting_text(settings, key);
+    let list = |key: &str| setting_list(settings, key);
+    let endpoint_url = endpoint_setting(settings, "endpoint_url", allow_endpoint_override)?;
     let secret: Value = if secret.is_empty() {
         json!({})
     } else {
@@ -292,6 +263,161 @@ impl rampart_aws::Progress for JobProgress {
     }
 }
 
+impl rampart_gcp::Progress for JobProgress {
+    fn plan(&self, units: &[String]) {
+        self.total.fetch_add(units.len(), Ordering::Relaxed);
+        self.publish(None);
+    }
+    fn started(&self, unit: &str) {
+        self.publish(Some((unit, "")));
+    }
+    fn finished(&self, _unit: &str, _assets: usize, errors: usize) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.errors.fetch_add(errors, Ordering::Relaxed);
+        self.publish(None);
+    }
+}
+
+impl rampart_azure::Progress for JobProgress {
+    fn plan(&self, units: &[(String, String)]) {
+        self.total.fetch_add(units.len(), Ordering::Relaxed);
+        self.publish(None);
+    }
+    fn started(&self, service: &str, scope: &str) {
+        self.publish(Some((service, scope)));
+    }
+    fn finished(&self, _service: &str, _scope: &str, _assets: usize, errors: usize) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.errors.fetch_add(errors, Ordering::Relaxed);
+        self.publish(None);
+    }
+}
+
+/// Settings readers shared by the providers' connector settings.
+fn setting_text(settings: &Value, key: &str) -> Result<Option<String>, JobFailure> {
+    match settings.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+        Some(_) => Err(JobFailure::new(format!(
+            "connector setting {key:?} must be a non-empty string"
+        ))),
+    }
+}
+
+fn setting_list(settings: &Value, key: &str) -> Result<Option<Vec<String>>, JobFailure> {
+    match settings.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    JobFailure::new(format!("connector setting {key:?} must list strings"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| (!v.is_empty()).then_some(v)),
+        Some(_) => Err(JobFailure::new(format!(
+            "connector setting {key:?} must be a list of strings"
+        ))),
+    }
+}
+
+/// Endpoint overrides (an emulator or a replay) are settings a connector manager could point at
+/// any address, with the credentials attached: refused unless the worker consents.
+fn endpoint_setting(
+    settings: &Value,
+    key: &str,
+    allow_endpoint_override: bool,
+) -> Result<Option<String>, JobFailure> {
+    let value = setting_text(settings, key)?;
+    if value.is_some() && !allow_endpoint_override {
+        return Err(JobFailure::new(format!(
+            "connector setting {key:?} is refused: this worker was not started with --allow-endpoint-override"
+        )));
+    }
+    Ok(value)
+}
+
+/// A GCP connector: settings `{"scope": "organizations/123", "asset_types": [...]}`, secret the
+/// service-account key JSON.
+fn gcp_config(
+    settings: &Value,
+    secret: &[u8],
+    allow_endpoint_override: bool,
+) -> Result<rampart_gcp::GcpScanConfig, JobFailure> {
+    let scope = setting_text(settings, "scope")?.ok_or_else(|| {
+        JobFailure::new(
+            "connector setting \"scope\" is required (projects/ID, folders/N or organizations/N)",
+        )
+    })?;
+    let scope = rampart_gcp::Scope::parse(&scope)
+        .map_err(|e| JobFailure::new(format!("connector setting \"scope\": {e}")))?;
+    let text = std::str::from_utf8(secret)
+        .map_err(|_| JobFailure::new("connector credentials are not UTF-8"))?;
+    let key = rampart_gcp::ServiceAccountKey::from_json(text)
+        .map_err(|e| JobFailure::new(format!("connector credentials: {e}")))?;
+    let mut config = rampart_gcp::GcpScanConfig::new(scope, key);
+    config.asset_types = setting_list(settings, "asset_types")?;
+    config.endpoints.cloudasset =
+        endpoint_setting(settings, "cloudasset_endpoint", allow_endpoint_override)?;
+    config.endpoints.essentialcontacts = endpoint_setting(
+        settings,
+        "essentialcontacts_endpoint",
+        allow_endpoint_override,
+    )?;
+    config.endpoints.accessapproval =
+        endpoint_setting(settings, "accessapproval_endpoint", allow_endpoint_override)?;
+    config.endpoints.token_uri =
+        endpoint_setting(settings, "token_endpoint", allow_endpoint_override)?;
+    // Plain http only for overridden endpoints (local replays), with the worker's consent.
+    config.allow_insecure_http =
+        allow_endpoint_override && settings.get("allow_insecure_http") == Some(&Value::Bool(true));
+    Ok(config)
+}
+
+/// An Azure connector: settings `{"tenant_id", "client_id", "subscriptions": [...],
+/// "skip_entra": false}`, secret `{"client_secret": "…"}`.
+fn azure_config(
+    settings: &Value,
+    secret: &[u8],
+    allow_endpoint_override: bool,
+) -> Result<rampart_azure::AzureScanConfig, JobFailure> {
+    let required = |key: &str| -> Result<String, JobFailure> {
+        setting_text(settings, key)?
+            .ok_or_else(|| JobFailure::new(format!("connector setting {key:?} is required")))
+    };
+    let secret: Value = serde_json::from_slice(secret)
+        .map_err(|e| JobFailure::new(format!("connector credentials are not JSON: {e}")))?;
+    let client_secret = secret
+        .get("client_secret")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| JobFailure::new("connector credentials need \"client_secret\""))?;
+    Ok(rampart_azure::AzureScanConfig {
+        tenant_id: required("tenant_id")?,
+        client_id: required("client_id")?,
+        client_secret: rampart_azure::ClientSecret::new(client_secret),
+        subscriptions: setting_list(settings, "subscriptions")?,
+        skip_entra: settings.get("skip_entra") == Some(&Value::Bool(true)),
+        login_endpoint: endpoint_setting(settings, "login_endpoint", allow_endpoint_override)?,
+        arm_endpoint: endpoint_setting(settings, "arm_endpoint", allow_endpoint_override)?,
+        graph_endpoint: endpoint_setting(settings, "graph_endpoint", allow_endpoint_override)?,
+        allow_insecure_http: allow_endpoint_override
+            && settings.get("allow_insecure_http") == Some(&Value::Bool(true)),
+        ..rampart_azure::AzureScanConfig::default()
+    })
+}
+
+/// What every provider's collection gives the job.
+struct Collected {
+    inventory: rampart_model::Inventory,
+    source: String,
+    accounts: Vec<String>,
+    regions: Vec<String>,
+    failed_calls: usize,
+    errors: Vec<Value>,
+}
+
 /// Runs the AWS collection on a runtime of its own on a blocking thread (the SDK's futures are
 /// not `Send` for every lifetime, which the job's task needs). When the job is cancelled or its
 /// lease lost, the job's future is dropped, `stop` with it, and the collection ends at its next
@@ -342,18 +468,10 @@ impl Executor for AwsScanExecutor {
                 .connector(&scope, &connector_id)
                 .await?
                 .ok_or_else(|| JobFailure::new("the connector was deleted"))?;
-            if connector.provider != "aws" {
-                return Err(JobFailure::new(format!(
-                    "{} connectors cannot be scanned by this worker yet",
-                    connector.provider
-                )));
-            }
             let secret = ctx
                 .store
                 .connector_secret(&scope, &connector_id, &vault)
                 .await?;
-            let config = aws_config(&connector.settings, &secret, allow)?;
-            drop(secret);
             let progress = JobProgress {
                 ctx: ctx.clone(),
                 total: AtomicUsize::new(0),
@@ -361,36 +479,116 @@ impl Executor for AwsScanExecutor {
                 errors: AtomicUsize::new(0),
             };
             progress.publish(None);
-            let collection = collect_apart(config, progress).await?;
-            let source = format!(
-                "aws: connector {} (account {})",
-                connector.name, collection.account_id
-            );
-            let errors: Vec<Value> = collection
-                .errors
-                .iter()
-                .take(MAX_ERRORS_IN_RESULT)
-                .map(|e| {
+            let error_json =
+                |account: &str, service: &str, region: &str, operation: &str, message: &str| {
                     json!({
-                        "account": e.account,
-                        "service": e.service,
-                        "region": e.region,
-                        "operation": e.operation,
-                        "message": e.message.chars().take(300).collect::<String>(),
+                        "account": account,
+                        "service": service,
+                        "region": region,
+                        "operation": operation,
+                        "message": message.chars().take(300).collect::<String>(),
                     })
-                })
-                .collect();
-            let failed_calls = collection.errors.len();
-            let accounts = collection.accounts.clone();
-            let regions = collection.regions.clone();
-            let scan = rampart_worker::evaluate_and_record(
-                &ctx,
-                catalog,
-                &source,
-                collection.inventory,
-                Utc::now(),
-            )
-            .await?;
+                };
+            let collected = match connector.provider.as_str() {
+                "aws" => {
+                    let config = aws_config(&connector.settings, &secret, allow)?;
+                    drop(secret);
+                    let c = collect_apart(config, progress).await?;
+                    Collected {
+                        source: format!(
+                            "aws: connector {} (account {})",
+                            connector.name, c.account_id
+                        ),
+                        accounts: c.accounts.clone(),
+                        regions: c.regions.clone(),
+                        failed_calls: c.errors.len(),
+                        errors: c
+                            .errors
+                            .iter()
+                            .take(MAX_ERRORS_IN_RESULT)
+                            .map(|e| {
+                                error_json(
+                                    &e.account,
+                                    &e.service,
+                                    &e.region,
+                                    &e.operation,
+                                    &e.message,
+                                )
+                            })
+                            .collect(),
+                        inventory: c.inventory,
+                    }
+                }
+                "gcp" => {
+                    let config = gcp_config(&connector.settings, &secret, allow)?;
+                    drop(secret);
+                    let c = rampart_gcp::collect(&config, &progress)
+                        .await
+                        .map_err(|e| JobFailure::new(e.to_string()))?;
+                    Collected {
+                        source: format!("gcp: connector {} ({})", connector.name, c.scope),
+                        accounts: vec![c.scope.clone()],
+                        regions: Vec::new(),
+                        failed_calls: c.errors.len(),
+                        errors: c
+                            .errors
+                            .iter()
+                            .take(MAX_ERRORS_IN_RESULT)
+                            .map(|e| {
+                                error_json(&e.scope, &e.service, "global", &e.operation, &e.message)
+                            })
+                            .collect(),
+                        inventory: c.inventory,
+                    }
+                }
+                "azure" => {
+                    let config = azure_config(&connector.settings, &secret, allow)?;
+                    drop(secret);
+                    let c = rampart_azure::collect(&config, &progress)
+                        .await
+                        .map_err(|e| JobFailure::new(e.to_string()))?;
+                    Collected {
+                        source: format!(
+                            "azure: connector {} (tenant {})",
+                            connector.name, c.tenant_id
+                        ),
+                        accounts: c.subscriptions.clone(),
+                        regions: Vec::new(),
+                        failed_calls: c.errors.len(),
+                        errors: c
+                            .errors
+                            .iter()
+                            .take(MAX_ERRORS_IN_RESULT)
+                            .map(|e| {
+                                error_json(
+                                    &e.account,
+                                    &e.service,
+                                    &e.region,
+                                    &e.operation,
+                                    &e.message,
+                                )
+                            })
+                            .collect(),
+                        inventory: c.inventory,
+                    }
+                }
+                other => {
+                    return Err(JobFailure::new(format!(
+                        "{other} connectors cannot be scanned (providers: aws, gcp, azure)"
+                    )));
+                }
+            };
+            let Collected {
+                inventory,
+                source,
+                accounts,
+                regions,
+                failed_calls,
+                errors,
+            } = collected;
+            let scan =
+                rampart_worker::evaluate_and_record(&ctx, catalog, &source, inventory, Utc::now())
+                    .await?;
             Ok(json!({
                 "scan": scan.id,
                 "assets": scan.asset_count,
@@ -448,5 +646,48 @@ mod tests {
         let e = aws_config(&settings, b"{}", false).unwrap_err();
         assert!(e.0.contains("--allow-endpoint-override"), "{e}");
         assert!(aws_config(&settings, b"{}", true).is_ok());
+    }
+
+    #[test]
+    fn gcp_and_azure_connector_settings_are_checked_and_name_the_setting() {
+        let e = gcp_config(&json!({}), b"{}", false).err().unwrap();
+        assert!(e.0.contains("\"scope\" is required"), "{e}");
+        let e = gcp_config(&json!({"scope": "projects"}), b"{}", false)
+            .err()
+            .unwrap();
+        assert!(e.0.contains("\"scope\""), "{e}");
+        let e = gcp_config(&json!({"scope": "projects/p"}), b"not a key", false)
+            .err()
+            .unwrap();
+        assert!(e.0.contains("connector credentials"), "{e}");
+        let e = azure_config(
+            &json!({"client_id": "c"}),
+            br#"{"client_secret": "s"}"#,
+            false,
+        )
+        .err()
+        .unwrap();
+        assert!(e.0.contains("\"tenant_id\" is required"), "{e}");
+        let e = azure_config(&json!({"tenant_id": "t", "client_id": "c"}), b"{}", false)
+            .err()
+            .unwrap();
+        assert!(e.0.contains("client_secret"), "{e}");
+        // Endpoint overrides and plain http need the worker's consent.
+        let settings = json!({"tenant_id": "t", "client_id": "c",
+            "arm_endpoint": "http://10.0.0.1", "allow_insecure_http": true});
+        let e = azure_config(&settings, br#"{"client_secret": "s"}"#, false)
+            .err()
+            .unwrap();
+        assert!(e.0.contains("--allow-endpoint-override"), "{e}");
+        let c = azure_config(&settings, br#"{"client_secret": "s"}"#, true).unwrap();
+        assert!(c.allow_insecure_http);
+        let c = azure_config(
+            &json!({"tenant_id": "t", "client_id": "c", "allow_insecure_http": true}),
+            br#"{"client_secret": "s"}"#,
+            false,
+        )
+        .unwrap();
+        assert!(!c.allow_insecure_http, "plain http never without consent");
+        assert!(!format!("{c:?}").contains("\"s\""));
     }
 }

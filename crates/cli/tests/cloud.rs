@@ -232,3 +232,140 @@ async fn scan_azure_collects_with_the_secret_from_the_environment() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("--client-secret-env"), "{}", text(&o));
 }
+
+/// A worker process running queued scans of GCP and Azure connectors (issue 9 point 5): sealed
+/// credentials opened by the worker, collection from the replay fakes (endpoint overrides allowed
+/// by the worker's --allow-endpoint-override), evaluation, one recorded scan, the job's result.
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_scan_gcp_and_azure_connectors() {
+    use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
+    use rampart_store::{FindingFilter, JobState, NewJob, Page, Store, Vault};
+    let ev = |a: &str| {
+        AuditEvent::new(a, Outcome::Success).actor(ActorKind::User, "usr_t", "t@example.com")
+    };
+    let gcp = gcp_fake::start(gcp_fake::Behaviour::default()).await;
+    let azure = azure_fake::Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("vault.key");
+    std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
+    let vault = Vault::from_file(&key).unwrap();
+    let store = Store::open_data_dir(&data).await.unwrap();
+    store.create_workspace("acme", "Acme").await.unwrap();
+    let scope = store.operator_scope("acme").await.unwrap().unwrap();
+    let base = gcp.base();
+    let gcp_connector = store
+        .create_connector(
+            &scope,
+            "gcp-org",
+            "gcp",
+            &serde_json::json!({
+                "scope": gcp_fake::SCOPE_PARENT,
+                "cloudasset_endpoint": format!("{base}/cai"),
+                "essentialcontacts_endpoint": format!("{base}/ec"),
+                "accessapproval_endpoint": format!("{base}/aa"),
+                "allow_insecure_http": true,
+            }),
+            gcp_fake::key_json(&gcp).as_bytes(),
+            &vault,
+            ev("connector.create"),
+        )
+        .await
+        .unwrap();
+    let az = azure.config().arm_endpoint.unwrap();
+    let azure_connector = store
+        .create_connector(
+            &scope,
+            "azure-tenant",
+            "azure",
+            &serde_json::json!({
+                "tenant_id": azure_fake::TENANT,
+                "client_id": azure_fake::CLIENT_ID,
+                "subscriptions": [azure_fake::SUB],
+                "login_endpoint": az, "arm_endpoint": az, "graph_endpoint": az,
+                "allow_insecure_http": true,
+            }),
+            serde_json::json!({"client_secret": azure_fake::SECRET})
+                .to_string()
+                .as_bytes(),
+            &vault,
+            ev("connector.create"),
+        )
+        .await
+        .unwrap();
+    let mut jobs = Vec::new();
+    for c in [&gcp_connector, &azure_connector] {
+        jobs.push(
+            store
+                .enqueue_job(&scope, NewJob::scan(&c.id), ev("job.enqueue"))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["worker", "--data-dir"])
+        .arg(&data)
+        .arg("--vault-key-file")
+        .arg(&key)
+        .args([
+            "--allow-endpoint-override",
+            "--no-scheduler",
+            "--job-poll-ms",
+            "100",
+        ])
+        .env_remove("RAMPART_VAULT_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut done = Vec::new();
+    for job in &jobs {
+        loop {
+            let j = store.job(&scope, &job.id).await.unwrap().unwrap();
+            if matches!(
+                j.state,
+                JobState::Succeeded | JobState::Failed | JobState::Cancelled
+            ) {
+                done.push(j);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out: {j:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    for j in &done {
+        assert_eq!(j.state, JobState::Succeeded, "{j:?}");
+        let result = j.result.clone().unwrap();
+        assert!(result["assets"].as_u64().unwrap() >= 5, "{result}");
+        let text = result.to_string();
+        assert!(!text.contains(azure_fake::SECRET) && !text.contains("PRIVATE KEY"));
+    }
+    let failing = store
+        .scoped(&scope)
+        .list_findings(
+            &FindingFilter {
+                status: Some(rampart_model::FindingStatus::Fail),
+                control_id: Some("gcp-storage-bucket-not-public".into()),
+                ..FindingFilter::default()
+            },
+            Page::new(10, 0),
+        )
+        .await
+        .unwrap();
+    assert!(failing.total > 0, "the GCP scan was recorded and evaluated");
+    let scans = store
+        .scoped(&scope)
+        .list_scans(Page::new(10, 0))
+        .await
+        .unwrap();
+    assert_eq!(scans.total, 2, "one scan per job");
+    assert!(
+        scans
+            .items
+            .iter()
+            .any(|s| s.source.starts_with("azure: connector azure-tenant"))
+    );
+}
