@@ -11,6 +11,7 @@
 
 mod catalogue;
 mod compliance;
+mod scans;
 mod settings;
 
 use std::collections::HashMap;
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(catalogue::routes())
         .merge(compliance::routes())
+        .merge(scans::routes())
 }
 
 /// A signed-in user on a web page, as an API [`Caller`] for [`authorize`]; a redirect to the

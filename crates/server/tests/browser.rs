@@ -388,6 +388,14 @@ async fn web_app_in_headless_chromium() {
     b.submit("tr#req-1\\.4 a[href^='/w/demo/controls/']").await;
     check_page(&b, "compliance-control").await;
 
+    // ---- scans: the history of the demo's import ----------------------------------------------
+    b.goto(&app.url("/w/demo/scans")).await;
+    check_page(&b, "scans").await;
+    assert!(
+        !b.find_all("table#history tbody tr").await.is_empty(),
+        "the demo's scan is in the history"
+    );
+
     // ---- keyboard: the skip link is the first stop and the sign-out form is reachable -----------
     b.goto(&app.url("/w/demo")).await;
     b.wait_loaded().await;

@@ -385,3 +385,113 @@ async fn serve_replicas_share_sessions_and_state_through_the_database_only() {
     );
     b.shutdown().await.unwrap();
 }
+
+/// The scans page (issue 8): connectors with "scan now", the queue with live refresh while a job
+/// waits, cancellation, failed calls per service and region, and the scan history; forms carry
+/// the CSRF token (ASVS 4.2.2) and a viewer may look but not start or cancel (ASVS 4.1.3).
+#[tokio::test]
+async fn the_scans_page_starts_follows_and_cancels_scans() {
+    let t = common::spawn().await;
+    let connector_id = connector(&t).await;
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let page = t.get("/w/acme/scans", Some(&session)).await;
+    assert_eq!(page.status(), 200);
+    common::assert_security_headers(&page, "scans page");
+    let html = page.text().await.unwrap();
+    assert!(common::no_inline_script(&html));
+    assert!(html.contains("prod") && html.contains("Scan now"));
+    assert!(html.contains("acme-logs") || html.contains("Scan history"));
+    assert!(
+        !html.contains("http-equiv=\"refresh\""),
+        "nothing is running"
+    );
+
+    // Without the CSRF field the form is refused; with it a job is queued.
+    let action = format!("/w/acme/connectors/{connector_id}/scan");
+    let resp = t
+        .client
+        .post(t.url(&action))
+        .header("cookie", format!("__Host-rampart_session={session}"))
+        .form(&[("csrf_token", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let csrf = t.csrf_of(&session).await;
+    let resp = t
+        .client
+        .post(t.url(&action))
+        .header("cookie", format!("__Host-rampart_session={session}"))
+        .header("origin", t.base.clone())
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.status().is_success() || resp.status().is_redirection(),
+        "{}",
+        resp.status()
+    );
+    let html = t
+        .get("/w/acme/scans", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("http-equiv=\"refresh\""),
+        "a queued job makes the page live"
+    );
+    assert!(html.contains("jobstate-queued"));
+    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
+    let job = t
+        .store
+        .list_jobs(&scope, None, rampart_store::Page::new(5, 0))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert!(html.contains(&format!("/w/acme/jobs/{}/cancel", job.id)));
+
+    // A viewer sees the page but neither button, and a forged post is forbidden.
+    let (_, viewer, viewer_csrf) = t
+        .member("vic@example.com", "acme", rampart_store::Role::Viewer)
+        .await;
+    let html = t
+        .get("/w/acme/scans", Some(&viewer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Scan now") && !html.contains(">Cancel<"));
+    let resp = t
+        .client
+        .post(t.url(&format!("/w/acme/jobs/{}/cancel", job.id)))
+        .header("cookie", format!("__Host-rampart_session={viewer}"))
+        .header("origin", t.base.clone())
+        .form(&[("csrf_token", viewer_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // Cancel: the queued job ends at once and the page is no longer live.
+    let resp = t
+        .client
+        .post(t.url(&format!("/w/acme/jobs/{}/cancel", job.id)))
+        .header("cookie", format!("__Host-rampart_session={session}"))
+        .header("origin", t.base.clone())
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success() || resp.status().is_redirection());
+    let html = t
+        .get("/w/acme/scans", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("jobstate-cancelled"));
+    assert!(!html.contains("http-equiv=\"refresh\""));
+}
