@@ -11,6 +11,7 @@
 
 mod catalogue;
 mod compliance;
+mod connectors;
 mod scans;
 mod settings;
 
@@ -61,6 +62,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(catalogue::routes())
         .merge(compliance::routes())
         .merge(scans::routes())
+        .merge(connectors::routes())
 }
 
 /// A signed-in user on a web page, as an API [`Caller`] for [`authorize`]; a redirect to the

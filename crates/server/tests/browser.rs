@@ -396,6 +396,31 @@ async fn web_app_in_headless_chromium() {
         "the demo's scan is in the history"
     );
 
+    // ---- connectors: onboarding steps, templates, a form per provider --------------------------
+    b.goto(&app.url("/w/demo/connectors")).await;
+    check_page(&b, "connectors").await;
+    b.fill("#new-azure input[name=name]", "prod tenant").await;
+    b.fill(
+        "#new-azure input[name=tenant_id]",
+        "5f1c2a3b-7d4e-4c1a-9b2f-0e6d8a7c1b23",
+    )
+    .await;
+    b.fill(
+        "#new-azure input[name=client_id]",
+        "9d000000-0000-4000-8000-000000000001",
+    )
+    .await;
+    b.fill("#new-azure input[name=client_secret]", "not-shown-again")
+        .await;
+    b.submit("#new-azure button[type=submit]").await;
+    check_page(&b, "connectors-added").await;
+    let table = b.text_of("table#connectors").await;
+    assert!(
+        table.contains("prod tenant") && table.contains("tenant 5f1c2a3b"),
+        "{table}"
+    );
+    assert!(!table.contains("not-shown-again"));
+
     // ---- keyboard: the skip link is the first stop and the sign-out form is reachable -----------
     b.goto(&app.url("/w/demo")).await;
     b.wait_loaded().await;

@@ -495,3 +495,163 @@ async fn the_scans_page_starts_follows_and_cancels_scans() {
     assert!(html.contains("jobstate-cancelled"));
     assert!(!html.contains("http-equiv=\"refresh\""));
 }
+
+async fn post_form(
+    t: &common::TestServer,
+    session: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    t.client
+        .post(t.url(path))
+        .header("cookie", format!("__Host-rampart_session={session}"))
+        .header("origin", t.base.clone())
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The connectors page (issue 8): onboarding steps with the templates to download, a form per
+/// provider whose input is checked and named when wrong (ASVS 5.1.x), credentials sealed and
+/// never shown again (ASVS 8.3.x), and only connector managers may add or delete (ASVS 4.1.3).
+#[tokio::test]
+async fn connectors_are_added_from_the_web_app_with_sealed_credentials() {
+    let t = common::spawn().await;
+    let (_, admin, csrf) = t.member("adam@example.com", "acme", Role::Admin).await;
+    let html = t
+        .get("/w/acme/connectors", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(common::no_inline_script(&html));
+    for form in ["new-aws", "new-gcp", "new-azure"] {
+        assert!(html.contains(&format!("id=\"{form}\"")), "{form}");
+    }
+    let tf = t.get("/onboarding/gcp/main.tf", None).await;
+    assert_eq!(tf.status(), 200);
+    assert!(
+        tf.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("rampart-gcp-main.tf")
+    );
+    assert!(tf.text().await.unwrap().contains("roles/cloudasset.viewer"));
+    assert_eq!(
+        t.get("/onboarding/gcp/../../etc/passwd", None)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(t.get("/onboarding/aws/nope.tf", None).await.status(), 404);
+
+    // Bad input is refused with the field named, and nothing is stored.
+    let resp = post_form(
+        &t,
+        &admin,
+        "/w/acme/connectors/new/gcp",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "org"),
+            ("scope", "acme"),
+            ("key_json", "{}"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("invalid scope"));
+    let key = r#"{"type": "service_account", "client_email": "s@p.iam.gserviceaccount.com", "private_key": "-----BEGIN PRIVATE KEY-----\nSEALED-CANARY\n-----END PRIVATE KEY-----\n", "token_uri": "https://oauth2.googleapis.com/token"}"#;
+    let resp = post_form(
+        &t,
+        &admin,
+        "/w/acme/connectors/new/gcp",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "gcp-org"),
+            ("scope", "organizations/123"),
+            ("key_json", key),
+        ],
+    )
+    .await;
+    assert!(
+        resp.status().is_redirection() || resp.status().is_success(),
+        "{}",
+        resp.status()
+    );
+    let resp = post_form(
+        &t,
+        &admin,
+        "/w/acme/connectors/new/azure",
+        &[
+            ("csrf_token", &csrf),
+            ("name", "tenant"),
+            ("tenant_id", "t"),
+            ("client_id", "c"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("client secret"));
+
+    let html = t
+        .get("/w/acme/connectors", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("gcp-org") && html.contains("organizations/123"));
+    assert!(
+        !html.contains("SEALED-CANARY"),
+        "credentials are never shown"
+    );
+    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
+    let connectors = t.store.list_connectors(&scope).await.unwrap();
+    assert_eq!(connectors.len(), 1);
+    let secret = t
+        .store
+        .connector_secret(&scope, &connectors[0].id, &t.vault)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8(secret.to_vec())
+            .unwrap()
+            .contains("SEALED-CANARY")
+    );
+    assert!(
+        !common::db_bytes(t.dir.path(), t.pg.as_ref())
+            .windows(13)
+            .any(|w| w == b"SEALED-CANARY"),
+        "stored only sealed"
+    );
+
+    // An analyst sees the list but no forms, and a forged post is refused.
+    let analyst = t.login(ALICE, ALICE_PASSWORD).await;
+    let html = t
+        .get("/w/acme/connectors", Some(&analyst))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("gcp-org") && !html.contains("id=\"new-gcp\""));
+    let analyst_csrf = t.csrf_of(&analyst).await;
+    let resp = post_form(
+        &t,
+        &analyst,
+        &format!("/w/acme/connectors/{}/delete", connectors[0].id),
+        &[("csrf_token", &analyst_csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+
+    // The admin deletes it.
+    let resp = post_form(
+        &t,
+        &admin,
+        &format!("/w/acme/connectors/{}/delete", connectors[0].id),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert!(resp.status().is_redirection() || resp.status().is_success());
+    assert!(t.store.list_connectors(&scope).await.unwrap().is_empty());
+}
