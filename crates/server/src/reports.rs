@@ -31,8 +31,9 @@ use crate::state::AppState;
 
 /// Failing assets listed per control in a compliance report.
 pub const ASSET_LIMIT: usize = 25;
-/// Rows per store query while exporting.
-pub const EXPORT_PAGE: u32 = 1000;
+/// Rows per store query while exporting: the store's largest page (a smaller page than asked
+/// for must not read as the last one).
+pub const EXPORT_PAGE: u32 = rampart_store::MAX_PAGE_SIZE;
 
 /// Framework scores of the workspace from its current findings; findings under an active
 /// exemption do not make their control fail.
@@ -195,9 +196,7 @@ async fn failing_assets(
         // A few pages at most: enough to fill the list past exempted findings.
         let mut offset = 0u64;
         for _ in 0..10 {
-            let page = ws
-                .list_findings(&filter, Page::new(EXPORT_PAGE.min(200), offset))
-                .await?;
+            let page = ws.list_findings(&filter, Page::new(200, offset)).await?;
             let n = page.items.len();
             let active: HashMap<String, rampart_store::Exemption> = if with_exemptions {
                 let ids: Vec<String> = page.items.iter().map(|f| f.finding.id.clone()).collect();

@@ -384,3 +384,60 @@ async fn csv_cells_that_look_like_formulas_are_neutralised() {
     let evil = rows.iter().find(|r| r[1] == "arn:aws:s3:::evil").unwrap();
     assert!(evil[2].starts_with("'="), "{:?}", evil[2]);
 }
+
+/// Exports cross page boundaries: every one of 1,234 assets and all their findings, once each.
+/// (The first version stopped after the store's largest page, 500 rows.)
+#[tokio::test]
+async fn exports_cover_workspaces_larger_than_one_page() {
+    let t = common::spawn().await;
+    let scope = t.store.operator_scope("other").await.unwrap().unwrap();
+    let mut text = String::from("{\"rampart_snapshot\": 1}\n");
+    for i in 0..1234 {
+        text.push_str(&format!(
+            "{{\"kind\": \"asset\", \"provider\": \"aws\", \"account\": \"999988887777\", \"region\": \"us-east-1\", \"type\": \"aws.s3.bucket\", \"native_id\": \"arn:aws:s3:::many-{i}\", \"name\": \"many-{i}\", \"config\": {{}}}}\n"
+        ));
+    }
+    let inventory = common::inventory(&text);
+    let evaluations = t.catalog.evaluate(&inventory, common::observed_at());
+    let catalog = t.catalog.clone();
+    t.store
+        .scoped(&scope)
+        .record_scan_at(
+            "many",
+            &inventory,
+            &evaluations,
+            |id| catalog.control(id).map(|c| c.severity).unwrap_or_default(),
+            common::observed_at(),
+        )
+        .await
+        .unwrap();
+    let session = t.login(common::BOB, common::BOB_PASSWORD).await;
+    let assets = parse_csv(
+        &t.get("/api/v1/workspaces/other/assets/export", Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let listed = t
+        .get_json("/api/v1/workspaces/other/assets?limit=1", &session)
+        .await;
+    let total_assets = listed["total"].as_u64().unwrap() as usize;
+    assert!(total_assets >= 1234, "{total_assets}");
+    assert_eq!(assets.len() - 1, total_assets);
+    let ids: std::collections::BTreeSet<&str> = assets[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), total_assets, "each asset once");
+    let findings = parse_csv(
+        &t.get("/api/v1/workspaces/other/findings/export", Some(&session))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let listed = t
+        .get_json("/api/v1/workspaces/other/findings?limit=1", &session)
+        .await;
+    let total = listed["total"].as_u64().unwrap() as usize;
+    assert!(total > 1000, "{total}");
+    assert_eq!(findings.len() - 1, total);
+}
