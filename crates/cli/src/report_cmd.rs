@@ -96,6 +96,72 @@ fn write_out(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A file written chunk by chunk through a temporary file renamed into place at the end (or
+/// standard output for `-`): an export never holds the whole workspace in memory, and a failure
+/// leaves no partial file.
+enum Streamed {
+    Stdout(std::io::Stdout),
+    File(tempfile::NamedTempFile, PathBuf),
+}
+
+impl Streamed {
+    fn create(out: &Path) -> anyhow::Result<Streamed> {
+        if out.as_os_str() == "-" {
+            return Ok(Streamed::Stdout(std::io::stdout()));
+        }
+        let dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("--out: cannot write in {}", dir.display()))?;
+        Ok(Streamed::File(tmp, out.to_path_buf()))
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        match self {
+            Streamed::Stdout(s) => s.write_all(chunk),
+            Streamed::File(f, _) => f.write_all(chunk),
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Streamed::Stdout(mut s) => Ok(s.flush()?),
+            Streamed::File(f, out) => {
+                f.persist(&out)
+                    .map_err(|e| anyhow!("--out: cannot write {}: {}", out.display(), e.error))?;
+                eprintln!("wrote {}", out.display());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where export chunks go; the first write error stops the export.
+struct Sink {
+    file: Streamed,
+    failed: Option<std::io::Error>,
+}
+
+impl Sink {
+    fn push(&mut self, chunk: Vec<u8>) -> std::future::Ready<bool> {
+        if self.failed.is_none()
+            && let Err(e) = self.file.write(&chunk)
+        {
+            self.failed = Some(e);
+        }
+        std::future::ready(self.failed.is_none())
+    }
+
+    fn finish(self, out: &Path) -> anyhow::Result<()> {
+        if let Some(e) = self.failed {
+            return Err(anyhow!("--out: cannot write {}: {e}", out.display()));
+        }
+        self.file.finish()
+    }
+}
+
 pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
     crate::server_cmd::runtime()?.block_on(async move {
         match cmd {
@@ -149,18 +215,6 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
                     severity,
                     ..FindingFilter::default()
                 };
-                let mut bytes = Vec::new();
-                let rows = rampart_server::reports::export_findings_csv(
-                    &ws,
-                    &catalog,
-                    &filter,
-                    Utc::now(),
-                    |chunk| {
-                        bytes.extend(chunk);
-                        std::future::ready(true)
-                    },
-                )
-                .await?;
                 let out = target.out.clone().unwrap_or_else(|| {
                     PathBuf::from(format!(
                         "rampart-{}-findings-{}.csv",
@@ -168,17 +222,23 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
                         Utc::now().format("%Y%m%d")
                     ))
                 });
-                write_out(&out, &bytes)?;
+                let mut sink = Sink {
+                    file: Streamed::create(&out)?,
+                    failed: None,
+                };
+                let rows = rampart_server::reports::export_findings_csv(
+                    &ws,
+                    &catalog,
+                    &filter,
+                    Utc::now(),
+                    |c| sink.push(c),
+                )
+                .await?;
+                sink.finish(&out)?;
                 eprintln!("{rows} findings");
             }
             ReportCommand::Inventory { target } => {
                 let (_store, ws) = open(&target).await?;
-                let mut bytes = Vec::new();
-                let rows = rampart_server::reports::export_assets_csv(&ws, |chunk| {
-                    bytes.extend(chunk);
-                    std::future::ready(true)
-                })
-                .await?;
                 let out = target.out.clone().unwrap_or_else(|| {
                     PathBuf::from(format!(
                         "rampart-{}-inventory-{}.csv",
@@ -186,7 +246,13 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitCode> {
                         Utc::now().format("%Y%m%d")
                     ))
                 });
-                write_out(&out, &bytes)?;
+                let mut sink = Sink {
+                    file: Streamed::create(&out)?,
+                    failed: None,
+                };
+                let rows =
+                    rampart_server::reports::export_assets_csv(&ws, |c| sink.push(c)).await?;
+                sink.finish(&out)?;
                 eprintln!("{rows} assets");
             }
         }
