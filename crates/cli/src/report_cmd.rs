@@ -79,21 +79,10 @@ async fn open(target: &Target) -> anyhow::Result<(Store, WorkspaceStore)> {
 /// Writes `bytes` to `out` (or stdout for `-`) through a temporary file renamed into place, so a
 /// failure never leaves half a report behind.
 fn write_out(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if out.as_os_str() == "-" {
-        std::io::stdout().write_all(bytes)?;
-        return Ok(());
-    }
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("--out: cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.persist(out)
-        .map_err(|e| anyhow!("--out: cannot write {}: {}", out.display(), e.error))?;
-    eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
-    Ok(())
+    let mut file = Streamed::create(out)?;
+    file.write(bytes)
+        .with_context(|| format!("--out: cannot write {}", out.display()))?;
+    file.finish()
 }
 
 /// A file written chunk by chunk through a temporary file renamed into place at the end (or
