@@ -16,7 +16,7 @@ owner (the same CSRF-protected form a browser uses), then:
 Both tools are pinned and installed into a virtual environment by scripts/test-deps
 (RAMPART_SECURITY_VENV). Usage:
 
-    scripts/dast.py --binary target/debug/rampart [--seconds 240]
+    scripts/dast.py --binary target/debug/rampart [--seconds 120]
 
 Exit status 0 when both pass; 1 with the findings printed otherwise; 2 on a set-up failure.
 """
@@ -281,8 +281,8 @@ def check_tls(data: dict, text: str) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--binary", type=Path, required=True, help="the rampart binary")
-    ap.add_argument("--seconds", type=int, default=int(os.environ.get("RAMPART_DAST_SECONDS", "240")),
-                    help="time budget for schemathesis (default 240, or RAMPART_DAST_SECONDS)")
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("RAMPART_DAST_SECONDS", "120")),
+                    help="time budget for schemathesis (default 120, or RAMPART_DAST_SECONDS)")
     ap.add_argument("--venv", type=Path, default=Path(os.environ.get(
         "RAMPART_SECURITY_VENV", "target/test-deps/security-venv")))
     ap.add_argument("--keep", action="store_true", help="keep the working directory")
