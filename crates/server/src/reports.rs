@@ -4,7 +4,8 @@
 //!
 //! Everything is read from the store under the caller's workspace scope, page by page: a report
 //! lists at most [`ASSET_LIMIT`] failing assets per control, and the CSV exports stream pages of
-//! [`EXPORT_PAGE`] rows, so neither loads an unbounded number of rows at once.
+//! [`EXPORT_PAGE`] rows (findings by keyset, so deep pages cost no more than the first), so neither
+//! loads an unbounded number of rows at once.
 
 use std::collections::HashMap;
 
@@ -384,14 +385,16 @@ where
     if !sink(csv_row(&FINDINGS_CSV_HEADER.map(str::to_owned))).await {
         return Ok(0);
     }
-    let mut offset = 0u64;
+    let mut cursor: Option<rampart_store::FindingCursor> = None;
     let mut rows = 0u64;
     loop {
-        let page = ws
-            .list_findings(filter, Page::new(EXPORT_PAGE, offset))
+        // Keyset pages: each costs the same however deep into the list it is.
+        let items = ws
+            .findings_after(filter, cursor.as_ref(), EXPORT_PAGE)
             .await?;
-        let n = page.items.len();
-        let ids: Vec<String> = page.items.iter().map(|f| f.finding.id.clone()).collect();
+        let n = items.len();
+        cursor = items.last().map(rampart_store::FindingCursor::after);
+        let ids: Vec<String> = items.iter().map(|f| f.finding.id.clone()).collect();
         let exempt: HashMap<String, DateTime<Utc>> = ws
             .exemptions_of(&ids)
             .await?
@@ -400,7 +403,7 @@ where
             .map(|e| (e.finding_id, e.expires_at))
             .collect();
         let mut chunk = Vec::with_capacity(n * 256);
-        for f in page.items {
+        for f in items {
             let title = catalog
                 .control(&f.finding.control_id)
                 .map(|c| c.title.clone())
@@ -435,7 +438,6 @@ where
         if n < EXPORT_PAGE as usize {
             break;
         }
-        offset += n as u64;
     }
     Ok(rows)
 }

@@ -1329,6 +1329,51 @@ impl DbBackend {
             .await
     }
 
+    /// The next `limit` findings after `after` in the list order (keyset paging: each page costs
+    /// the same however deep it is, unlike `OFFSET`).
+    pub(crate) async fn findings_after(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &FindingFilter,
+        after: Option<&crate::types::FindingCursor>,
+        limit: u32,
+    ) -> Result<Vec<FindingRecord>> {
+        let rank = after.map(|c| severity_rank(c.severity).to_string());
+        let mut cond = Conditions::default();
+        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
+        cond.eq("f.severity", filter.severity.map(Severity::as_str));
+        cond.eq("f.control_id", filter.control_id.as_deref());
+        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        if let (Some(c), Some(rank)) = (after, rank.as_deref()) {
+            cond.binds.push(rank);
+            cond.binds.push(&c.control_id);
+            cond.binds.push(&c.asset_id);
+            let n = cond.binds.len() + 1;
+            let (r, ctl, asset) = (n - 2, n - 1, n);
+            cond.sql.push_str(&format!(
+                " AND (f.severity_rank < CAST(${r} AS INTEGER) OR (f.severity_rank = CAST(${r} AS INTEGER) \
+                 AND (f.control_id > ${ctl} OR (f.control_id = ${ctl} AND f.asset_id > ${asset}))))"
+            ));
+        }
+        let list = format!(
+            "{}{}{} LIMIT ${}",
+            sql::SELECT_FINDINGS,
+            cond.sql,
+            sql::FINDINGS_ORDER,
+            cond.binds.len() + 2
+        );
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let mut q = sqlx::query(&list).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(*b);
+        }
+        let rows = q
+            .bind(i64::from(limit.clamp(1, crate::MAX_PAGE_SIZE)))
+            .fetch_all(&mut *tx)
+            .await?;
+        rows.iter().map(finding_from_row).collect()
+    }
+
     pub(crate) async fn finding(
         &self,
         scope: &WorkspaceScope,

@@ -604,6 +604,17 @@ impl WorkspaceStore {
         dispatch!(&self.backend, b => b.list_findings(&self.scope, filter, page).await)
     }
 
+    /// The next `limit` findings (at most [`MAX_PAGE_SIZE`]) after `after`, in the order of
+    /// [`WorkspaceStore::list_findings`]: keyset paging for exports of any size.
+    pub async fn findings_after(
+        &self,
+        filter: &FindingFilter,
+        after: Option<&FindingCursor>,
+        limit: u32,
+    ) -> Result<Vec<FindingRecord>> {
+        dispatch!(&self.backend, b => b.findings_after(&self.scope, filter, after, limit).await)
+    }
+
     /// One finding by id; `None` when it is not in this workspace.
     pub async fn finding(&self, finding_id: &str) -> Result<Option<FindingRecord>> {
         dispatch!(&self.backend, b => b.finding(&self.scope, finding_id).await)

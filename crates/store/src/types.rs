@@ -329,6 +329,26 @@ pub struct FindingRecord {
     pub asset_type: String,
 }
 
+/// Where a keyset page of findings starts: after this finding in the list order (severity,
+/// most severe first, then control, then asset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingCursor {
+    pub severity: Severity,
+    pub control_id: String,
+    pub asset_id: String,
+}
+
+impl FindingCursor {
+    /// The cursor just after `record`.
+    pub fn after(record: &FindingRecord) -> FindingCursor {
+        FindingCursor {
+            severity: record.finding.severity,
+            control_id: record.finding.control_id.clone(),
+            asset_id: record.finding.asset_id.clone(),
+        }
+    }
+}
+
 /// Which way a relationship points, seen from the asset asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -265,3 +265,68 @@ async fn lists_filter_and_page() {
                 && c.count == 1)
     );
 }
+
+/// Keyset pages (`findings_after`) walk the same order as `list_findings`, each finding once,
+/// with and without a filter, across severities and controls (both backends).
+#[tokio::test]
+async fn keyset_pages_walk_the_list_order_exactly_once() {
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+    let mut inv = inventory(at(1));
+    for i in 0..40 {
+        inv.assets.push(common::asset(
+            "aws.s3.bucket",
+            &format!("arn:aws:s3:::b-{i:02}"),
+            at(1),
+            serde_json::json!({}),
+        ));
+    }
+    let mut evals = Vec::new();
+    for (i, a) in inv.assets.iter().enumerate() {
+        for control in [
+            "aws-ec2-sg-no-public-ssh",
+            "aws-s3-versioning",
+            "aws-s3-logging",
+        ] {
+            let status = if (i + control.len()) % 3 == 0 {
+                FindingStatus::Pass
+            } else {
+                FindingStatus::Fail
+            };
+            evals.push(eval(control, a, status));
+        }
+    }
+    ws.record_scan_at("s", &inv, &evals, severity_of, at(1))
+        .await
+        .unwrap();
+    for filter in [
+        FindingFilter::default(),
+        FindingFilter {
+            status: Some(FindingStatus::Fail),
+            ..FindingFilter::default()
+        },
+    ] {
+        let all = ws
+            .list_findings(&filter, Page::new(MAX_PAGE_SIZE, 0))
+            .await
+            .unwrap();
+        let expected: Vec<String> = all.items.iter().map(|f| f.finding.id.clone()).collect();
+        assert!(expected.len() > 20);
+        let mut walked = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = ws
+                .findings_after(&filter, cursor.as_ref(), 7)
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 7);
+            cursor = page.last().map(rampart_store::FindingCursor::after);
+            walked.extend(page.into_iter().map(|f| f.finding.id));
+        }
+        assert_eq!(walked, expected);
+    }
+}
