@@ -10,5 +10,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let result = rampart_import::parse_azure("azure.json", text, observed_at());
-    check_import(&["azure.json"], line_count(text), LineRule::Positive, result);
+    check_import(
+        &["azure.json"],
+        line_count(text),
+        LineRule::Positive,
+        result,
+    );
 });

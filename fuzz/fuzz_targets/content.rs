@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rampart_fuzz::line_count;
+use rampart_fuzz::yaml_line_count;
 use rampart_rules::Catalog;
 
 const NAME: &str = "controls/fuzz.yaml";
@@ -23,9 +23,9 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(line) = issue.line {
                     assert!(line >= 1, "line 0: {issue}");
                     assert!(
-                        line <= line_count(text) + 1,
+                        line <= yaml_line_count(text) + 1,
                         "line {line} past the end ({} lines): {issue}",
-                        line_count(text)
+                        yaml_line_count(text)
                     );
                 }
                 if let Some(column) = issue.column {

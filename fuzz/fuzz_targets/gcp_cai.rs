@@ -13,7 +13,12 @@ fuzz_target!(|data: &[u8]| {
     match text.split_once('\0') {
         None => {
             let result = rampart_import::parse_gcp_assets("export.jsonl", text, observed_at());
-            check_import(&["export.jsonl"], line_count(text), LineRule::InText, result);
+            check_import(
+                &["export.jsonl"],
+                line_count(text),
+                LineRule::InText,
+                result,
+            );
         }
         Some((a, b)) => {
             let files = [("resources.jsonl", a), ("iam.jsonl", b)];
