@@ -165,7 +165,13 @@ pub fn check_snapshot_round_trip(inv: &Inventory) {
     };
     let before: BTreeSet<AssetKey> = inv.assets.iter().map(asset_key).collect();
     let after: BTreeSet<AssetKey> = back.assets.iter().map(asset_key).collect();
-    assert_eq!(before, after, "assets changed in a snapshot round trip");
+    if before != after {
+        let lost: Vec<_> = before.difference(&after).collect();
+        let gained: Vec<_> = after.difference(&before).collect();
+        panic!(
+            "assets changed in a snapshot round trip:\n  written: {lost:?}\n  read back: {gained:?}"
+        );
+    }
     let before: BTreeSet<_> = inv.relationships.iter().cloned().collect();
     let after: BTreeSet<_> = back.relationships.iter().cloned().collect();
     assert_eq!(
