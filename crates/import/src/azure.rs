@@ -908,7 +908,13 @@ fn push_asset(
         region: region.to_string(),
         resource_type,
         native_id: native_id.to_string(),
-        name,
+        // No name (an id ending in `/`): the native id, as a snapshot reads an empty name
+        // (found by the `azure` fuzz target).
+        name: if name.is_empty() {
+            native_id.to_string()
+        } else {
+            name
+        },
         tags,
         config,
         first_seen: observed_at,
@@ -937,8 +943,12 @@ fn add_arm(built: &mut Built, r: &Record, observed_at: DateTime<Utc>) -> Result<
         .ok_or_else(|| {
             r.error("no subscription: neither \"subscriptionId\" nor /subscriptions/ in the id, nor a \"tenantId\"")
         })?;
+    // A blank location (" " normalises to "") is no location: `global`, as when it is absent
+    // (found by the `import_bytes` fuzz target: an empty region made an asset that a snapshot
+    // could not carry).
     let region = s(obj, "location")
         .map(|l| l.to_ascii_lowercase().replace(' ', ""))
+        .filter(|l| !l.trim().is_empty())
         .unwrap_or_else(|| "global".to_string());
     let name = s(obj, "name")
         .map(str::to_string)
@@ -1322,5 +1332,50 @@ mod tests {
             GraphKind::from_file_name("exports/entra-service-principals.json"),
             Some(GraphKind::ServicePrincipal)
         );
+    }
+
+    /// Found by the `import_bytes` fuzz target: a blank `location` became an empty region,
+    /// which no Rampart snapshot can carry (`region must not be empty`). It is `global` now.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn blank_location_is_global() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T09:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for location in [" ", "  ", "\t"] {
+            let row = serde_json::json!([{
+                "id": "/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/r1",
+                "type": "microsoft.authorization/roledefinitions",
+                "location": location,
+                "subscriptionId": "s1",
+                "properties": {}
+            }]);
+            let inv = parse_azure("rows.json", &row.to_string(), now).unwrap();
+            assert_eq!(inv.assets.len(), 1, "{location:?}");
+            assert_eq!(inv.assets[0].region, "global", "{location:?}");
+        }
+    }
+
+    /// Found by the `azure` fuzz target: a row without a name whose id ends in `/` got an
+    /// empty name, which a snapshot round trip turned into the native id. It is named by the
+    /// native id now.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_row_without_a_name_is_named_by_its_id() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T09:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let id =
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb/";
+        let row = serde_json::json!([{
+            "id": id,
+            "type": "microsoft.network/loadbalancers",
+            "subscriptionId": "s1",
+            "properties": {}
+        }]);
+        let inv = parse_azure("rows.json", &row.to_string(), now).unwrap();
+        assert_eq!(inv.assets.len(), 1);
+        assert!(!inv.assets[0].name.is_empty());
+        assert_eq!(inv.assets[0].name, inv.assets[0].native_id);
     }
 }

@@ -804,8 +804,12 @@ pub fn parse_gcp_files(
             "gcp.resourcemanager.project" => config.get("projectId").and_then(Value::as_str),
             _ => None,
         }
-        .map(str::to_string)
-        .unwrap_or_else(|| last_segment(&p.name).to_string());
+        .filter(|n| !n.is_empty())
+        .or_else(|| Some(last_segment(&p.name)).filter(|n| !n.is_empty()))
+        // A name ending in `/` (or an empty email or project id) has no display name: the
+        // full name then, as a snapshot reads an empty name (found by the `gcp_cai` fuzz target).
+        .unwrap_or(&p.name)
+        .to_string();
 
         let id = Asset::make_id(Provider::Gcp, &account, &region, &p.resource_type, &p.name);
         index.insert(p.name.clone(), i);
@@ -931,4 +935,28 @@ pub(crate) fn looks_like_cai(text: &str) -> bool {
         t.lines().next().unwrap_or("")
     };
     head.contains("\"asset_type\"") || head.contains("\"assetType\"")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Found by the `gcp_cai` fuzz target: a name ending in `/` gave the asset an empty display
+    /// name, which a snapshot round trip turned into the native id. The native id is the name
+    /// now, as the snapshot reads it.
+    #[test]
+    fn a_name_ending_in_a_slash_is_named_by_its_full_name() {
+        let now = DateTime::parse_from_rfc3339("2026-11-01T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let name = "//widgets.googleapis.com/projects/acme-prod/locations/global/widgets/";
+        let line = format!(r#"{{"name":"{name}","asset_type":"widgets.googleapis.com/Widget"}}"#);
+        let inv = parse_gcp_assets("export.jsonl", &line, now).unwrap();
+        assert_eq!(inv.assets.len(), 1);
+        assert_eq!(inv.assets[0].name, name);
+        let line = r#"{"name":"//iam.googleapis.com/projects/p/serviceAccounts/sa","asset_type":"iam.googleapis.com/ServiceAccount","resource":{"data":{"email":""}}}"#;
+        let inv = parse_gcp_assets("export.jsonl", line, now).unwrap();
+        assert_eq!(inv.assets[0].name, "sa");
+    }
 }

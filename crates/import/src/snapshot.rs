@@ -292,7 +292,27 @@ fn build_asset(
 
 /// Writes an inventory as a Rampart snapshot: a header, every asset, then every relationship
 /// whose two ends are in the inventory (by native_id). The inverse of [`parse_snapshot`].
+///
+/// A snapshot names assets by native_id, so an inventory in which two assets share one (an
+/// AWS Config or Azure file can give one id two resource types) is refused with
+/// [`std::io::ErrorKind::InvalidData`] before anything is written, instead of writing a file
+/// that [`parse_snapshot`] would reject.
 pub fn write_snapshot(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+    let mut seen: HashMap<&str, &Asset> = HashMap::new();
+    for asset in &inv.assets {
+        if let Some(first) = seen.insert(asset.native_id.as_str(), asset) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "two assets share native_id {:?} ({} and {}): a Rampart snapshot needs \
+                     unique native ids",
+                    asset.native_id,
+                    first.resource_type.as_str(),
+                    asset.resource_type.as_str()
+                ),
+            ));
+        }
+    }
     let generated_at = inv
         .assets
         .iter()
@@ -592,5 +612,22 @@ mod tests {
         let text = String::from_utf8(out).expect("utf8");
         let again = parse_snapshot("out.jsonl", &text, now()).expect("reparse");
         assert_eq!(again.relationships.len(), 1);
+    }
+
+    /// Found by the `aws_config` and `azure` fuzz targets: one native id under two resource
+    /// types imports as two assets, which the writer used to write as a snapshot that does not
+    /// read back ("duplicate native_id"). It now refuses such an inventory and writes nothing.
+    #[test]
+    fn write_refuses_a_native_id_shared_by_two_assets() {
+        let mut inv = parse(&[HEADER, INSTANCE, SG]).expect("valid");
+        let mut twin = inv.assets[1].clone();
+        twin.native_id = inv.assets[0].native_id.clone();
+        twin.id = "ast_twin".into();
+        inv.assets.push(twin);
+        let mut out = Vec::new();
+        let err = write_snapshot(&inv, &mut out).expect_err("must refuse");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("share native_id"), "{err}");
+        assert!(out.is_empty(), "nothing is written");
     }
 }

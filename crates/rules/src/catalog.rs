@@ -100,6 +100,19 @@ impl Catalog {
         Catalog::from_files(&files)
     }
 
+    /// Only the given content files, as `(display name, YAML text)`, without the built-in
+    /// content: what a linter or the fuzz target of the loader reads without touching disk.
+    pub fn from_sources(files: &[(&str, &str)]) -> Result<Catalog, LoadError> {
+        let files: Vec<SourceFile> = files
+            .iter()
+            .map(|(name, text)| SourceFile {
+                name: (*name).to_string(),
+                text: (*text).to_string(),
+            })
+            .collect();
+        Catalog::from_files(&files)
+    }
+
     pub(crate) fn from_files(files: &[SourceFile]) -> Result<Catalog, LoadError> {
         let mut issues = Vec::new();
         let mut control_files = Vec::new();

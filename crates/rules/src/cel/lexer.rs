@@ -136,18 +136,16 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Spanned>, CelError> {
             i = next;
             continue;
         }
-        let two = if i + 1 < bytes.len() {
-            &src[i..i + 2]
-        } else {
-            ""
-        };
+        // Compared as bytes: `src[i..i + 2]` would panic when a multi-byte character follows
+        // a one-byte operator (`"a" ==Ԋ`); found by the `cel` fuzz target.
+        let two: &[u8] = bytes.get(i..i + 2).unwrap_or(&[]);
         let (tok, len) = match two {
-            "<=" => (Tok::Le, 2),
-            ">=" => (Tok::Ge, 2),
-            "==" => (Tok::EqEq, 2),
-            "!=" => (Tok::Ne, 2),
-            "&&" => (Tok::AndAnd, 2),
-            "||" => (Tok::OrOr, 2),
+            b"<=" => (Tok::Le, 2),
+            b">=" => (Tok::Ge, 2),
+            b"==" => (Tok::EqEq, 2),
+            b"!=" => (Tok::Ne, 2),
+            b"&&" => (Tok::AndAnd, 2),
+            b"||" => (Tok::OrOr, 2),
             _ => match c {
                 b'(' => (Tok::LParen, 1),
                 b')' => (Tok::RParen, 1),

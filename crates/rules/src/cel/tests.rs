@@ -410,3 +410,20 @@ fn non_bool_predicates_are_errors() {
     let p = Program::compile("resource.name").unwrap();
     assert!(p.eval_bool(&asset(json!({})), now()).is_err());
 }
+
+/// Found by the `cel` fuzz target: a one-byte operator followed by a multi-byte character made
+/// the lexer slice inside that character (`src[i..i + 2]`) and panic.
+#[test]
+fn operator_before_a_multi_byte_character_is_an_error_not_a_panic() {
+    for (src, column) in [
+        ("1 <Ԋ", 4),
+        ("a ==é", 5),
+        ("[1,Ԋ", 4),
+        ("!名", 2),
+        ("x|é", 2),
+    ] {
+        let e = compile_err(src);
+        assert_eq!((e.line, e.column), (1, column), "{src}: {e}");
+        assert!(src.is_char_boundary(e.offset), "{src}: {e}");
+    }
+}
