@@ -180,7 +180,8 @@ def run_schemathesis(venv: Path, demo: Demo, session: str, csrf: str, seconds: i
     ]
     log(f"schemathesis: {len(cmd)} args, time budget {seconds} s")
     started = time.time()
-    proc = subprocess.run(cmd, text=True, capture_output=True,
+    # In the working directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+    proc = subprocess.run(cmd, text=True, capture_output=True, cwd=workdir,
                           env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     out = (proc.stdout + proc.stderr).replace(session, "…").replace(csrf, "…")
     print(out[-12000:])
