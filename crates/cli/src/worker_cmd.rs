@@ -414,8 +414,31 @@ struct Collected {
     source: String,
     accounts: Vec<String>,
     regions: Vec<String>,
-    failed_calls: usize,
-    errors: Vec<Value>,
+    /// How many calls failed, and the first [`MAX_ERRORS_IN_RESULT`] of them.
+    failed: (usize, Vec<Value>),
+}
+
+/// A failed call as the job's result shows it.
+fn call_json(account: &str, service: &str, region: &str, operation: &str, message: &str) -> Value {
+    json!({
+        "account": account,
+        "service": service,
+        "region": region,
+        "operation": operation,
+        "message": message.chars().take(300).collect::<String>(),
+    })
+}
+
+/// The number of failed calls and the first [`MAX_ERRORS_IN_RESULT`] of them as JSON.
+fn failed_calls<T>(errors: &[T], to_json: fn(&T) -> Value) -> (usize, Vec<Value>) {
+    (
+        errors.len(),
+        errors
+            .iter()
+            .take(MAX_ERRORS_IN_RESULT)
+            .map(to_json)
+            .collect(),
+    )
 }
 
 /// Runs the AWS collection on a runtime of its own on a blocking thread (the SDK's futures are
@@ -479,16 +502,6 @@ impl Executor for AwsScanExecutor {
                 errors: AtomicUsize::new(0),
             };
             progress.publish(None);
-            let error_json =
-                |account: &str, service: &str, region: &str, operation: &str, message: &str| {
-                    json!({
-                        "account": account,
-                        "service": service,
-                        "region": region,
-                        "operation": operation,
-                        "message": message.chars().take(300).collect::<String>(),
-                    })
-                };
             let collected = match connector.provider.as_str() {
                 "aws" => {
                     let config = aws_config(&connector.settings, &secret, allow)?;
@@ -501,21 +514,9 @@ impl Executor for AwsScanExecutor {
                         ),
                         accounts: c.accounts.clone(),
                         regions: c.regions.clone(),
-                        failed_calls: c.errors.len(),
-                        errors: c
-                            .errors
-                            .iter()
-                            .take(MAX_ERRORS_IN_RESULT)
-                            .map(|e| {
-                                error_json(
-                                    &e.account,
-                                    &e.service,
-                                    &e.region,
-                                    &e.operation,
-                                    &e.message,
-                                )
-                            })
-                            .collect(),
+                        failed: failed_calls(&c.errors, |e: &rampart_aws::CollectionError| {
+                            call_json(&e.account, &e.service, &e.region, &e.operation, &e.message)
+                        }),
                         inventory: c.inventory,
                     }
                 }
@@ -529,15 +530,9 @@ impl Executor for AwsScanExecutor {
                         source: format!("gcp: connector {} ({})", connector.name, c.scope),
                         accounts: vec![c.scope.clone()],
                         regions: Vec::new(),
-                        failed_calls: c.errors.len(),
-                        errors: c
-                            .errors
-                            .iter()
-                            .take(MAX_ERRORS_IN_RESULT)
-                            .map(|e| {
-                                error_json(&e.scope, &e.service, "global", &e.operation, &e.message)
-                            })
-                            .collect(),
+                        failed: failed_calls(&c.errors, |e: &rampart_gcp::CollectionError| {
+                            call_json(&e.scope, &e.service, "global", &e.operation, &e.message)
+                        }),
                         inventory: c.inventory,
                     }
                 }
@@ -554,21 +549,9 @@ impl Executor for AwsScanExecutor {
                         ),
                         accounts: c.subscriptions.clone(),
                         regions: Vec::new(),
-                        failed_calls: c.errors.len(),
-                        errors: c
-                            .errors
-                            .iter()
-                            .take(MAX_ERRORS_IN_RESULT)
-                            .map(|e| {
-                                error_json(
-                                    &e.account,
-                                    &e.service,
-                                    &e.region,
-                                    &e.operation,
-                                    &e.message,
-                                )
-                            })
-                            .collect(),
+                        failed: failed_calls(&c.errors, |e: &rampart_azure::CollectionError| {
+                            call_json(&e.account, &e.service, &e.region, &e.operation, &e.message)
+                        }),
                         inventory: c.inventory,
                     }
                 }
@@ -583,8 +566,7 @@ impl Executor for AwsScanExecutor {
                 source,
                 accounts,
                 regions,
-                failed_calls,
-                errors,
+                failed: (failed_calls, errors),
             } = collected;
             let scan =
                 rampart_worker::evaluate_and_record(&ctx, catalog, &source, inventory, Utc::now())

@@ -44,7 +44,8 @@ impl RequirementStatus {
         }
     }
 
-    fn class(self) -> &'static str {
+    /// The CSS class of its badge (`pass`, `fail`, `na`, `manual`).
+    pub fn class(self) -> &'static str {
         match self {
             RequirementStatus::Pass => "pass",
             RequirementStatus::Fail => "fail",

@@ -36,39 +36,69 @@ pub const ASSET_LIMIT: usize = 25;
 /// for must not read as the last one).
 pub const EXPORT_PAGE: u32 = rampart_store::MAX_PAGE_SIZE;
 
-/// Framework scores of the workspace from its current findings; findings under an active
-/// exemption do not make their control fail.
+/// A workspace's results per control, read once: what scores, reports and the compliance
+/// pages are computed from.
+pub struct WorkspaceResults {
+    counts: Vec<rampart_store::ControlCount>,
+    /// Findings under an active exemption, per (control, status).
+    exempted: HashMap<(String, FindingStatus), u64>,
+}
+
+impl WorkspaceResults {
+    pub async fn read(ws: &WorkspaceStore, now: DateTime<Utc>) -> Result<Self, StoreError> {
+        let mut exempted: HashMap<(String, FindingStatus), u64> = HashMap::new();
+        for e in ws.exempted_counts(now).await? {
+            *exempted.entry((e.control_id, e.status)).or_default() += e.count;
+        }
+        Ok(WorkspaceResults {
+            counts: ws.control_counts().await?,
+            exempted,
+        })
+    }
+
+    /// Framework scores; findings under an active exemption do not make their control fail.
+    pub fn scores(&self, catalog: &Catalog) -> Vec<FrameworkScore> {
+        let results: Vec<(String, FindingStatus)> = self
+            .counts
+            .iter()
+            .filter(|c| {
+                !matches!(c.status, FindingStatus::Fail | FindingStatus::Error)
+                    || c.count > self.exempted_of(&c.control_id, c.status)
+            })
+            .map(|c| (c.control_id.clone(), c.status))
+            .collect();
+        framework_scores(catalog, &results)
+    }
+
+    /// `(passing, failing or erroring)` findings per control, exempted ones included.
+    pub fn per_control(&self) -> HashMap<String, (u64, u64)> {
+        let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
+        for c in &self.counts {
+            let entry = counts.entry(c.control_id.clone()).or_default();
+            match c.status {
+                FindingStatus::Pass => entry.0 += c.count,
+                FindingStatus::Fail | FindingStatus::Error => entry.1 += c.count,
+                FindingStatus::NotApplicable => {}
+            }
+        }
+        counts
+    }
+
+    fn exempted_of(&self, control: &str, status: FindingStatus) -> u64 {
+        self.exempted
+            .get(&(control.to_owned(), status))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Framework scores of the workspace from its current findings.
 pub async fn workspace_scores(
     ws: &WorkspaceStore,
     catalog: &Catalog,
     now: DateTime<Utc>,
 ) -> Result<Vec<FrameworkScore>, StoreError> {
-    let exempted = exempted_counts(ws, now).await?;
-    let results: Vec<(String, FindingStatus)> = ws
-        .control_counts()
-        .await?
-        .into_iter()
-        .filter(|c| {
-            let off = exempted
-                .get(&(c.control_id.clone(), c.status))
-                .copied()
-                .unwrap_or(0);
-            !matches!(c.status, FindingStatus::Fail | FindingStatus::Error) || c.count > off
-        })
-        .map(|c| (c.control_id, c.status))
-        .collect();
-    Ok(framework_scores(catalog, &results))
-}
-
-async fn exempted_counts(
-    ws: &WorkspaceStore,
-    now: DateTime<Utc>,
-) -> Result<HashMap<(String, FindingStatus), u64>, StoreError> {
-    let mut exempted: HashMap<(String, FindingStatus), u64> = HashMap::new();
-    for e in ws.exempted_counts(now).await? {
-        *exempted.entry((e.control_id, e.status)).or_default() += e.count;
-    }
-    Ok(exempted)
+    Ok(WorkspaceResults::read(ws, now).await?.scores(catalog))
 }
 
 /// The compliance report of `framework_id` in the workspace; `None` for an unknown framework.
@@ -83,23 +113,15 @@ pub async fn compliance_report(
     let Some(framework) = catalog.framework(framework_id) else {
         return Ok(None);
     };
-    let Some(score) = workspace_scores(ws, catalog, now)
-        .await?
+    let results = WorkspaceResults::read(ws, now).await?;
+    let Some(score) = results
+        .scores(catalog)
         .into_iter()
         .find(|s| s.framework_id == framework.id)
     else {
         return Ok(None);
     };
-    let exempted = exempted_counts(ws, now).await?;
-    let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
-    for c in ws.control_counts().await? {
-        let entry = counts.entry(c.control_id).or_default();
-        match c.status {
-            FindingStatus::Pass => entry.0 += c.count,
-            FindingStatus::Fail | FindingStatus::Error => entry.1 += c.count,
-            FindingStatus::NotApplicable => {}
-        }
-    }
+    let counts = results.per_control();
 
     // Each control once, however many requirements map it.
     let mut controls: HashMap<String, ControlResult> = HashMap::new();
@@ -113,14 +135,8 @@ pub async fn compliance_report(
                 continue;
             };
             let (passing, failing_all) = counts.get(id).copied().unwrap_or_default();
-            let exempt_count = exempted
-                .get(&(id.clone(), FindingStatus::Fail))
-                .copied()
-                .unwrap_or(0)
-                + exempted
-                    .get(&(id.clone(), FindingStatus::Error))
-                    .copied()
-                    .unwrap_or(0);
+            let exempt_count = results.exempted_of(id, FindingStatus::Fail)
+                + results.exempted_of(id, FindingStatus::Error);
             let mut result = ControlResult {
                 id: id.clone(),
                 title: control.title.clone(),
@@ -245,27 +261,14 @@ pub(crate) struct ReportParams {
     format: Option<String>,
 }
 
-fn attachment(file_name: &str, media_type: &str, body: Body) -> Response {
+fn attachment(file_name: &str, media_type: &'static str, body: Body) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static_or(media_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     response
-}
-
-trait StaticOr {
-    fn from_static_or(s: &str) -> HeaderValue;
-}
-
-impl StaticOr for HeaderValue {
-    fn from_static_or(s: &str) -> HeaderValue {
-        HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("application/octet-stream"))
-    }
 }
 
 /// The Content-Security-Policy of an HTML report: nothing but its own style element.
@@ -496,7 +499,7 @@ type Chunk = Result<axum::body::Bytes, std::io::Error>;
 /// A streamed download: `produce` runs in its own task and feeds the body through a small
 /// bounded channel, so a slow client holds back the queries instead of filling memory. A store
 /// error after the headers went out aborts the body (the client sees a truncated transfer).
-fn streamed<P, Fut>(file_name: &str, media_type: &str, produce: P) -> Response
+fn streamed<P, Fut>(file_name: &str, media_type: &'static str, produce: P) -> Response
 where
     P: FnOnce(tokio::sync::mpsc::Sender<Chunk>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,

@@ -354,25 +354,9 @@ async fn findings_and_inventory_export_as_csv_every_row_once() {
 #[tokio::test]
 async fn csv_cells_that_look_like_formulas_are_neutralised() {
     let t = common::spawn().await;
-    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
-    let inventory = common::inventory(
-        r#"{"rampart_snapshot": 1}
+    t.record("acme", "evil", r#"{"rampart_snapshot": 1}
 {"kind": "asset", "provider": "aws", "account": "111122223333", "region": "eu-west-1", "type": "aws.s3.bucket", "native_id": "arn:aws:s3:::evil", "name": "=HYPERLINK(\"http://x\")", "config": {}}
-"#,
-    );
-    let evaluations = t.catalog.evaluate(&inventory, common::observed_at());
-    let catalog = t.catalog.clone();
-    t.store
-        .scoped(&scope)
-        .record_scan_at(
-            "evil",
-            &inventory,
-            &evaluations,
-            |id| catalog.control(id).map(|c| c.severity).unwrap_or_default(),
-            common::observed_at(),
-        )
-        .await
-        .unwrap();
+"#).await;
     let session = t.login(ALICE, ALICE_PASSWORD).await;
     let text = t
         .get("/api/v1/workspaces/acme/assets/export", Some(&session))
@@ -390,27 +374,13 @@ async fn csv_cells_that_look_like_formulas_are_neutralised() {
 #[tokio::test]
 async fn exports_cover_workspaces_larger_than_one_page() {
     let t = common::spawn().await;
-    let scope = t.store.operator_scope("other").await.unwrap().unwrap();
     let mut text = String::from("{\"rampart_snapshot\": 1}\n");
     for i in 0..1234 {
         text.push_str(&format!(
             "{{\"kind\": \"asset\", \"provider\": \"aws\", \"account\": \"999988887777\", \"region\": \"us-east-1\", \"type\": \"aws.s3.bucket\", \"native_id\": \"arn:aws:s3:::many-{i}\", \"name\": \"many-{i}\", \"config\": {{}}}}\n"
         ));
     }
-    let inventory = common::inventory(&text);
-    let evaluations = t.catalog.evaluate(&inventory, common::observed_at());
-    let catalog = t.catalog.clone();
-    t.store
-        .scoped(&scope)
-        .record_scan_at(
-            "many",
-            &inventory,
-            &evaluations,
-            |id| catalog.control(id).map(|c| c.severity).unwrap_or_default(),
-            common::observed_at(),
-        )
-        .await
-        .unwrap();
+    t.record("other", "many", &text).await;
     let session = t.login(common::BOB, common::BOB_PASSWORD).await;
     let assets = parse_csv(
         &t.get("/api/v1/workspaces/other/assets/export", Some(&session))

@@ -651,6 +651,38 @@ impl Store {
         .await
     }
 
+    /// The rows `sql` selects from the scope's workspace (`$1` is the workspace id).
+    pub(crate) async fn rows_in<T>(
+        &self,
+        scope: &WorkspaceScope,
+        sql: &str,
+        from_row: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
+        let rows = sqlx::query(sql)
+            .bind(scope.workspace_id())
+            .fetch_all(&mut *tx)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The one row `sql` selects from the scope's workspace (`$1` workspace id, `$2` id).
+    pub(crate) async fn row_in<T>(
+        &self,
+        scope: &WorkspaceScope,
+        sql: &str,
+        id: &str,
+        from_row: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
+        let row = sqlx::query(sql)
+            .bind(scope.workspace_id())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     /// Runs `sql` (binding `$1` workspace, `$2` id, and `$3` now when the statement names it) on
     /// one object of the scope's workspace after checking `permission`; answers not-found when
     /// no row changed; audits the change with `object` (type, what-for-errors) in the same
@@ -1584,22 +1616,22 @@ impl Store {
     }
 
     pub async fn list_connectors(&self, scope: &WorkspaceScope) -> Result<Vec<Connector>> {
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let rows = sqlx::query("SELECT * FROM connectors WHERE workspace_id = $1 ORDER BY name")
-            .bind(scope.workspace_id())
-            .fetch_all(&mut *tx)
-            .await?;
-        rows.iter().map(connector_from_row).collect()
+        self.rows_in(
+            scope,
+            "SELECT * FROM connectors WHERE workspace_id = $1 ORDER BY name",
+            connector_from_row,
+        )
+        .await
     }
 
     pub async fn connector(&self, scope: &WorkspaceScope, id: &str) -> Result<Option<Connector>> {
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let row = sqlx::query("SELECT * FROM connectors WHERE workspace_id = $1 AND id = $2")
-            .bind(scope.workspace_id())
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        row.as_ref().map(connector_from_row).transpose()
+        self.row_in(
+            scope,
+            "SELECT * FROM connectors WHERE workspace_id = $1 AND id = $2",
+            id,
+            connector_from_row,
+        )
+        .await
     }
 
     /// The opened secret of a connector, for the collector. Needs [`Permission::RunScans`].

@@ -728,26 +728,23 @@ impl Store {
 
     pub async fn list_channels(&self, scope: &WorkspaceScope) -> Result<Vec<Channel>> {
         require(scope, Permission::ReadData)?;
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let rows = sqlx::query(
+        self.rows_in(
+            scope,
             "SELECT * FROM notification_channels WHERE workspace_id = $1 ORDER BY name, id",
+            channel_from_row,
         )
-        .bind(scope.workspace_id())
-        .fetch_all(&mut *tx)
-        .await?;
-        rows.iter().map(channel_from_row).collect()
+        .await
     }
 
     pub async fn channel(&self, scope: &WorkspaceScope, id: &str) -> Result<Option<Channel>> {
         require(scope, Permission::ReadData)?;
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let row =
-            sqlx::query("SELECT * FROM notification_channels WHERE workspace_id = $1 AND id = $2")
-                .bind(scope.workspace_id())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        row.as_ref().map(channel_from_row).transpose()
+        self.row_in(
+            scope,
+            "SELECT * FROM notification_channels WHERE workspace_id = $1 AND id = $2",
+            id,
+            channel_from_row,
+        )
+        .await
     }
 
     /// The opened secret of a channel, for the sender only (a job's scope or the local CLI).
@@ -964,26 +961,23 @@ impl Store {
 
     pub async fn list_rules(&self, scope: &WorkspaceScope) -> Result<Vec<Rule>> {
         require(scope, Permission::ReadData)?;
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let rows = sqlx::query(
+        self.rows_in(
+            scope,
             "SELECT * FROM notification_rules WHERE workspace_id = $1 ORDER BY name, id",
+            rule_from_row,
         )
-        .bind(scope.workspace_id())
-        .fetch_all(&mut *tx)
-        .await?;
-        rows.iter().map(rule_from_row).collect()
+        .await
     }
 
     pub async fn rule(&self, scope: &WorkspaceScope, id: &str) -> Result<Option<Rule>> {
         require(scope, Permission::ReadData)?;
-        let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let row =
-            sqlx::query("SELECT * FROM notification_rules WHERE workspace_id = $1 AND id = $2")
-                .bind(scope.workspace_id())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        row.as_ref().map(rule_from_row).transpose()
+        self.row_in(
+            scope,
+            "SELECT * FROM notification_rules WHERE workspace_id = $1 AND id = $2",
+            id,
+            rule_from_row,
+        )
+        .await
     }
 
     // ----- what a scan changed -----------------------------------------------------------------

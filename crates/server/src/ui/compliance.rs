@@ -2,15 +2,13 @@
 //! requirement → mapped controls (with their failing counts, linked to the findings) → report
 //! download (PDF or HTML) for members allowed to export.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
-use rampart_model::FindingStatus;
+use rampart_output::compliance::RequirementStatus;
 use rampart_store::Permission;
 
 use super::{Nav, UiCaller, UiError, render, segment};
@@ -110,6 +108,10 @@ struct FrameworkPage {
     rows: Vec<RequirementRow>,
 }
 
+fn status_of(s: &str) -> RequirementStatus {
+    RequirementStatus::parse(s).unwrap_or(RequirementStatus::NotAssessed)
+}
+
 async fn framework(
     State(state): State<AppState>,
     ui: UiCaller,
@@ -119,37 +121,23 @@ async fn framework(
     let Some(fw) = state.catalog.framework(&id) else {
         return Err(ui.fail(ApiError::not_found("framework")));
     };
-    let score = crate::reports::workspace_scores(&ws, &state.catalog, Utc::now())
+    let results = crate::reports::WorkspaceResults::read(&ws, Utc::now())
         .await
-        .map_err(|e| ui.fail(ApiError::from(e)))?
+        .map_err(|e| ui.fail(ApiError::from(e)))?;
+    let score = results
+        .scores(&state.catalog)
         .into_iter()
         .find(|s| s.framework_id == fw.id)
         .ok_or_else(|| ui.fail(ApiError::not_found("framework")))?;
-    let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
-    for c in ws.control_counts().await.map_err(|e| ui.fail(e.into()))? {
-        let e = counts.entry(c.control_id).or_default();
-        match c.status {
-            FindingStatus::Pass => e.0 += c.count,
-            FindingStatus::Fail | FindingStatus::Error => e.1 += c.count,
-            FindingStatus::NotApplicable => {}
-        }
-    }
+    let counts = results.per_control();
     let rows = score
         .requirements
         .iter()
         .map(|r| RequirementRow {
             id: r.id.clone(),
             title: r.title.clone(),
-            status: match r.status {
-                "not_assessed" => "na",
-                other => other,
-            },
-            status_label: match r.status {
-                "pass" => "pass",
-                "fail" => "fail",
-                "manual" => "manual",
-                _ => "not assessed",
-            },
+            status: status_of(r.status).class(),
+            status_label: status_of(r.status).label(),
             controls: r
                 .controls
                 .iter()

@@ -248,6 +248,25 @@ impl TestServer {
     }
 
     /// The session's CSRF token, read from the sign-out form of a page.
+    /// Evaluates the Rampart snapshot `text` and records it as a scan of workspace `slug`.
+    pub async fn record(&self, slug: &str, source: &str, text: &str) {
+        let scope = self.store.operator_scope(slug).await.unwrap().unwrap();
+        let inventory = inventory(text);
+        let evaluations = self.catalog.evaluate(&inventory, observed_at());
+        let catalog = self.catalog.clone();
+        self.store
+            .scoped(&scope)
+            .record_scan_at(
+                source,
+                &inventory,
+                &evaluations,
+                |id| catalog.control(id).map(|c| c.severity).unwrap_or_default(),
+                observed_at(),
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn csrf_of(&self, session: &str) -> String {
         let resp = self.get("/w/acme", Some(session)).await;
         assert_eq!(resp.status(), 200);
