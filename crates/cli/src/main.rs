@@ -72,6 +72,9 @@ enum Command {
     /// Compliance reports (PDF, HTML) and CSV exports of findings and inventory.
     #[command(subcommand)]
     Report(report_cmd::ReportCommand),
+    /// Hold the running installation to the security policy (TLS, ports, MFA, backups, audit
+    /// log, vault key, metrics); exit 1 when a requirement fails.
+    Selfcheck(server_cmd::SelfcheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Org(cmd) => admin_cmd::org(cmd),
         Command::Workspace(cmd) => admin_cmd::workspace(cmd),
         Command::Backup(args) => admin_cmd::backup(args),
+        Command::Selfcheck(args) => server_cmd::selfcheck(args),
         Command::Restore(args) => admin_cmd::restore(args),
         Command::Report(cmd) => report_cmd::run(cmd),
     };

@@ -109,9 +109,33 @@ pub struct ServeArgs {
     workers: u16,
     #[command(flatten)]
     worker_options: crate::worker_cmd::WorkerOptions,
+    /// Ports besides the HTTPS port that may listen on non-loopback addresses of this host
+    /// (for example 22 for SSH); the self-assessment flags any other. Comma-separated in the
+    /// environment variable.
+    #[arg(
+        long = "allow-port",
+        env = "RAMPART_ALLOW_PORTS",
+        value_delimiter = ',',
+        value_name = "PORT"
+    )]
+    allow_ports: Vec<u16>,
     /// Log format on standard error.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SelfcheckArgs {
+    /// The installation's configuration: the same options and environment variables as
+    /// `rampart serve` (data directory, database, listener, TLS, vault key, metrics, backups).
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Host name to present in the TLS handshake with the listener.
+    #[arg(long, default_value = "localhost", value_name = "NAME")]
+    server_name: String,
+    /// Output format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    format: String,
 }
 
 #[derive(Args, Debug)]
@@ -257,7 +281,35 @@ fn server_config(args: &ServeArgs) -> ServerConfig {
                 every: std::time::Duration::from_secs(u64::from(args.backup_interval_hours) * 3600),
                 retain: args.backup_retain,
             }),
+        allowed_ports: args.allow_ports.clone(),
     }
+}
+
+/// `rampart selfcheck`: the running installation against the seed security policy. Exit status
+/// 0 when every requirement passes, 1 when one fails.
+pub fn selfcheck(args: SelfcheckArgs) -> anyhow::Result<ExitCode> {
+    let config = server_config(&args.serve);
+    let mut installation =
+        rampart_server::selfcheck::Installation::from_config(&config, config.listen, None);
+    installation.server_name = args.server_name.clone();
+    runtime()?.block_on(async {
+        // The key is only read (never generated): a missing key is a finding, not a default.
+        let vault = installation.load_vault();
+        let store = args.serve.database.open(&config.data_dir).await?;
+        let report =
+            rampart_server::selfcheck::run(&store, vault.as_ref(), &installation, Utc::now()).await;
+        store.close().await;
+        if args.format == "json" {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.to_text());
+        }
+        Ok(if report.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
 }
 
 fn session_timeouts(args: &ServeArgs) -> rampart_store::SessionTimeouts {

@@ -499,3 +499,170 @@ fn restore_drill_backup_destroy_restore_compare() {
         2
     );
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills the child server when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn selfcheck_json(args: &[&str]) -> (Output, serde_json::Value) {
+    let mut all = vec!["selfcheck", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = rampart(&all, None);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "selfcheck printed no JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, report)
+}
+
+fn requirement<'a>(report: &'a serde_json::Value, id: &str) -> (&'a str, String) {
+    let r = report["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap();
+    (
+        r["status"].as_str().unwrap(),
+        r["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// `rampart selfcheck` against a running `rampart serve` configured the same way (issue 10,
+/// point 8): TLS, metrics, audit and vault key pass; the self-signed certificate, the missing
+/// backups and the owner without MFA fail; exit status 1. Without a server, the TLS requirement
+/// names the refused connection, and the check never creates a vault key.
+#[test]
+fn selfcheck_reports_on_a_running_server_like_a_framework() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let port = free_port();
+    let metrics = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let metrics_listen = format!("127.0.0.1:{metrics}");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let backups_s = backups.to_str().unwrap();
+    let common = [
+        "--data-dir",
+        data_s,
+        "--listen",
+        &listen,
+        "--metrics-listen",
+        &metrics_listen,
+        "--backup-dir",
+        backups_s,
+    ];
+
+    // No server yet: the listener cannot be reached, and no vault key appears.
+    let (out, report) = selfcheck_json(&common);
+    assert_eq!(out.status.code(), Some(1));
+    let (status, details) = requirement(&report, "RSC-1");
+    assert_eq!(status, "fail");
+    assert!(details.contains("cannot connect"), "{details}");
+    assert!(
+        !data.join("vault.key").exists(),
+        "selfcheck created a vault key"
+    );
+    assert_eq!(requirement(&report, "RSC-8").0, "fail");
+
+    // A server, with the owner of a workspace who has not enrolled MFA.
+    let ws = rampart(&["workspace", "create", "--data-dir", data_s, "acme"], None);
+    assert!(
+        ws.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ws.stderr)
+    );
+    let user = rampart(
+        &[
+            "user",
+            "create",
+            "--data-dir",
+            data_s,
+            "owner@example.com",
+            "--password-stdin",
+            "--workspace",
+            "acme",
+            "--role",
+            "owner",
+        ],
+        Some("owner correct horse battery\n"),
+    );
+    assert!(
+        user.status.success(),
+        "{}",
+        String::from_utf8_lossy(&user.stderr)
+    );
+    let mut serve_args = vec!["serve", "--workers", "0"];
+    serve_args.extend_from_slice(&common);
+    let server = Child(
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(&serve_args)
+            .env_remove("RAMPART_VAULT_KEY")
+            .env_remove("RAMPART_VAULT_KEY_FILE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rampart serve did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let (out, report) = selfcheck_json(&common);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(report["framework"], "rampart-selfcheck");
+    assert_eq!(report["requirements"].as_array().unwrap().len(), 8);
+    for pass in ["RSC-1", "RSC-4", "RSC-7", "RSC-8"] {
+        assert_eq!(requirement(&report, pass).0, "pass", "{pass}: {report:#}");
+    }
+    assert!(requirement(&report, "RSC-2").1.contains("self-signed"));
+    assert!(
+        requirement(&report, "RSC-5")
+            .1
+            .contains("owner@example.com (owner of workspace acme)")
+    );
+    assert!(requirement(&report, "RSC-6").1.contains("0 backup(s)"));
+
+    // Two backups later, the backup requirement passes too.
+    for _ in 0..2 {
+        let b = rampart(&["backup", "--data-dir", data_s, "--out", backups_s], None);
+        assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    }
+    let text = rampart(&[&["selfcheck"][..], &common[..]].concat(), None);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("PASS  RSC-6"), "{text}");
+    assert!(text.contains("FAIL  RSC-2"), "{text}");
+    assert!(text.contains("fix: Pass `--tls-cert`"), "{text}");
+    assert!(text.contains("requirements pass: score"), "{text}");
+    drop(server);
+}

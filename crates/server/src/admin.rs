@@ -46,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/invitations/accept", post(accept_invitation))
         .route("/api/v1/support/requests", post(request_support))
         .route("/api/v1/support/grants", get(my_grants))
+        .route("/api/v1/installation/selfcheck", get(selfcheck))
         .route("/api/v1/workspaces/{ws}/members", get(list_members))
         .route(
             "/api/v1/workspaces/{ws}/members/{user}",
@@ -463,6 +464,18 @@ pub(crate) async fn my_grants(
     let s = auth.session()?;
     let grants = state.store.support_grants_of_operator(&s.user.id).await?;
     Ok(Json(grants.into_iter().map(Into::into).collect()))
+}
+
+/// The installation self-assessment (operators): this installation held to the seed security
+/// policy, as `rampart selfcheck` reports it.
+#[utoipa::path(get, path = "/api/v1/installation/selfcheck", tag = "support",
+    responses((status = 200, body = crate::selfcheck::Report), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn selfcheck(
+    State(state): State<AppState>,
+    auth: Caller,
+) -> Result<Json<crate::selfcheck::Report>, ApiError> {
+    let s = auth.session()?;
+    Ok(Json(crate::ui::installation_report(&state, s).await?))
 }
 
 // ----- members and invitations ------------------------------------------------------------------

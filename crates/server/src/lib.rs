@@ -28,6 +28,7 @@ mod metrics;
 mod notifications;
 pub mod reports;
 mod security;
+pub mod selfcheck;
 mod sso;
 mod state;
 mod tls;
@@ -70,6 +71,9 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Encrypted backups taken on a schedule; `None` = only by `rampart backup`.
     pub backups: Option<BackupSchedule>,
+    /// Ports besides the HTTPS port that may listen on non-loopback addresses of this host
+    /// (the self-assessment's port check, [`selfcheck`]).
+    pub allowed_ports: Vec<u16>,
 }
 
 /// File name of the generated vault key inside the data directory.
@@ -132,6 +136,8 @@ pub struct AppParts {
     pub mailer: Arc<dyn Mailer>,
     pub alerts: Arc<AlertFeed>,
     pub metrics: Arc<Metrics>,
+    /// What the operators' self-assessment page checks; set by [`start_with`].
+    pub installation: Option<Arc<selfcheck::Installation>>,
 }
 
 impl AppParts {
@@ -142,6 +148,7 @@ impl AppParts {
             mailer: Arc::new(NoMailer),
             alerts: Arc::new(AlertFeed::with_metrics(metrics.clone())),
             metrics,
+            installation: None,
         }
     }
 }
@@ -262,6 +269,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         mailer: parts.mailer,
         alerts: parts.alerts,
         metrics: parts.metrics.clone(),
+        installation: parts.installation.clone(),
     };
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
@@ -324,7 +332,7 @@ pub async fn start_with(
     config: ServerConfig,
     store: Store,
     catalog: Arc<Catalog>,
-    parts: AppParts,
+    mut parts: AppParts,
 ) -> Result<RunningServer, ServerError> {
     let tls = tls::prepare(&config)?;
     let listener = std::net::TcpListener::bind(config.listen)
@@ -370,12 +378,10 @@ pub async fn start_with(
             }
         })
     });
-    let metrics = parts.metrics.clone();
-    let app = router(store.clone(), catalog, parts);
     let metrics_task = match config.metrics_listen {
         Some(addr) => {
-            metrics.refresh(&store).await;
-            let (bound, task) = metrics::serve_metrics(addr, metrics, store.clone())
+            parts.metrics.refresh(&store).await;
+            let (bound, task) = metrics::serve_metrics(addr, parts.metrics.clone(), store.clone())
                 .await
                 .map_err(|e| ServerError::io(format!("cannot listen for metrics on {addr}"), e))?;
             tracing::info!(%bound, "metrics at http://{bound}/metrics");
@@ -383,6 +389,12 @@ pub async fn start_with(
         }
         None => None,
     };
+    parts.installation = Some(Arc::new(selfcheck::Installation::from_config(
+        &config,
+        addr,
+        metrics_task.as_ref().map(|(bound, _)| *bound),
+    )));
+    let app = router(store.clone(), catalog, parts);
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(
         listener,

@@ -104,4 +104,5 @@ pub(crate) struct AppState {
     pub mailer: Arc<dyn Mailer>,
     pub alerts: Arc<AlertFeed>,
     pub metrics: Arc<crate::Metrics>,
+    pub installation: Option<Arc<crate::selfcheck::Installation>>,
 }

@@ -12,6 +12,8 @@
 mod catalogue;
 mod compliance;
 mod connectors;
+mod installation;
+pub(crate) use installation::assess as installation_report;
 mod scans;
 mod settings;
 
@@ -63,6 +65,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(compliance::routes())
         .merge(scans::routes())
         .merge(connectors::routes())
+        .merge(installation::routes())
 }
 
 /// A signed-in user on a web page, as an API [`Caller`] for [`authorize`]; a redirect to the
@@ -99,6 +102,8 @@ pub(crate) struct Nav {
     pub email: String,
     pub csrf: String,
     pub ws: Option<String>,
+    /// An installation operator (sees the installation page link).
+    pub operator: bool,
 }
 
 impl Nav {
@@ -107,6 +112,7 @@ impl Nav {
             email: auth.0.user.email.clone(),
             csrf: auth.0.csrf_token.clone(),
             ws: ws.map(str::to_owned),
+            operator: auth.0.is_operator,
         }
     }
 }

@@ -26,6 +26,7 @@ async fn the_server_takes_scheduled_backups_with_retention_and_locks_its_directo
             every: Duration::from_millis(300),
             retain: 2,
         }),
+        allowed_ports: Vec::new(),
     };
     let (parts, _) = common::parts(t.dir.path());
     let vault = parts.vault.clone();

@@ -98,6 +98,7 @@ fn matrix() -> Vec<Route> {
             Some(json!({"workspace": "acme", "note": "n"})),
         ),
         r(Method::GET, "/api/v1/support/grants", Myself, None),
+        r(Method::GET, "/api/v1/installation/selfcheck", Myself, None),
         r(Method::GET, "/api/v1/workspaces/{ws}/summary", Read, None),
         r(Method::GET, "/api/v1/workspaces/{ws}/assets", Read, None),
         r(

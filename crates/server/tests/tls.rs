@@ -144,6 +144,7 @@ async fn configured_certificate_is_used() {
         vault_key_file: None,
         metrics_listen: None,
         backups: None,
+        allowed_ports: Vec::new(),
     };
     let server = rampart_server::start(config, store, catalog).await.unwrap();
     assert!(!server.self_signed);

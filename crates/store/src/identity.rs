@@ -15,8 +15,8 @@ use crate::db::{
     HashOf, get_opt_ts, get_ts, map_unique, parse, ts, user_from_row, workspace_from_row,
 };
 use crate::{
-    Access, NewSession, Page, Paged, Permission, Result, Role, SessionOptions, Store, StoreError,
-    User, Vault, Workspace, WorkspaceScope, WorkspaceStore, normalize_email, password,
+    Access, MfaGap, NewSession, Page, Paged, Permission, Result, Role, SessionOptions, Store,
+    StoreError, User, Vault, Workspace, WorkspaceScope, WorkspaceStore, normalize_email, password,
     random_token, session_id_hash, totp,
 };
 
@@ -359,6 +359,57 @@ impl Store {
         }
         tx.commit().await?;
         Ok(reports)
+    }
+
+    /// Privileged accounts without a second factor: every workspace owner or admin, and every
+    /// installation operator, that has not enrolled TOTP (for `rampart selfcheck`). Each
+    /// workspace's memberships are read under that workspace's scope, so on PostgreSQL this
+    /// works within row-level security; only e-mail addresses and roles are read.
+    pub async fn privileged_without_mfa(&self) -> Result<Vec<MfaGap>> {
+        let dialect = self.db().dialect;
+        let mut tx = self.db().begin_installation().await?;
+        let workspaces = sqlx::query("SELECT id, slug, require_mfa FROM workspaces ORDER BY slug")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut gaps = Vec::new();
+        for w in workspaces {
+            let id: String = w.try_get("id")?;
+            let slug: String = w.try_get("slug")?;
+            let required = w.try_get::<i64, _>("require_mfa")? != 0;
+            crate::db::set_workspace(&mut tx, dialect, &id).await?;
+            for m in sqlx::query(
+                "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+                 WHERE m.workspace_id = $1 AND m.role IN ('owner', 'admin') \
+                 AND u.totp_enabled_at IS NULL ORDER BY u.email",
+            )
+            .bind(&id)
+            .fetch_all(&mut *tx)
+            .await?
+            {
+                gaps.push(MfaGap {
+                    email: m.try_get("email")?,
+                    workspace: Some(slug.clone()),
+                    role: m.try_get("role")?,
+                    workspace_requires_mfa: required,
+                });
+            }
+        }
+        crate::db::set_installation(&mut tx, dialect).await?;
+        for u in sqlx::query(
+            "SELECT email FROM users WHERE is_operator = 1 AND totp_enabled_at IS NULL ORDER BY email",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            gaps.push(MfaGap {
+                email: u.try_get("email")?,
+                workspace: None,
+                role: "operator".to_owned(),
+                workspace_requires_mfa: false,
+            });
+        }
+        tx.commit().await?;
+        Ok(gaps)
     }
 
     // ----- organizations -----------------------------------------------------------------------

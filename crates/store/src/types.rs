@@ -385,3 +385,16 @@ pub struct ControlCount {
     pub status: FindingStatus,
     pub count: u64,
 }
+
+/// A privileged account without a second factor (see `Store::privileged_without_mfa`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MfaGap {
+    pub email: String,
+    /// The workspace slug; `None` for an installation operator.
+    pub workspace: Option<String>,
+    /// `owner`, `admin` or `operator`.
+    pub role: String,
+    /// Whether the workspace requires MFA (the account is then asked to enrol at its next
+    /// sign-in, but has not yet).
+    pub workspace_requires_mfa: bool,
+}

@@ -150,6 +150,11 @@ impl Vault {
             .map(|k| k.bytes.as_slice())
     }
 
+    /// Whether a key with this id is loaded (something sealed under it can be opened).
+    pub fn has_key(&self, id: &str) -> bool {
+        self.keys.iter().any(|k| k.id == id)
+    }
+
     /// Id of the key new seals use.
     pub fn current_key_id(&self) -> &str {
         self.keys.first().map(|k| k.id.as_str()).unwrap_or_default()

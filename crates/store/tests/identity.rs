@@ -820,3 +820,60 @@ async fn token_first_use_succeeds_while_others_write() {
     let listed = db.store.list_api_tokens(&owner).await.unwrap();
     assert!(listed.iter().all(|t| t.last_used_at.is_some()));
 }
+
+/// `rampart selfcheck`'s MFA requirement: owners, admins and operators without TOTP, across
+/// workspaces; on PostgreSQL as the application role, each workspace read under its own scope.
+#[tokio::test]
+async fn privileged_accounts_without_mfa_are_listed_across_workspaces() {
+    let db = common::open().await;
+    let vault = Vault::from_key_text(&Vault::generate_key_line("k1"), "test").unwrap();
+    member(&db.store, "alpha", "owner-a@example.com", Role::Owner).await;
+    member(&db.store, "alpha", "analyst-a@example.com", Role::Analyst).await;
+    let (admin_b, _) = member(&db.store, "beta", "admin-b@example.com", Role::Admin).await;
+    member(&db.store, "beta", "viewer-b@example.com", Role::Viewer).await;
+    let op = db.store.create_user("op@example.com", PW).await.unwrap();
+    db.store.set_operator(&op.id, true, ev("op")).await.unwrap();
+    let beta = db.store.operator_scope("beta").await.unwrap().unwrap();
+    db.store
+        .set_require_mfa(&beta, true, ev("require"))
+        .await
+        .unwrap();
+
+    let gaps = db.store.privileged_without_mfa().await.unwrap();
+    let seen: Vec<_> = gaps
+        .iter()
+        .map(|g| (g.email.as_str(), g.workspace.as_deref(), g.role.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("owner-a@example.com", Some("alpha"), "owner"),
+            ("admin-b@example.com", Some("beta"), "admin"),
+            ("op@example.com", None, "operator"),
+        ]
+    );
+    assert!(!gaps[0].workspace_requires_mfa && gaps[1].workspace_requires_mfa);
+
+    // Enrolling removes the account from the list.
+    let secret = db.store.begin_totp(&admin_b.id, &vault).await.unwrap();
+    let code = totp::totp_at(
+        totp::TotpAlgorithm::Sha1,
+        &secret,
+        Utc::now().timestamp(),
+        6,
+    );
+    db.store
+        .confirm_totp(&admin_b.id, &code, &vault, ev("mfa"))
+        .await
+        .unwrap()
+        .unwrap();
+    let emails: Vec<_> = db
+        .store
+        .privileged_without_mfa()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.email)
+        .collect();
+    assert_eq!(emails, ["owner-a@example.com", "op@example.com"]);
+}

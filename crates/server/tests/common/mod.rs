@@ -323,6 +323,7 @@ pub fn parts(dir: &Path) -> (rampart_server::AppParts, Arc<MemoryMailer>) {
         vault_key_file: None,
         metrics_listen: None,
         backups: None,
+        allowed_ports: Vec::new(),
     };
     let vault = rampart_server::load_vault(&config).unwrap();
     let mailer = Arc::new(MemoryMailer::default());
@@ -350,6 +351,7 @@ pub async fn start_server_with(
         vault_key_file: None,
         metrics_listen: None,
         backups: None,
+        allowed_ports: Vec::new(),
     };
     rampart_server::start_with(config, store.clone(), catalog.clone(), parts)
         .await
