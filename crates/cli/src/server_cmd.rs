@@ -384,22 +384,25 @@ async fn serve_with_workers(
     catalog: Arc<rampart_rules::Catalog>,
 ) -> anyhow::Result<()> {
     let config = server_config(args);
+    // One vault and one metrics registry for the server and the workers it runs.
+    let parts = rampart_server::AppParts::new(
+        rampart_server::load_vault(&config).context("cannot load the vault key")?,
+    );
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = if args.workers > 0 {
-        let vault =
-            Arc::new(rampart_server::load_vault(&config).context("cannot load the vault key")?);
         crate::worker_cmd::workers(
             &store,
             catalog.clone(),
-            vault,
+            parts.vault.clone(),
             &args.worker_options,
             usize::from(args.workers),
+            &parts.metrics,
         )?
     } else {
         Vec::new()
     };
     let running = tokio::spawn(crate::worker_cmd::run_workers(workers, rx));
-    let result = rampart_server::serve(config, store, catalog)
+    let result = rampart_server::serve_with(config, store, catalog, parts)
         .await
         .context("server failed");
     let _ = tx.send(true);

@@ -93,19 +93,35 @@ pub struct WorkerArgs {
     concurrency: u16,
     #[command(flatten)]
     options: WorkerOptions,
+    /// Serve Prometheus metrics of this process (job attempts and durations, queue depth) at
+    /// http://ADDR:PORT/metrics (plain HTTP: keep it on loopback). Off unless given.
+    #[arg(long, env = "RAMPART_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Log format on standard error.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
 }
 
-/// Builds `count` workers over `store`, each running scans and evaluations.
+/// Feeds job attempts to the process's Prometheus metrics.
+pub(crate) struct JobMetrics(pub Arc<rampart_server::Metrics>);
+
+impl rampart_worker::JobObserver for JobMetrics {
+    fn attempt_finished(&self, kind: JobKind, outcome: &str, elapsed: Duration) {
+        self.0.observe_job(kind.as_str(), outcome, elapsed);
+    }
+}
+
+/// Builds `count` workers over `store`, each running scans and evaluations, reporting each
+/// attempt to `metrics`.
 pub(crate) fn workers(
     store: &Store,
     catalog: Arc<Catalog>,
     vault: Arc<Vault>,
     options: &WorkerOptions,
     count: usize,
+    metrics: &Arc<rampart_server::Metrics>,
 ) -> anyhow::Result<Vec<Worker>> {
+    let observer: Arc<dyn rampart_worker::JobObserver> = Arc::new(JobMetrics(metrics.clone()));
     let config = options.config()?;
     let scan: Arc<dyn Executor> = Arc::new(AwsScanExecutor {
         catalog: catalog.clone(),
@@ -128,6 +144,7 @@ pub(crate) fn workers(
                 .with_executor(JobKind::Evaluate, evaluate.clone())
                 .with_executor(JobKind::Import, import.clone())
                 .with_executor(JobKind::Notify, notify.clone())
+                .with_observer(observer.clone())
         })
         .collect())
 }
@@ -154,12 +171,22 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     );
     crate::server_cmd::runtime()?.block_on(async {
         let store = args.database.open(&args.data_dir).await?;
+        let metrics = Arc::new(rampart_server::Metrics::new());
+        if let Some(addr) = args.metrics_listen {
+            metrics.refresh(&store).await;
+            let (bound, _task) =
+                rampart_server::serve_metrics(addr, metrics.clone(), store.clone())
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            eprintln!("metrics at http://{bound}/metrics");
+        }
         let workers = workers(
             &store,
             catalog,
             vault,
             &args.options,
             usize::from(args.concurrency),
+            &metrics,
         )?;
         for w in &workers {
             eprintln!("worker {} waiting for jobs", w.id());

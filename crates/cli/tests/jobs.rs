@@ -136,9 +136,14 @@ async fn setup() -> Setup {
 }
 
 fn worker(data: &Path, key: &Path) -> Worker {
+    worker_with(data, key, &[])
+}
+
+fn worker_with(data: &Path, key: &Path, extra: &[&str]) -> Worker {
     let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["worker", "--data-dir"])
         .arg(data)
+        .args(extra)
         .arg("--vault-key-file")
         .arg(key)
         .args([
@@ -164,6 +169,26 @@ fn worker(data: &Path, key: &Path) -> Worker {
         .spawn()
         .unwrap();
     Worker(child)
+}
+
+/// A plain-HTTP GET on loopback, body as text (retried while the listener starts).
+fn get_plain(addr: &str, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            return out;
+        }
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 async fn wait_for(
@@ -357,12 +382,28 @@ async fn queued_imports_are_run_by_a_worker() {
     assert!(job_id.starts_with("job_"), "{job_id}");
     let store = Store::open_data_dir(&data).await.unwrap();
     let scope = store.operator_scope("acme").await.unwrap().unwrap();
-    let _w = worker(&data, &key);
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let _w = worker_with(&data, &key, &["--metrics-listen", &metrics_addr]);
     let done = wait_for(&store, &scope, &job_id, "the import", |j| {
         j.state.is_terminal()
     })
     .await;
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    // The worker process's own metrics count the attempt and its duration (issue 10.1).
+    let metrics = get_plain(&metrics_addr, "/metrics");
+    assert!(
+        metrics.contains(r#"rampart_job_attempts_total{kind="import",outcome="succeeded"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"rampart_job_duration_seconds_count{kind="import"} 1"#),
+        "{metrics}"
+    );
     let scans = store
         .scoped(&scope)
         .list_scans(Page::default())

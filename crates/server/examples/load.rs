@@ -114,7 +114,10 @@ fn start_demo(binary: &Path, dir: &Path) -> Demo {
     let stdout = child.stdout.take().unwrap_or_else(|| fail("no stdout"));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if let Some(p) = line.trim().strip_prefix("Password:") {
                 let _ = tx.send(p.split_whitespace().next().unwrap_or_default().to_owned());
             }
@@ -246,12 +249,24 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("dashboard page", "/w/demo"),
     ("inventory page", "/w/demo/assets"),
     ("inventory page, offset", "/w/demo/assets?offset=2000"),
-    ("inventory query", "/w/demo/assets?q=resource.config.versioning.status%20%3D%3D%20%22Enabled%22"),
+    (
+        "inventory query",
+        "/w/demo/assets?q=resource.config.versioning.status%20%3D%3D%20%22Enabled%22",
+    ),
     ("findings page", "/w/demo/findings"),
-    ("findings failing, offset", "/w/demo/findings?status=fail&offset=500"),
+    (
+        "findings failing, offset",
+        "/w/demo/findings?status=fail&offset=500",
+    ),
     ("summary API", "/api/v1/workspaces/demo/summary"),
-    ("assets API", "/api/v1/workspaces/demo/assets?limit=100&offset=2000"),
-    ("findings API", "/api/v1/workspaces/demo/findings?limit=100&offset=1000"),
+    (
+        "assets API",
+        "/api/v1/workspaces/demo/assets?limit=100&offset=2000",
+    ),
+    (
+        "findings API",
+        "/api/v1/workspaces/demo/findings?limit=100&offset=1000",
+    ),
 ];
 
 #[derive(Default)]
@@ -298,8 +313,12 @@ async fn main() -> ExitCode {
     );
 
     let stop = Arc::new(AtomicBool::new(false));
-    let tallies: Arc<Vec<Mutex<Tally>>> =
-        Arc::new(ENDPOINTS.iter().map(|_| Mutex::new(Tally::default())).collect());
+    let tallies: Arc<Vec<Mutex<Tally>>> = Arc::new(
+        ENDPOINTS
+            .iter()
+            .map(|_| Mutex::new(Tally::default()))
+            .collect(),
+    );
     let started = Instant::now();
     let mut tasks = Vec::new();
     for n in 0..o.clients {
@@ -320,7 +339,9 @@ async fn main() -> ExitCode {
                     .send()
                     .await;
                 let outcome = match outcome {
-                    Ok(r) if r.status() == 200 => r.bytes().await.map(|_| ()).map_err(|e| e.to_string()),
+                    Ok(r) if r.status() == 200 => {
+                        r.bytes().await.map(|_| ()).map_err(|e| e.to_string())
+                    }
                     Ok(r) => Err(format!("status {}", r.status())),
                     Err(e) => Err(e.to_string()),
                 };

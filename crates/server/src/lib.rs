@@ -47,7 +47,7 @@ pub use api::ApiDoc;
 pub use demo::{
     DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, generate_password, prepare_demo,
 };
-pub use metrics::{MAX_WORKSPACE_SERIES, Metrics};
+pub use metrics::{MAX_WORKSPACE_SERIES, Metrics, serve_metrics};
 pub use security::CONTENT_SECURITY_POLICY;
 pub use state::{AlertFeed, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert};
 pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
@@ -440,7 +440,19 @@ pub async fn serve(
     store: Store,
     catalog: Arc<Catalog>,
 ) -> Result<(), ServerError> {
-    let running = start(config, store, catalog).await?;
+    let parts = AppParts::new(load_vault(&config)?);
+    serve_with(config, store, catalog, parts).await
+}
+
+/// [`serve`] with the given application parts (the caller keeps their metrics and vault, e.g.
+/// for the job workers it runs in the same process).
+pub async fn serve_with(
+    config: ServerConfig,
+    store: Store,
+    catalog: Arc<Catalog>,
+    parts: AppParts,
+) -> Result<(), ServerError> {
+    let running = start_with(config, store, catalog, parts).await?;
     let handle = running.handle.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -72,6 +72,14 @@ pub struct Metrics {
     pub(crate) workspaces: Gauge,
     pub(crate) database_up: Gauge,
     pub(crate) jobs: Family<StateLabels, Gauge>,
+    pub(crate) job_attempts: Family<JobLabels, Counter>,
+    pub(crate) job_duration: Family<KindLabels, Histogram>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct JobLabels {
+    pub kind: String,
+    pub outcome: String,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -141,8 +149,24 @@ impl Metrics {
             "Jobs waiting in the queue (queued) and being run by workers (running), installation-wide",
             jobs.clone(),
         );
+        let job_attempts = Family::<JobLabels, Counter>::default();
+        registry.register(
+            "job_attempts",
+            "Job attempts run by this process's workers, by kind and outcome (succeeded, queued = failed and retried, failed, cancelled, lease_lost)",
+            job_attempts.clone(),
+        );
+        let job_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 2.0, 18))
+        });
+        registry.register(
+            "job_duration_seconds",
+            "Duration of job attempts run by this process's workers, by kind (a scan job is a whole connector scan)",
+            job_duration.clone(),
+        );
         Metrics {
             jobs,
+            job_attempts,
+            job_duration,
             registry,
             requests,
             latency,
@@ -162,6 +186,22 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+
+    /// Records one job attempt (see `rampart_worker::JobObserver`). Labels are bounded: a job
+    /// kind and one of five outcomes.
+    pub fn observe_job(&self, kind: &str, outcome: &str, elapsed: Duration) {
+        self.job_attempts
+            .get_or_create(&JobLabels {
+                kind: kind.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.job_duration
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Refreshes the per-workspace gauges from the store (bounded: see the module docs).
@@ -258,7 +298,7 @@ pub(crate) async fn track(
 
 /// Serves `/metrics` on `addr` (plain HTTP; meant for loopback or a private network). Refreshes
 /// the store-derived gauges every 30 seconds.
-pub(crate) async fn serve_metrics(
+pub async fn serve_metrics(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
     store: Store,

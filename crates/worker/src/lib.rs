@@ -98,6 +98,14 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Told how each job attempt a worker ran ended (for metrics).
+pub trait JobObserver: Send + Sync {
+    /// `outcome` is the job's state after the attempt (`succeeded`; `queued` when it failed
+    /// and will be retried; `failed` when it failed for the last time; `cancelled`), or
+    /// `lease_lost` when another worker took the job over. `elapsed` runs from the claim.
+    fn attempt_finished(&self, kind: JobKind, outcome: &str, elapsed: Duration);
+}
+
 /// How one claimed job ended, as seen by this worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ran {
@@ -113,6 +121,7 @@ pub struct Worker {
     id: String,
     config: WorkerConfig,
     executors: HashMap<JobKind, Arc<dyn Executor>>,
+    observer: Option<Arc<dyn JobObserver>>,
     /// The minute (Unix minutes) whose schedules this worker last fired: slots are whole minutes,
     /// so looking more often than once a minute finds nothing new.
     scheduled_minute: Mutex<Option<i64>>,
@@ -142,12 +151,19 @@ impl Worker {
             id,
             config,
             executors: HashMap::new(),
+            observer: None,
             scheduled_minute: Mutex::new(None),
         }
     }
 
     pub fn with_executor(mut self, kind: JobKind, executor: Arc<dyn Executor>) -> Worker {
         self.executors.insert(kind, executor);
+        self
+    }
+
+    /// Reports every attempt's outcome and duration to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn JobObserver>) -> Worker {
+        self.observer = Some(observer);
         self
     }
 
@@ -202,7 +218,16 @@ impl Worker {
 
     async fn run_claimed(&self, claim: ClaimedJob) -> Result<Ran, rampart_store::StoreError> {
         let span = tracing::info_span!("job", job = %claim.job.id, kind = claim.job.kind.as_str(), workspace = %claim.scope.slug(), attempt = claim.job.attempts);
-        self.run_in_span(claim).instrument(span).await
+        let started = std::time::Instant::now();
+        let ran = self.run_in_span(claim).instrument(span).await?;
+        if let Some(observer) = &self.observer {
+            observer.attempt_finished(
+                ran.kind,
+                ran.state.map_or("lease_lost", JobState::as_str),
+                started.elapsed(),
+            );
+        }
+        Ok(ran)
     }
 
     async fn run_in_span(&self, claim: ClaimedJob) -> Result<Ran, rampart_store::StoreError> {

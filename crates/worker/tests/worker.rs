@@ -16,8 +16,20 @@ use rampart_model::FindingStatus;
 use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
 use rampart_store::{JobKind, JobState, NewJob, Page, Store, WorkspaceScope};
 use rampart_worker::{
-    BoxFuture, EvaluateExecutor, Executor, JobContext, JobFailure, Worker, WorkerConfig,
+    BoxFuture, EvaluateExecutor, Executor, JobContext, JobFailure, JobObserver, Worker,
+    WorkerConfig,
 };
+
+/// Records what a worker reports of each attempt.
+#[derive(Default)]
+struct Attempts(std::sync::Mutex<Vec<(JobKind, String)>>);
+
+impl JobObserver for Attempts {
+    fn attempt_finished(&self, kind: JobKind, outcome: &str, elapsed: Duration) {
+        assert!(elapsed < Duration::from_secs(60));
+        self.0.lock().unwrap().push((kind, outcome.to_owned()));
+    }
+}
 
 fn ev(action: &str) -> AuditEvent {
     AuditEvent::new(action, Outcome::Success).actor(ActorKind::User, "usr_test", "t@example.com")
@@ -118,8 +130,10 @@ async fn a_job_that_keeps_failing_backs_off_then_fails_with_its_error() {
         .enqueue_job(&ws, new, ev("job.enqueue"))
         .await
         .unwrap();
-    let worker =
-        Worker::new(db.store.clone(), config()).with_executor(JobKind::Evaluate, Arc::new(Broken));
+    let attempts = Arc::new(Attempts::default());
+    let worker = Worker::new(db.store.clone(), config())
+        .with_executor(JobKind::Evaluate, Arc::new(Broken))
+        .with_observer(attempts.clone());
     let mut states = Vec::new();
     let started = std::time::Instant::now();
     while states.len() < 3 && started.elapsed() < Duration::from_secs(30) {
@@ -139,6 +153,15 @@ async fn a_job_that_keeps_failing_backs_off_then_fails_with_its_error() {
     assert_eq!(
         states,
         vec![JobState::Queued, JobState::Queued, JobState::Failed]
+    );
+    // Each attempt reached the observer (the metrics' source) with its outcome.
+    assert_eq!(
+        *attempts.0.lock().unwrap(),
+        [
+            (JobKind::Evaluate, "queued".to_owned()),
+            (JobKind::Evaluate, "queued".to_owned()),
+            (JobKind::Evaluate, "failed".to_owned())
+        ]
     );
     let failed = db.store.job(&ws, &job.id).await.unwrap().unwrap();
     assert_eq!(failed.state, JobState::Failed);
