@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a control at or above `--fail-on` failed; 2 usage or input error.
 
 mod admin_cmd;
+mod alerts;
 mod content_cmd;
 mod database;
 mod graph_cmd;

@@ -109,6 +109,8 @@ pub struct ServeArgs {
     workers: u16,
     #[command(flatten)]
     worker_options: crate::worker_cmd::WorkerOptions,
+    #[command(flatten)]
+    alerts: crate::alerts::AlertArgs,
     /// Ports besides the HTTPS port that may listen on non-loopback addresses of this host
     /// (for example 22 for SSH); the self-assessment flags any other. Comma-separated in the
     /// environment variable.
@@ -385,9 +387,10 @@ async fn serve_with_workers(
 ) -> anyhow::Result<()> {
     let config = server_config(args);
     // One vault and one metrics registry for the server and the workers it runs.
-    let parts = rampart_server::AppParts::new(
+    let mut parts = rampart_server::AppParts::new(
         rampart_server::load_vault(&config).context("cannot load the vault key")?,
     );
+    crate::alerts::wire(&args.alerts, &args.worker_options.notify, &mut parts)?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let workers = if args.workers > 0 {
         crate::worker_cmd::workers(

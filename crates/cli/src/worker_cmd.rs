@@ -47,7 +47,7 @@ pub struct WorkerOptions {
     #[arg(long, env = "RAMPART_ALLOW_ENDPOINT_OVERRIDE")]
     allow_endpoint_override: bool,
     #[command(flatten)]
-    notify: crate::notify_cmd::NotifyOptions,
+    pub(crate) notify: crate::notify_cmd::NotifyOptions,
 }
 
 impl WorkerOptions {

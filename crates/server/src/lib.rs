@@ -49,7 +49,9 @@ pub use demo::{
 };
 pub use metrics::{MAX_WORKSPACE_SERIES, Metrics, serve_metrics};
 pub use security::CONTENT_SECURITY_POLICY;
-pub use state::{AlertFeed, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert};
+pub use state::{
+    AlertFeed, AlertSink, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert,
+};
 pub use tls::{SELF_SIGNED_CERT_FILE, SELF_SIGNED_KEY_FILE, TLS_DIR, self_signed_paths};
 
 /// Where and how the server listens.

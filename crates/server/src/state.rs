@@ -63,10 +63,19 @@ pub struct SecurityAlert {
     pub subject: String,
 }
 
+/// The installation's alert channel: where security alerts go beyond the log, the metrics and
+/// the in-memory feed (a signed webhook, e-mail to the operators; see `rampart serve
+/// --alert-webhook-url`).
+pub trait AlertSink: Send + Sync {
+    /// Hands the alert over. Must not block: deliver in the background.
+    fn deliver(&self, alert: &SecurityAlert);
+}
+
 #[derive(Default)]
 pub struct AlertFeed {
     pub recent: Mutex<Vec<SecurityAlert>>,
     metrics: Option<Arc<crate::Metrics>>,
+    sink: std::sync::OnceLock<Arc<dyn AlertSink>>,
 }
 
 impl AlertFeed {
@@ -75,7 +84,14 @@ impl AlertFeed {
         AlertFeed {
             recent: Mutex::new(Vec::new()),
             metrics: Some(metrics),
+            sink: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends every alert raised from now on to `sink` as well. Answers false when a sink was
+    /// already set (there is one alert channel per installation).
+    pub fn deliver_to(&self, sink: Arc<dyn AlertSink>) -> bool {
+        self.sink.set(sink).is_ok()
     }
 
     pub fn raise(&self, alert: SecurityAlert) {
@@ -86,6 +102,9 @@ impl AlertFeed {
                     kind: alert.kind.to_owned(),
                 })
                 .inc();
+        }
+        if let Some(sink) = self.sink.get() {
+            sink.deliver(&alert);
         }
         if let Ok(mut recent) = self.recent.lock() {
             if recent.len() >= 1000 {
