@@ -11,6 +11,7 @@ mod notify_cmd;
 mod report_cmd;
 mod scan;
 mod server_cmd;
+mod telemetry;
 mod worker_cmd;
 
 use std::path::PathBuf;

@@ -121,6 +121,8 @@ pub struct ServeArgs {
         value_name = "PORT"
     )]
     allow_ports: Vec<u16>,
+    #[command(flatten)]
+    telemetry: crate::telemetry::TelemetryArgs,
     /// Log format on standard error.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -151,19 +153,6 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-}
-
-pub(crate) fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
 }
 
 async fn import_scope(
@@ -322,7 +311,7 @@ fn session_timeouts(args: &ServeArgs) -> rampart_store::SessionTimeouts {
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logging(&args.log_format);
+    let _telemetry = crate::telemetry::init(&args.log_format, &args.telemetry, "rampart")?;
     let catalog = Arc::new(crate::load_catalog(&args.controls)?);
     runtime()?.block_on(async {
         let store = args
@@ -338,7 +327,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let args = args.serve;
-    init_logging(&args.log_format);
+    let _telemetry = crate::telemetry::init(&args.log_format, &args.telemetry, "rampart")?;
     let catalog = Arc::new(crate::load_catalog(&args.controls)?);
     let sample = rampart_rules::builtin::sample_inventory();
     if sample.is_empty() {

@@ -97,6 +97,8 @@ pub struct WorkerArgs {
     /// http://ADDR:PORT/metrics (plain HTTP: keep it on loopback). Off unless given.
     #[arg(long, env = "RAMPART_METRICS_LISTEN", value_name = "ADDR:PORT")]
     metrics_listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    telemetry: crate::telemetry::TelemetryArgs,
     /// Log format on standard error.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -163,7 +165,7 @@ pub(crate) async fn run_workers(
 }
 
 pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    crate::server_cmd::init_logging(&args.log_format);
+    let _telemetry = crate::telemetry::init(&args.log_format, &args.telemetry, "rampart-worker")?;
     let catalog = Arc::new(crate::load_catalog(&args.controls)?);
     let vault = Arc::new(
         rampart_server::load_vault_at(&args.data_dir, args.vault_key_file.as_deref())

@@ -309,7 +309,8 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
                                 .get("x-request-id")
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or_default();
-                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                            // `otel.*` fields name the span for OpenTelemetry exporters (`--otlp-endpoint`).
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, otel.name = %format!("HTTP {}", req.method()), otel.kind = "server")
                         },
                     ),
                 )

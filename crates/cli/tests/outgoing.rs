@@ -1,4 +1,5 @@
-//! The installation's alert channel and the server's own mail, end to end (issue 10, point 2):
+//! What the server sends out, end to end: OpenTelemetry traces to a collector (issue 10, point
+//! 1), and the installation's alert channel and the server's own mail (issue 10, point 2):
 //! `rampart serve` with `--alert-webhook-url`, `--alert-email` and an SMTP server. Repeated
 //! failed sign-ins raise an alert that reaches a local HTTP receiver, signed, retried after a
 //! 500, and the operators' mailbox on a local SMTP sink; a password reset reaches its user.
@@ -286,4 +287,77 @@ fn an_alert_webhook_without_a_secret_or_mail_without_smtp_is_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// OpenTelemetry traces (issue 10, point 1): `serve --otlp-endpoint` exports its request spans
+/// over OTLP/HTTP JSON to a collector, here a local receiver, with the service name, the route
+/// and the request id of the call.
+#[tokio::test]
+async fn request_spans_reach_an_otlp_collector() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let collector = peers::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let endpoint = collector.url("");
+    let _server = Child(
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["serve", "--workers", "0", "--listen", &listen, "--data-dir"])
+            .arg(&data)
+            .args(["--otlp-endpoint", &endpoint])
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .env_remove("RAMPART_VAULT_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    eventually("rampart serve", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .await;
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("https://127.0.0.1:{port}/healthz"))
+        .header("x-request-id", "trace-me-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let attr = |attrs: &serde_json::Value, key: &str| -> Option<String> {
+        attrs
+            .as_array()?
+            .iter()
+            .find(|a| a["key"] == key)
+            .and_then(|a| a["value"]["stringValue"].as_str().map(str::to_owned))
+    };
+    let (service, span) = eventually("the request span at the collector", || {
+        collector.on("/v1/traces").iter().find_map(|r| {
+            assert_eq!(r.header("content-type"), "application/json");
+            let body = r.json();
+            body["resourceSpans"].as_array()?.iter().find_map(|rs| {
+                let service = attr(&rs["resource"]["attributes"], "service.name")?;
+                rs["scopeSpans"].as_array()?.iter().find_map(|ss| {
+                    ss["spans"].as_array()?.iter().find_map(|s| {
+                        (attr(&s["attributes"], "request_id").as_deref() == Some("trace-me-4711"))
+                            .then(|| (service.clone(), s.clone()))
+                    })
+                })
+            })
+        })
+    })
+    .await;
+    assert_eq!(service, "rampart");
+    assert_eq!(span["name"], "HTTP GET");
+    assert_eq!(
+        attr(&span["attributes"], "path").as_deref(),
+        Some("/healthz")
+    );
+    assert_eq!(span["kind"], 2, "a server span: {span}");
+    assert_eq!(span["traceId"].as_str().unwrap().len(), 32);
 }
