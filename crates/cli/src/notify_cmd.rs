@@ -15,6 +15,12 @@ pub struct NotifyOptions {
     /// test receivers.
     #[arg(long, env = "RAMPART_ALLOW_INSECURE_WEBHOOKS")]
     allow_insecure_webhooks: bool,
+    /// Let channel URLs (webhooks, Slack, Teams, Jira, the alert webhook) reach loopback,
+    /// private, link-local (cloud metadata) and other non-public addresses. Off by default:
+    /// workspace administrators choose channel URLs, and an internal target would let them make
+    /// the installation call its own network (SSRF).
+    #[arg(long, env = "RAMPART_ALLOW_PRIVATE_WEBHOOK_TARGETS")]
+    allow_private_webhook_targets: bool,
     /// Seconds every outgoing notification call may take (connect, request, SMTP session).
     #[arg(long, env = "RAMPART_NOTIFY_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
     notify_timeout_seconds: u64,
@@ -63,6 +69,7 @@ impl NotifyOptions {
         }
         Ok(Sender::new(SendConfig {
             allow_insecure: self.allow_insecure_webhooks,
+            allow_private_targets: self.allow_private_webhook_targets,
             timeout: Duration::from_secs(self.notify_timeout_seconds),
             smtp,
             public_url: self.notify_public_url.clone(),

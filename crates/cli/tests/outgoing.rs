@@ -127,6 +127,7 @@ async fn security_alerts_reach_the_alert_webhook_and_operators_and_mail_reaches_
                 "--smtp-tls",
                 "none",
                 "--allow-insecure-webhooks",
+                "--allow-private-webhook-targets",
             ])
             .env("RAMPART_ALERT_WEBHOOK_SECRET", SECRET)
             .env_remove("RAMPART_VAULT_KEY")

@@ -32,7 +32,8 @@ pub mod send;
 
 pub use jira::JiraTarget;
 pub use send::{
-    SIGNATURE_HEADER, SendConfig, Sender, SmtpConfig, SmtpTls, TIMESTAMP_HEADER, sign, verify,
+    SIGNATURE_HEADER, SendConfig, Sender, SmtpConfig, SmtpTls, TIMESTAMP_HEADER, is_public, sign,
+    verify,
 };
 
 /// Why a delivery failed. Messages never contain secrets (URLs of chat webhooks, tokens).
@@ -40,6 +41,10 @@ pub use send::{
 pub enum NotifyError {
     #[error("the channel URL must use https (plain http needs --allow-insecure-webhooks)")]
     InsecureUrl,
+    #[error(
+        "the channel URL reaches a non-public address: {0} (loopback, private and link-local targets need --allow-private-webhook-targets)"
+    )]
+    PrivateTarget(String),
     #[error("HTTP: {0}")]
     Http(String),
     #[error("the receiver answered {code}: {body}")]

@@ -76,6 +76,11 @@ pub struct SendConfig {
     /// workspace administrators, and plain http would carry finding details, signatures and
     /// Jira tokens in the clear (and make it easier to aim requests at internal services).
     pub allow_insecure: bool,
+    /// Allow channel URLs that reach loopback, private (RFC 1918, unique-local), link-local
+    /// (cloud metadata services), CGNAT or otherwise non-public addresses. Off by default:
+    /// channel URLs are chosen by workspace administrators, and such a URL would let them make
+    /// the installation call its own internal services (SSRF).
+    pub allow_private_targets: bool,
     /// Timeout of every outgoing call (connect, request, SMTP session).
     pub timeout: Duration,
     pub smtp: Option<SmtpConfig>,
@@ -87,10 +92,86 @@ impl Default for SendConfig {
     fn default() -> Self {
         SendConfig {
             allow_insecure: false,
+            allow_private_targets: false,
             timeout: Duration::from_secs(10),
             smtp: None,
             public_url: None,
         }
+    }
+}
+
+/// Whether an address is one a channel may reach: not loopback, private, link-local, shared
+/// (CGNAT), documentation, benchmarking, multicast, broadcast or unspecified; for IPv6 also
+/// not unique-local, link-local, or an IPv4-mapped/compatible form of a non-public address.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            // ::a.b.c.d (deprecated IPv4-compatible) and 64:ff9b::/96 (NAT64) embed an IPv4.
+            if seg[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified()
+                || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+            {
+                let o = v6.octets();
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(
+                    o[12], o[13], o[14], o[15],
+                )));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] & 0xffc0) == 0xfec0
+                || seg[0] == 0x2001 && seg[1] == 0x0db8)
+        }
+    }
+}
+
+/// A DNS resolver for channel calls that answers only public addresses, and fails when a
+/// name has none (see [`is_public`]).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let all: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<std::net::SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                let err: Box<dyn std::error::Error + Send + Sync> =
+                    Box::new(NotifyError::PrivateTarget(format!(
+                        "{host} ({})",
+                        all.iter()
+                            .map(|a| a.ip().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                return Err(err);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
     }
 }
 
@@ -122,7 +203,14 @@ impl Sender {
         .map_err(|e| NotifyError::Config(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !config.allow_private_targets {
+            // Every name a channel URL gives is resolved here, and only public addresses are
+            // connected to: a name that resolves to an internal address is refused at the
+            // connection itself, so DNS cannot be re-pointed between a check and the call.
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        let http = builder
             .use_preconfigured_tls(tls)
             // A redirect could lead a signed request (or a Jira token) somewhere else.
             .redirect(reqwest::redirect::Policy::none())
@@ -141,14 +229,27 @@ impl Sender {
         &self.config
     }
 
-    /// Refuses a URL that is not https (unless plain http is allowed).
+    /// Refuses a URL that is not https (unless plain http is allowed), and one whose host is
+    /// a literal non-public address (unless private targets are allowed; names are checked
+    /// when they are resolved, see [`PublicOnly`]).
     pub fn check_url(&self, url: &str) -> Result<reqwest::Url, NotifyError> {
         let parsed = reqwest::Url::parse(url).map_err(|_| NotifyError::InsecureUrl)?;
         match parsed.scheme() {
-            "https" => Ok(parsed),
-            "http" if self.config.allow_insecure => Ok(parsed),
-            _ => Err(NotifyError::InsecureUrl),
+            "https" => {}
+            "http" if self.config.allow_insecure => {}
+            _ => return Err(NotifyError::InsecureUrl),
         }
+        if !self.config.allow_private_targets {
+            let literal = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(ip) = literal.filter(|ip| !is_public(*ip)) {
+                return Err(NotifyError::PrivateTarget(ip.to_string()));
+            }
+        }
+        Ok(parsed)
     }
 
     /// POSTs JSON and fails on a non-2xx answer (with a short, secret-free excerpt).
@@ -287,6 +388,18 @@ pub fn verify(secret: &str, timestamp: &str, body: &[u8], header: &str) -> bool 
 
 /// A transport error without the URL (a Slack or Teams URL is itself a secret).
 pub(crate) fn http_error(e: reqwest::Error) -> NotifyError {
+    // The address filter's refusal, from inside the connector: keep its message (it names the
+    // host and addresses, never the URL's path or query, where chat webhooks keep their token).
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        if let Some(refused @ NotifyError::PrivateTarget(_)) = inner.downcast_ref::<NotifyError>() {
+            return NotifyError::PrivateTarget(match refused {
+                NotifyError::PrivateTarget(what) => what.clone(),
+                _ => String::new(),
+            });
+        }
+        source = inner.source();
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -356,10 +469,69 @@ mod tests {
         assert!(strict.check_url("https://hooks.example.com/x").is_ok());
         let lax = Sender::new(SendConfig {
             allow_insecure: true,
+            allow_private_targets: true,
             ..SendConfig::default()
         })
         .expect("client");
         assert!(lax.check_url("http://127.0.0.1:9/x").is_ok());
         assert!(lax.check_url("gopher://127.0.0.1:9/x").is_err());
+    }
+
+    #[test]
+    fn internal_addresses_are_refused_unless_allowed() {
+        // ASVS V5.2.6 (SSRF): a channel URL must not reach the installation's own network.
+        let strict = Sender::new(SendConfig::default()).expect("client");
+        for url in [
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://172.16.0.1/x",
+            "https://192.168.1.1/x",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://100.64.0.1/x",
+            "https://0.0.0.0/x",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://[fe80::1]/x",
+            "https://[::ffff:10.0.0.1]/x",
+            "https://[64:ff9b::a9fe:a9fe]/x",
+        ] {
+            let err = strict.check_url(url).expect_err(url);
+            assert!(err.to_string().contains("non-public"), "{url}: {err}");
+        }
+        for url in [
+            "https://8.8.8.8/x",
+            "https://[2606:4700::1111]/x",
+            "https://hooks.example.com/x",
+        ] {
+            assert!(strict.check_url(url).is_ok(), "{url}");
+        }
+        let lax = Sender::new(SendConfig {
+            allow_private_targets: true,
+            ..SendConfig::default()
+        })
+        .expect("client");
+        assert!(lax.check_url("https://10.1.2.3/x").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_an_internal_address_is_refused_at_connection() {
+        use reqwest::dns::Resolve as _;
+        // A name passes the literal checks; the resolver catches what it resolves to.
+        let name: reqwest::dns::Name = "localhost".parse().expect("name");
+        let err = match PublicOnly.resolve(name).await {
+            Ok(_) => panic!("localhost resolved to a public address"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("non-public"), "{err}");
+        let strict = Sender::new(SendConfig {
+            allow_insecure: true,
+            ..SendConfig::default()
+        })
+        .expect("client");
+        let err = strict
+            .chat("http://localhost:9/hook", &serde_json::json!({}))
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("non-public"), "{err}");
     }
 }

@@ -67,6 +67,8 @@ fn worker(store: &Store, vault: Arc<Vault>, send: SendConfig) -> Worker {
 fn insecure() -> SendConfig {
     SendConfig {
         allow_insecure: true,
+        // The test peers listen on 127.0.0.1.
+        allow_private_targets: true,
         timeout: Duration::from_secs(5),
         ..SendConfig::default()
     }
@@ -534,6 +536,8 @@ async fn jira_gets_an_issue_per_finding_group_then_a_comment_then_comment_and_tr
 fn smtp(port: u16) -> SendConfig {
     SendConfig {
         allow_insecure: true,
+        // The test peers listen on 127.0.0.1.
+        allow_private_targets: true,
         timeout: Duration::from_secs(5),
         smtp: Some(SmtpConfig {
             host: "127.0.0.1".into(),

@@ -243,6 +243,8 @@ async fn channels_and_rules_are_managed_by_admins_read_by_members_and_audited() 
             vault: t.vault.clone(),
             sender: Sender::new(SendConfig {
                 allow_insecure: true,
+                // The test peers listen on 127.0.0.1.
+                allow_private_targets: true,
                 ..SendConfig::default()
             })
             .unwrap(),
