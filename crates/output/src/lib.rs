@@ -46,12 +46,12 @@ pub mod compliance;
 mod csv_out;
 mod json_out;
 mod ocsf;
+pub use ocsf::{OCSF_VERSION, record_json as ocsf_record_json};
 mod pdf;
 mod sarif;
 mod table;
 
 pub use csv_out::{CSV_HEADER, guard_cell};
-pub use ocsf::OCSF_VERSION;
 pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA_URI, sarif_level, security_severity};
 
 /// Product name written into OCSF metadata, SARIF's tool driver and the JSON document.

@@ -316,6 +316,23 @@ fn record<'a>(
     }
 }
 
+/// One item as an OCSF Detection Finding (compact JSON), for exports written page by page.
+/// `None` for a not-applicable item, which OCSF exports leave out. With `suppressed`, the
+/// finding's workflow status is `Suppressed` (an active exemption) instead of `New`.
+pub fn record_json(
+    report: &Report<'_>,
+    item: &ReportItem<'_>,
+    suppressed: bool,
+) -> Option<Result<String, OutputError>> {
+    let fields = status_fields(item.status)?;
+    let fields = if suppressed && item.status != FindingStatus::Pass {
+        (3, "Suppressed", fields.2)
+    } else {
+        fields
+    };
+    Some(serde_json::to_string(&record(report, item, fields)).map_err(OutputError::from))
+}
+
 pub(crate) fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), OutputError> {
     let records: Vec<Record> = sorted_items(report)
         .into_iter()

@@ -445,6 +445,91 @@ where
     Ok(rows)
 }
 
+/// Writes the findings matching `filter` as a JSON array of OCSF 1.3 Detection Findings
+/// (class 2004, as `rampart scan --format ocsf` writes them), page by page to `sink`: a
+/// finding with an active exemption has the workflow status `Suppressed`; not-applicable
+/// findings are left out. Answers the number of records written.
+pub async fn export_findings_ocsf<F, Fut>(
+    ws: &WorkspaceStore,
+    catalog: &Catalog,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+    mut sink: F,
+) -> Result<u64, StoreError>
+where
+    F: FnMut(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    if !sink(b"[".to_vec()).await {
+        return Ok(0);
+    }
+    let workspace = ws.scope().workspace_id().to_owned();
+    let version = env!("CARGO_PKG_VERSION");
+    let report = rampart_output::Report {
+        workspace: &workspace,
+        generated_at: now,
+        product_version: version,
+        items: Vec::new(),
+    };
+    let mut cursor: Option<rampart_store::FindingCursor> = None;
+    let mut rows = 0u64;
+    loop {
+        let items = ws
+            .findings_after(filter, cursor.as_ref(), EXPORT_PAGE)
+            .await?;
+        let n = items.len();
+        cursor = items.last().map(rampart_store::FindingCursor::after);
+        let ids: Vec<String> = items.iter().map(|f| f.finding.id.clone()).collect();
+        let exempt: std::collections::HashSet<String> = ws
+            .exemptions_of(&ids)
+            .await?
+            .into_iter()
+            .filter(|e| e.is_active(now))
+            .map(|e| e.finding_id)
+            .collect();
+        let asset_ids: Vec<String> = items.iter().map(|f| f.finding.asset_id.clone()).collect();
+        let assets: HashMap<String, rampart_model::Asset> = ws
+            .assets_by_ids(&asset_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let mut chunk = Vec::with_capacity(n * 1024);
+        for f in &items {
+            // A finding outlives neither its control (content removed) nor its asset.
+            let (Some(control), Some(asset)) = (
+                catalog.control(&f.finding.control_id),
+                assets.get(&f.finding.asset_id),
+            ) else {
+                continue;
+            };
+            let item = rampart_output::ReportItem {
+                control,
+                asset,
+                status: f.finding.status,
+                reason: &f.finding.reason,
+            };
+            let Some(json) =
+                rampart_output::ocsf_record_json(&report, &item, exempt.contains(&f.finding.id))
+            else {
+                continue;
+            };
+            let json = json.map_err(|e| StoreError::Task(format!("OCSF record: {e}")))?;
+            chunk.extend_from_slice(if rows == 0 { b"\n" } else { b",\n" });
+            chunk.extend_from_slice(json.as_bytes());
+            rows += 1;
+        }
+        if !chunk.is_empty() && !sink(chunk).await {
+            return Ok(rows);
+        }
+        if n < EXPORT_PAGE as usize {
+            break;
+        }
+    }
+    sink(b"\n]\n".to_vec()).await;
+    Ok(rows)
+}
+
 /// Writes every asset as CSV (tags as `key=value` joined by `;`), page by page, to `sink`.
 pub async fn export_assets_csv<F, Fut>(ws: &WorkspaceStore, mut sink: F) -> Result<u64, StoreError>
 where
@@ -524,7 +609,7 @@ async fn fail(tx: &tokio::sync::mpsc::Sender<Chunk>, e: StoreError) {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExportParams {
-    /// `csv` (the only format so far).
+    /// `csv` (default); the findings export also takes `ocsf`.
     format: Option<String>,
     status: Option<crate::api::ApiFindingStatus>,
     severity: Option<crate::api::ApiSeverity>,
@@ -542,10 +627,23 @@ fn check_csv(format: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
-/// Every finding (filtered like the list) as a CSV download, streamed.
+/// `csv` (the default) or `ocsf`, for the findings export.
+fn findings_format(format: Option<&str>) -> Result<bool, ApiError> {
+    match format.map(|f| f.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(f) if f == "csv" => Ok(false),
+        Some(f) if f == "ocsf" => Ok(true),
+        Some(f) => Err(ApiError::bad_request(format!(
+            "invalid format: {f:?} is not a findings export format (expected csv or ocsf)"
+        ))),
+    }
+}
+
+/// Every finding (filtered like the list) as a download, streamed: CSV, or with `format=ocsf`
+/// a JSON array of OCSF 1.3 Detection Findings (docs/output-formats.md).
 #[utoipa::path(get, path = "/api/v1/workspaces/{ws}/findings/export", tag = "findings",
     params(("ws" = String, Path, description = "Workspace slug"), ExportParams),
-    responses((status = 200, description = "RFC 4180 CSV with a header row", content_type = "text/csv"),
+    responses((status = 200, description = "RFC 4180 CSV with a header row, or (format=ocsf) a JSON array of OCSF Detection Findings", content((String = "text/csv"), (Vec<serde_json::Value> = "application/json"))),
         (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn export_findings(
@@ -554,7 +652,7 @@ pub(crate) async fn export_findings(
     ApiPath(slug): ApiPath<String>,
     crate::api::ApiQuery(p): crate::api::ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
-    check_csv(p.format.as_deref())?;
+    let ocsf = findings_format(p.format.as_deref())?;
     let ws = authorize(&state, &auth, &slug, Permission::ExportData).await?;
     let filter = FindingFilter {
         status: p.status.map(Into::into),
@@ -563,6 +661,24 @@ pub(crate) async fn export_findings(
         asset_id: None,
     };
     let catalog = state.catalog.clone();
+    if ocsf {
+        let name = format!(
+            "rampart-{slug}-findings-{}.ocsf.json",
+            Utc::now().format("%Y%m%d")
+        );
+        return Ok(streamed(
+            &name,
+            rampart_output::Format::Ocsf.media_type(),
+            move |tx| async move {
+                let result =
+                    export_findings_ocsf(&ws, &catalog, &filter, Utc::now(), |b| send(&tx, b))
+                        .await;
+                if let Err(e) = result {
+                    fail(&tx, e).await;
+                }
+            },
+        ));
+    }
     let name = format!(
         "rampart-{slug}-findings-{}.csv",
         Utc::now().format("%Y%m%d")

@@ -485,8 +485,8 @@ struct FindingsPage {
     statuses: Vec<SelectOption>,
     rows: Vec<FindingRow>,
     pager: Pager,
-    /// The CSV export of the same filter, for members allowed to export.
-    export: Option<String>,
+    /// The CSV and OCSF exports of the same filter, for members allowed to export.
+    export: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -567,7 +567,8 @@ async fn findings(
         if let Some(c) = &control {
             url.push_str(&format!("&control={}", enc(c)));
         }
-        url
+        let ocsf = url.replacen("format=csv", "format=ocsf", 1);
+        (url, ocsf)
     });
     let rows = finding_rows(&ws, result.items, &state).await?;
     let page = FindingsPage {

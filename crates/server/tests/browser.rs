@@ -38,6 +38,26 @@ fn screenshot_dir() -> PathBuf {
 
 /// Asserts that the current page logged no console error and no CSP violation, and
 /// screenshots it as `<name>.png`.
+/// Fetches a download link's target from inside the page, as a click on it would (same
+/// origin, the browser's cookies): status, content type, disposition, size and first bytes.
+async fn download(b: &Browser, link: &str) -> serde_json::Value {
+    let script = format!(
+        r#"const done = arguments[arguments.length - 1];
+        const a = document.querySelector({link:?});
+        if (!a) {{ done({{ error: "no link" }}); return; }}
+        fetch(a.getAttribute("href"), {{ credentials: "same-origin" }})
+          .then(r => r.arrayBuffer().then(buf => done({{
+            status: r.status,
+            type: r.headers.get("content-type"),
+            disposition: r.headers.get("content-disposition"),
+            size: buf.byteLength,
+            head: String.fromCharCode(...new Uint8Array(buf.slice(0, 5))),
+          }})))
+          .catch(e => done({{ error: String(e) }}));"#
+    );
+    b.script_async(&script).await
+}
+
 async fn check_page(b: &Browser, name: &str) {
     b.wait_loaded().await;
     b.screenshot(&screenshot_dir().join(format!("{name}.png")))
@@ -285,6 +305,21 @@ async fn web_app_in_headless_chromium() {
         Some("/api/v1/workspaces/demo/findings/export?format=csv&status=fail"),
         "the CSV export keeps the page's filter"
     );
+    // The OCSF export, downloaded by the browser with its own session.
+    let ocsf = download(&b, "#export-findings-ocsf").await;
+    assert_eq!(ocsf["status"], 200, "{ocsf}");
+    assert_eq!(ocsf["type"], "application/json");
+    assert!(
+        ocsf["disposition"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(".ocsf.json\""),
+        "{ocsf}"
+    );
+    assert!(
+        ocsf["head"].as_str().unwrap_or_default().starts_with('['),
+        "{ocsf}"
+    );
     b.goto(&app.url(&format!("/w/demo/controls/{control}")))
         .await;
     check_page(&b, "control").await;
@@ -385,6 +420,16 @@ async fn web_app_in_headless_chromium() {
             .is_empty(),
         "the owner may download the PDF report"
     );
+    // Download it as the browser does (same origin, the session cookie): a PDF attachment.
+    let pdf = download(
+        &b,
+        "a[href$='/frameworks/cis-aws-3.0/report?format=pdf'][download]",
+    )
+    .await;
+    assert_eq!(pdf["status"], 200, "{pdf}");
+    assert_eq!(pdf["type"], "application/pdf");
+    assert_eq!(pdf["head"], "%PDF-", "{pdf}");
+    assert!(pdf["size"].as_u64().unwrap_or_default() > 2000, "{pdf}");
     b.submit("tr#req-1\\.4 a[href^='/w/demo/controls/']").await;
     check_page(&b, "compliance-control").await;
 

@@ -411,3 +411,116 @@ async fn exports_cover_workspaces_larger_than_one_page() {
     assert!(total > 1000, "{total}");
     assert_eq!(findings.len() - 1, total);
 }
+
+/// The findings export as OCSF (issue 8: "export CSV and OCSF"): a JSON array of OCSF 1.3
+/// Detection Findings (as `rampart scan --format ocsf`, docs/output-formats.md), one per finding that is not "not applicable", across more than one
+/// page, each with the finding's own id; an exempted failure is `Suppressed`.
+#[tokio::test]
+async fn findings_export_as_ocsf_detection_findings_with_exemptions_suppressed() {
+    let t = common::spawn().await;
+    let mut text = String::from("{\"rampart_snapshot\": 1}\n");
+    for i in 0..700 {
+        text.push_str(&format!(
+            "{{\"kind\": \"asset\", \"provider\": \"aws\", \"account\": \"999988887777\", \"region\": \"us-east-1\", \"type\": \"aws.s3.bucket\", \"native_id\": \"arn:aws:s3:::ocsf-{i}\", \"name\": \"ocsf-{i}\", \"tags\": {{\"env\": \"prod\"}}, \"config\": {{}}}}\n"
+        ));
+    }
+    t.record("other", "ocsf", &text).await;
+    let session = t.login(common::BOB, common::BOB_PASSWORD).await;
+    let csrf = t.csrf_any(&session).await;
+
+    // Exempt one failing finding first.
+    let failing = t
+        .get_json(
+            "/api/v1/workspaces/other/findings?status=fail&limit=1",
+            &session,
+        )
+        .await;
+    let exempted_id = failing["items"][0]["id"].as_str().unwrap().to_owned();
+    let resp = t
+        .with_session(
+            t.client.post(t.url(&format!(
+                "/api/v1/workspaces/other/findings/{exempted_id}/exemption"
+            ))),
+            &session,
+            &csrf,
+        )
+        .json(&json!({
+            "reason": "accepted for the OCSF test",
+            "expires_at": (chrono::Utc::now() + chrono::TimeDelta::days(7)).to_rfc3339(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let resp = t
+        .get(
+            "/api/v1/workspaces/other/findings/export?format=ocsf",
+            Some(&session),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(disposition.ends_with(".ocsf.json\""), "{disposition}");
+    let records: Vec<serde_json::Value> = resp.json().await.unwrap();
+
+    let mut expected = 0;
+    for status in ["fail", "pass", "error"] {
+        expected += t
+            .get_json(
+                &format!("/api/v1/workspaces/other/findings?status={status}&limit=1"),
+                &session,
+            )
+            .await["total"]
+            .as_u64()
+            .unwrap() as usize;
+    }
+    assert!(expected > 700, "{expected}");
+    assert_eq!(records.len(), expected, "one record per applicable finding");
+    let uids: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["finding_info"]["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids.len(), records.len(), "each finding once");
+    for r in &records {
+        assert_eq!(r["class_uid"], 2004);
+        assert_eq!(r["category_uid"], 2);
+        assert_eq!(r["metadata"]["version"], "1.3.0");
+        assert_eq!(r["cloud"]["provider"], "AWS");
+        assert!(!r["resources"][0]["uid"].as_str().unwrap().is_empty());
+    }
+    let buckets: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| r["resources"][0]["uid"].as_str())
+        .filter(|u| u.starts_with("arn:aws:s3:::ocsf-"))
+        .collect();
+    assert_eq!(
+        buckets.len(),
+        700,
+        "every imported bucket has findings in the export"
+    );
+    let exempted = records
+        .iter()
+        .find(|r| r["finding_info"]["uid"] == exempted_id.as_str())
+        .expect("the exempted finding is exported under its own id");
+    assert_eq!(exempted["status"], "Suppressed");
+    assert_eq!(exempted["status_id"], 3);
+    assert_eq!(exempted["status_code"], "FAIL");
+    let other_failure = records
+        .iter()
+        .find(|r| r["status_code"] == "FAIL" && r["finding_info"]["uid"] != exempted_id.as_str())
+        .unwrap();
+    assert_eq!(other_failure["status"], "New");
+    assert!(
+        other_failure["resources"][0]["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "env:prod"),
+        "{other_failure}"
+    );
+}

@@ -1275,6 +1275,30 @@ impl DbBackend {
             .transpose()
     }
 
+    pub(crate) async fn assets_by_ids(
+        &self,
+        scope: &WorkspaceScope,
+        asset_ids: &[String],
+    ) -> Result<Vec<Asset>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let mut out = Vec::with_capacity(asset_ids.len());
+        let mut seen = std::collections::HashSet::new();
+        for id in asset_ids {
+            if !seen.insert(id.as_str()) {
+                continue;
+            }
+            if let Some(row) = sqlx::query(sql::GET_ASSET)
+                .bind(scope.workspace_id())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                out.push(asset_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn relationships_of(
         &self,
         scope: &WorkspaceScope,

@@ -585,6 +585,12 @@ impl WorkspaceStore {
         dispatch!(&self.backend, b => b.asset(&self.scope, asset_id).await)
     }
 
+    /// The assets with these ids that are in this workspace (unknown ids are skipped), read in
+    /// one transaction; for exports that need whole assets for a page of findings.
+    pub async fn assets_by_ids(&self, asset_ids: &[String]) -> Result<Vec<rampart_model::Asset>> {
+        dispatch!(&self.backend, b => b.assets_by_ids(&self.scope, asset_ids).await)
+    }
+
     /// Relationships from or to an asset (at most [`MAX_PAGE_SIZE`]).
     /// The workspace's whole inventory (every asset and relationship), e.g. to build its graph.
     pub async fn inventory(&self) -> Result<Inventory> {

@@ -427,6 +427,17 @@ impl Browser {
         .await
     }
 
+    /// Runs an asynchronous script: it receives a callback as its last argument and the result
+    /// is what it passes to it.
+    pub async fn script_async(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     pub async fn set_window(&self, width: u32, height: u32) {
         self.call(
             reqwest::Method::POST,
