@@ -135,6 +135,16 @@ pub(crate) async fn change_password(
     auth: Caller,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
+    password_change(&state, &auth, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the caller's password (API and account page); every other session ends.
+pub(crate) async fn password_change(
+    state: &AppState,
+    auth: &Caller,
+    body: &PasswordChange,
+) -> Result<(), ApiError> {
     let Credential::Session { session, token } = &auth.credential else {
         return Err(auth.session().err().unwrap_or_else(ApiError::internal));
     };
@@ -161,7 +171,7 @@ pub(crate) async fn change_password(
             .await?;
         return Err(ApiError::bad_request("the current password is wrong"));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// A TOTP secret to enrol in an authenticator app.
@@ -179,12 +189,17 @@ pub(crate) async fn begin_totp(
     State(state): State<AppState>,
     auth: Caller,
 ) -> Result<Json<TotpEnrolment>, ApiError> {
+    Ok(Json(totp_begin(&state, &auth).await?))
+}
+
+/// Starts TOTP enrolment for the caller (API and account page).
+pub(crate) async fn totp_begin(state: &AppState, auth: &Caller) -> Result<TotpEnrolment, ApiError> {
     let s = auth.session()?;
     let secret = state.store.begin_totp(&s.user.id, &state.vault).await?;
-    Ok(Json(TotpEnrolment {
+    Ok(TotpEnrolment {
         secret: totp::base32_encode(&secret),
         otpauth_uri: totp::otpauth_uri("Rampart", &s.user.email, &secret),
-    }))
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -207,6 +222,24 @@ pub(crate) async fn confirm_totp(
     auth: Caller,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<Response, ApiError> {
+    let (codes, cookie, _) = totp_confirm(&state, &auth, &body.code).await?;
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        Json(RecoveryCodes {
+            recovery_codes: codes,
+        }),
+    )
+        .into_response())
+}
+
+/// Completes TOTP enrolment with a first code (API and account page): answers the recovery
+/// codes, the `Set-Cookie` value of the new, MFA-verified session that replaces the caller's,
+/// and that session's CSRF token.
+pub(crate) async fn totp_confirm(
+    state: &AppState,
+    auth: &Caller,
+    code: &str,
+) -> Result<(Vec<String>, HeaderValue, String), ApiError> {
     let Credential::Session { session, token } = &auth.credential else {
         return Err(auth.session().err().unwrap_or_else(ApiError::internal));
     };
@@ -214,7 +247,7 @@ pub(crate) async fn confirm_totp(
         .store
         .confirm_totp(
             &session.user.id,
-            &body.code,
+            code,
             &state.vault,
             auth.event("user.mfa_enable"),
         )
@@ -234,15 +267,10 @@ pub(crate) async fn confirm_totp(
         .await?;
     let max_age = state.store.session_timeouts().absolute.num_seconds();
     Ok((
-        AppendHeaders([(
-            header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, &fresh.token, max_age),
-        )]),
-        Json(RecoveryCodes {
-            recovery_codes: codes,
-        }),
-    )
-        .into_response())
+        codes,
+        set_cookie(SESSION_COOKIE, &fresh.token, max_age),
+        fresh.csrf_token,
+    ))
 }
 
 /// Turns MFA off for the caller (needs a current code). Raises a security alert.
@@ -253,10 +281,20 @@ pub(crate) async fn disable_mfa(
     auth: Caller,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<StatusCode, ApiError> {
+    mfa_disable(&state, &auth, &body.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns MFA off for the caller with a current code (API and account page); raises an alert.
+pub(crate) async fn mfa_disable(
+    state: &AppState,
+    auth: &Caller,
+    code: &str,
+) -> Result<(), ApiError> {
     let s = auth.session()?;
     if !state
         .store
-        .verify_second_factor(&s.user.id, &body.code, &state.vault)
+        .verify_second_factor(&s.user.id, code, &state.vault)
         .await?
     {
         state
@@ -280,7 +318,7 @@ pub(crate) async fn disable_mfa(
         workspace: None,
         subject: s.user.email.clone(),
     });
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ----- password reset ---------------------------------------------------------------------------

@@ -134,9 +134,10 @@ pub(crate) async fn csrf_guard(
     ) {
         return next.run(request).await;
     }
-    // The web app's forms (under `/w/`) cannot send a header: their token is the `csrf_token`
-    // field of the url-encoded body, checked here against the session's before any handler runs.
-    if path.starts_with("/w/") && is_form(request.headers()) {
+    // The web app's forms (under `/w/` and `/account/`) cannot send a header: their token is the
+    // `csrf_token` field of the url-encoded body, checked here against the session's before any
+    // handler runs.
+    if (path.starts_with("/w/") || path.starts_with("/account/")) && is_form(request.headers()) {
         return form_csrf(&state, request, next).await;
     }
     let headers = request.headers();

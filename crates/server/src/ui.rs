@@ -9,6 +9,7 @@
 //! carries the session's CSRF token in a `csrf_token` field, checked by
 //! [`crate::security::csrf_guard`] before the handler runs.
 
+mod account;
 mod catalogue;
 mod compliance;
 mod connectors;
@@ -61,6 +62,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/w/{ws}/assets", get(assets))
         .route("/w/{ws}/assets/{id}", get(asset))
         .merge(settings::routes())
+        .merge(account::routes())
         .merge(catalogue::routes())
         .merge(compliance::routes())
         .merge(scans::routes())

@@ -433,6 +433,14 @@ async fn web_app_in_headless_chromium() {
     b.submit("tr#req-1\\.4 a[href^='/w/demo/controls/']").await;
     check_page(&b, "compliance-control").await;
 
+    // ---- account: MFA on for the demo owner, and the password form -----------------------------
+    b.goto(&app.url("/account")).await;
+    check_page(&b, "account").await;
+    assert!(
+        !b.find_all("#mfa-disable").await.is_empty(),
+        "the owner enrolled TOTP, so the page offers to turn it off"
+    );
+
     // ---- scans: the history of the demo's import ----------------------------------------------
     b.goto(&app.url("/w/demo/scans")).await;
     check_page(&b, "scans").await;
