@@ -45,7 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// A rule's CEL scope must compile; a bad one is a 400 naming the field and position.
-fn check_scope(input: &RuleInput) -> Result<(), ApiError> {
+pub(crate) fn check_scope(input: &RuleInput) -> Result<(), ApiError> {
     let Some(expr) = input.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
         return Ok(());
     };
@@ -61,7 +61,7 @@ fn check_scope(input: &RuleInput) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_frameworks(state: &AppState, input: &RuleInput) -> Result<(), ApiError> {
+pub(crate) fn check_frameworks(state: &AppState, input: &RuleInput) -> Result<(), ApiError> {
     if let Some(unknown) = input
         .frameworks
         .iter()

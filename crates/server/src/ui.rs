@@ -14,6 +14,7 @@ mod catalogue;
 mod compliance;
 mod connectors;
 mod installation;
+mod notifications;
 pub(crate) use installation::assess as installation_report;
 mod scans;
 mod settings;
@@ -68,6 +69,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(scans::routes())
         .merge(connectors::routes())
         .merge(installation::routes())
+        .merge(notifications::routes())
 }
 
 /// A signed-in user on a web page, as an API [`Caller`] for [`authorize`]; a redirect to the

@@ -433,6 +433,14 @@ async fn web_app_in_headless_chromium() {
     b.submit("tr#req-1\\.4 a[href^='/w/demo/controls/']").await;
     check_page(&b, "compliance-control").await;
 
+    // ---- notifications: channels, rules and the delivery log ----------------------------------
+    b.goto(&app.url("/w/demo/notifications")).await;
+    check_page(&b, "notifications").await;
+    assert!(
+        !b.find_all("form#add-channel").await.is_empty(),
+        "the owner may add channels"
+    );
+
     // ---- account: MFA on for the demo owner, and the password form -----------------------------
     b.goto(&app.url("/account")).await;
     check_page(&b, "account").await;
