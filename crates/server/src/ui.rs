@@ -619,19 +619,56 @@ struct AssetsPage {
     nav: Option<Nav>,
     ws: String,
     type_filter: String,
+    provider: String,
+    account: String,
+    region: String,
     q: String,
     error: Option<String>,
     rows: Vec<AssetRow>,
     pager: Pager,
     may_export: bool,
+    facets: Vec<FacetGroup>,
+}
+
+/// One facet of the inventory: its values with counts, each a link that filters by it.
+struct FacetGroup {
+    id: &'static str,
+    label: &'static str,
+    /// Link that removes this facet's filter, when it is set.
+    clear: Option<String>,
+    values: Vec<FacetLink>,
+}
+
+struct FacetLink {
+    value: String,
+    count: u64,
+    href: String,
+    selected: bool,
 }
 
 #[derive(Deserialize)]
 struct AssetsQuery {
     #[serde(rename = "type")]
     resource_type: Option<String>,
+    provider: Option<String>,
+    account: Option<String>,
+    region: Option<String>,
     q: Option<String>,
     offset: Option<u64>,
+}
+
+/// `/w/{ws}/assets?…` with these parameters (empty ones left out).
+fn assets_url(slug: &str, params: &[(&str, &str)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect();
+    if query.is_empty() {
+        format!("/w/{slug}/assets")
+    } else {
+        format!("/w/{slug}/assets?{}", query.join("&"))
+    }
 }
 
 async fn assets(
@@ -642,11 +679,18 @@ async fn assets(
 ) -> Result<Response, UiError> {
     let auth = &ui.auth;
     let ws = scoped(&state, &ui, &slug).await?;
-    let type_filter = q.resource_type.unwrap_or_default();
+    let clean = |v: Option<String>| v.map(|v| v.trim().to_owned()).unwrap_or_default();
+    let type_filter = clean(q.resource_type);
+    let provider = clean(q.provider);
+    let account = clean(q.account);
+    let region = clean(q.region);
     let expr = q.q.unwrap_or_default();
+    let set = |v: &str| (!v.is_empty()).then(|| v.to_owned());
     let filter = AssetFilter {
-        resource_type: (!type_filter.trim().is_empty()).then(|| type_filter.trim().to_owned()),
-        ..AssetFilter::default()
+        resource_type: set(&type_filter),
+        provider: set(&provider),
+        account: set(&account),
+        region: set(&region),
     };
     let page_req = Page::new(PAGE_SIZE, q.offset.unwrap_or(0));
     let (result, error) = match api::filtered_assets(&ws, &filter, Some(&expr), page_req).await {
@@ -662,19 +706,57 @@ async fn assets(
         ),
         Err(e) => return Err(e.into()),
     };
-    let base = format!(
-        "/w/{slug}/assets?type={}&q={}",
-        enc(&type_filter),
-        enc(&expr)
-    );
+    let current = [
+        ("provider", provider.as_str()),
+        ("account", account.as_str()),
+        ("region", region.as_str()),
+        ("type", type_filter.as_str()),
+        ("q", expr.as_str()),
+    ];
+    // A facet link sets one parameter and keeps the others (the page starts over at offset 0).
+    let with = |key: &str, value: &str| {
+        let params: Vec<(&str, &str)> = current
+            .iter()
+            .map(|(k, v)| if *k == key { (*k, value) } else { (*k, *v) })
+            .collect();
+        assets_url(&slug, &params)
+    };
+    let counts = ws.asset_facets(&filter).await?;
+    let facets = [
+        ("provider", "Provider", &counts.providers, provider.as_str()),
+        ("account", "Account", &counts.accounts, account.as_str()),
+        ("region", "Region", &counts.regions, region.as_str()),
+        ("type", "Type", &counts.types, type_filter.as_str()),
+    ]
+    .into_iter()
+    .map(|(id, label, values, chosen)| FacetGroup {
+        id,
+        label,
+        clear: (!chosen.is_empty()).then(|| with(id, "")),
+        values: values
+            .iter()
+            .map(|f| FacetLink {
+                href: with(id, &f.value),
+                selected: f.value == chosen,
+                value: f.value.clone(),
+                count: f.count,
+            })
+            .collect(),
+    })
+    .collect();
+    let base = assets_url(&slug, &current);
     let page = AssetsPage {
         may_export: ws.scope().allows(Permission::ExportData),
         nav: Some(Nav::new(auth, Some(&slug))),
         pager: pager(&result, &base),
         ws: slug,
         type_filter,
+        provider,
+        account,
+        region,
         q: expr,
         error,
+        facets,
         rows: result
             .items
             .into_iter()

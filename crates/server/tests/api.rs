@@ -445,3 +445,66 @@ async fn web_pages_render_without_inline_script_or_style() {
     assert!(bad.text().await.unwrap().contains("column"));
     t.server.shutdown().await.unwrap();
 }
+
+/// Inventory facets (issue 8: "facets (provider, account, region, type …)"): counts per value,
+/// each a link that filters by it and keeps the other filters; a chosen value is marked and can
+/// be cleared; each dimension is counted under the other filters only.
+#[tokio::test]
+async fn inventory_facets_count_values_and_filter_by_them() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let api_total = |v: serde_json::Value| v["total"].as_u64().unwrap();
+    let all = api_total(
+        t.get_json("/api/v1/workspaces/acme/assets?limit=1", &s)
+            .await,
+    );
+    let in_region = api_total(
+        t.get_json(
+            "/api/v1/workspaces/acme/assets?limit=1&region=eu-west-1",
+            &s,
+        )
+        .await,
+    );
+    assert!(in_region > 0 && in_region < all, "{in_region} of {all}");
+
+    let html = t
+        .get("/w/acme/assets", Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"facet-provider\""), "{html}");
+    // Provider "aws" counts every asset; region eu-west-1 its share, as a link.
+    assert!(
+        html.contains(&format!(
+            "<a href=\"/w/acme/assets?provider=aws\">aws</a> <span class=\"muted\">{all}</span>"
+        )),
+        "{html}"
+    );
+    let region_link = format!(
+        "<a href=\"/w/acme/assets?region=eu%2Dwest%2D1\">eu-west-1</a> <span class=\"muted\">{in_region}</span>"
+    );
+    assert!(html.contains(&region_link), "{html}");
+
+    // Following it: the list is that region's, the value is marked, "any" clears it, and the
+    // other regions stay listed (the region facet ignores its own filter).
+    let resp = t.get("/w/acme/assets?region=eu%2Dwest%2D1", Some(&s)).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(&format!("1–{} of {in_region}", in_region.min(50))),
+        "{html}"
+    );
+    assert!(html.contains("<strong aria-current=\"true\">eu-west-1</strong>"));
+    assert!(html.contains("<a href=\"/w/acme/assets\" class=\"facet-clear\">any</a>"));
+    assert!(
+        html.contains(">ap-south-1</a>"),
+        "other regions stay: {html}"
+    );
+    // A type link keeps the region.
+    assert!(
+        html.contains("href=\"/w/acme/assets?region=eu%2Dwest%2D1&#38;type=aws%2Es3%2Ebucket\""),
+        "{html}"
+    );
+    assert!(!html.contains("style="), "no inline style");
+}

@@ -1197,6 +1197,52 @@ impl DbBackend {
             .await
     }
 
+    /// Counts of assets per provider, account, region and type (at most [`FACET_LIMIT`] values
+    /// each, most frequent first). Each dimension is counted under the filter's other fields,
+    /// so the alternatives to a chosen value stay visible.
+    pub(crate) async fn asset_facets(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &AssetFilter,
+    ) -> Result<AssetFacets> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let mut facets = AssetFacets::default();
+        for (column, out) in [
+            ("provider", &mut facets.providers),
+            ("account", &mut facets.accounts),
+            ("region", &mut facets.regions),
+            ("type", &mut facets.types),
+        ] {
+            let mut cond = Conditions::default();
+            for (col, value) in [
+                ("type", filter.resource_type.as_deref()),
+                ("provider", filter.provider.as_deref()),
+                ("account", filter.account.as_deref()),
+                ("region", filter.region.as_deref()),
+            ] {
+                if col != column {
+                    cond.eq(col, value);
+                }
+            }
+            let statement = format!(
+                "SELECT {column} AS v, COUNT(*) AS n FROM assets WHERE workspace_id = $1{} \
+                 GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT {FACET_LIMIT}",
+                cond.sql
+            );
+            let mut q = sqlx::query(&statement).bind(scope.workspace_id());
+            for b in &cond.binds {
+                q = q.bind(*b);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                out.push(FacetValue {
+                    value: row.try_get("v")?,
+                    count: u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0),
+                });
+            }
+        }
+        Ok(facets)
+    }
+
     /// Runs a filtered list statement and its count (both bound with the scope's workspace id
     /// first, then the filter values) and returns one page.
     async fn paged<T>(

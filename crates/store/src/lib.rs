@@ -585,6 +585,12 @@ impl WorkspaceStore {
         dispatch!(&self.backend, b => b.asset(&self.scope, asset_id).await)
     }
 
+    /// Asset counts per provider, account, region and type under `filter` (each dimension
+    /// counted under the other fields only), at most [`FACET_LIMIT`] values each.
+    pub async fn asset_facets(&self, filter: &AssetFilter) -> Result<AssetFacets> {
+        dispatch!(&self.backend, b => b.asset_facets(&self.scope, filter).await)
+    }
+
     /// The assets with these ids that are in this workspace (unknown ids are skipped), read in
     /// one transaction; for exports that need whole assets for a page of findings.
     pub async fn assets_by_ids(&self, asset_ids: &[String]) -> Result<Vec<rampart_model::Asset>> {

@@ -398,3 +398,22 @@ pub struct MfaGap {
     /// sign-in, but has not yet).
     pub workspace_requires_mfa: bool,
 }
+
+/// Values shown per facet of the inventory (the most frequent first).
+pub const FACET_LIMIT: u32 = 25;
+
+/// One value of a facet and how many assets have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+/// Asset counts by provider, account, region and type (see `WorkspaceStore::asset_facets`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AssetFacets {
+    pub providers: Vec<FacetValue>,
+    pub accounts: Vec<FacetValue>,
+    pub regions: Vec<FacetValue>,
+    pub types: Vec<FacetValue>,
+}

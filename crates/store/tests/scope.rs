@@ -56,6 +56,32 @@ async fn workspace_a_handle_never_returns_workspace_b_rows() {
         4
     );
 
+    // Facets count only the workspace's own assets; each dimension ignores its own filter.
+    let facets_a = a.asset_facets(&AssetFilter::default()).await.unwrap();
+    let facets_b = b.asset_facets(&AssetFilter::default()).await.unwrap();
+    let sum = |v: &[rampart_store::FacetValue]| v.iter().map(|f| f.count).sum::<u64>();
+    assert_eq!((sum(&facets_a.types), sum(&facets_b.types)), (3, 4));
+    assert_eq!(sum(&facets_a.providers), 3);
+    let buckets = AssetFilter {
+        resource_type: Some("aws.s3.bucket".into()),
+        ..AssetFilter::default()
+    };
+    let facets_b = b.asset_facets(&buckets).await.unwrap();
+    assert_eq!(
+        sum(&facets_b.types),
+        4,
+        "the type facet ignores the type filter"
+    );
+    assert_eq!(
+        facets_b
+            .types
+            .iter()
+            .find(|f| f.value == "aws.s3.bucket")
+            .map(|f| f.count),
+        Some(2)
+    );
+    assert_eq!(sum(&facets_b.regions), 2, "the other facets apply it");
+
     // B's asset id through A's handle: None.
     assert!(a.asset(&secret.id).await.unwrap().is_none());
     assert!(b.asset(&secret.id).await.unwrap().is_some());
