@@ -1329,7 +1329,7 @@ impl Modify for StandardErrors {
         crate::sso::get_sso_config, crate::sso::put_sso_config,
         crate::jobs::start_scan, crate::jobs::start_evaluation, crate::jobs::list_jobs,
         crate::jobs::get_job, crate::jobs::cancel_job, crate::jobs::set_schedule,
-        crate::exemptions::exempt, crate::exemptions::reopen,
+        crate::exemptions::exempt, crate::exemptions::reopen, crate::exemptions::exempt_many,
         crate::notifications::list_channels, crate::notifications::create_channel,
         crate::notifications::get_channel, crate::notifications::update_channel,
         crate::notifications::delete_channel, crate::notifications::test_channel,

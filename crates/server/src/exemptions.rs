@@ -19,10 +19,60 @@ use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/workspaces/{ws}/findings/{id}/exemption",
-        post(exempt).delete(reopen),
-    )
+    Router::new()
+        .route(
+            "/api/v1/workspaces/{ws}/findings/{id}/exemption",
+            post(exempt).delete(reopen),
+        )
+        .route(
+            "/api/v1/workspaces/{ws}/findings/exemptions",
+            post(exempt_many),
+        )
+}
+
+/// Several findings accepted as a risk at once (all or none).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BulkExemption {
+    /// 1 to 500 finding ids of this workspace.
+    pub finding_ids: Vec<String>,
+    /// 1 to 1000 characters.
+    pub reason: String,
+    /// In the future, at most 366 days away.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Exempts several findings in one transaction (shared by the API and the web app).
+pub(crate) async fn exempt_findings(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    body: &BulkExemption,
+) -> Result<Vec<Exemption>, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageFindings).await?;
+    Ok(ws
+        .exempt_findings(
+            &body.finding_ids,
+            &body.reason,
+            body.expires_at,
+            auth.event_in(ws.scope(), "finding.exempt"),
+        )
+        .await?)
+}
+
+/// Exempts several findings with one reason and expiry: all of them or, when one id is unknown
+/// or the input is invalid, none. Each is audited as its own `finding.exempt` entry.
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/findings/exemptions", tag = "findings",
+    request_body = BulkExemption,
+    params(("ws" = String, Path, description = "Workspace slug")),
+    responses((status = 200, body = Vec<Exemption>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn exempt_many(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath(ws): ApiPath<String>,
+    ApiJson(body): ApiJson<BulkExemption>,
+) -> Result<Json<Vec<Exemption>>, ApiError> {
+    Ok(Json(exempt_findings(&state, &auth, &ws, &body).await?))
 }
 
 /// Why and until when a finding is accepted as a risk.

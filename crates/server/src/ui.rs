@@ -57,6 +57,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/favicon.ico", get(favicon))
         .route("/w/{ws}", get(dashboard))
         .route("/w/{ws}/findings", get(findings))
+        .route("/w/{ws}/findings/exemptions", post(exempt_many))
         .route("/w/{ws}/findings/{id}", get(finding))
         .route("/w/{ws}/findings/{id}/exempt", post(exempt))
         .route("/w/{ws}/findings/{id}/reopen", post(reopen))
@@ -491,6 +492,17 @@ struct FindingsPage {
     pager: Pager,
     /// The CSV and OCSF exports of the same filter, for members allowed to export.
     export: Option<(String, String)>,
+    /// The bulk-exemption form, for members allowed to manage findings.
+    bulk: Option<BulkForm>,
+}
+
+/// Checkboxes on failing rows and one reason and expiry for all of them.
+struct BulkForm {
+    csrf: String,
+    /// Where to come back to (this page with its filter).
+    back: String,
+    /// The expiry proposed: 90 days from today.
+    default_expiry: String,
 }
 
 #[derive(Deserialize)]
@@ -575,7 +587,18 @@ async fn findings(
         (url, ocsf)
     });
     let rows = finding_rows(&ws, result.items, &state).await?;
+    let bulk = ws
+        .scope()
+        .allows(Permission::ManageFindings)
+        .then(|| BulkForm {
+            csrf: auth.0.csrf_token.clone(),
+            back: format!("{base}&offset={}", result.offset),
+            default_expiry: (Utc::now() + chrono::TimeDelta::days(90))
+                .format("%Y-%m-%d")
+                .to_string(),
+        });
     let page = FindingsPage {
+        bulk,
         export,
         nav: Some(Nav::new(auth, Some(&slug))),
         pager,
@@ -789,6 +812,8 @@ struct RelationshipRow {
 #[derive(Template)]
 #[template(path = "asset.html")]
 struct AssetPage {
+    /// No bulk exemption on the asset page (the findings table is shared).
+    bulk: Option<BulkForm>,
     nav: Option<Nav>,
     ws: String,
     id: String,
@@ -878,6 +903,7 @@ async fn asset(
         .collect();
     let rows = finding_rows(&ws, findings.items, &state).await?;
     let page = AssetPage {
+        bulk: None,
         score,
         exposure,
         paths,
@@ -1045,6 +1071,51 @@ async fn exempt(
         .await
         .map_err(|e| ui.fail(e))?;
     Ok(Redirect::to(&format!("/w/{slug}/findings/{}", segment(&id))).into_response())
+}
+
+/// The findings page's bulk exemption: every checked finding with one reason and expiry, all
+/// or none (one transaction), then back to the same page.
+async fn exempt_many(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path(slug): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, UiError> {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let finding_ids: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "finding")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if finding_ids.is_empty() {
+        return Err(ui.fail(ApiError::bad_request(
+            "select at least one finding to exempt",
+        )));
+    }
+    let body = crate::exemptions::BulkExemption {
+        finding_ids,
+        reason: field("reason"),
+        expires_at: form_date("the expiry", &field("expires")).map_err(|e| ui.fail(e))?,
+    };
+    crate::exemptions::exempt_findings(&state, &ui.caller, &slug, &body)
+        .await
+        .map_err(|e| ui.fail(e))?;
+    // Only back to this workspace's findings list (never an address from elsewhere).
+    let back = field("back");
+    let back = if back.starts_with(&format!("/w/{slug}/findings?")) && !back.contains("//") {
+        back
+    } else {
+        format!("/w/{slug}/findings")
+    };
+    Ok(Redirect::to(&back).into_response())
 }
 
 async fn reopen(

@@ -516,3 +516,189 @@ async fn v4_1_1_settings_forms_change_state_through_the_api_checks() {
         assert!(actions.contains(&a), "{a} not audited: {actions:?}");
     }
 }
+
+async fn failing_ids(t: &TestServer, session: &str, n: usize) -> Vec<String> {
+    let list = t
+        .get_json(
+            &format!("/api/v1/workspaces/acme/findings?status=fail&limit={n}"),
+            session,
+        )
+        .await;
+    let ids: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), n, "the test inventory has {n} failing findings");
+    ids
+}
+
+/// Bulk exemption over the API (issue 8: bulk actions): several findings with one reason and
+/// expiry, all or none (an unknown id leaves every finding open), each audited.
+#[tokio::test]
+async fn several_findings_are_exempted_at_once_or_none_is() {
+    let t = common::spawn().await;
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let csrf = t.csrf_of(&session).await;
+    let ids = failing_ids(&t, &session, 2).await;
+    let bulk = |body: serde_json::Value| {
+        t.with_session(
+            t.client
+                .post(t.url("/api/v1/workspaces/acme/findings/exemptions")),
+            &session,
+            &csrf,
+        )
+        .json(&body)
+        .send()
+    };
+
+    // One unknown id: 404 and nothing written.
+    let resp = bulk(json!({
+        "finding_ids": [ids[0], "fnd_00000000000000000000000000000000"],
+        "reason": "accepted until the migration",
+        "expires_at": in_days(30),
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        t.get_json("/api/v1/workspaces/acme/summary", &session)
+            .await["exempted"],
+        0
+    );
+    // Invalid input: no ids, a past expiry.
+    for body in [
+        json!({ "finding_ids": [], "reason": "x", "expires_at": in_days(30) }),
+        json!({ "finding_ids": [ids[0]], "reason": "x", "expires_at": in_days(-1) }),
+    ] {
+        assert_eq!(bulk(body).await.unwrap().status(), 400);
+    }
+
+    let resp = bulk(json!({
+        "finding_ids": [ids[0], ids[1], ids[0]],
+        "reason": "accepted until the migration",
+        "expires_at": in_days(30),
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Vec<serde_json::Value> = resp.json().await.unwrap();
+    assert_eq!(body.len(), 2, "a repeated id counts once");
+    assert_eq!(
+        t.get_json("/api/v1/workspaces/acme/summary", &session)
+            .await["exempted"],
+        2
+    );
+    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
+    let log = t
+        .store
+        .scoped(&scope)
+        .audit_log(
+            &AuditFilter {
+                action: Some("finding.exempt".into()),
+                ..AuditFilter::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.total, 2, "one audit entry per finding");
+
+    // A viewer may not.
+    let (_, viewer, viewer_csrf) = t.member("val@example.com", "acme", Role::Viewer).await;
+    let resp = t
+        .with_session(
+            t.client
+                .post(t.url("/api/v1/workspaces/acme/findings/exemptions")),
+            &viewer,
+            &viewer_csrf,
+        )
+        .json(&json!({ "finding_ids": [ids[0]], "reason": "x", "expires_at": in_days(3) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+}
+
+/// The findings page's bulk form: checkboxes on failing rows, one reason and expiry, back to
+/// the same page; CSRF-protected; never redirects elsewhere.
+#[tokio::test]
+async fn the_findings_page_exempts_the_checked_findings() {
+    let t = common::spawn().await;
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let html = t
+        .get("/w/acme/findings?status=fail", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"bulk-exempt\""), "{html}");
+    let csrf = common::form_token(&html);
+    let ids = failing_ids(&t, &session, 2).await;
+    for id in &ids {
+        assert!(
+            html.contains(&format!("name=\"finding\" value=\"{id}\"")),
+            "{html}"
+        );
+    }
+    let post = |form: Vec<(&'static str, String)>| {
+        t.client
+            .post(t.url("/w/acme/findings/exemptions"))
+            .header(
+                reqwest::header::COOKIE,
+                format!("__Host-rampart_session={session}"),
+            )
+            .form(&form)
+            .send()
+    };
+    let expires = (chrono::Utc::now() + chrono::TimeDelta::days(20))
+        .format("%Y-%m-%d")
+        .to_string();
+    // Without the token: refused.
+    let resp = post(vec![
+        ("finding", ids[0].clone()),
+        ("reason", "r".into()),
+        ("expires", expires.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 403);
+    // A foreign "back" address is not followed.
+    let resp = post(vec![
+        ("csrf_token", csrf.clone()),
+        ("back", "https://evil.example.com/".into()),
+        ("finding", ids[0].clone()),
+        ("finding", ids[1].clone()),
+        ("reason", "accepted for the pilot".into()),
+        ("expires", expires.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/w/acme/findings");
+    assert_eq!(
+        t.get_json("/api/v1/workspaces/acme/summary", &session)
+            .await["exempted"],
+        2
+    );
+    let html = t
+        .get("/w/acme/findings?status=fail", Some(&session))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains(&format!("name=\"finding\" value=\"{}\"", ids[0])),
+        "an exempted finding has no checkbox"
+    );
+    // A viewer has no bulk form.
+    let (_, viewer, _) = t.member("vik@example.com", "acme", Role::Viewer).await;
+    let html = t
+        .get("/w/acme/findings", Some(&viewer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("id=\"bulk-exempt\""));
+}

@@ -126,6 +126,14 @@ fn matrix() -> Vec<Route> {
             Write,
             None,
         ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/findings/exemptions",
+            Write,
+            Some(
+                json!({"finding_ids": ["fnd_0123456789abcdef0123456789abcdef"], "reason": "accepted", "expires_at": soon}),
+            ),
+        ),
         r(Method::GET, "/api/v1/workspaces/{ws}/controls", Read, None),
         r(
             Method::GET,

@@ -107,6 +107,9 @@ pub fn validate_exemption(
     Ok(reason)
 }
 
+/// Findings one bulk exemption may cover.
+pub const MAX_BULK_EXEMPTIONS: usize = 500;
+
 impl WorkspaceStore {
     /// Exempts a finding of this workspace (replacing an earlier exemption), audited as
     /// `finding.exempt`. Needs [`Permission::ManageFindings`]; `NotFound` for a finding that is
@@ -118,44 +121,74 @@ impl WorkspaceStore {
         expires_at: DateTime<Utc>,
         event: AuditEvent,
     ) -> Result<Exemption> {
+        let mut all = self
+            .exempt_findings(&[finding_id.to_owned()], reason, expires_at, event)
+            .await?;
+        all.pop().ok_or(StoreError::NotFound { what: "finding" })
+    }
+
+    /// Exempts several findings with one reason and expiry, all or none (one transaction; an
+    /// unknown finding id is `NotFound` and nothing is written), each audited as its own entry.
+    /// At most [`MAX_BULK_EXEMPTIONS`] findings; a repeated id counts once.
+    pub async fn exempt_findings(
+        &self,
+        finding_ids: &[String],
+        reason: &str,
+        expires_at: DateTime<Utc>,
+        event: AuditEvent,
+    ) -> Result<Vec<Exemption>> {
         require(self.scope(), Permission::ManageFindings)?;
         let now = Utc::now();
         let reason = validate_exemption(reason, expires_at, now)?;
+        let mut ids: Vec<&str> = finding_ids.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() || ids.len() > MAX_BULK_EXEMPTIONS {
+            return Err(StoreError::Invalid {
+                field: "finding_ids",
+                message: format!("give 1 to {MAX_BULK_EXEMPTIONS} findings"),
+            });
+        }
         let ws = self.scope().workspace_id();
         let mut tx = self.backend.begin_workspace(ws).await?;
-        let n: i64 = sqlx::query(sql::FINDING_EXISTS)
-            .bind(ws)
-            .bind(finding_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if n == 0 {
-            return Err(StoreError::NotFound { what: "finding" });
+        let mut out = Vec::with_capacity(ids.len());
+        for finding_id in ids {
+            let n: i64 = sqlx::query(sql::FINDING_EXISTS)
+                .bind(ws)
+                .bind(finding_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if n == 0 {
+                return Err(StoreError::NotFound { what: "finding" });
+            }
+            let exemption = Exemption {
+                finding_id: finding_id.to_owned(),
+                reason: reason.to_owned(),
+                expires_at,
+                created_by: event.actor_id.clone(),
+                created_by_label: event.actor_label.clone(),
+                created_at: now,
+            };
+            sqlx::query(sql::UPSERT)
+                .bind(ws)
+                .bind(finding_id)
+                .bind(&exemption.reason)
+                .bind(ts(expires_at))
+                .bind(&exemption.created_by)
+                .bind(&exemption.created_by_label)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+            let entry = event
+                .clone()
+                .object("finding", finding_id)
+                .detail(serde_json::json!({ "reason": reason, "expires_at": expires_at }));
+            audit::append(&mut tx, ws, &entry, now).await?;
+            out.push(exemption);
         }
-        let exemption = Exemption {
-            finding_id: finding_id.to_owned(),
-            reason: reason.to_owned(),
-            expires_at,
-            created_by: event.actor_id.clone(),
-            created_by_label: event.actor_label.clone(),
-            created_at: now,
-        };
-        sqlx::query(sql::UPSERT)
-            .bind(ws)
-            .bind(finding_id)
-            .bind(&exemption.reason)
-            .bind(ts(expires_at))
-            .bind(&exemption.created_by)
-            .bind(&exemption.created_by_label)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        let event = event
-            .object("finding", finding_id)
-            .detail(serde_json::json!({ "reason": reason, "expires_at": expires_at }));
-        audit::append(&mut tx, ws, &event, now).await?;
         tx.commit().await?;
-        Ok(exemption)
+        Ok(out)
     }
 
     /// Removes a finding's exemption (the finding is open again), audited as `finding.reopen`.

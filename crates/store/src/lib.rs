@@ -71,7 +71,8 @@ use rampart_model::{Evaluation, Inventory, Scan, Severity};
 
 pub use authz::{Permission, matrix_markdown};
 pub use exemptions::{
-    ExemptedCount, Exemption, MAX_EXEMPTION, MAX_EXEMPTION_REASON, validate_exemption,
+    ExemptedCount, Exemption, MAX_BULK_EXEMPTIONS, MAX_EXEMPTION, MAX_EXEMPTION_REASON,
+    validate_exemption,
 };
 pub use identity::*;
 pub use jobs::{ClaimedJob, Heartbeat, Job, JobKind, JobState, NewJob, Reaped, Scheduled};
