@@ -84,6 +84,28 @@ impl WorkspaceResults {
         counts
     }
 
+    /// The `n` controls with the most failing or erroring findings not under an active
+    /// exemption, most first (ties by control id).
+    pub fn top_failing(&self, n: usize) -> Vec<(String, u64)> {
+        let mut failing: HashMap<&str, u64> = HashMap::new();
+        for c in &self.counts {
+            if matches!(c.status, FindingStatus::Fail | FindingStatus::Error) {
+                let open = c
+                    .count
+                    .saturating_sub(self.exempted_of(&c.control_id, c.status));
+                *failing.entry(c.control_id.as_str()).or_default() += open;
+            }
+        }
+        let mut top: Vec<(String, u64)> = failing
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| (c.to_owned(), n))
+            .collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(n);
+        top
+    }
+
     fn exempted_of(&self, control: &str, status: FindingStatus) -> u64 {
         self.exempted
             .get(&(control.to_owned(), status))

@@ -326,6 +326,73 @@ struct DashboardPage {
     posture_int: u64,
     frameworks: Vec<FrameworkRow>,
     latest_scan: Option<ScanRow>,
+    /// Failing findings across the last scans, as inline SVG (empty with fewer than two).
+    trend_svg: String,
+    trend_caption: String,
+    top_controls: Vec<TopControl>,
+    /// What the latest scan changed: counts by kind and the first few changes.
+    change_counts: Vec<(&'static str, u64)>,
+    changes: Vec<ChangeRow>,
+}
+
+struct TopControl {
+    id: String,
+    title: String,
+    severity: &'static str,
+    failing: u64,
+}
+
+struct ChangeRow {
+    change: &'static str,
+    finding_id: String,
+    control_id: String,
+    asset_name: String,
+    severity: &'static str,
+}
+
+/// Scans shown in the dashboard's trend.
+const TREND_SCANS: u32 = 20;
+
+/// A bar chart of failing findings per scan (oldest left), as SVG with presentation attributes
+/// only (the style policy allows no inline style); each bar has a `<title>` with its figures.
+fn trend_svg(points: &[(String, u64, u64)]) -> String {
+    if points.len() < 2 {
+        return String::new();
+    }
+    let (w, h, pad) = (600.0_f64, 140.0_f64, 20.0_f64);
+    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
+    let step = (w - pad) / points.len() as f64;
+    let bar = (step * 0.7).max(2.0);
+    let mut svg = format!(
+        "<svg role=\"img\" aria-labelledby=\"trend-title\" viewBox=\"0 0 {w} {}\" width=\"100%\" height=\"{}\" class=\"trend\"><title id=\"trend-title\">Failing findings in the last {} scans</title>",
+        h + pad,
+        h + pad,
+        points.len()
+    );
+    svg.push_str(&format!(
+        "<line x1=\"{pad}\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#8c959f\" stroke-width=\"1\"/>"
+    ));
+    for (i, (when, fail, pass)) in points.iter().enumerate() {
+        let bh = (*fail as f64 / max) * (h - 10.0);
+        let x = pad + i as f64 * step + (step - bar) / 2.0;
+        svg.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{bh:.1}\" fill=\"#c4352b\"><title>{}: {fail} failing, {pass} passing</title></rect>",
+            h - bh,
+            askama::filters::escape(when, askama::filters::Html)
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x=\"{pad}\" y=\"{}\" font-size=\"11\" fill=\"#57606a\">{}</text><text x=\"{w}\" y=\"{}\" font-size=\"11\" fill=\"#57606a\" text-anchor=\"end\">max {}</text></svg>",
+        h + 15.0,
+        askama::filters::escape(&points[0].0, askama::filters::Html)
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
+        h + 15.0,
+        max as u64
+    ));
+    svg
 }
 
 async fn dashboard(
@@ -336,7 +403,60 @@ async fn dashboard(
     let auth = &ui.auth;
     let ws = scoped(&state, &ui, &slug).await?;
     let summary = api::summary_of(&ws).await?;
-    let scores = api::scores(&ws, &state.catalog).await?;
+    let results = crate::reports::WorkspaceResults::read(&ws, Utc::now()).await?;
+    let scores = results.scores(&state.catalog);
+    let top_controls = results
+        .top_failing(10)
+        .into_iter()
+        .map(|(id, failing)| {
+            let control = state.catalog.control(&id);
+            TopControl {
+                title: control.map(|c| c.title.clone()).unwrap_or_default(),
+                severity: control.map_or("info", |c| c.severity.as_str()),
+                id,
+                failing,
+            }
+        })
+        .collect();
+    let mut recent = ws.list_scans(Page::new(TREND_SCANS, 0)).await?.items;
+    recent.reverse();
+    let points: Vec<(String, u64, u64)> = recent
+        .iter()
+        .map(|s| (when(s.started_at), s.fail_count, s.pass_count))
+        .collect();
+    let trend_caption = match (points.first(), points.last()) {
+        (Some(first), Some(last)) if points.len() >= 2 => format!(
+            "{} failing at {}, {} at {} ({} scans)",
+            first.1,
+            first.0,
+            last.1,
+            last.0,
+            points.len()
+        ),
+        _ => "A trend appears after the second scan.".to_owned(),
+    };
+    let (change_counts, changes) = match &summary.latest_scan {
+        Some(scan) => {
+            let (counts, items) = state
+                .store
+                .scan_changes_summary(ws.scope(), &scan.id, 10)
+                .await?;
+            (
+                counts.into_iter().map(|(c, n)| (c.as_str(), n)).collect(),
+                items
+                    .into_iter()
+                    .map(|c| ChangeRow {
+                        change: c.change.as_str(),
+                        finding_id: c.finding_id,
+                        control_id: c.control_id,
+                        asset_name: c.asset_name,
+                        severity: c.severity.as_str(),
+                    })
+                    .collect(),
+            )
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let ws_name = state
         .store
         .workspace_by_slug(&slug)
@@ -378,6 +498,11 @@ async fn dashboard(
                 not_assessed: s.not_assessed,
             })
             .collect(),
+        trend_svg: trend_svg(&points),
+        trend_caption,
+        top_controls,
+        change_counts,
+        changes,
         latest_scan: summary.latest_scan.map(|s| ScanRow {
             source: s.source,
             started: when(s.started_at),

@@ -508,3 +508,47 @@ async fn inventory_facets_count_values_and_filter_by_them() {
     );
     assert!(!html.contains("style="), "no inline style");
 }
+
+/// The overview (issue 8: "trend across scans, top failing controls, recent changes"): after a
+/// second scan that adds a bucket and fixes the region without an analyzer, the dashboard draws
+/// one bar per scan, ranks the failing controls, and lists what the latest scan changed.
+#[tokio::test]
+async fn the_dashboard_shows_the_trend_top_failing_controls_and_recent_changes() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let html = t.get("/w/acme", Some(&s)).await.text().await.unwrap();
+    assert!(
+        html.contains("A trend appears after the second scan."),
+        "{html}"
+    );
+    assert!(html.contains("id=\"top-controls\""));
+
+    let second = common::SNAPSHOT
+        .replace("\"accessAnalyzers\": []", "\"accessAnalyzers\": [{\"name\": \"b\", \"arn\": \"arn:aws:access-analyzer:ap-south-1:111122223333:analyzer/b\", \"type\": \"ACCOUNT\", \"status\": \"ACTIVE\"}]")
+        + r#"{"kind": "asset", "provider": "aws", "account": "111122223333", "region": "eu-west-1", "type": "aws.s3.bucket", "native_id": "arn:aws:s3:::acme-new", "name": "acme-new", "config": {}}
+"#;
+    t.record("acme", "second scan", &second).await;
+
+    let resp = t.get("/w/acme", Some(&s)).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(!html.contains("style="), "no inline style");
+    assert!(common::no_inline_script(&html));
+    // One bar per scan, each with its figures.
+    assert!(
+        html.contains("<svg role=\"img\" aria-labelledby=\"trend-title\""),
+        "{html}"
+    );
+    assert_eq!(html.matches("<rect ").count(), 2, "{html}");
+    assert!(html.contains("failing, "), "{html}");
+    assert!(html.contains("(2 scans)"), "{html}");
+    // Top failing controls link to their failing findings.
+    assert!(
+        html.contains("/findings?control=") && html.contains("&amp;status=fail"),
+        "{html}"
+    );
+    // Recent changes: the new bucket's failures are "new", the fixed region "resolved".
+    assert!(html.contains("class=\"badge change-new\""), "{html}");
+    assert!(html.contains("class=\"badge change-resolved\""), "{html}");
+    assert!(html.contains(" on acme-new</li>"), "{html}");
+}

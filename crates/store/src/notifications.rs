@@ -272,6 +272,15 @@ pub enum Change {
     Resolved,
 }
 
+fn parse_change(text: &str) -> Result<Change> {
+    match text {
+        "new" => Ok(Change::New),
+        "regressed" => Ok(Change::Regressed),
+        "resolved" => Ok(Change::Resolved),
+        other => Err(StoreError::Corrupt(format!("finding change {other:?}"))),
+    }
+}
+
 impl Change {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -988,21 +997,54 @@ impl Store {
         scope: &WorkspaceScope,
         scan_id: &str,
     ) -> Result<Vec<FindingChange>> {
+        self.scan_changes_limited(scope, scan_id, i64::MAX).await
+    }
+
+    /// The first `limit` changes a scan made (most severe first), and how many of each kind it
+    /// made in all: for the dashboard's "recent changes", bounded however large the scan.
+    pub async fn scan_changes_summary(
+        &self,
+        scope: &WorkspaceScope,
+        scan_id: &str,
+        limit: u32,
+    ) -> Result<(Vec<(Change, u64)>, Vec<FindingChange>)> {
+        require(scope, Permission::ReadData)?;
+        let mut counts = Vec::new();
+        {
+            let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
+            for r in sqlx::query("SELECT change_kind, COUNT(*) AS n FROM findings WHERE workspace_id = $1 AND change_scan_id = $2 AND change_kind IS NOT NULL GROUP BY change_kind ORDER BY change_kind")
+                .bind(scope.workspace_id())
+                .bind(scan_id)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                let change = parse_change(&r.try_get::<String, _>("change_kind")?)?;
+                counts.push((change, u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0)));
+            }
+        }
+        let items = self
+            .scan_changes_limited(scope, scan_id, i64::from(limit))
+            .await?;
+        Ok((counts, items))
+    }
+
+    async fn scan_changes_limited(
+        &self,
+        scope: &WorkspaceScope,
+        scan_id: &str,
+        limit: i64,
+    ) -> Result<Vec<FindingChange>> {
         require(scope, Permission::ReadData)?;
         let mut tx = self.db().begin_workspace(scope.workspace_id()).await?;
-        let rows = sqlx::query("SELECT f.id, f.control_id, f.asset_id, f.severity, f.change_kind, f.reason, a.name AS asset_name, a.type AS asset_type FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id WHERE f.workspace_id = $1 AND f.change_scan_id = $2 AND f.change_kind IS NOT NULL ORDER BY f.severity_rank DESC, f.control_id, f.asset_id")
+        let rows = sqlx::query("SELECT f.id, f.control_id, f.asset_id, f.severity, f.change_kind, f.reason, a.name AS asset_name, a.type AS asset_type FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id WHERE f.workspace_id = $1 AND f.change_scan_id = $2 AND f.change_kind IS NOT NULL ORDER BY f.severity_rank DESC, f.control_id, f.asset_id LIMIT $3")
             .bind(scope.workspace_id())
             .bind(scan_id)
+            .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
         rows.iter()
             .map(|r| {
-                let change = match r.try_get::<String, _>("change_kind")?.as_str() {
-                    "new" => Change::New,
-                    "regressed" => Change::Regressed,
-                    "resolved" => Change::Resolved,
-                    other => return Err(StoreError::Corrupt(format!("finding change {other:?}"))),
-                };
+                let change = parse_change(&r.try_get::<String, _>("change_kind")?)?;
                 Ok(FindingChange {
                     finding_id: r.try_get("id")?,
                     control_id: r.try_get("control_id")?,
