@@ -959,7 +959,74 @@ struct AssetPage {
     /// Attack paths from the internet, hop by hop.
     paths: Vec<Vec<PathHop>>,
     relationships: Vec<RelationshipRow>,
+    /// The relationships drawn as a graph (inline SVG; empty without relationships).
+    graph_svg: String,
     rows: Vec<FindingRow>,
+}
+
+/// Neighbours drawn in the asset page's graph (the list below it has them all).
+const GRAPH_NEIGHBOURS: usize = 16;
+
+fn esc(text: &str) -> String {
+    askama::filters::escape(text, askama::filters::Html)
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+/// The asset in the middle and its neighbours on a circle, each edge an arrow in the direction
+/// of the relationship with its kind; nodes link to their asset pages. SVG with presentation
+/// attributes only (the style policy allows no inline style).
+fn relationship_svg(slug: &str, name: &str, rels: &[RelationshipRow]) -> String {
+    if rels.is_empty() {
+        return String::new();
+    }
+    let shown = &rels[..rels.len().min(GRAPH_NEIGHBOURS)];
+    let (w, h) = (640.0_f64, 420.0_f64);
+    let (cx, cy, r) = (w / 2.0, h / 2.0, 160.0_f64);
+    let short = |t: &str| {
+        let t: String = t.chars().take(22).collect();
+        esc(&t)
+    };
+    let mut svg = format!(
+        "<svg role=\"img\" aria-labelledby=\"graph-title\" viewBox=\"0 0 {w} {h}\" width=\"100%\" class=\"graph\"><title id=\"graph-title\">{} and its {} related assets</title><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#57606a\"/></marker></defs>",
+        esc(name),
+        shown.len()
+    );
+    for (i, rel) in shown.iter().enumerate() {
+        let angle =
+            std::f64::consts::TAU * i as f64 / shown.len() as f64 - std::f64::consts::FRAC_PI_2;
+        let (x, y) = (cx + r * angle.cos(), cy + r * angle.sin());
+        // Edges stop short of the node circles so the arrow heads stay visible.
+        let (dx, dy) = (x - cx, y - cy);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (ux, uy) = (dx / len, dy / len);
+        let (x1, y1, x2, y2) = if rel.outgoing {
+            (cx + ux * 30.0, cy + uy * 30.0, x - ux * 14.0, y - uy * 14.0)
+        } else {
+            (x - ux * 14.0, y - uy * 14.0, cx + ux * 30.0, cy + uy * 30.0)
+        };
+        svg.push_str(&format!(
+            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"#8c959f\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#57606a\" text-anchor=\"middle\">{}</text>",
+            (cx + x) / 2.0,
+            (cy + y) / 2.0 - 3.0,
+            short(&rel.kind)
+        ));
+        svg.push_str(&format!(
+            "<a href=\"/w/{}/assets/{}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"12\" fill=\"#ddf4ff\" stroke=\"#2f5fd0\" stroke-width=\"1.5\"><title>{} ({})</title></circle><text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#1b1f24\" text-anchor=\"middle\">{}</text></a>",
+            esc(slug),
+            esc(&rel.other_id),
+            esc(&rel.other_name),
+            esc(&rel.other_type),
+            y + 26.0,
+            short(&rel.other_name)
+        ));
+    }
+    svg.push_str(&format!(
+        "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"28\" fill=\"#2f5fd0\"/><text x=\"{cx}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"600\" fill=\"#1b1f24\" text-anchor=\"middle\">{}</text></svg>",
+        cy + 44.0,
+        short(name)
+    ));
+    svg
 }
 
 async fn asset(
@@ -1045,6 +1112,7 @@ async fn asset(
         last_seen: when(a.last_seen),
         tags: a.tags.into_iter().collect(),
         config: serde_json::to_string_pretty(&a.config).unwrap_or_default(),
+        graph_svg: String::new(),
         relationships: relationships
             .into_iter()
             .map(|r| RelationshipRow {
@@ -1056,6 +1124,10 @@ async fn asset(
             })
             .collect(),
         rows,
+    };
+    let page = AssetPage {
+        graph_svg: relationship_svg(&page.ws, &page.name, &page.relationships),
+        ..page
     };
     Ok(render(&page))
 }

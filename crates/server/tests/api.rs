@@ -552,3 +552,55 @@ async fn the_dashboard_shows_the_trend_top_failing_controls_and_recent_changes()
     assert!(html.contains("class=\"badge change-resolved\""), "{html}");
     assert!(html.contains(" on acme-new</li>"), "{html}");
 }
+
+/// The asset page draws its relationships as a graph (issue 8: "relationships drawn as a
+/// graph"): server-rendered SVG, an arrow per relationship in its direction, each neighbour a
+/// link to its page; names are escaped.
+#[tokio::test]
+async fn the_asset_page_draws_relationships_as_an_svg_graph() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let find = |ty: &str| {
+        t.inventory
+            .assets
+            .iter()
+            .find(|a| a.resource_type.as_str() == ty)
+            .unwrap()
+            .clone()
+    };
+    let (instance, sg) = (find("aws.ec2.instance"), find("aws.ec2.security_group"));
+    let html = t
+        .get(&format!("/w/acme/assets/{}", instance.id), Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<figure id=\"relationship-graph\"><svg role=\"img\""),
+        "{html}"
+    );
+    assert!(html.contains("marker-end=\"url(#arrow)\""));
+    assert!(
+        html.contains(&format!("<a href=\"/w/acme/assets/{}\"><circle", sg.id)),
+        "{html}"
+    );
+    assert!(
+        html.contains(">uses</text>"),
+        "the edge is labelled: {html}"
+    );
+    assert!(!html.contains("style="), "no inline style");
+    // The security group's page shows the same edge from the other end.
+    let html = t
+        .get(&format!("/w/acme/assets/{}", sg.id), Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!(
+            "<a href=\"/w/acme/assets/{}\"><circle",
+            instance.id
+        )),
+        "{html}"
+    );
+}
