@@ -231,6 +231,9 @@ pub struct FindingOut {
     /// When a failing finding last turned into a pass.
     pub resolved_at: Option<DateTime<Utc>>,
     pub last_scan_id: String,
+    /// The last status change: `new` (failing for the first time), `regressed` (failing again
+    /// after it was resolved) or `resolved`.
+    pub last_change: Option<String>,
 }
 
 impl FindingOut {
@@ -250,6 +253,7 @@ impl FindingOut {
             last_seen: f.last_seen,
             resolved_at: f.resolved_at,
             last_scan_id: r.last_scan_id,
+            last_change: r.last_change,
         }
     }
 }

@@ -526,6 +526,8 @@ struct SelectOption {
 struct FindingRow {
     id: String,
     exempted: bool,
+    /// Failing again after it had been resolved.
+    regressed: bool,
     severity: &'static str,
     status: &'static str,
     control_id: String,
@@ -559,6 +561,8 @@ async fn finding_rows(
             let f = r.finding;
             FindingRow {
                 exempted: exempted.contains(&f.id),
+                regressed: r.last_change.as_deref() == Some("regressed")
+                    && matches!(f.status, FindingStatus::Fail | FindingStatus::Error),
                 id: f.id,
                 severity: f.severity.as_str(),
                 status: f.status.as_str(),

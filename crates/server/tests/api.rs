@@ -527,7 +527,13 @@ async fn the_dashboard_shows_the_trend_top_failing_controls_and_recent_changes()
         .replace("\"accessAnalyzers\": []", "\"accessAnalyzers\": [{\"name\": \"b\", \"arn\": \"arn:aws:access-analyzer:ap-south-1:111122223333:analyzer/b\", \"type\": \"ACCOUNT\", \"status\": \"ACTIVE\"}]")
         + r#"{"kind": "asset", "provider": "aws", "account": "111122223333", "region": "eu-west-1", "type": "aws.s3.bucket", "native_id": "arn:aws:s3:::acme-new", "name": "acme-new", "config": {}}
 "#;
-    t.record("acme", "second scan", &second).await;
+    t.record_at(
+        "acme",
+        "second scan",
+        &second,
+        common::observed_at() + chrono::TimeDelta::hours(1),
+    )
+    .await;
 
     let resp = t.get("/w/acme", Some(&s)).await;
     assert_eq!(resp.status(), 200);
@@ -601,6 +607,54 @@ async fn the_asset_page_draws_relationships_as_an_svg_graph() {
             "<a href=\"/w/acme/assets/{}\"><circle",
             instance.id
         )),
+        "{html}"
+    );
+}
+
+/// Regressions are marked (issue 8): a finding that fails again after it was resolved carries
+/// `last_change: "regressed"` in the API and a "regressed" badge in the findings list.
+#[tokio::test]
+async fn a_finding_failing_again_after_being_resolved_is_marked_regressed() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let fixed = common::SNAPSHOT.replace(
+        "\"accessAnalyzers\": []",
+        "\"accessAnalyzers\": [{\"name\": \"b\", \"arn\": \"arn:aws:access-analyzer:ap-south-1:111122223333:analyzer/b\", \"type\": \"ACCOUNT\", \"status\": \"ACTIVE\"}]",
+    );
+    let regressed_ids = |list: serde_json::Value| -> Vec<String> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["last_change"] == "regressed")
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = "/api/v1/workspaces/acme/findings?limit=500";
+    assert!(regressed_ids(t.get_json(all, &s).await).is_empty());
+    let later = |h: i64| common::observed_at() + chrono::TimeDelta::hours(h);
+    t.record_at("acme", "fixed", &fixed, later(1)).await;
+    let after_fix = t.get_json(all, &s).await;
+    assert!(
+        after_fix["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["last_change"] == "resolved"),
+        "{after_fix}"
+    );
+    t.record_at("acme", "broken again", common::SNAPSHOT, later(2))
+        .await;
+    let regressed = regressed_ids(t.get_json(all, &s).await);
+    assert!(!regressed.is_empty(), "the analyzer finding regressed");
+    let html = t
+        .get("/w/acme/findings?status=fail", Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<span class=\"badge change-regressed\">regressed</span>"),
         "{html}"
     );
 }

@@ -150,7 +150,7 @@ pub(crate) mod sql {
          WHERE r.workspace_id = $1 AND (r.from_id = $2 OR r.to_id = $2) \
          ORDER BY r.kind, o.type, o.name, o.id LIMIT 500";
 
-    pub const SELECT_FINDINGS: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, \
+    pub const SELECT_FINDINGS: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, f.change_kind, \
            a.name AS asset_name, a.type AS asset_type \
          FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id \
          WHERE f.workspace_id = $1";
@@ -159,7 +159,7 @@ pub(crate) mod sql {
     /// Matches the `findings_order` / `findings_status_order` indexes.
     pub const FINDINGS_ORDER: &str = " ORDER BY f.severity_rank DESC, f.control_id, f.asset_id";
 
-    pub const GET_FINDING: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, \
+    pub const GET_FINDING: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, f.change_kind, \
            a.name AS asset_name, a.type AS asset_type \
          FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id \
          WHERE f.workspace_id = $1 AND f.id = $2";
@@ -417,6 +417,7 @@ fn finding_from_row(row: &AnyRow) -> Result<FindingRecord> {
             resolved_at: get_opt_ts(row, "resolved_at")?,
         },
         last_scan_id: row.try_get("last_scan_id")?,
+        last_change: row.try_get("change_kind")?,
         asset_name: row.try_get("asset_name")?,
         asset_type: row.try_get("asset_type")?,
     })

@@ -325,6 +325,9 @@ pub struct FindingRecord {
     #[serde(flatten)]
     pub finding: Finding,
     pub last_scan_id: String,
+    /// The finding's last status change: `new` (failing for the first time), `regressed`
+    /// (failing again after it was resolved) or `resolved`; `None` before any.
+    pub last_change: Option<String>,
     pub asset_name: String,
     pub asset_type: String,
 }

@@ -250,9 +250,14 @@ impl TestServer {
     /// The session's CSRF token, read from the sign-out form of a page.
     /// Evaluates the Rampart snapshot `text` and records it as a scan of workspace `slug`.
     pub async fn record(&self, slug: &str, source: &str, text: &str) {
+        self.record_at(slug, source, text, observed_at()).await;
+    }
+
+    /// [`TestServer::record`] at a given time (scans of one test in their order).
+    pub async fn record_at(&self, slug: &str, source: &str, text: &str, at: chrono::DateTime<Utc>) {
         let scope = self.store.operator_scope(slug).await.unwrap().unwrap();
         let inventory = inventory(text);
-        let evaluations = self.catalog.evaluate(&inventory, observed_at());
+        let evaluations = self.catalog.evaluate(&inventory, at);
         let catalog = self.catalog.clone();
         self.store
             .scoped(&scope)
@@ -261,7 +266,7 @@ impl TestServer {
                 &inventory,
                 &evaluations,
                 |id| catalog.control(id).map(|c| c.severity).unwrap_or_default(),
-                observed_at(),
+                at,
             )
             .await
             .unwrap();
