@@ -32,7 +32,8 @@ use chrono::{DateTime, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use rampart_model::{FindingStatus, Severity};
 use rampart_store::{
-    AssetFilter, FindingFilter, FindingRecord, Page, Paged, Permission, WorkspaceStore,
+    AssetFilter, FindingFilter, FindingGrouping, FindingRecord, Page, Paged, Permission,
+    WorkspaceStore,
 };
 use serde::Deserialize;
 
@@ -623,6 +624,9 @@ struct FindingsPage {
     export: Option<(String, String)>,
     /// The bulk-exemption form, for members allowed to manage findings.
     bulk: Option<BulkForm>,
+    groupings: Vec<SelectOption>,
+    /// Grouped rows, when a grouping is chosen (`rows` is then empty).
+    groups: Option<Vec<GroupRow>>,
 }
 
 /// Checkboxes on failing rows and one reason and expiry for all of them.
@@ -639,7 +643,28 @@ struct FindingsQuery {
     severity: Option<String>,
     status: Option<String>,
     control: Option<String>,
+    /// `control`, `asset` or `severity`: one row per group instead of per finding.
+    group: Option<String>,
     offset: Option<u64>,
+}
+
+const GROUP_OPTIONS: [(&str, &str); 4] = [
+    ("", "no grouping"),
+    ("control", "by control"),
+    ("asset", "by asset"),
+    ("severity", "by severity"),
+];
+
+/// One row of the grouped findings list.
+struct GroupRow {
+    label: String,
+    /// The findings (or the asset) of this group.
+    href: String,
+    /// The control's title, for groups by control.
+    detail: String,
+    failing: u64,
+    errors: u64,
+    passing: u64,
 }
 
 const SEVERITY_OPTIONS: [(&str, &str); 6] = [
@@ -691,16 +716,85 @@ async fn findings(
         control_id: control.clone(),
         ..FindingFilter::default()
     };
-    let result = ws
-        .list_findings(&filter, Page::new(PAGE_SIZE, q.offset.unwrap_or(0)))
-        .await?;
+    let group_param = q.group.unwrap_or_default();
+    let grouping = match group_param.as_str() {
+        "" => None,
+        "control" => Some(FindingGrouping::Control),
+        "asset" => Some(FindingGrouping::Asset),
+        "severity" => Some(FindingGrouping::Severity),
+        _ => {
+            return Err(ui.fail(ApiError::bad_request(
+                "unknown grouping (expected control, asset or severity)",
+            )));
+        }
+    };
+    let page_req = Page::new(PAGE_SIZE, q.offset.unwrap_or(0));
     let base = format!(
-        "/w/{slug}/findings?severity={}&status={}&control={}",
+        "/w/{slug}/findings?severity={}&status={}&control={}&group={}",
         enc(&severity_param),
         enc(&status_param),
-        enc(control.as_deref().unwrap_or_default())
+        enc(control.as_deref().unwrap_or_default()),
+        enc(&group_param)
     );
-    let pager = pager(&result, &base);
+    let (result, groups) = match grouping {
+        None => (ws.list_findings(&filter, page_req).await?, None),
+        Some(by) => {
+            let paged = ws.finding_groups(&filter, by, page_req).await?;
+            let status_q = enc(&status_param);
+            let rows = paged
+                .items
+                .iter()
+                .map(|g| GroupRow {
+                    href: match by {
+                        FindingGrouping::Control => format!(
+                            "/w/{slug}/findings?control={}&status={status_q}",
+                            enc(&g.key)
+                        ),
+                        FindingGrouping::Severity => format!(
+                            "/w/{slug}/findings?severity={}&status={status_q}",
+                            enc(&g.key)
+                        ),
+                        FindingGrouping::Asset => {
+                            format!("/w/{slug}/assets/{}", segment(&g.key))
+                        }
+                    },
+                    detail: match by {
+                        FindingGrouping::Control => state
+                            .catalog
+                            .control(&g.key)
+                            .map(|c| c.title.clone())
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    },
+                    label: g.label.clone(),
+                    failing: g.fail,
+                    errors: g.error,
+                    passing: g.pass,
+                })
+                .collect();
+            (
+                Paged {
+                    items: Vec::new(),
+                    total: paged.total,
+                    limit: paged.limit,
+                    offset: paged.offset,
+                },
+                Some((rows, paged.items.len())),
+            )
+        }
+    };
+    let mut pager = pager(&result, &base);
+    if let Some((_, n)) = &groups {
+        // The pager counts groups here.
+        let end = result.offset + *n as u64;
+        pager.showing = if result.total == 0 {
+            "none".into()
+        } else {
+            format!("groups {}–{end} of {}", result.offset + 1, result.total)
+        };
+        pager.next = (end < result.total).then(|| format!("{base}&offset={end}"));
+    }
+    let groups = groups.map(|(rows, _)| rows);
     let export = ws.scope().allows(Permission::ExportData).then(|| {
         let mut url = format!("/api/v1/workspaces/{slug}/findings/export?format=csv");
         if let Some(s) = status {
@@ -727,6 +821,15 @@ async fn findings(
                 .to_string(),
         });
     let page = FindingsPage {
+        groupings: GROUP_OPTIONS
+            .iter()
+            .map(|(value, label)| SelectOption {
+                value,
+                label,
+                selected: *value == group_param,
+            })
+            .collect(),
+        groups,
         bulk,
         export,
         nav: Some(Nav::new(auth, Some(&slug))),

@@ -658,3 +658,68 @@ async fn a_finding_failing_again_after_being_resolved_is_marked_regressed() {
         "{html}"
     );
 }
+
+/// Findings grouped by control, asset or severity (issue 8): one row per group with its counts
+/// (summing to the flat list's total), most failing first, each a link; a bad grouping is 400.
+#[tokio::test]
+async fn findings_are_grouped_by_control_asset_or_severity() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let failing = t
+        .get_json("/api/v1/workspaces/acme/findings?status=fail&limit=1", &s)
+        .await["total"]
+        .as_u64()
+        .unwrap();
+    assert!(failing > 1);
+    let count = |html: &str| -> (usize, u64) {
+        let table = html.split("<table id=\"finding-groups\">").nth(1).unwrap();
+        let rows: Vec<&str> = table.split("<tr><td>").skip(1).collect();
+        let sum = rows
+            .iter()
+            .map(|r| {
+                r.split("<td class=\"num\">")
+                    .nth(1)
+                    .unwrap()
+                    .split('<')
+                    .next()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .sum();
+        (rows.len(), sum)
+    };
+    for (group, link) in [
+        ("control", "/w/acme/findings?control="),
+        ("asset", "/w/acme/assets/"),
+        ("severity", "/w/acme/findings?severity="),
+    ] {
+        let resp = t
+            .get(
+                &format!("/w/acme/findings?status=fail&group={group}"),
+                Some(&s),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "{group}");
+        let html = resp.text().await.unwrap();
+        let (rows, sum) = count(&html);
+        assert!(rows >= 1, "{group}: {html}");
+        assert_eq!(
+            sum, failing,
+            "{group}: the groups add up to the failing findings"
+        );
+        assert!(
+            html.contains(&format!("<a href=\"{link}")),
+            "{group}: {html}"
+        );
+        assert!(
+            html.contains(
+                "<option value=\"{group}\" selected>"
+                    .replace("{group}", group)
+                    .as_str()
+            )
+        );
+    }
+    let resp = t.get("/w/acme/findings?group=colour", Some(&s)).await;
+    assert_eq!(resp.status(), 400);
+}

@@ -1380,6 +1380,62 @@ impl DbBackend {
             .collect()
     }
 
+    /// Findings under `filter` grouped by control, asset or severity: per group the count of
+    /// each status, groups with the most failing first; one page of groups.
+    pub(crate) async fn finding_groups(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &FindingFilter,
+        by: FindingGrouping,
+        page: Page,
+    ) -> Result<Paged<FindingGroup>> {
+        let mut cond = Conditions::default();
+        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
+        cond.eq("f.severity", filter.severity.map(Severity::as_str));
+        cond.eq("f.control_id", filter.control_id.as_deref());
+        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        // Column names come from the enum, never from input.
+        let (key, label, join) = match by {
+            FindingGrouping::Control => ("f.control_id", "f.control_id", ""),
+            FindingGrouping::Severity => ("f.severity", "f.severity", ""),
+            FindingGrouping::Asset => (
+                "f.asset_id",
+                "MAX(a.name)",
+                " JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id",
+            ),
+        };
+        let n = cond.binds.len() + 2;
+        let list = format!(
+            "SELECT {key} AS k, {label} AS label, \
+             SUM(CASE WHEN f.status = 'fail' THEN 1 ELSE 0 END) AS fail, \
+             SUM(CASE WHEN f.status = 'error' THEN 1 ELSE 0 END) AS error, \
+             SUM(CASE WHEN f.status = 'pass' THEN 1 ELSE 0 END) AS pass, \
+             MAX(f.severity_rank) AS top_rank \
+             FROM findings f{join} WHERE f.workspace_id = $1{} GROUP BY {key} \
+             ORDER BY SUM(CASE WHEN f.status IN ('fail', 'error') THEN 1 ELSE 0 END) DESC, MAX(f.severity_rank) DESC, {key} \
+             LIMIT ${n} OFFSET ${}",
+            cond.sql,
+            n + 1
+        );
+        let count = format!(
+            "SELECT COUNT(DISTINCT {key}) AS n FROM findings f WHERE f.workspace_id = $1{}",
+            cond.sql
+        );
+        self.paged(scope, &cond, &list, &count, page, |row| {
+            let get = |c: &str| -> Result<u64> {
+                Ok(u64::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0))
+            };
+            Ok(FindingGroup {
+                key: row.try_get("k")?,
+                label: row.try_get("label")?,
+                fail: get("fail")?,
+                error: get("error")?,
+                pass: get("pass")?,
+            })
+        })
+        .await
+    }
+
     pub(crate) async fn list_findings(
         &self,
         scope: &WorkspaceScope,

@@ -608,6 +608,17 @@ impl WorkspaceStore {
         dispatch!(&self.backend, b => b.relationships_of(&self.scope, asset_id).await)
     }
 
+    /// Findings matching `filter` grouped by control, asset or severity (groups with the most
+    /// failing findings first), one page of groups.
+    pub async fn finding_groups(
+        &self,
+        filter: &FindingFilter,
+        by: FindingGrouping,
+        page: Page,
+    ) -> Result<Paged<FindingGroup>> {
+        dispatch!(&self.backend, b => b.finding_groups(&self.scope, filter, by, page).await)
+    }
+
     /// Findings matching `filter`, most severe first, then by control and asset.
     pub async fn list_findings(
         &self,

@@ -420,3 +420,23 @@ pub struct AssetFacets {
     pub regions: Vec<FacetValue>,
     pub types: Vec<FacetValue>,
 }
+
+/// How the findings list groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingGrouping {
+    Control,
+    Asset,
+    Severity,
+}
+
+/// One group of findings and how many of them have each status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingGroup {
+    /// Control id, asset id or severity.
+    pub key: String,
+    /// What to show: the control id, the asset's name, the severity.
+    pub label: String,
+    pub fail: u64,
+    pub error: u64,
+    pub pass: u64,
+}
