@@ -63,6 +63,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/w/{ws}/findings/{id}/exempt", post(exempt))
         .route("/w/{ws}/findings/{id}/reopen", post(reopen))
         .route("/w/{ws}/assets", get(assets))
+        .route("/w/{ws}/queries", post(save_query))
+        .route("/w/{ws}/queries/{id}/delete", post(delete_query))
         .route("/w/{ws}/assets/{id}", get(asset))
         .merge(settings::routes())
         .merge(account::routes())
@@ -883,6 +885,19 @@ struct AssetsPage {
     pager: Pager,
     may_export: bool,
     facets: Vec<FacetGroup>,
+    /// Saved queries of the workspace, each a link that runs it.
+    saved: Vec<SavedLink>,
+    /// The CSRF token of the save and delete forms, for members allowed to use them.
+    manage_csrf: Option<String>,
+    /// Whether the query box holds a valid query to save.
+    can_save: bool,
+}
+
+struct SavedLink {
+    id: String,
+    name: String,
+    query: String,
+    href: String,
 }
 
 /// One facet of the inventory: its values with counts, each a link that filters by it.
@@ -910,6 +925,56 @@ struct AssetsQuery {
     region: Option<String>,
     q: Option<String>,
     offset: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct SaveQueryForm {
+    name: String,
+    query: String,
+}
+
+/// Saves the inventory page's CEL query under a name (it must compile), then runs it.
+async fn save_query(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path(slug): Path<String>,
+    Form(form): Form<SaveQueryForm>,
+) -> Result<Response, UiError> {
+    api::compile_filter(&form.query).map_err(|e| ui.fail(e))?;
+    let ws = authorize(&state, &ui.caller, &slug, Permission::ManageFindings)
+        .await
+        .map_err(|e| ui.fail(e))?;
+    let saved = state
+        .store
+        .save_query(
+            ws.scope(),
+            &form.name,
+            &form.query,
+            ui.caller.event_in(ws.scope(), "query.save"),
+        )
+        .await
+        .map_err(|e| ui.fail(e.into()))?;
+    Ok(Redirect::to(&assets_url(&slug, &[("q", saved.query.as_str())])).into_response())
+}
+
+async fn delete_query(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    let ws = authorize(&state, &ui.caller, &slug, Permission::ManageFindings)
+        .await
+        .map_err(|e| ui.fail(e))?;
+    state
+        .store
+        .delete_saved_query(
+            ws.scope(),
+            &id,
+            ui.caller.event_in(ws.scope(), "query.delete"),
+        )
+        .await
+        .map_err(|e| ui.fail(e.into()))?;
+    Ok(Redirect::to(&format!("/w/{slug}/assets")).into_response())
 }
 
 /// `/w/{ws}/assets?…` with these parameters (empty ones left out).
@@ -1000,7 +1065,27 @@ async fn assets(
     })
     .collect();
     let base = assets_url(&slug, &current);
+    let saved = state
+        .store
+        .saved_queries(ws.scope())
+        .await?
+        .into_iter()
+        .map(|q| SavedLink {
+            href: assets_url(&slug, &[("q", q.query.as_str())]),
+            id: q.id,
+            name: q.name,
+            query: q.query,
+        })
+        .collect();
+    let manage_csrf = ws
+        .scope()
+        .allows(Permission::ManageFindings)
+        .then(|| auth.0.csrf_token.clone());
+    let can_save = !expr.trim().is_empty() && error.is_none();
     let page = AssetsPage {
+        saved,
+        manage_csrf,
+        can_save,
         may_export: ws.scope().allows(Permission::ExportData),
         nav: Some(Nav::new(auth, Some(&slug))),
         pager: pager(&result, &base),

@@ -6,6 +6,7 @@ mod common;
 
 use common::{ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD};
 use rampart_model::FindingStatus;
+use rampart_store::Role;
 
 #[tokio::test]
 async fn assets_are_listed_filtered_paged_and_detailed() {
@@ -722,4 +723,98 @@ async fn findings_are_grouped_by_control_asset_or_severity() {
     }
     let resp = t.get("/w/acme/findings?group=colour", Some(&s)).await;
     assert_eq!(resp.status(), 400);
+}
+
+/// Saved queries on the inventory page (issue 8): a valid query is saved under a name, listed
+/// for every member as a link that runs it, deleted by those who manage findings; a query that
+/// does not compile is refused.
+#[tokio::test]
+async fn inventory_queries_are_saved_listed_and_deleted() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let q = "resource.tags.env == \"prod\"";
+    let url = format!("/w/acme/assets?q={}", percent_encode(q));
+    let html = t.get(&url, Some(&s)).await.text().await.unwrap();
+    assert!(html.contains("id=\"save-query\""), "{html}");
+    let csrf = common::form_token(&html);
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        t.client
+            .post(t.url(path))
+            .header(
+                reqwest::header::COOKIE,
+                format!("__Host-rampart_session={s}"),
+            )
+            .form(&form)
+            .send()
+    };
+    let resp = post(
+        "/w/acme/queries",
+        vec![
+            ("csrf_token", &csrf),
+            ("name", "Production"),
+            ("query", "(("),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = post(
+        "/w/acme/queries",
+        vec![("csrf_token", &csrf), ("name", "Production"), ("query", q)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = t
+        .get("/w/acme/assets", Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(">Production</a>"), "{html}");
+    let id = format!(
+        "qry_{}",
+        html.split("id=\"saved-qry_")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+    );
+    assert!(
+        !html.contains("id=\"save-query\""),
+        "nothing to save without a query"
+    );
+
+    // A viewer sees the saved query but no form.
+    let (_, viewer, _) = t.member("vero@example.com", "acme", Role::Viewer).await;
+    let html = t
+        .get("/w/acme/assets", Some(&viewer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(">Production</a>") && !html.contains("/queries/"),
+        "{html}"
+    );
+
+    let resp = post(
+        &format!("/w/acme/queries/{id}/delete"),
+        vec![("csrf_token", &csrf)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = t
+        .get("/w/acme/assets", Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains(">Production</a>"));
+}
+
+fn percent_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -58,6 +58,7 @@ mod identity;
 pub mod jobs;
 pub mod notifications;
 mod password;
+mod saved;
 mod sso;
 mod stats;
 pub mod totp;
@@ -81,6 +82,7 @@ pub use notifications::{
     FindingChange, JiraIssue, Purpose, Rule, RuleInput,
 };
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
+pub use saved::{MAX_QUERY_CHARS, MAX_SAVED_QUERIES, SavedQuery};
 pub use sso::*;
 pub use stats::WorkspaceStat;
 pub use types::*;

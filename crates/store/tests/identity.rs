@@ -877,3 +877,77 @@ async fn privileged_accounts_without_mfa_are_listed_across_workspaces() {
         .collect();
     assert_eq!(emails, ["owner-a@example.com", "op@example.com"]);
 }
+
+/// Saved inventory queries: per workspace, unique names, bounded, audited, only by those who
+/// manage findings; another workspace never sees them (on PostgreSQL, under row-level security).
+#[tokio::test]
+async fn saved_queries_are_per_workspace_unique_and_audited() {
+    let db = common::open().await;
+    let (_, analyst) = member(&db.store, "alpha", "ana@example.com", Role::Analyst).await;
+    let (_, viewer) = member(&db.store, "alpha", "vic@example.com", Role::Viewer).await;
+    let (_, other) = member(&db.store, "beta", "bea@example.com", Role::Owner).await;
+    let q = db
+        .store
+        .save_query(
+            &analyst,
+            "prod buckets",
+            "resource.tags.env == 'prod'",
+            ev("query.save"),
+        )
+        .await
+        .unwrap();
+    assert!(q.id.starts_with("qry_"));
+    assert!(matches!(
+        db.store
+            .save_query(&analyst, "prod buckets", "true", ev("query.save"))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        db.store
+            .save_query(&analyst, " ", "true", ev("query.save"))
+            .await,
+        Err(StoreError::Invalid { field: "name", .. })
+    ));
+    assert!(matches!(
+        db.store
+            .save_query(&viewer, "mine", "true", ev("query.save"))
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let listed = db.store.saved_queries(&viewer).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|s| (&s.id, &s.name, &s.query))
+            .collect::<Vec<_>>(),
+        vec![(&q.id, &q.name, &q.query)]
+    );
+    assert!(db.store.saved_queries(&other).await.unwrap().is_empty());
+    assert!(matches!(
+        db.store
+            .delete_saved_query(&other, &q.id, ev("query.delete"))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    db.store
+        .delete_saved_query(&analyst, &q.id, ev("query.delete"))
+        .await
+        .unwrap();
+    assert!(db.store.saved_queries(&analyst).await.unwrap().is_empty());
+    let (_, owner) = member(&db.store, "alpha", "own@example.com", Role::Owner).await;
+    let log = db
+        .store
+        .scoped(&owner)
+        .audit_log(
+            &rampart_store::AuditFilter::default(),
+            rampart_store::Page::default(),
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.items.iter().map(|e| e.event.action.as_str()).collect();
+    assert!(
+        actions.contains(&"query.save") && actions.contains(&"query.delete"),
+        "{actions:?}"
+    );
+}

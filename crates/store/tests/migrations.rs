@@ -22,7 +22,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "jobs",
             "exemptions",
             "job kinds",
-            "notifications"
+            "notifications",
+            "saved queries"
         ]
     );
     // Running again is a no-op.
@@ -30,7 +31,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 8);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 9);
     again.close().await;
 }
 
@@ -91,6 +92,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "password_resets",
             "recovery_codes",
             "relationships",
+            "saved_queries",
             "scans",
             "sessions",
             "sso_configs",
@@ -113,6 +115,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
         "connectors",
         "jobs",
         "finding_exemptions",
+        "saved_queries",
     ] {
         let pk: Vec<(i64, String)> = sqlx::query(&format!("PRAGMA table_info({table})"))
             .fetch_all(&mut conn)

@@ -25,7 +25,7 @@ use rampart_store::{Page, Role, Store, Vault, WorkspaceScope};
 use sqlx::{Connection as _, Row as _};
 
 /// Tables whose rows belong to one workspace, and the column that says which.
-const WORKSPACE_TABLES: [(&str, &str); 18] = [
+const WORKSPACE_TABLES: [(&str, &str); 19] = [
     ("api_tokens", "workspace_id"),
     ("assets", "workspace_id"),
     ("audit_heads", "chain"),
@@ -42,6 +42,7 @@ const WORKSPACE_TABLES: [(&str, &str); 18] = [
     ("notification_jira_issues", "workspace_id"),
     ("notification_rules", "workspace_id"),
     ("relationships", "workspace_id"),
+    ("saved_queries", "workspace_id"),
     ("scans", "workspace_id"),
     ("support_grants", "workspace_id"),
 ];
@@ -154,6 +155,15 @@ async fn fixture() -> Fixture {
             .unwrap();
         store
             .request_support(&operator, slug, "help", ev("support.request"))
+            .await
+            .unwrap();
+        store
+            .save_query(
+                scope,
+                "prod",
+                "resource.tags.env == 'prod'",
+                ev("query.save"),
+            )
             .await
             .unwrap();
         // Notification channel, rule, delivery, Jira issue (the digest slot below).
