@@ -253,9 +253,12 @@ pub fn relationship_kind(name: &str) -> String {
         }
         kept.push(snake_case(w));
     }
+    // A kind starts with a letter (the snapshot format's snake case): words before the first
+    // one that does are dropped (`0s contained in` → `contained_in`).
     let kind = kept
         .into_iter()
         .filter(|w| !w.is_empty())
+        .skip_while(|w| !w.starts_with(|c: char| c.is_ascii_lowercase()))
         .collect::<Vec<_>>()
         .join("_");
     if kind.is_empty() {
@@ -1388,5 +1391,22 @@ mod tests {
             find(&inv, t);
         }
         assert!(inv.relationships.len() >= 5);
+    }
+
+    /// Found by the `aws_config` fuzz target: a relationship name whose first word starts with
+    /// a digit gave a kind (`0s_contained_in`) that the snapshot format rejects, so an import
+    /// could not be written and read back. Such leading words are dropped.
+    #[test]
+    fn relationship_kinds_always_start_with_a_letter() {
+        assert_eq!(relationship_kind("0s contained in Vpc"), "contained_in");
+        assert_eq!(relationship_kind("Is 42 attached to Role"), "attached_to");
+        assert_eq!(relationship_kind("_ _ 9"), "related_to");
+        for name in ["0s contained in", "9a", "Is __x", "1 2 3 uses"] {
+            let kind = relationship_kind(name);
+            assert!(
+                kind.starts_with(|c: char| c.is_ascii_lowercase()),
+                "{name:?} gave {kind:?}"
+            );
+        }
     }
 }
