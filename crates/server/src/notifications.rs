@@ -45,7 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// A rule's CEL scope must compile; a bad one is a 400 naming the field and position.
-pub(crate) fn check_scope(input: &RuleInput) -> Result<(), ApiError> {
+fn check_scope(input: &RuleInput) -> Result<(), ApiError> {
     let Some(expr) = input.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
         return Ok(());
     };
@@ -61,7 +61,7 @@ pub(crate) fn check_scope(input: &RuleInput) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub(crate) fn check_frameworks(state: &AppState, input: &RuleInput) -> Result<(), ApiError> {
+fn check_frameworks(state: &AppState, input: &RuleInput) -> Result<(), ApiError> {
     if let Some(unknown) = input
         .frameworks
         .iter()
@@ -98,17 +98,27 @@ pub(crate) async fn create_channel(
     ApiPath(ws): ApiPath<String>,
     ApiJson(body): ApiJson<ChannelInput>,
 ) -> Result<(StatusCode, Json<Channel>), ApiError> {
-    let ws = authorize(&state, &auth, &ws, Permission::ManageSettings).await?;
-    let channel = state
+    let channel = new_channel(&state, &auth, &ws, &body).await?;
+    Ok((StatusCode::CREATED, Json(channel)))
+}
+
+/// Creates a channel (shared by the API and the notifications page).
+pub(crate) async fn new_channel(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    body: &ChannelInput,
+) -> Result<Channel, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSettings).await?;
+    Ok(state
         .store
         .create_channel(
             ws.scope(),
-            &body,
+            body,
             &state.vault,
             auth.event_in(ws.scope(), "notification.channel.create"),
         )
-        .await?;
-    Ok((StatusCode::CREATED, Json(channel)))
+        .await?)
 }
 
 /// One channel.
@@ -162,16 +172,27 @@ pub(crate) async fn delete_channel(
     auth: Caller,
     ApiPath(p): ApiPath<WsObject>,
 ) -> Result<StatusCode, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageSettings).await?;
+    remove_channel(&state, &auth, &p.ws, &p.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a channel (shared by the API and the notifications page).
+pub(crate) async fn remove_channel(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSettings).await?;
     state
         .store
         .delete_channel(
             ws.scope(),
-            &p.id,
+            id,
             auth.event_in(ws.scope(), "notification.channel.delete"),
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Queues a test message to the channel; a worker sends it and the delivery log (and the job)
@@ -184,16 +205,26 @@ pub(crate) async fn test_channel(
     auth: Caller,
     ApiPath(p): ApiPath<WsObject>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageSettings).await?;
-    let job = state
+    let job = queue_test(&state, &auth, &p.ws, &p.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Queues a test message (shared by the API and the notifications page).
+pub(crate) async fn queue_test(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    id: &str,
+) -> Result<Job, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSettings).await?;
+    Ok(state
         .store
         .enqueue_channel_test(
             ws.scope(),
-            &p.id,
+            id,
             auth.event_in(ws.scope(), "notification.channel.test"),
         )
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+        .await?)
 }
 
 /// The workspace's notification rules.
@@ -220,18 +251,29 @@ pub(crate) async fn create_rule(
     ApiPath(ws): ApiPath<String>,
     ApiJson(body): ApiJson<RuleInput>,
 ) -> Result<(StatusCode, Json<Rule>), ApiError> {
-    let ws = authorize(&state, &auth, &ws, Permission::ManageSettings).await?;
-    check_scope(&body)?;
-    check_frameworks(&state, &body)?;
-    let rule = state
+    let rule = new_rule(&state, &auth, &ws, &body).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+/// Creates a rule after checking its scope and frameworks (shared by the API and the
+/// notifications page).
+pub(crate) async fn new_rule(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    body: &RuleInput,
+) -> Result<Rule, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSettings).await?;
+    check_scope(body)?;
+    check_frameworks(state, body)?;
+    Ok(state
         .store
         .create_rule(
             ws.scope(),
-            &body,
+            body,
             auth.event_in(ws.scope(), "notification.rule.create"),
         )
-        .await?;
-    Ok((StatusCode::CREATED, Json(rule)))
+        .await?)
 }
 
 /// One rule.
@@ -286,16 +328,27 @@ pub(crate) async fn delete_rule(
     auth: Caller,
     ApiPath(p): ApiPath<WsObject>,
 ) -> Result<StatusCode, ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::ManageSettings).await?;
+    remove_rule(&state, &auth, &p.ws, &p.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a rule (shared by the API and the notifications page).
+pub(crate) async fn remove_rule(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSettings).await?;
     state
         .store
         .delete_rule(
             ws.scope(),
-            &p.id,
+            id,
             auth.event_in(ws.scope(), "notification.rule.delete"),
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::{Nav, UiCaller, UiError, render, scoped, when};
 use crate::error::ApiError;
+use crate::notifications as notify;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -307,18 +308,7 @@ async fn add_channel(
     let form = fields(&body);
     let result = async {
         let input = channel_input(&form).map_err(ApiError::bad_request)?;
-        let ws =
-            crate::authz::authorize(&state, &ui.caller, &slug, Permission::ManageSettings).await?;
-        let c = state
-            .store
-            .create_channel(
-                ws.scope(),
-                &input,
-                &state.vault,
-                ui.caller
-                    .event_in(ws.scope(), "notification.channel.create"),
-            )
-            .await?;
+        let c = notify::new_channel(&state, &ui.caller, &slug, &input).await?;
         Ok(format!("Channel {} added.", c.name))
     }
     .await;
@@ -330,23 +320,14 @@ async fn test_channel(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let result = async {
-        let ws =
-            crate::authz::authorize(&state, &ui.caller, &slug, Permission::ManageSettings).await?;
-        let job = state
-            .store
-            .enqueue_channel_test(
-                ws.scope(),
-                &id,
-                ui.caller.event_in(ws.scope(), "notification.channel.test"),
+    let result = notify::queue_test(&state, &ui.caller, &slug, &id)
+        .await
+        .map(|job| {
+            format!(
+                "Test message queued (job {}); its delivery appears below once a worker sends it.",
+                job.id
             )
-            .await?;
-        Ok(format!(
-            "Test message queued (job {}); its delivery appears below once a worker sends it.",
-            job.id
-        ))
-    }
-    .await;
+        });
     outcome(&state, &ui, &slug, result).await
 }
 
@@ -355,19 +336,9 @@ async fn delete_channel(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let ws = crate::authz::authorize(&state, &ui.caller, &slug, Permission::ManageSettings)
+    notify::remove_channel(&state, &ui.caller, &slug, &id)
         .await
         .map_err(|e| ui.fail(e))?;
-    state
-        .store
-        .delete_channel(
-            ws.scope(),
-            &id,
-            ui.caller
-                .event_in(ws.scope(), "notification.channel.delete"),
-        )
-        .await
-        .map_err(|e| ui.fail(e.into()))?;
     Ok(Redirect::to(&format!("/w/{slug}/notifications#channels")).into_response())
 }
 
@@ -396,18 +367,7 @@ async fn add_rule(
                 "invalid channels: choose at least one channel",
             ));
         }
-        crate::notifications::check_scope(&input)?;
-        crate::notifications::check_frameworks(&state, &input)?;
-        let ws =
-            crate::authz::authorize(&state, &ui.caller, &slug, Permission::ManageSettings).await?;
-        let r = state
-            .store
-            .create_rule(
-                ws.scope(),
-                &input,
-                ui.caller.event_in(ws.scope(), "notification.rule.create"),
-            )
-            .await?;
+        let r = notify::new_rule(&state, &ui.caller, &slug, &input).await?;
         Ok(format!("Rule {} added.", r.name))
     }
     .await;
@@ -419,17 +379,8 @@ async fn delete_rule(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let ws = crate::authz::authorize(&state, &ui.caller, &slug, Permission::ManageSettings)
+    notify::remove_rule(&state, &ui.caller, &slug, &id)
         .await
         .map_err(|e| ui.fail(e))?;
-    state
-        .store
-        .delete_rule(
-            ws.scope(),
-            &id,
-            ui.caller.event_in(ws.scope(), "notification.rule.delete"),
-        )
-        .await
-        .map_err(|e| ui.fail(e.into()))?;
     Ok(Redirect::to(&format!("/w/{slug}/notifications#rules")).into_response())
 }
