@@ -670,9 +670,11 @@ async fn the_weekly_digest_fires_once_per_slot_to_digest_email_channels() {
     assert_eq!(fired.len(), 1);
     // A second scheduler (or tick) in the same slot does nothing.
     assert!(store.schedule_digests(next_week).await.unwrap().is_empty());
+    // A later tick in the same slot does nothing either. (The slot's own time plus 5 minutes,
+    // not `next_week` plus 5: run a few minutes before Monday 08:00, that would be the next slot.)
     assert!(
         store
-            .schedule_digests(next_week + TimeDelta::minutes(5))
+            .schedule_digests(rampart_store::digest_slot(next_week) + TimeDelta::minutes(5))
             .await
             .unwrap()
             .is_empty()

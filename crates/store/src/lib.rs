@@ -79,7 +79,7 @@ pub use identity::*;
 pub use jobs::{ClaimedJob, Heartbeat, Job, JobKind, JobState, NewJob, Reaped, Scheduled};
 pub use notifications::{
     Change, Channel, ChannelInput, ChannelKind, Delivery, DeliveryAttempt, DigestCounts,
-    FindingChange, JiraIssue, Purpose, Rule, RuleInput,
+    FindingChange, JiraIssue, Purpose, Rule, RuleInput, digest_slot,
 };
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
 pub use saved::{MAX_QUERY_CHARS, MAX_SAVED_QUERIES, SavedQuery};
