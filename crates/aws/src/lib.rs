@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType};
+use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType, Sweep};
 use serde_json::{Map, Value};
 
 mod account;
@@ -124,6 +124,9 @@ pub struct Collection {
     pub accounts: Vec<String>,
     /// Regions that were scanned.
     pub regions: Vec<String>,
+    /// What was listed completely (see [`sweeps`]): stored assets under a sweep that this
+    /// collection does not hold are gone; the others are kept.
+    pub sweeps: Vec<Sweep>,
 }
 
 /// Errors that stop a scan before it starts.
@@ -544,6 +547,12 @@ pub async fn collect(
                     .relationships
                     .extend(member.inventory.relationships);
                 collection.errors.extend(member.errors);
+                collection.sweeps.extend(
+                    member
+                        .sweeps
+                        .into_iter()
+                        .filter(|s| s.resource_type != "aws.organizations.account"),
+                );
                 for r in member.regions {
                     if !collection.regions.contains(&r) {
                         collection.regions.push(r);
@@ -761,11 +770,124 @@ async fn collect_account(
             assets,
             relationships,
         },
+        sweeps: sweeps(&account, &units, &errors),
         errors,
         accounts: vec![account.clone()],
         account_id: account,
         regions,
     })
+}
+
+/// The asset types each collection unit (service) lists, so that a unit that ran without a
+/// failed listing vouches that no other asset of these types exists in its account and region
+/// (any region for the global units). Types read only as references by a unit (an instance's
+/// security groups read by EKS) are not listed under it; account-wide summaries
+/// (`aws.account`, `aws.account.region`) are never swept.
+pub const UNIT_TYPES: &[(&str, &[&str])] = &[
+    (
+        "iam",
+        &[
+            "aws.iam.user",
+            "aws.iam.group",
+            "aws.iam.role",
+            "aws.iam.policy",
+            "aws.iam.instance_profile",
+            "aws.iam.oidc_provider",
+            "aws.iam.saml_provider",
+            "aws.iam.server_certificate",
+        ],
+    ),
+    ("s3", &["aws.s3.bucket"]),
+    ("organizations", &["aws.organizations.account"]),
+    (
+        "ec2",
+        &[
+            "aws.ec2.instance",
+            "aws.ec2.security_group",
+            "aws.ec2.network_acl",
+            "aws.ec2.vpc",
+            "aws.ec2.subnet",
+            "aws.ec2.route_table",
+            "aws.ec2.internet_gateway",
+            "aws.ec2.nat_gateway",
+            "aws.ec2.volume",
+            "aws.ec2.snapshot",
+            "aws.ec2.image",
+            "aws.ec2.network_interface",
+            "aws.ec2.eip",
+            "aws.ec2.vpc_endpoint",
+            "aws.ec2.vpc_peering_connection",
+        ],
+    ),
+    ("kms", &["aws.kms.key"]),
+    ("cloudtrail", &["aws.cloudtrail.trail"]),
+    (
+        "rds",
+        &[
+            "aws.rds.db_instance",
+            "aws.rds.db_cluster",
+            "aws.rds.db_snapshot",
+            "aws.rds.db_cluster_snapshot",
+        ],
+    ),
+    ("efs", &["aws.efs.file_system"]),
+    ("lambda", &["aws.lambda.function"]),
+    (
+        "elasticloadbalancing",
+        &["aws.elbv2.load_balancer", "aws.elbv2.listener"],
+    ),
+    ("acm", &["aws.acm.certificate"]),
+    ("secretsmanager", &["aws.secretsmanager.secret"]),
+    ("eks", &["aws.eks.cluster"]),
+    ("ecr", &["aws.ecr.repository"]),
+    ("dynamodb", &["aws.dynamodb.table"]),
+    ("sqs", &["aws.sqs.queue"]),
+    ("guardduty", &["aws.guardduty.detector"]),
+    ("logs", &["aws.logs.log_group", "aws.logs.metric_filter"]),
+    ("cloudwatch", &["aws.cloudwatch.alarm"]),
+    ("sns", &["aws.sns.topic", "aws.sns.subscription"]),
+];
+
+/// Calls whose failure leaves a field of an asset unknown but never leaves an asset out: they
+/// do not stop their unit from vouching for its listing. Any other failed call in a unit does.
+pub const FIELD_ONLY_CALLS: &[(&str, &str)] = &[
+    ("ec2", "GetEbsEncryptionByDefault"),
+    ("ec2", "GetEbsDefaultKmsKeyId"),
+    ("lambda", "GetPolicy"),
+    ("lambda", "ListFunctionUrlConfigs"),
+];
+
+/// The sweeps of one account's collection: for every unit that ran with no failed call (other
+/// than [`FIELD_ONLY_CALLS`]), each of its [`UNIT_TYPES`] in its region (any region for a
+/// global unit, whose assets carry their own region, such as a bucket's).
+fn sweeps(account: &str, units: &[(String, String)], errors: &[CollectionError]) -> Vec<Sweep> {
+    let mut out = Vec::new();
+    for (service, region) in units {
+        let failed = errors.iter().any(|e| {
+            e.account == account
+                && &e.service == service
+                && &e.region == region
+                && !FIELD_ONLY_CALLS.contains(&(e.service.as_str(), e.operation.as_str()))
+        });
+        if failed {
+            continue;
+        }
+        let types = UNIT_TYPES
+            .iter()
+            .find(|(s, _)| s == service)
+            .map(|(_, t)| *t)
+            .unwrap_or_default();
+        for ty in types {
+            out.push(Sweep {
+                provider: Provider::Aws,
+                account: account.to_string(),
+                region: (region != "global").then(|| region.clone()),
+                resource_type: (*ty).to_string(),
+            });
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Derived fields (docs/asset-types.md, **derived**): a trail's `s3BucketLogging` is the
@@ -822,4 +944,103 @@ pub(crate) fn obj<const N: usize>(fields: [(&str, Value); N]) -> Value {
         }
     }
     Value::Object(m)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn err(service: &str, region: &str, operation: &str) -> CollectionError {
+        CollectionError {
+            account: "111111111111".into(),
+            service: service.into(),
+            region: region.into(),
+            operation: operation.into(),
+            message: "AccessDenied".into(),
+        }
+    }
+
+    fn units() -> Vec<(String, String)> {
+        let mut u: Vec<(String, String)> = GLOBAL_SERVICES
+            .iter()
+            .map(|s| (s.to_string(), "global".to_string()))
+            .collect();
+        for s in REGIONAL_SERVICES {
+            u.push((s.to_string(), "eu-west-1".into()));
+        }
+        u
+    }
+
+    fn swept(sweeps: &[Sweep], ty: &str, region: Option<&str>) -> bool {
+        sweeps
+            .iter()
+            .any(|s| s.resource_type == ty && s.region.as_deref() == region)
+    }
+
+    #[test]
+    fn every_collected_service_declares_its_types() {
+        for service in GLOBAL_SERVICES.iter().chain(REGIONAL_SERVICES) {
+            let declared = UNIT_TYPES.iter().any(|(s, _)| s == service);
+            // These only fill the account-wide summaries, which are never swept.
+            let summary_only = ["account", "config", "access-analyzer", "securityhub"];
+            assert_eq!(
+                declared,
+                !summary_only.contains(service),
+                "{service}: declare the asset types it lists in UNIT_TYPES"
+            );
+        }
+        for (service, types) in UNIT_TYPES {
+            for ty in *types {
+                ResourceType::parse(ty).unwrap();
+                assert!(ty.starts_with("aws."), "{service}: {ty}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_listing_withholds_only_its_units_sweep() {
+        let all = sweeps("111111111111", &units(), &[]);
+        assert!(swept(&all, "aws.ec2.volume", Some("eu-west-1")));
+        assert!(swept(&all, "aws.s3.bucket", None), "buckets in any region");
+        assert!(swept(&all, "aws.iam.user", None));
+        assert!(
+            !all.iter()
+                .any(|s| s.resource_type.starts_with("aws.account"))
+        );
+
+        let some = sweeps(
+            "111111111111",
+            &units(),
+            &[
+                err("ec2", "eu-west-1", "DescribeVolumes"),
+                err("s3", "global", "ListBuckets"),
+            ],
+        );
+        assert!(!swept(&some, "aws.ec2.volume", Some("eu-west-1")));
+        assert!(!swept(&some, "aws.ec2.instance", Some("eu-west-1")));
+        assert!(!swept(&some, "aws.s3.bucket", None));
+        assert!(swept(&some, "aws.sqs.queue", Some("eu-west-1")));
+        assert!(swept(&some, "aws.iam.user", None));
+        assert_eq!(all.len() - some.len(), 15 + 1, "ec2's and s3's types only");
+    }
+
+    #[test]
+    fn field_only_failures_and_other_accounts_do_not_withhold_a_sweep() {
+        let mut other = err("sqs", "eu-west-1", "ListQueues");
+        other.account = "222222222222".into();
+        let s = sweeps(
+            "111111111111",
+            &units(),
+            &[
+                err("ec2", "eu-west-1", "GetEbsDefaultKmsKeyId"),
+                err("lambda", "eu-west-1", "ListFunctionUrlConfigs"),
+                other,
+            ],
+        );
+        assert!(swept(&s, "aws.ec2.volume", Some("eu-west-1")));
+        assert!(swept(&s, "aws.lambda.function", Some("eu-west-1")));
+        assert!(swept(&s, "aws.sqs.queue", Some("eu-west-1")));
+        assert!(s.iter().all(|w| w.account == "111111111111"));
+    }
 }

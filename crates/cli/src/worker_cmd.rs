@@ -445,6 +445,8 @@ struct Collected {
     regions: Vec<String>,
     /// How many calls failed, and the first [`MAX_ERRORS_IN_RESULT`] of them.
     failed: (usize, Vec<Value>),
+    /// What was listed completely: stored assets under it that were not seen are gone.
+    sweeps: Vec<rampart_model::Sweep>,
 }
 
 /// A failed call as the job's result shows it.
@@ -547,6 +549,7 @@ impl Executor for AwsScanExecutor {
                             call_json(&e.account, &e.service, &e.region, &e.operation, &e.message)
                         }),
                         inventory: c.inventory,
+                        sweeps: c.sweeps,
                     }
                 }
                 "gcp" => {
@@ -563,6 +566,7 @@ impl Executor for AwsScanExecutor {
                             call_json(&e.scope, &e.service, "global", &e.operation, &e.message)
                         }),
                         inventory: c.inventory,
+                        sweeps: Vec::new(),
                     }
                 }
                 "azure" => {
@@ -582,6 +586,7 @@ impl Executor for AwsScanExecutor {
                             call_json(&e.account, &e.service, &e.region, &e.operation, &e.message)
                         }),
                         inventory: c.inventory,
+                        sweeps: Vec::new(),
                     }
                 }
                 other => {
@@ -596,13 +601,21 @@ impl Executor for AwsScanExecutor {
                 accounts,
                 regions,
                 failed: (failed_calls, errors),
+                sweeps,
             } = collected;
-            let scan =
-                rampart_worker::evaluate_and_record(&ctx, catalog, &source, inventory, Utc::now())
-                    .await?;
+            let scan = rampart_worker::evaluate_and_record(
+                &ctx,
+                catalog,
+                &source,
+                inventory,
+                &sweeps,
+                Utc::now(),
+            )
+            .await?;
             Ok(json!({
                 "scan": scan.id,
                 "assets": scan.asset_count,
+                "gone": scan.gone_count,
                 "failed": scan.fail_count,
                 "accounts": accounts,
                 "regions": regions,

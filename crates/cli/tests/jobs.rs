@@ -4,7 +4,8 @@
 //! - a worker killed with SIGKILL in the middle of a scan loses the job when its lease lapses;
 //!   a second worker reclaims it and completes it; one scan is recorded, no finding twice;
 //! - a running scan cancelled through the store stops at the worker's next heartbeat, and the
-//!   worker goes on to the next job.
+//!   worker goes on to the next job;
+//! - a second scan marks a deleted resource gone and keeps one whose listing failed.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -17,9 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::moto::{Moto, start_moto};
+use common::moto::{Moto, env_path, start_moto, start_moto_seeded};
 use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
-use rampart_store::{FindingFilter, Job, JobState, NewJob, Page, Store, Vault, WorkspaceScope};
+use rampart_store::{
+    AssetFilter, FindingFilter, Job, JobState, NewJob, Page, Store, Vault, WorkspaceScope,
+};
 
 /// A TCP relay to `upstream` that holds every connection while shut.
 struct Gate {
@@ -416,4 +419,145 @@ async fn queued_imports_are_run_by_a_worker() {
         scans.items[0]
     );
     assert!(scans.items[0].asset_count > 10);
+}
+
+/// Issue 3: "a second scan that marks a deleted resource as gone while keeping one whose listing
+/// failed". moto enforces IAM policies after the seed; the first scan runs as `scanner` (may
+/// list everything), the second as `auditor` (may not list volumes). Between them a queue and
+/// the volume are deleted: the queue is gone, the volume (unlisted) is kept.
+#[tokio::test]
+async fn a_second_scan_marks_a_deleted_resource_gone_and_keeps_one_whose_listing_failed() {
+    let (moto, ids) = start_moto_seeded(
+        &[("INITIAL_NO_AUTH_ACTION_COUNT", "40")],
+        "../aws/tests/seed_gone.py",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("vault.key");
+    std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
+    let vault = Vault::from_file(&key).unwrap();
+    let store = Store::open_data_dir(&data).await.unwrap();
+    store.create_workspace("acme", "Acme").await.unwrap();
+    let scope = store.operator_scope("acme").await.unwrap().unwrap();
+    let mut connectors = Vec::new();
+    for user in ["scanner", "auditor"] {
+        let secret = serde_json::json!({
+            "access_key_id": ids[user]["accessKeyId"],
+            "secret_access_key": ids[user]["secretAccessKey"],
+        });
+        let c = store
+            .create_connector(
+                &scope,
+                user,
+                "aws",
+                &serde_json::json!({ "regions": ["us-east-1"], "endpoint_url": moto.url }),
+                secret.to_string().as_bytes(),
+                &vault,
+                ev("connector.create"),
+            )
+            .await
+            .unwrap();
+        connectors.push(c);
+    }
+    let _w = worker(&data, &key);
+    let scan = |connector: String| {
+        let store = store.clone();
+        let scope = scope.clone();
+        async move {
+            let job = store
+                .enqueue_job(&scope, NewJob::scan(&connector), ev("job.enqueue"))
+                .await
+                .unwrap();
+            let done = wait_for(&store, &scope, &job.id, "the scan", |j| {
+                j.state.is_terminal()
+            })
+            .await;
+            assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+            done.result.unwrap()
+        }
+    };
+    let data_ws = store.scoped(&scope);
+    let native_ids = |gone: bool| {
+        let data_ws = &data_ws;
+        async move {
+            let filter = AssetFilter {
+                gone,
+                ..AssetFilter::default()
+            };
+            let mut out = Vec::new();
+            let mut offset = 0;
+            loop {
+                let page = data_ws
+                    .list_assets(&filter, Page::new(500, offset))
+                    .await
+                    .unwrap();
+                let n = page.items.len() as u64;
+                out.extend(page.items.into_iter().map(|a| a.native_id));
+                offset += n;
+                if n == 0 || offset >= page.total {
+                    break;
+                }
+            }
+            out
+        }
+    };
+    let volume_arn = format!(
+        "arn:aws:ec2:us-east-1:123456789012:volume/{}",
+        ids["volume"].as_str().unwrap()
+    );
+    let doomed = ids["doomed-queue"]["arn"].as_str().unwrap().to_owned();
+    let kept = ids["kept-queue"]["arn"].as_str().unwrap().to_owned();
+
+    let first = scan(connectors[0].id.clone()).await;
+    assert_eq!(first["gone"], 0, "{first}");
+    let present = native_ids(false).await;
+    for arn in [&volume_arn, &doomed, &kept] {
+        assert!(present.contains(arn), "{arn} not collected: {present:?}");
+    }
+
+    // Delete the queue and the volume in "AWS".
+    let out = Command::new(env_path("RAMPART_MOTO_PYTHON"))
+        .args([
+            "-c",
+            "import boto3, os, sys\n\
+kw = dict(region_name='us-east-1', endpoint_url=os.environ['AWS_ENDPOINT_URL'],\n\
+          aws_access_key_id=sys.argv[1], aws_secret_access_key=sys.argv[2])\n\
+boto3.client('sqs', **kw).delete_queue(QueueUrl=sys.argv[3])\n\
+boto3.client('ec2', **kw).delete_volume(VolumeId=sys.argv[4])\n",
+            ids["scanner"]["accessKeyId"].as_str().unwrap(),
+            ids["scanner"]["secretAccessKey"].as_str().unwrap(),
+            ids["doomed-queue"]["url"].as_str().unwrap(),
+            ids["volume"].as_str().unwrap(),
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let second = scan(connectors[1].id.clone()).await;
+    let errors = second["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["service"] == "ec2"
+            && e["operation"] == "DescribeVolumes"
+            && e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("AccessDenied")),
+        "the volume listing was refused: {second}"
+    );
+    assert_eq!(second["gone"], 1, "only the deleted queue: {second}");
+    assert_eq!(native_ids(true).await, vec![doomed.clone()]);
+    let present = native_ids(false).await;
+    assert!(present.contains(&kept), "{present:?}");
+    assert!(
+        present.contains(&volume_arn),
+        "the volume's listing failed: it is kept, not gone"
+    );
+    assert!(!present.contains(&doomed));
+    let scans = data_ws.list_scans(Page::default()).await.unwrap();
+    assert_eq!(scans.items[0].gone_count, 1);
 }

@@ -443,6 +443,22 @@ pub struct Scan {
     pub fail_count: u64,
     pub error_count: u64,
     pub message: Option<String>,
+    /// Stored assets this scan found gone (see [`Sweep`]).
+    #[serde(default)]
+    pub gone_count: u64,
+}
+
+/// A part of an estate that a scan listed completely: every asset of `resource_type` in
+/// `account` (and `region`, or any region when `None`) that exists was in the scan's inventory.
+/// An asset stored from an earlier scan that falls under a sweep and is not in the new
+/// inventory is gone; one outside every sweep (its listing failed, or it was not scanned) is
+/// kept as it was.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Sweep {
+    pub provider: Provider,
+    pub account: String,
+    pub region: Option<String>,
+    pub resource_type: String,
 }
 
 /// A parsed inventory: assets and the relationships between them.

@@ -200,6 +200,10 @@ impl From<RelatedAsset> for RelationshipOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssetDetail {
     pub asset: AssetOut,
+    /// When a scan found the asset gone (it listed the asset's type, account and region
+    /// completely without it); `null` while it exists. A gone asset keeps its last known
+    /// configuration and findings, which no longer apply.
+    pub gone_at: Option<DateTime<Utc>>,
     /// Security score 0–100: 100 multiplied by a severity factor per failing control
     /// (critical 0.5, high 0.7, medium 0.85, low 0.95, info 1).
     pub score: f64,
@@ -446,6 +450,9 @@ pub struct ScanOut {
     pub fail_count: u64,
     pub error_count: u64,
     pub message: Option<String>,
+    /// Stored assets this scan found gone: it listed their type, account and region completely
+    /// and did not see them.
+    pub gone_count: u64,
 }
 
 impl From<Scan> for ScanOut {
@@ -461,6 +468,7 @@ impl From<Scan> for ScanOut {
             fail_count: s.fail_count,
             error_count: s.error_count,
             message: s.message,
+            gone_count: s.gone_count,
         }
     }
 }
@@ -495,6 +503,15 @@ pub(crate) fn page(limit: Option<u32>, offset: Option<u64>) -> Page {
     Page::new(limit.unwrap_or(DEFAULT_PAGE_SIZE), offset.unwrap_or(0))
 }
 
+/// Whether an asset still exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetState {
+    #[default]
+    Present,
+    Gone,
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AssetParams {
@@ -505,6 +522,9 @@ pub struct AssetParams {
     pub provider: Option<String>,
     pub account: Option<String>,
     pub region: Option<String>,
+    /// `present` (the default) for the assets that exist, `gone` for those a later scan no
+    /// longer found.
+    pub state: Option<AssetState>,
     /// CEL filter over the asset, e.g. `type == "aws.s3.bucket" && tags.env == "prod"`.
     pub q: Option<String>,
     /// Page size, 1 to 500 (default 50).
@@ -817,6 +837,7 @@ async fn list_assets(
         provider: p.provider,
         account: p.account,
         region: p.region,
+        gone: p.state == Some(AssetState::Gone),
     };
     let result = filtered_assets(&ws, &filter, p.q.as_deref(), page(p.limit, p.offset)).await?;
     Ok(Json(AssetList {
@@ -842,6 +863,7 @@ async fn get_asset(
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     let relationships = ws.relationships_of(&id).await?;
+    let gone_at = ws.asset_gone_at(&id).await?.flatten();
     let findings = ws
         .list_findings(
             &FindingFilter {
@@ -854,6 +876,7 @@ async fn get_asset(
     let insight = asset_insight(&ws, &asset, &findings.items).await?;
     Ok(Json(AssetDetail {
         asset: asset.into(),
+        gone_at,
         score: insight.score,
         exposure: insight.exposure,
         attack_paths: insight.paths.into_iter().map(AttackPathOut::from).collect(),
@@ -1343,7 +1366,7 @@ impl Modify for StandardErrors {
         crate::reports::framework_report, crate::reports::export_findings,
         crate::reports::export_assets
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, AssetState)),
     modifiers(&SessionCookieScheme, &StandardErrors),
     security(("session_cookie" = []), ("api_token" = [])),
     tags(

@@ -923,6 +923,8 @@ struct AssetsQuery {
     provider: Option<String>,
     account: Option<String>,
     region: Option<String>,
+    /// `gone` lists the assets a scan found gone.
+    state: Option<String>,
     q: Option<String>,
     offset: Option<u64>,
 }
@@ -1005,12 +1007,14 @@ async fn assets(
     let account = clean(q.account);
     let region = clean(q.region);
     let expr = q.q.unwrap_or_default();
+    let gone = q.state.as_deref() == Some("gone");
     let set = |v: &str| (!v.is_empty()).then(|| v.to_owned());
     let filter = AssetFilter {
         resource_type: set(&type_filter),
         provider: set(&provider),
         account: set(&account),
         region: set(&region),
+        gone,
     };
     let page_req = Page::new(PAGE_SIZE, q.offset.unwrap_or(0));
     let (result, error) = match api::filtered_assets(&ws, &filter, Some(&expr), page_req).await {
@@ -1032,6 +1036,7 @@ async fn assets(
         ("region", region.as_str()),
         ("type", type_filter.as_str()),
         ("q", expr.as_str()),
+        ("state", if gone { "gone" } else { "" }),
     ];
     // A facet link sets one parameter and keeps the others (the page starts over at offset 0).
     let with = |key: &str, value: &str| {
@@ -1063,7 +1068,40 @@ async fn assets(
             })
             .collect(),
     })
-    .collect();
+    .collect::<Vec<_>>();
+    // Present and gone assets under the same filters (the other state counted apart).
+    let other = ws
+        .list_assets(
+            &AssetFilter {
+                gone: !gone,
+                ..filter.clone()
+            },
+            Page::new(1, 0),
+        )
+        .await?
+        .total;
+    let this = ws.list_assets(&filter, Page::new(1, 0)).await?.total;
+    let (present_n, gone_n) = if gone { (other, this) } else { (this, other) };
+    let mut facets = facets;
+    facets.push(FacetGroup {
+        id: "state",
+        label: "State",
+        clear: None,
+        values: vec![
+            FacetLink {
+                href: with("state", ""),
+                selected: !gone,
+                value: "present".to_owned(),
+                count: present_n,
+            },
+            FacetLink {
+                href: with("state", "gone"),
+                selected: gone,
+                value: "gone".to_owned(),
+                count: gone_n,
+            },
+        ],
+    });
     let base = assets_url(&slug, &current);
     let saved = state
         .store
@@ -1142,6 +1180,8 @@ struct AssetPage {
     native_id: String,
     first_seen: String,
     last_seen: String,
+    /// When a scan found the asset gone.
+    gone_at: Option<String>,
     tags: Vec<(String, String)>,
     config: String,
     /// Security score 0–100, rounded.
@@ -1233,6 +1273,7 @@ async fn asset(
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     let relationships = ws.relationships_of(&id).await?;
+    let gone_at = ws.asset_gone_at(&id).await?.flatten().map(when);
     let findings = ws
         .list_findings(
             &FindingFilter {
@@ -1302,6 +1343,7 @@ async fn asset(
         native_id: a.native_id,
         first_seen: when(a.first_seen),
         last_seen: when(a.last_seen),
+        gone_at,
         tags: a.tags.into_iter().collect(),
         config: serde_json::to_string_pretty(&a.config).unwrap_or_default(),
         graph_svg: String::new(),

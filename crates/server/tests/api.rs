@@ -382,7 +382,7 @@ async fn openapi_3_1_lists_the_paths() {
         .as_array()
         .unwrap();
     let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for n in ["ws", "type", "q", "limit", "offset"] {
+    for n in ["ws", "type", "state", "q", "limit", "offset"] {
         assert!(
             names.contains(&n),
             "assets parameter {n} missing: {names:?}"
@@ -390,6 +390,29 @@ async fn openapi_3_1_lists_the_paths() {
     }
     assert!(doc["components"]["schemas"]["AssetOut"].is_object());
     assert!(doc["components"]["securitySchemes"]["session_cookie"].is_object());
+    // Every schema reference resolves (a dangling one breaks generated clients).
+    fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r);
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling reference {r}"
+        );
+    }
     // Served without authentication, and identical to the in-process description.
     let local =
         serde_json::to_value(<rampart_server::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
@@ -508,6 +531,142 @@ async fn inventory_facets_count_values_and_filter_by_them() {
         "{html}"
     );
     assert!(!html.contains("style="), "no inline style");
+}
+
+/// Gone assets (issue 3: a scan that listed a type completely without an asset): out of the
+/// inventory and its counts, listed apart (`state=gone`, the "State" facet), and their page and
+/// API detail say since when.
+#[tokio::test]
+async fn gone_assets_leave_the_inventory_and_are_marked_on_their_page() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let instance = t
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.ec2.instance")
+        .unwrap()
+        .clone();
+    let total = |v: serde_json::Value| v["total"].as_u64().unwrap();
+    let before = total(
+        t.get_json("/api/v1/workspaces/acme/assets?limit=1", &s)
+            .await,
+    );
+
+    // A scan that listed the instances of its account and region and saw none.
+    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
+    let mut inventory = t.inventory.clone();
+    inventory
+        .assets
+        .retain(|a| a.resource_type.as_str() != "aws.ec2.instance");
+    let instances_before = t
+        .inventory
+        .assets
+        .iter()
+        .filter(|a| {
+            a.resource_type.as_str() == "aws.ec2.instance"
+                && a.account == instance.account
+                && a.region == instance.region
+        })
+        .count() as u64;
+    let sweep = rampart_model::Sweep {
+        provider: instance.provider,
+        account: instance.account.clone(),
+        region: Some(instance.region.clone()),
+        resource_type: "aws.ec2.instance".into(),
+    };
+    let evaluations = t.catalog.evaluate(
+        &inventory,
+        common::observed_at() + chrono::TimeDelta::hours(1),
+    );
+    let catalog = t.catalog.clone();
+    let scan = t
+        .store
+        .scoped(&scope)
+        .record_swept_scan_at(
+            "second scan",
+            &inventory,
+            &[sweep],
+            &evaluations,
+            |id| catalog.control(id).map(|c| c.severity).unwrap_or_default(),
+            common::observed_at() + chrono::TimeDelta::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scan.gone_count, instances_before);
+
+    let after = total(
+        t.get_json("/api/v1/workspaces/acme/assets?limit=1", &s)
+            .await,
+    );
+    assert_eq!(after, before - instances_before);
+    let gone = t
+        .get_json("/api/v1/workspaces/acme/assets?state=gone", &s)
+        .await;
+    assert_eq!(total(gone.clone()), instances_before);
+    assert!(
+        gone["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == instance.id.as_str())
+    );
+    let bad = t
+        .get("/api/v1/workspaces/acme/assets?state=vanished", Some(&s))
+        .await;
+    assert_eq!(bad.status(), 400);
+    let detail = t
+        .get_json(
+            &format!("/api/v1/workspaces/acme/assets/{}", instance.id),
+            &s,
+        )
+        .await;
+    assert!(detail["gone_at"].is_string(), "{detail}");
+    let scans = t.get_json("/api/v1/workspaces/acme/scans", &s).await;
+    assert_eq!(scans["items"][0]["gone_count"], instances_before);
+    // Its findings no longer count as failing.
+    let failing = t
+        .get_json(
+            &format!(
+                "/api/v1/workspaces/acme/findings?status=fail&asset={}",
+                instance.id
+            ),
+            &s,
+        )
+        .await;
+    assert_eq!(total(failing), 0);
+
+    let page = t
+        .get(&format!("/w/acme/assets/{}", instance.id), Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"gone-banner\""), "{page}");
+    let list = t
+        .get("/w/acme/assets", Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("id=\"facet-state\""), "{list}");
+    assert!(
+        list.contains(&format!(
+            "<a href=\"/w/acme/assets?state=gone\">gone</a> <span class=\"muted\">{instances_before}</span>"
+        )),
+        "{list}"
+    );
+    assert!(!list.contains(&format!("/w/acme/assets/{}\"", instance.id)));
+    let gone_list = t
+        .get("/w/acme/assets?state=gone", Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        gone_list.contains(&format!("/w/acme/assets/{}\"", instance.id)),
+        "{gone_list}"
+    );
 }
 
 /// The overview (issue 8: "trend across scans, top failing controls, recent changes"): after a

@@ -23,7 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use rampart_model::{
     Asset, Evaluation, Finding, FindingStatus, Inventory, Provider, Relationship, ResourceType,
-    Scan, ScanStatus, Severity,
+    Scan, ScanStatus, Severity, Sweep,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Executor as _, Row as _};
@@ -63,21 +63,48 @@ pub(crate) mod sql {
             .join(", ")
     }
 
-    /// Upserts `rows` assets: `$1` workspace, then 11 parameters per asset.
+    /// Upserts `rows` assets seen by scan `$2`: `$1` workspace, then 11 parameters per asset.
+    /// An asset seen again is no longer gone.
     pub fn upsert_assets(rows: usize) -> String {
         format!(
-            "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen) \
+            "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, last_scan_id) \
              VALUES {} \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
                provider = excluded.provider, account = excluded.account, region = excluded.region, \
                type = excluded.type, native_id = excluded.native_id, name = excluded.name, \
                tags = excluded.tags, config = excluded.config, \
                first_seen = CASE WHEN excluded.first_seen < assets.first_seen THEN excluded.first_seen ELSE assets.first_seen END, \
-               last_seen = CASE WHEN excluded.last_seen > assets.last_seen THEN excluded.last_seen ELSE assets.last_seen END \
+               last_seen = CASE WHEN excluded.last_seen > assets.last_seen THEN excluded.last_seen ELSE assets.last_seen END, \
+               last_scan_id = excluded.last_scan_id, gone_at = NULL, gone_scan_id = NULL \
              WHERE assets.workspace_id = $1",
-            tuples(rows, 2, 11, "")
+            tuples(rows, 3, 11, ", $2")
         )
     }
+
+    /// Marks gone the assets under one sweep that scan `$3` did not see: `$2` time, `$4`
+    /// provider, `$5` account, `$6` type, and with `regional` `$7` region.
+    pub fn mark_gone(regional: bool) -> String {
+        format!(
+            "UPDATE assets SET gone_at = $2, gone_scan_id = $3 \
+             WHERE workspace_id = $1 AND gone_at IS NULL AND provider = $4 AND account = $5 AND type = $6{} \
+               AND (last_scan_id IS NULL OR last_scan_id <> $3)",
+            if regional { " AND region = $7" } else { "" }
+        )
+    }
+
+    /// The findings of the assets scan `$3` found gone no longer apply: a failing one is
+    /// resolved by that scan (`$2` time, `$4` reason).
+    pub const GONE_FINDINGS: &str = "UPDATE findings SET status = 'not_applicable', reason = $4, \
+           last_seen = $2, last_scan_id = $3, \
+           resolved_at = CASE WHEN status = 'fail' THEN $2 ELSE resolved_at END, \
+           change_kind = CASE WHEN status = 'fail' THEN 'resolved' ELSE change_kind END, \
+           change_scan_id = CASE WHEN status = 'fail' THEN $3 ELSE change_scan_id END \
+         WHERE workspace_id = $1 AND asset_id IN \
+           (SELECT id FROM assets WHERE workspace_id = $1 AND gone_scan_id = $3)";
+
+    pub const SET_GONE_COUNT: &str = "UPDATE scans SET gone_count = \
+           (SELECT COUNT(*) FROM assets WHERE workspace_id = $1 AND gone_scan_id = $2) \
+         WHERE workspace_id = $1 AND id = $2";
 
     /// Deletes the outgoing relationships of `rows` assets: `$1` workspace, then asset ids.
     pub fn delete_outgoing_relationships(rows: usize) -> String {
@@ -131,6 +158,7 @@ pub(crate) mod sql {
     // List queries are a scoped base (`… WHERE workspace_id = $1`), then `AND column = $N` for
     // each filter given (so indexes apply), then the order and `LIMIT`/`OFFSET`.
 
+    /// Lists add `AND gone_at IS NULL` (or `IS NOT NULL` for the gone ones).
     pub const SELECT_ASSETS: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
          FROM assets WHERE workspace_id = $1";
     pub const COUNT_ASSETS: &str = "SELECT COUNT(*) AS n FROM assets WHERE workspace_id = $1";
@@ -140,13 +168,13 @@ pub(crate) mod sql {
          FROM assets WHERE workspace_id = $1 AND id = $2";
 
     pub const ALL_ASSETS: &str = "SELECT id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen \
-         FROM assets WHERE workspace_id = $1 ORDER BY id";
+         FROM assets WHERE workspace_id = $1 AND gone_at IS NULL ORDER BY id";
     pub const ALL_RELATIONSHIPS: &str = "SELECT from_id, to_id, kind FROM relationships WHERE workspace_id = $1 ORDER BY from_id, kind, to_id";
 
     pub const RELATIONSHIPS_OF: &str = "SELECT r.from_id, r.to_id, r.kind, o.id AS other_id, o.name AS other_name, o.type AS other_type \
          FROM relationships r \
          JOIN assets o ON o.workspace_id = r.workspace_id \
-           AND o.id = CASE WHEN r.from_id = $2 THEN r.to_id ELSE r.from_id END \
+           AND o.id = CASE WHEN r.from_id = $2 THEN r.to_id ELSE r.from_id END AND o.gone_at IS NULL \
          WHERE r.workspace_id = $1 AND (r.from_id = $2 OR r.to_id = $2) \
          ORDER BY r.kind, o.type, o.name, o.id LIMIT 500";
 
@@ -170,10 +198,13 @@ pub(crate) mod sql {
     pub const CONTROL_COUNTS: &str = "SELECT control_id, status, COUNT(*) AS n FROM findings \
          WHERE workspace_id = $1 GROUP BY control_id, status ORDER BY control_id, status";
 
-    pub const LIST_SCANS: &str = "SELECT id, source, status, started_at, finished_at, asset_count, pass_count, fail_count, error_count, message \
+    pub const LIST_SCANS: &str = "SELECT id, source, status, started_at, finished_at, asset_count, pass_count, fail_count, error_count, message, gone_count \
          FROM scans WHERE workspace_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3";
 
     pub const COUNT_SCANS: &str = "SELECT COUNT(*) AS n FROM scans WHERE workspace_id = $1";
+
+    pub const ASSET_GONE_AT: &str =
+        "SELECT gone_at FROM assets WHERE workspace_id = $1 AND id = $2";
 
     /// Every customer-data statement (generated ones at a few sizes), for the scoping test.
     #[cfg(test)]
@@ -193,6 +224,9 @@ pub(crate) mod sql {
             CONTROL_COUNTS,
             LIST_SCANS,
             COUNT_SCANS,
+            GONE_FINDINGS,
+            SET_GONE_COUNT,
+            ASSET_GONE_AT,
         ]
         .iter()
         .map(|s| s.to_string())
@@ -203,6 +237,8 @@ pub(crate) mod sql {
             all.push(insert_relationships(n));
             all.push(upsert_findings(n));
         }
+        all.push(mark_gone(true));
+        all.push(mark_gone(false));
         all
     }
 
@@ -435,6 +471,7 @@ fn scan_from_row(row: &AnyRow) -> Result<Scan> {
         fail_count: get_u64(row, "fail_count")?,
         error_count: get_u64(row, "error_count")?,
         message: row.try_get("message")?,
+        gone_count: get_u64(row, "gone_count")?,
     })
 }
 
@@ -516,6 +553,15 @@ impl<'a> Conditions<'a> {
             self.sql
                 .push_str(&format!(" AND {column} = ${}", self.binds.len() + 1));
         }
+    }
+
+    /// Only the gone assets (`gone`), or only the present ones.
+    fn gone(&mut self, gone: bool) {
+        self.sql.push_str(if gone {
+            " AND gone_at IS NOT NULL"
+        } else {
+            " AND gone_at IS NULL"
+        });
     }
 
     /// `(list, count)`: the list statement ends with `order` and `LIMIT $n OFFSET $n+1`.
@@ -1053,9 +1099,10 @@ impl DbBackend {
         scope: &WorkspaceScope,
         scan: &Scan,
         inventory: &Inventory,
+        sweeps: &[Sweep],
         evaluations: &[Evaluation],
         severities: &[Severity],
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let ws = scope.workspace_id();
         // Dropping `tx` without commit (any `?` below) rolls everything back.
         let mut tx = self.begin_workspace(ws).await?;
@@ -1080,7 +1127,7 @@ impl DbBackend {
         let assets = dedup_last(&inventory.assets, |a| a.id.as_str());
         for chunk in assets.chunks(sql::ASSET_BATCH) {
             let text = sql::upsert_assets(chunk.len());
-            let mut q = sqlx::query(&text).bind(ws);
+            let mut q = sqlx::query(&text).bind(ws).bind(&scan.id);
             for asset in chunk {
                 let tags = serde_json::to_string(&asset.tags)
                     .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
@@ -1151,6 +1198,40 @@ impl DbBackend {
             }
             q.execute(&mut *tx).await?;
         }
+        // What the scan listed completely and did not see is gone; its findings no longer apply.
+        let mut gone = 0u64;
+        for sweep in sweeps {
+            let text = sql::mark_gone(sweep.region.is_some());
+            let mut q = sqlx::query(&text)
+                .bind(ws)
+                .bind(&now)
+                .bind(&scan.id)
+                .bind(sweep.provider.as_str())
+                .bind(&sweep.account)
+                .bind(&sweep.resource_type);
+            if let Some(region) = &sweep.region {
+                q = q.bind(region);
+            }
+            gone += q.execute(&mut *tx).await?.rows_affected();
+        }
+        if gone > 0 {
+            sqlx::query(sql::GONE_FINDINGS)
+                .bind(ws)
+                .bind(&now)
+                .bind(&scan.id)
+                .bind(format!(
+                    "the asset is gone: scan {} listed its type, account and region without it",
+                    scan.id
+                ))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sql::SET_GONE_COUNT)
+                .bind(ws)
+                .bind(&scan.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+
         // Changes to notify about go on the queue with the scan (same transaction).
         crate::notifications::queue_scan_notification(&mut tx, ws, &scan.id, scan.started_at)
             .await?;
@@ -1175,10 +1256,11 @@ impl DbBackend {
                 "source": scan.source,
                 "assets": scan.asset_count,
                 "failed": scan.fail_count,
+                "gone": gone,
             }));
         crate::audit::append(&mut tx, scope.workspace_id(), &event, Utc::now()).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(gone)
     }
 
     pub(crate) async fn list_assets(
@@ -1192,6 +1274,7 @@ impl DbBackend {
         cond.eq("provider", filter.provider.as_deref());
         cond.eq("account", filter.account.as_deref());
         cond.eq("region", filter.region.as_deref());
+        cond.gone(filter.gone);
         let (list, count) =
             cond.statements(sql::SELECT_ASSETS, sql::COUNT_ASSETS, sql::ASSETS_ORDER);
         self.paged(scope, &cond, &list, &count, page, asset_from_row)
@@ -1225,6 +1308,7 @@ impl DbBackend {
                     cond.eq(col, value);
                 }
             }
+            cond.gone(filter.gone);
             let statement = format!(
                 "SELECT {column} AS v, COUNT(*) AS n FROM assets WHERE workspace_id = $1{} \
                  GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT {FACET_LIMIT}",
@@ -1300,10 +1384,36 @@ impl DbBackend {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // Edges from or to a gone asset are not part of the present inventory.
+        let present: std::collections::HashSet<&str> =
+            assets.iter().map(|a| a.id.as_str()).collect();
+        let relationships = relationships
+            .into_iter()
+            .filter(|r: &Relationship| {
+                present.contains(r.from.as_str()) && present.contains(r.to.as_str())
+            })
+            .collect();
         Ok(Inventory {
             assets,
             relationships,
         })
+    }
+
+    /// When the asset was found gone (`Some(None)` while it exists, `None` when unknown).
+    pub(crate) async fn asset_gone_at(
+        &self,
+        scope: &WorkspaceScope,
+        asset_id: &str,
+    ) -> Result<Option<Option<DateTime<Utc>>>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        sqlx::query(sql::ASSET_GONE_AT)
+            .bind(scope.workspace_id())
+            .bind(asset_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(|row| get_opt_ts(row, "gone_at"))
+            .transpose()
     }
 
     pub(crate) async fn asset(
@@ -1671,7 +1781,7 @@ mod tests {
                 "($1, $4, $5, $6, $7, $8, $9, $10, $11, $2, $2, NULL, $3, $3), ($1, $12,"
             )
         );
-        assert!(sql::upsert_assets(2).contains("($1, $13, $14,"));
+        assert!(sql::upsert_assets(2).contains("$13, $2), ($1, $14, $15,"));
         let mut c = Conditions::default();
         c.eq("type", Some("aws.s3.bucket"));
         c.eq("region", None);

@@ -68,7 +68,7 @@ pub mod vault;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rampart_model::{Evaluation, Inventory, Scan, Severity};
+use rampart_model::{Evaluation, Inventory, Scan, Severity, Sweep};
 
 pub use authz::{Permission, matrix_markdown};
 pub use exemptions::{
@@ -508,18 +508,54 @@ impl WorkspaceStore {
         now: DateTime<Utc>,
     ) -> Result<Scan> {
         let id = format!("scn_{}", uuid::Uuid::new_v4().simple());
-        self.record_scan_as(&id, source, inventory, evaluations, severity_of, now)
+        self.record_scan_as(&id, source, inventory, &[], evaluations, severity_of, now)
             .await
+    }
+
+    /// Records a scan like [`WorkspaceStore::record_scan_at`] that also says what it listed
+    /// completely: stored assets under one of `sweeps` that `inventory` lacks are marked gone
+    /// (they leave the inventory, lists and graph; their findings stop applying, a failing one
+    /// is resolved), while assets outside every sweep (their listing failed) are kept as they
+    /// were. An asset seen again is present again.
+    pub async fn record_swept_scan_at(
+        &self,
+        source: &str,
+        inventory: &Inventory,
+        sweeps: &[Sweep],
+        evaluations: &[Evaluation],
+        severity_of: impl Fn(&str) -> Severity,
+        now: DateTime<Utc>,
+    ) -> Result<Scan> {
+        let id = format!("scn_{}", uuid::Uuid::new_v4().simple());
+        self.record_scan_as(
+            &id,
+            source,
+            inventory,
+            sweeps,
+            evaluations,
+            severity_of,
+            now,
+        )
+        .await
+    }
+
+    /// When the asset was found gone: `Some(None)` while it exists, `None` when this workspace
+    /// has no such asset.
+    pub async fn asset_gone_at(&self, asset_id: &str) -> Result<Option<Option<DateTime<Utc>>>> {
+        dispatch!(&self.backend, b => b.asset_gone_at(&self.scope, asset_id).await)
     }
 
     /// Records the scan of a queued job under an id derived from the job's, once: when that
     /// scan is already recorded (the job's earlier attempt recorded it, then its worker died
     /// before marking the job done) the recorded scan is answered and nothing is written.
+    /// `sweeps` as in [`WorkspaceStore::record_swept_scan_at`].
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_job_scan(
         &self,
         job_id: &str,
         source: &str,
         inventory: &Inventory,
+        sweeps: &[Sweep],
         evaluations: &[Evaluation],
         severity_of: impl Fn(&str) -> Severity,
         now: DateTime<Utc>,
@@ -529,16 +565,26 @@ impl WorkspaceStore {
             return Ok((scan, false));
         }
         let scan = self
-            .record_scan_as(&id, source, inventory, evaluations, severity_of, now)
+            .record_scan_as(
+                &id,
+                source,
+                inventory,
+                sweeps,
+                evaluations,
+                severity_of,
+                now,
+            )
             .await?;
         Ok((scan, true))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn record_scan_as(
         &self,
         id: &str,
         source: &str,
         inventory: &Inventory,
+        sweeps: &[Sweep],
         evaluations: &[Evaluation],
         severity_of: impl Fn(&str) -> Severity,
         now: DateTime<Utc>,
@@ -565,12 +611,14 @@ impl WorkspaceStore {
             fail_count: fail,
             error_count: error,
             message: None,
+            gone_count: 0,
         };
         let severities: Vec<Severity> = evaluations
             .iter()
             .map(|e| severity_of(&e.control_id))
             .collect();
-        dispatch!(&self.backend, b => b.record_scan(&self.scope, &scan, inventory, evaluations, &severities).await)?;
+        let mut scan = scan;
+        scan.gone_count = dispatch!(&self.backend, b => b.record_scan(&self.scope, &scan, inventory, sweeps, evaluations, &severities).await)?;
         Ok(scan)
     }
 

@@ -308,6 +308,8 @@ pub struct AssetFilter {
     pub provider: Option<String>,
     pub account: Option<String>,
     pub region: Option<String>,
+    /// The assets a scan found gone instead of the present ones.
+    pub gone: bool,
 }
 
 /// Finding list filter; `None` fields do not filter.

@@ -436,12 +436,12 @@ async fn a_jobs_scan_is_recorded_once_however_often_the_job_runs() {
         .map(|a| eval("aws-demo-control", a, FindingStatus::Fail))
         .collect();
     let (first, wrote) = data
-        .record_job_scan("job_abc", "test", &inv, &evals, severity_of, at(1))
+        .record_job_scan("job_abc", "test", &inv, &[], &evals, severity_of, at(1))
         .await
         .unwrap();
     assert!(wrote);
     let (again, wrote) = data
-        .record_job_scan("job_abc", "test", &inv, &evals, severity_of, at(2))
+        .record_job_scan("job_abc", "test", &inv, &[], &evals, severity_of, at(2))
         .await
         .unwrap();
     assert!(!wrote);

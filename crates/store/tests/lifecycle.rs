@@ -330,3 +330,172 @@ async fn keyset_pages_walk_the_list_order_exactly_once() {
         assert_eq!(walked, expected);
     }
 }
+
+fn sweep(resource_type: &str, account: &str, region: Option<&str>) -> rampart_model::Sweep {
+    rampart_model::Sweep {
+        provider: rampart_model::Provider::Aws,
+        account: account.into(),
+        region: region.map(str::to_string),
+        resource_type: resource_type.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_swept_scan_marks_unseen_assets_gone_and_keeps_those_it_could_not_list() {
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+    let inv1 = inventory(at(1));
+    let (bucket, sg, instance) = (
+        inv1.assets[0].clone(),
+        inv1.assets[1].clone(),
+        inv1.assets[2].clone(),
+    );
+    let data = common::asset(
+        "aws.s3.bucket",
+        "arn:aws:s3:::acme-data",
+        at(1),
+        serde_json::json!({}),
+    );
+    let mut first = inv1.clone();
+    first.assets.push(data.clone());
+    let ssh = "aws-ec2-sg-no-public-ssh";
+    let versioning = "aws-s3-versioning";
+    ws.record_scan_at(
+        "s1",
+        &first,
+        &[
+            eval(ssh, &sg, FindingStatus::Fail),
+            eval(versioning, &bucket, FindingStatus::Pass),
+        ],
+        severity_of,
+        at(1),
+    )
+    .await
+    .unwrap();
+
+    // Scan 2 listed every bucket of the account and the security groups of eu-west-1 and saw
+    // only acme-data. Instances were not listed (their listing failed); the instance sweep of
+    // another account says nothing about this one.
+    let second = rampart_model::Inventory {
+        assets: vec![common::asset(
+            "aws.s3.bucket",
+            "arn:aws:s3:::acme-data",
+            at(2),
+            serde_json::json!({}),
+        )],
+        relationships: Vec::new(),
+    };
+    let sweeps = [
+        sweep("aws.s3.bucket", "111122223333", None),
+        sweep("aws.ec2.security_group", "111122223333", Some("eu-west-1")),
+        sweep("aws.ec2.security_group", "111122223333", Some("us-east-1")),
+        sweep("aws.ec2.instance", "999999999999", Some("eu-west-1")),
+    ];
+    let scan2 = ws
+        .record_swept_scan_at("s2", &second, &sweeps, &[], severity_of, at(2))
+        .await
+        .unwrap();
+    assert_eq!(scan2.gone_count, 2, "acme-logs and the security group");
+    let listed = ws.list_scans(Page::default()).await.unwrap();
+    assert_eq!(listed.items[0].gone_count, 2, "stored with the scan");
+
+    let ids = |p: rampart_store::Paged<rampart_model::Asset>| {
+        let mut v: Vec<String> = p.items.into_iter().map(|a| a.id).collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let present = ids(ws
+        .list_assets(&AssetFilter::default(), Page::default())
+        .await
+        .unwrap());
+    assert_eq!(present, sorted(vec![data.id.clone(), instance.id.clone()]));
+    let gone_filter = AssetFilter {
+        gone: true,
+        ..AssetFilter::default()
+    };
+    let gone = ids(ws.list_assets(&gone_filter, Page::default()).await.unwrap());
+    assert_eq!(gone, sorted(vec![bucket.id.clone(), sg.id.clone()]));
+    assert_eq!(ws.asset_gone_at(&sg.id).await.unwrap(), Some(Some(at(2))));
+    assert_eq!(ws.asset_gone_at(&instance.id).await.unwrap(), Some(None));
+    assert_eq!(ws.asset_gone_at("nope").await.unwrap(), None);
+    // A gone asset is still readable (its last known configuration) ...
+    assert!(ws.asset(&sg.id).await.unwrap().is_some());
+    // ... but out of the inventory, the graph's edges and the facets.
+    let inv = ws.inventory().await.unwrap();
+    assert_eq!(inv.assets.len(), 2);
+    assert!(inv.relationships.is_empty(), "{:?}", inv.relationships);
+    assert!(ws.relationships_of(&instance.id).await.unwrap().is_empty());
+    let facets = ws.asset_facets(&AssetFilter::default()).await.unwrap();
+    assert_eq!(facets.types.iter().map(|f| f.count).sum::<u64>(), 2);
+
+    // Its findings no longer apply; the failing one is resolved by the scan that found it gone.
+    let f = ws
+        .finding(&finding_id(scope.workspace_id(), ssh, &sg.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.finding.status, FindingStatus::NotApplicable);
+    assert_eq!(f.finding.resolved_at, Some(at(2)));
+    assert_eq!(f.last_change.as_deref(), Some("resolved"));
+    assert_eq!(f.last_scan_id, scan2.id);
+    assert!(f.finding.reason.contains("gone"), "{}", f.finding.reason);
+    let passing = ws
+        .finding(&finding_id(scope.workspace_id(), versioning, &bucket.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(passing.finding.status, FindingStatus::NotApplicable);
+    assert_eq!(passing.finding.resolved_at, None, "it never failed");
+    let failing = FindingFilter {
+        status: Some(FindingStatus::Fail),
+        ..FindingFilter::default()
+    };
+    assert_eq!(
+        ws.list_findings(&failing, Page::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    // The same sweep again: what is gone stays gone since scan 2.
+    ws.record_swept_scan_at("s3", &second, &sweeps, &[], severity_of, at(3))
+        .await
+        .unwrap();
+    assert_eq!(ws.asset_gone_at(&sg.id).await.unwrap(), Some(Some(at(2))));
+
+    // The group comes back, still open to SSH: present again, and the finding regressed.
+    let mut back = second.clone();
+    back.assets.push(common::asset(
+        "aws.ec2.security_group",
+        "sg-0123",
+        at(4),
+        serde_json::json!({}),
+    ));
+    let scan4 = ws
+        .record_swept_scan_at(
+            "s4",
+            &back,
+            &sweeps,
+            &[eval(ssh, &sg, FindingStatus::Fail)],
+            severity_of,
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scan4.gone_count, 0);
+    assert_eq!(ws.asset_gone_at(&sg.id).await.unwrap(), Some(None));
+    let f = ws
+        .finding(&finding_id(scope.workspace_id(), ssh, &sg.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.finding.status, FindingStatus::Fail);
+    assert_eq!(f.last_change.as_deref(), Some("regressed"));
+    assert_eq!(f.finding.first_seen, at(1));
+}

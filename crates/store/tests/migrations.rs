@@ -23,7 +23,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "exemptions",
             "job kinds",
             "notifications",
-            "saved queries"
+            "saved queries",
+            "asset lifecycle"
         ]
     );
     // Running again is a no-op.
@@ -31,7 +32,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 9);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 10);
     again.close().await;
 }
 

@@ -360,11 +360,14 @@ impl Worker {
 
 /// Evaluates `inventory` with `catalog` (off the async threads) and records the scan under the
 /// job's scan id: a second run of the same job answers the scan the first one recorded.
+/// `sweeps` say what the collection listed completely (stored assets under them that it did not
+/// see are marked gone); imports and re-evaluations pass none.
 pub async fn evaluate_and_record(
     ctx: &JobContext,
     catalog: Arc<Catalog>,
     source: &str,
     inventory: rampart_model::Inventory,
+    sweeps: &[rampart_model::Sweep],
     now: DateTime<Utc>,
 ) -> Result<rampart_model::Scan, JobFailure> {
     ctx.set_progress(serde_json::json!({ "step": "evaluate", "assets": inventory.assets.len() }));
@@ -383,6 +386,7 @@ pub async fn evaluate_and_record(
             &ctx.claim.job.id,
             source,
             &inventory,
+            sweeps,
             &evaluations,
             severity_of,
             now,
@@ -408,6 +412,7 @@ impl Executor for EvaluateExecutor {
                 catalog,
                 "re-evaluation of the stored inventory",
                 inventory,
+                &[],
                 Utc::now(),
             )
             .await?;
@@ -455,7 +460,7 @@ impl Executor for ImportExecutor {
                     .map_err(|e| JobFailure::new(format!("import stopped: {e}")))?
                     .map_err(|e| JobFailure::new(e.to_string()))?;
             let source = format!("import: {}", names.join(", "));
-            let scan = evaluate_and_record(&ctx, catalog, &source, inventory, now).await?;
+            let scan = evaluate_and_record(&ctx, catalog, &source, inventory, &[], now).await?;
             Ok(serde_json::json!({
                 "scan": scan.id,
                 "assets": scan.asset_count,

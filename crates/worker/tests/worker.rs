@@ -236,6 +236,7 @@ async fn a_job_whose_worker_vanished_is_finished_by_another_without_a_duplicate_
             &job.id,
             "re-evaluation",
             &inv,
+            &[],
             &evals,
             severity_of,
             Utc::now(),

@@ -57,6 +57,8 @@ struct ScanRow {
     pass: u64,
     fail: u64,
     error: u64,
+    /// Stored assets the scan found gone.
+    gone: u64,
 }
 
 #[derive(Template)]
@@ -223,6 +225,7 @@ async fn scans(
                 pass: s.pass_count,
                 fail: s.fail_count,
                 error: s.error_count,
+                gone: s.gone_count,
             })
             .collect(),
     };
