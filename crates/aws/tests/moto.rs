@@ -1276,3 +1276,167 @@ fn every_page_of_a_long_listing_is_collected() {
     }
     assert_eq!(count("aws.dynamodb.table"), 7);
 }
+
+/// tests/protocol_shim.py in front of a moto server, killed on drop: it answers CloudWatch
+/// `DescribeAlarms` in RPC v2 CBOR and Lambda `ListFunctionUrlConfigs` from moto's own data
+/// (the query-protocol `DescribeAlarms` and `GetFunctionUrlConfig`), and relays the rest.
+struct Shim {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Shim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_shim(moto: &Moto) -> Shim {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/protocol_shim.py");
+    let mut child = Command::new(env_path("RAMPART_MOTO_PYTHON"))
+        .arg(script)
+        .arg(&moto.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    let port: u16 = String::from_utf8(line).unwrap().trim().parse().unwrap();
+    Shim {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// Issue 3: "log group → metric filter → alarm → SNS topic → subscription" and Lambda function
+/// URLs, asserted on moto's data. moto 5.1.22 cannot answer the Rust SDK's CBOR `DescribeAlarms`
+/// nor `ListFunctionUrlConfigs`; the protocol shim serves both from moto's state, so the whole
+/// chain is collected, linked and evaluated (CIS 4.3 passes; the open function URL fails).
+#[test]
+fn the_alarm_chain_and_function_urls_are_collected_through_the_protocol_shim() {
+    let moto = start_moto();
+    let ids = seed_with(&moto, "tests/seed_moto.py");
+    // The function's role becomes an administrator: with its open URL, a toxic combination.
+    let out = Command::new(env_path("RAMPART_MOTO_PYTHON"))
+        .args([
+            "-c",
+            "import boto3, json, os\n\
+boto3.client('iam', region_name='us-east-1', endpoint_url=os.environ['AWS_ENDPOINT_URL'],\n\
+             aws_access_key_id='testing', aws_secret_access_key='testing').put_role_policy(\n\
+    RoleName='fn-role', PolicyName='everything', PolicyDocument=json.dumps(\n\
+        {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))\n",
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shim = start_shim(&moto);
+    let mut cfg = config(&moto);
+    cfg.endpoint_url = Some(shim.url.clone());
+    let c = collect(&cfg);
+    eprintln!("collection errors: {:#?}", c.errors);
+    assert!(!has_error(&c, "cloudwatch", "DescribeAlarms"));
+    assert!(!has_error(&c, "lambda", "ListFunctionUrlConfigs"));
+    let acct = |ty: &str, id: &str| find(&c, ty, id).clone();
+
+    let alarm = c
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.cloudwatch.alarm" && a.name == "root-usage")
+        .unwrap_or_else(|| panic!("no alarm collected"));
+    assert_eq!(alarm.config["metricName"], json!("RootUsage"));
+    assert_eq!(alarm.config["namespace"], json!("CIS"));
+    assert_eq!(alarm.config["threshold"], json!(1.0));
+    assert_eq!(alarm.config["evaluationPeriods"], json!(1));
+    assert_eq!(alarm.config["period"], json!(300));
+    assert_eq!(
+        alarm.config["comparisonOperator"],
+        json!("GreaterThanOrEqualToThreshold")
+    );
+    assert_eq!(alarm.config["alarmActions"], json!([ids["topicArn"]]));
+    let topic = acct("aws.sns.topic", ids["topicArn"].as_str().unwrap());
+    let filter = c
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.logs.metric_filter" && a.name == "root-usage")
+        .unwrap()
+        .clone();
+    let group = c
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.logs.log_group" && a.name == "trail-logs")
+        .unwrap()
+        .clone();
+    let trail = acct("aws.cloudtrail.trail", ids["trailArn"].as_str().unwrap());
+    // trail → log group ← metric filter ← alarm → topic ← subscription.
+    assert!(has_edge(&c, &trail, &group, "delivers_to"));
+    assert!(has_edge(&c, &filter, &group, "filters"));
+    assert!(has_edge(&c, alarm, &filter, "watches"));
+    assert!(has_edge(&c, alarm, &topic, "notifies"));
+    let subscribed = c
+        .inventory
+        .assets
+        .iter()
+        .filter(|s| s.resource_type.as_str() == "aws.sns.subscription")
+        .filter(|s| has_edge(&c, s, &topic, "subscribes_to"))
+        .count();
+    assert_eq!(subscribed, 2);
+    let account = acct("aws.account", "123456789012");
+    assert_eq!(account.config["monitoringCollected"], json!(true));
+
+    // The function URL without authentication, read from moto.
+    let function = acct("aws.lambda.function", ids["functionArn"].as_str().unwrap());
+    let urls = function.config["functionUrlConfigs"].as_array().unwrap();
+    assert_eq!(urls.len(), 1, "{urls:?}");
+    assert_eq!(urls[0]["authType"], json!("NONE"));
+    assert!(urls[0]["functionUrl"].as_str().unwrap().starts_with("http"));
+
+    let catalog = rampart_rules::Catalog::builtin().unwrap();
+    let evals = catalog.evaluate(&c.inventory, chrono::Utc::now());
+    let status = |control: &str, asset: &Asset| {
+        evals
+            .iter()
+            .find(|e| e.control_id == control && e.asset_id == asset.id)
+            .map(|e| (e.status, e.reason.clone()))
+            .unwrap_or_else(|| panic!("{control} did not evaluate {}", asset.native_id))
+    };
+    for (control, asset, want) in [
+        (
+            "aws-cloudwatch-alarm-root-account-usage",
+            &account,
+            FindingStatus::Pass,
+        ),
+        // No filter watches VPC changes: a real failure now that the alarms are known.
+        (
+            "aws-cloudwatch-alarm-vpc-changes",
+            &account,
+            FindingStatus::Fail,
+        ),
+        (
+            "aws-lambda-function-url-auth",
+            &function,
+            FindingStatus::Fail,
+        ),
+        (
+            "aws-toxic-public-function-url-admin-role",
+            &function,
+            FindingStatus::Fail,
+        ),
+    ] {
+        let (got, reason) = status(control, asset);
+        assert_eq!(got, want, "{control}: {reason}");
+    }
+}
