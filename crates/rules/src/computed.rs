@@ -14,6 +14,7 @@
 //! | `aws.ec2.security_group` | `open_to_internet`, `attached_running_instances` | a rule admits `0.0.0.0/0` or `::/0`; the number of running instances using it |
 //! | principals | `reads_all_buckets`, `readable_buckets` | an allowed `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) on every bucket, or the names of the buckets it names (at most 50) |
 //! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects, and up to 20 of their names |
+//! | GCP and Azure | `internet_exposed`, `exposed_ports`, `public` | see `exposure.rs` (instances and VMs through firewall rules and network security groups; GCP buckets and Azure storage accounts) |
 //! | `aws.ec2.instance` | `reads_sensitive_data` | its role can read a bucket tagged `data-classification` (or `classification`) = confidential, restricted or sensitive |
 
 use serde_json::{Map, Value as Json, json};
@@ -153,6 +154,10 @@ pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
                 Some(m)
             }
             "aws.ec2.security_group" => Some(security_group(graph, pos)),
+            "gcp.compute.instance" => Some(crate::exposure::gcp_instance(graph, pos)),
+            "gcp.storage.bucket" => Some(crate::exposure::gcp_bucket(&a.config)),
+            "azure.compute.vm" => Some(crate::exposure::azure_vm(graph, pos)),
+            "azure.storage.account" => Some(crate::exposure::azure_storage(&a.config)),
             _ => None,
         };
         if let Some(p) = props {

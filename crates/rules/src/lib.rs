@@ -12,6 +12,7 @@ mod catalog;
 pub mod cel;
 mod computed;
 pub mod coverage;
+mod exposure;
 pub mod graph;
 mod loader;
 pub mod score;
