@@ -121,6 +121,12 @@ pub struct ServeArgs {
         value_name = "PORT"
     )]
     allow_ports: Vec<u16>,
+
+    /// The installation's public base URL, e.g. `https://rampart.example.com`: the links in
+    /// invitation and password-reset mails start with it (never with a request's Host header).
+    /// Default: `https://` and the listen address.
+    #[arg(long, env = "RAMPART_PUBLIC_URL", value_name = "URL", value_parser = rampart_server::parse_public_url)]
+    public_url: Option<String>,
     #[command(flatten)]
     telemetry: crate::telemetry::TelemetryArgs,
     /// Log format on standard error.
@@ -273,6 +279,7 @@ fn server_config(args: &ServeArgs) -> ServerConfig {
                 retain: args.backup_retain,
             }),
         allowed_ports: args.allow_ports.clone(),
+        public_url: args.public_url.clone(),
     }
 }
 

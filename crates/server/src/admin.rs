@@ -336,22 +336,7 @@ pub(crate) async fn request_reset(
     meta: crate::authz::ClientMetaExtract,
     ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let meta = meta.0;
-    let event = AuditEvent::new("user.password_reset_request", Outcome::Success)
-        .from_client(&meta.address, &meta.user_agent);
-    if let Some((user, token)) = state
-        .store
-        .create_password_reset(&body.email, event)
-        .await?
-    {
-        state.mailer.send(OutgoingMessage {
-            to: user.email.clone(),
-            subject: "Reset your Rampart password".into(),
-            body: format!(
-                "Someone asked to reset the password of this Rampart account. If it was you, use this code within 30 minutes (it works once):\n\n{token}\n\nIf it was not you, ignore this message."
-            ),
-        });
-    }
+    crate::links::send_reset(&state, &body.email, &meta.0).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -680,9 +665,10 @@ pub(crate) async fn invite(
         to: invitation.email.clone(),
         subject: format!("You are invited to the Rampart workspace {}", ws.scope().slug()),
         body: format!(
-            "You were invited as {} to the Rampart workspace {}. Sign in and accept with this code within 7 days (it works once):\n\n{token}\n",
+            "You were invited as {} to the Rampart workspace {}. Open this link within 7 days to accept (it works once; if you have no Rampart account yet, you choose a password there):\n\n{}\n\nOr, signed in, accept with this code:\n\n{token}\n",
             invitation.role,
-            ws.scope().slug()
+            ws.scope().slug(),
+            crate::links::invitation_link(state, &token),
         ),
     });
     Ok(InvitationCreated { invitation, token })

@@ -67,7 +67,7 @@ struct LoginPage {
     message: Option<String>,
 }
 
-fn login_response(status: StatusCode, email: &str, message: Option<&str>) -> Response {
+pub(crate) fn login_response(status: StatusCode, email: &str, message: Option<&str>) -> Response {
     let token = random_token();
     let page = LoginPage {
         nav: None,

@@ -53,7 +53,7 @@ impl ClientMeta {
             address,
             user_agent,
             method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
+            path: crate::links::redact_path(parts.uri.path()).into_owned(),
         }
     }
 }

@@ -24,6 +24,7 @@ mod demo;
 mod error;
 mod exemptions;
 mod jobs;
+mod links;
 mod metrics;
 mod notifications;
 pub mod reports;
@@ -76,6 +77,34 @@ pub struct ServerConfig {
     /// Ports besides the HTTPS port that may listen on non-loopback addresses of this host
     /// (the self-assessment's port check, [`selfcheck`]).
     pub allowed_ports: Vec<u16>,
+    /// The installation's public base URL (`https://rampart.example.com`), used for the links in
+    /// invitation and password-reset mails; `None` = `https://` + the listen address.
+    pub public_url: Option<String>,
+}
+
+/// Checks a public base URL: `https://HOST[:PORT]` with an optional path prefix, no query,
+/// fragment or user info. Answers it without a trailing slash.
+pub fn parse_public_url(text: &str) -> Result<String, String> {
+    let t = text.trim().trim_end_matches('/');
+    let Some(rest) = t.strip_prefix("https://") else {
+        return Err(format!("public URL {text:?}: must start with https://"));
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !host_ok {
+        return Err(format!(
+            "public URL {text:?}: the host is missing or has characters a host name cannot have"
+        ));
+    }
+    if rest.contains(['?', '#', '@', ' ']) {
+        return Err(format!(
+            "public URL {text:?}: no query, fragment, user info or spaces"
+        ));
+    }
+    Ok(t.to_owned())
 }
 
 /// File name of the generated vault key inside the data directory.
@@ -140,6 +169,8 @@ pub struct AppParts {
     pub metrics: Arc<Metrics>,
     /// What the operators' self-assessment page checks; set by [`start_with`].
     pub installation: Option<Arc<selfcheck::Installation>>,
+    /// Base of mailed links; set by [`start_with`] from [`ServerConfig::public_url`].
+    pub public_url: Option<String>,
 }
 
 impl AppParts {
@@ -151,6 +182,7 @@ impl AppParts {
             alerts: Arc::new(AlertFeed::with_metrics(metrics.clone())),
             metrics,
             installation: None,
+            public_url: None,
         }
     }
 }
@@ -272,6 +304,10 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         alerts: parts.alerts,
         metrics: parts.metrics.clone(),
         installation: parts.installation.clone(),
+        public_url: parts
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "https://localhost:8443".to_owned()),
     };
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
@@ -283,6 +319,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         .merge(ui::routes())
         .merge(auth::routes())
         .merge(sso::routes())
+        .merge(links::routes())
         .fallback(error::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -310,7 +347,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or_default();
                             // `otel.*` fields name the span for OpenTelemetry exporters (`--otlp-endpoint`).
-                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, otel.name = %format!("HTTP {}", req.method()), otel.kind = "server")
+                            tracing::info_span!("request", method = %req.method(), path = %links::redact_path(req.uri().path()), request_id = %id, otel.name = %format!("HTTP {}", req.method()), otel.kind = "server")
                         },
                     ),
                 )
@@ -397,6 +434,14 @@ pub async fn start_with(
         addr,
         metrics_task.as_ref().map(|(bound, _)| *bound),
     )));
+    if parts.public_url.is_none() {
+        parts.public_url = Some(
+            config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("https://{addr}")),
+        );
+    }
     let app = router(store.clone(), catalog, parts);
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(

@@ -121,9 +121,10 @@ pub(crate) async fn csrf_guard(
         return csrf_failure("cross-origin request refused");
     }
     let path = request.uri().path();
-    // Forms that check their own token (sign-in against its double-submit cookie, the MFA step
-    // and sign-out against the session), and the password-reset calls, which carry no ambient
-    // authority (they need the email's owner or a secret code).
+    // Forms that check their own token (sign-in, and the pages of mailed links, against a
+    // double-submit cookie; the MFA step and sign-out against the session), and the
+    // password-reset calls, which carry no ambient authority (they need the email's owner or a
+    // secret code).
     if matches!(
         path,
         "/login"
@@ -131,7 +132,10 @@ pub(crate) async fn csrf_guard(
             | "/logout"
             | "/api/v1/password-reset"
             | "/api/v1/password-reset/confirm"
-    ) {
+            | "/reset"
+    ) || path.starts_with("/invite/")
+        || path.starts_with("/reset/")
+    {
         return next.run(request).await;
     }
     // The web app's forms (under `/w/` and `/account/`) cannot send a header: their token is the

@@ -124,4 +124,6 @@ pub(crate) struct AppState {
     pub alerts: Arc<AlertFeed>,
     pub metrics: Arc<crate::Metrics>,
     pub installation: Option<Arc<crate::selfcheck::Installation>>,
+    /// Base of mailed links (no trailing slash).
+    pub public_url: String,
 }

@@ -215,7 +215,7 @@ async fn scoped(state: &AppState, ui: &UiCaller, slug: &str) -> Result<Workspace
         .map_err(|e| ui.fail(e))
 }
 
-fn when(t: DateTime<Utc>) -> String {
+pub(crate) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 

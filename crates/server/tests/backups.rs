@@ -27,6 +27,7 @@ async fn the_server_takes_scheduled_backups_with_retention_and_locks_its_directo
             retain: 2,
         }),
         allowed_ports: Vec::new(),
+        public_url: None,
     };
     let (parts, _) = common::parts(t.dir.path());
     let vault = parts.vault.clone();

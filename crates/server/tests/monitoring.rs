@@ -21,6 +21,7 @@ async fn metrics_probes_and_request_ids() {
         metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
         backups: None,
         allowed_ports: Vec::new(),
+        public_url: None,
     };
     let (parts, _) = common::parts(t.dir.path());
     let metrics = parts.metrics.clone();

@@ -174,6 +174,7 @@ async fn selfcheck_passes_a_well_run_installation_and_names_each_broken_promise(
             retain: 14,
         }),
         allowed_ports: host_exposed_ports(),
+        public_url: None,
     };
     let server = rampart_server::start(config.clone(), store.clone(), catalog)
         .await

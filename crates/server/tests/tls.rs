@@ -145,6 +145,7 @@ async fn configured_certificate_is_used() {
         metrics_listen: None,
         backups: None,
         allowed_ports: Vec::new(),
+        public_url: None,
     };
     let server = rampart_server::start(config, store, catalog).await.unwrap();
     assert!(!server.self_signed);

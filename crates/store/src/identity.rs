@@ -90,6 +90,21 @@ pub struct Invitation {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// What an invitation link offers (read without using it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationPreview {
+    pub workspace: Workspace,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Who accepts an invitation: a signed-in user, or a new account for the invited email.
+enum Invitee<'a> {
+    Existing(&'a User),
+    New { hash: &'a str },
+}
+
 /// An API token's metadata (its secret is shown once, at creation, and stored only hashed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
@@ -769,6 +784,47 @@ impl Store {
         Ok(())
     }
 
+    /// What an invitation link offers, read without using it: `None` when the code is unknown,
+    /// used, revoked or expired.
+    pub async fn invitation_preview(&self, token: &str) -> Result<Option<InvitationPreview>> {
+        let now = Utc::now();
+        let hash = sha256_hex(token);
+        let mut tx = self.db().begin().await?;
+        // Reviewed exception: the link's hash resolves to its workspace before any scope exists.
+        let Some(ws_id) =
+            crate::db::workspace_of_hash(&mut tx, self.db().dialect, HashOf::Invitation, &hash)
+                .await?
+        else {
+            return Ok(None);
+        };
+        crate::db::set_workspace(&mut tx, self.db().dialect, &ws_id).await?;
+        let Some(row) =
+            sqlx::query("SELECT * FROM invitations WHERE workspace_id = $1 AND token_hash = $2")
+                .bind(&ws_id)
+                .bind(&hash)
+                .fetch_optional(&mut *tx)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let inv = invitation_from_row(&row)?;
+        if inv.accepted_at.is_some() || inv.revoked_at.is_some() || now >= inv.expires_at {
+            return Ok(None);
+        }
+        let ws = sqlx::query("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
+            .bind(&ws_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let workspace = workspace_from_row(&ws)?;
+        tx.commit().await?;
+        Ok(Some(InvitationPreview {
+            workspace,
+            email: inv.email,
+            role: inv.role,
+            expires_at: inv.expires_at,
+        }))
+    }
+
     /// Accepts an invitation for `user` (whose email must be the invited one): single use,
     /// refused when expired or revoked. Answers the workspace joined.
     pub async fn accept_invitation(
@@ -777,6 +833,34 @@ impl Store {
         user: &User,
         event: AuditEvent,
     ) -> Result<Workspace> {
+        let (ws, _) = self
+            .accept_invitation_as(token, Invitee::Existing(user), event)
+            .await?;
+        Ok(ws)
+    }
+
+    /// Creates the account of an invited person who has none (the invited email, `password`
+    /// under the password policy) and accepts the invitation with it, in one transaction:
+    /// either both happen or neither. Refused when an account with that email exists (it signs
+    /// in and accepts instead).
+    pub async fn accept_invitation_with_new_account(
+        &self,
+        token: &str,
+        password: &str,
+        event: AuditEvent,
+    ) -> Result<(Workspace, User)> {
+        password::check_policy(password)?;
+        let hash = password::hash_blocking(password.to_owned()).await?;
+        self.accept_invitation_as(token, Invitee::New { hash: &hash }, event)
+            .await
+    }
+
+    async fn accept_invitation_as(
+        &self,
+        token: &str,
+        invitee: Invitee<'_>,
+        event: AuditEvent,
+    ) -> Result<(Workspace, User)> {
         let now = Utc::now();
         let gone = || StoreError::NotFound {
             what: "invitation (it may have expired, been used or been revoked)",
@@ -802,11 +886,33 @@ impl Store {
         if inv.accepted_at.is_some() || inv.revoked_at.is_some() || now >= inv.expires_at {
             return Err(gone());
         }
-        if inv.email != user.email {
-            return Err(forbidden(
-                "this invitation was sent to another email address",
-            ));
-        }
+        let user = match invitee {
+            Invitee::Existing(user) => {
+                if inv.email != user.email {
+                    return Err(forbidden(
+                        "this invitation was sent to another email address",
+                    ));
+                }
+                user.clone()
+            }
+            Invitee::New { hash } => {
+                let user = User {
+                    id: format!("usr_{}", uuid::Uuid::new_v4().simple()),
+                    email: inv.email.clone(),
+                    created_at: now,
+                    password_changed_at: now,
+                };
+                sqlx::query(crate::db::sql::INSERT_USER)
+                    .bind(&user.id)
+                    .bind(&user.email)
+                    .bind(hash)
+                    .bind(ts(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| crate::db::map_unique(e, "user"))?;
+                user
+            }
+        };
         let used = sqlx::query("UPDATE invitations SET accepted_at = $3, accepted_by = $4 WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL")
             .bind(&ws_id)
             .bind(&inv.id)
@@ -825,9 +931,15 @@ impl Store {
             .bind(ts(now))
             .execute(&mut *tx)
             .await?;
+        let new_account = matches!(invitee, Invitee::New { .. });
+        let event = if new_account {
+            event.actor(crate::audit::ActorKind::User, &user.id, &user.email)
+        } else {
+            event
+        };
         let event = event
             .object("invitation", &inv.id)
-            .detail(serde_json::json!({ "role": inv.role }));
+            .detail(serde_json::json!({ "role": inv.role, "new_account": new_account }));
         audit::append(&mut tx, &ws_id, &event, now).await?;
         let ws = sqlx::query("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
             .bind(&ws_id)
@@ -835,7 +947,7 @@ impl Store {
             .await?;
         let ws = workspace_from_row(&ws)?;
         tx.commit().await?;
-        Ok(ws)
+        Ok((ws, user))
     }
 
     // ----- API tokens --------------------------------------------------------------------------

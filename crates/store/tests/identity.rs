@@ -234,6 +234,131 @@ async fn invitations_are_single_use_expiring_and_bound_to_the_email() {
     );
 }
 
+/// An invitation link for someone without an account creates the account and the membership
+/// in one transaction: preview uses nothing; a used, expired or unknown code, a weak password or
+/// an email that already has an account leave no user and no membership behind.
+#[tokio::test]
+async fn a_new_account_from_an_invitation_is_all_or_nothing() {
+    let db = common::open().await;
+    let (_, admin) = member(&db.store, "acme", "admin@example.com", Role::Admin).await;
+    let (inv, token) = db
+        .store
+        .create_invitation(
+            &admin,
+            "fresh@example.com",
+            Role::Analyst,
+            ev("member.invite"),
+        )
+        .await
+        .unwrap();
+    let preview = db.store.invitation_preview(&token).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            preview.email.as_str(),
+            preview.role,
+            preview.workspace.slug.as_str()
+        ),
+        ("fresh@example.com", Role::Analyst, "acme")
+    );
+    assert!(db.store.invitation_preview("nope").await.unwrap().is_none());
+    // A weak password: refused before anything is written.
+    assert!(matches!(
+        db.store
+            .accept_invitation_with_new_account(&token, "short", ev("invitation.accept"))
+            .await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(
+        db.store
+            .user_by_email("fresh@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (ws, user) = db
+        .store
+        .accept_invitation_with_new_account(&token, PW, ev("invitation.accept"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (ws.slug.as_str(), user.email.as_str()),
+        ("acme", "fresh@example.com")
+    );
+    let scope = db
+        .store
+        .member_scope("acme", &user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        scope.allows(rampart_store::Permission::ManageFindings),
+        "analyst"
+    );
+    assert!(
+        db.store
+            .verify_password("fresh@example.com", PW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Spent: a second use creates nothing, and the preview is gone.
+    assert!(db.store.invitation_preview(&token).await.unwrap().is_none());
+    assert!(matches!(
+        db.store
+            .accept_invitation_with_new_account(&token, PW, ev("invitation.accept"))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let _ = inv;
+
+    // An email that already has an account: the transaction rolls back (no membership, the
+    // invitation still open for the owner of that account to accept signed in).
+    let taken = db.store.create_user("taken@example.com", PW).await.unwrap();
+    let (_, token2) = db
+        .store
+        .create_invitation(
+            &admin,
+            "taken@example.com",
+            Role::Viewer,
+            ev("member.invite"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.store
+            .accept_invitation_with_new_account(
+                &token2,
+                "another long enough password",
+                ev("invitation.accept")
+            )
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(
+        db.store
+            .member_scope("acme", &taken.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.store
+            .invitation_preview(&token2)
+            .await
+            .unwrap()
+            .is_some(),
+        "not used"
+    );
+    assert!(
+        db.store
+            .verify_password("taken@example.com", PW)
+            .await
+            .unwrap()
+            .is_some(),
+        "password unchanged"
+    );
+}
+
 #[tokio::test]
 async fn password_resets_are_single_use_and_expiring_and_end_sessions() {
     let db = common::open().await;

@@ -329,6 +329,7 @@ pub fn parts(dir: &Path) -> (rampart_server::AppParts, Arc<MemoryMailer>) {
         metrics_listen: None,
         backups: None,
         allowed_ports: Vec::new(),
+        public_url: None,
     };
     let vault = rampart_server::load_vault(&config).unwrap();
     let mailer = Arc::new(MemoryMailer::default());
@@ -357,6 +358,7 @@ pub async fn start_server_with(
         metrics_listen: None,
         backups: None,
         allowed_ports: Vec::new(),
+        public_url: None,
     };
     rampart_server::start_with(config, store.clone(), catalog.clone(), parts)
         .await
