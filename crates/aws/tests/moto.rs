@@ -1316,8 +1316,9 @@ fn start_shim(moto: &Moto) -> Shim {
 
 /// Issue 3: "log group → metric filter → alarm → SNS topic → subscription" and Lambda function
 /// URLs, asserted on moto's data. moto 5.1.22 cannot answer the Rust SDK's CBOR `DescribeAlarms`
-/// nor `ListFunctionUrlConfigs`; the protocol shim serves both from moto's state, so the whole
-/// chain is collected, linked and evaluated (CIS 4.3 passes; the open function URL fails).
+/// nor `ListFunctionUrlConfigs`; the protocol shim serves both from moto's state (and the four
+/// calls moto has no backend for in AWS's shapes), so the whole account is collected without an
+/// error, linked and evaluated (CIS 4.3 passes; the open function URL fails).
 #[test]
 fn the_alarm_chain_and_function_urls_are_collected_through_the_protocol_shim() {
     let moto = start_moto();
@@ -1396,6 +1397,30 @@ boto3.client('iam', region_name='us-east-1', endpoint_url=os.environ['AWS_ENDPOI
     assert_eq!(subscribed, 2);
     let account = acct("aws.account", "123456789012");
     assert_eq!(account.config["monitoringCollected"], json!(true));
+
+    // The calls moto has no backend for, answered by the shim in AWS's shapes: the collection is
+    // complete, and their fields are filled.
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+    let region = c
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.account.region" && a.region == "us-east-1")
+        .unwrap();
+    assert_eq!(region.config["ebsDefaultKmsKeyId"], json!("alias/aws/ebs"));
+    assert_eq!(
+        region.config["accessAnalyzers"][0]["status"],
+        json!("ACTIVE")
+    );
+    assert_eq!(region.config["securityHub"]["enabled"], json!(true));
+    let data = acct("aws.s3.bucket", "arn:aws:s3:::rampart-data");
+    assert_eq!(data.config["policyStatus"], json!({"isPublic": false}));
+    let logs = acct("aws.s3.bucket", "arn:aws:s3:::rampart-logs");
+    assert!(
+        logs.config.get("policyStatus").is_none(),
+        "no policy: {}",
+        logs.config
+    );
 
     // The function URL without authentication, read from moto.
     let function = acct("aws.lambda.function", ids["functionArn"].as_str().unwrap());

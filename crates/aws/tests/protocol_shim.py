@@ -8,6 +8,16 @@ for the Rust SDK, so that their data still comes from the emulator:
   but answers `GetFunctionUrlConfig` (`.../url`); the shim wraps that answer (or a 404) in the
   list shape (`FunctionUrlConfigs`, `NextMarker`).
 
+For four calls moto has no backend for at all, the shim answers the documented shapes itself,
+derived from moto's data where there is some:
+
+- S3 `GetBucketPolicyStatus` (`GET /BUCKET?policyStatus`): `IsPublic` from the bucket policy moto
+  holds (an `Allow` to principal `*` without a condition), `NoSuchBucketPolicy` without one;
+- EC2 `GetEbsDefaultKmsKeyId`: AWS's documented default, `alias/aws/ebs`;
+- Access Analyzer `ListAnalyzers` (`GET /analyzer`): one active account analyzer, named
+  `rampart-shim` (AWS's shape, fixed content);
+- Security Hub `DescribeHub` (`GET /accounts`): a subscribed hub (fixed content).
+
 Every other request is relayed to moto unchanged. Usage:
     protocol_shim.py UPSTREAM_URL   (prints the port it listens on, on 127.0.0.1)
 """
@@ -134,6 +144,41 @@ def list_function_url_configs(version, name, headers):
     return 200, {"FunctionUrlConfigs": [json.loads(data)]}
 
 
+# --- calls moto has no backend for ------------------------------------------------------------
+def service_of(headers):
+    """The signing service from `Authorization: AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/...`."""
+    m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/", headers.get("Authorization", ""))
+    return (m.group(1), m.group(2)) if m else ("us-east-1", "")
+
+
+def policy_status(bucket, headers):
+    status, _, data = upstream("GET", f"/{bucket}?policy", None, {
+        "Authorization": headers.get("Authorization", ""),
+        "X-Amz-Date": headers.get("X-Amz-Date", ""),
+        "X-Amz-Content-Sha256": headers.get("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"),
+    })
+    if status != 200:
+        return status, data  # NoSuchBucketPolicy (moto's XML error) passes through
+    policy = json.loads(data)
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+
+    def anyone(p):
+        if p == "*":
+            return True
+        if isinstance(p, dict):
+            aws = p.get("AWS", [])
+            return aws == "*" or (isinstance(aws, list) and "*" in aws)
+        return False
+
+    public = any(st.get("Effect") == "Allow" and anyone(st.get("Principal")) and not st.get("Condition")
+                 for st in statements)
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><PolicyStatus xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+           f"<IsPublic>{'true' if public else 'false'}</IsPublic></PolicyStatus>")
+    return 200, xml.encode()
+
+
 def upstream(method, path, body, headers):
     conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
     try:
@@ -166,6 +211,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.headers.get("smithy-protocol") == "rpc-v2-cbor" and path.endswith("/operation/DescribeAlarms"):
             status, answer = describe_alarms(self.headers)
             return self._reply(status, cbor(answer), "application/cbor", [("smithy-protocol", "rpc-v2-cbor")])
+        region, service = service_of(self.headers)
+        query = urllib.parse.urlsplit(self.path).query
+        if service == "s3" and self.command == "GET" and "policyStatus" in query.split("&"):
+            status, data = policy_status(path.strip("/").split("/")[0], self.headers)
+            return self._reply(status, data, "application/xml")
+        if service == "ec2" and body and b"Action=GetEbsDefaultKmsKeyId" in body:
+            xml = ('<?xml version="1.0" encoding="UTF-8"?><GetEbsDefaultKmsKeyIdResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                   "<requestId>shim</requestId><kmsKeyId>alias/aws/ebs</kmsKeyId></GetEbsDefaultKmsKeyIdResponse>")
+            return self._reply(200, xml.encode(), "text/xml")
+        if service == "access-analyzer" and self.command == "GET" and path == "/analyzer":
+            answer = {"analyzers": [{
+                "arn": f"arn:aws:access-analyzer:{region}:123456789012:analyzer/rampart-shim",
+                "name": "rampart-shim", "type": "ACCOUNT", "status": "ACTIVE",
+                "createdAt": "2026-01-01T00:00:00Z"}]}
+            return self._reply(200, json.dumps(answer).encode(), "application/json")
+        if service == "securityhub" and self.command == "GET" and path == "/accounts":
+            answer = {"HubArn": f"arn:aws:securityhub:{region}:123456789012:hub/default",
+                      "SubscribedAt": "2026-01-01T00:00:00.000Z", "AutoEnableControls": True}
+            return self._reply(200, json.dumps(answer).encode(), "application/json")
         m = URLS.match(path)
         if self.command == "GET" and m:
             status, answer = list_function_url_configs(m["version"], m["name"], self.headers)
