@@ -525,6 +525,12 @@ pub struct AssetParams {
     /// `present` (the default) for the assets that exist, `gone` for those a later scan no
     /// longer found.
     pub state: Option<AssetState>,
+    /// `key=value`: assets carrying this tag.
+    pub tag: Option<String>,
+    /// Assets on which this control fails.
+    pub failing_control: Option<String>,
+    /// Score band: `100`, `75-99`, `50-74`, `25-49` or `0-24`.
+    pub score: Option<String>,
     /// CEL filter over the asset, e.g. `type == "aws.s3.bucket" && tags.env == "prod"`.
     pub q: Option<String>,
     /// Page size, 1 to 500 (default 50).
@@ -838,7 +844,11 @@ async fn list_assets(
         account: p.account,
         region: p.region,
         gone: p.state == Some(AssetState::Gone),
+        tag: p.tag,
+        failing_control: p.failing_control,
+        score: None,
     };
+    let filter = with_facet_filters(filter, p.score.as_deref())?;
     let result = filtered_assets(&ws, &filter, p.q.as_deref(), page(p.limit, p.offset)).await?;
     Ok(Json(AssetList {
         items: result.items.into_iter().map(AssetOut::from).collect(),
@@ -846,6 +856,28 @@ async fn list_assets(
         limit: result.limit,
         offset: result.offset,
     }))
+}
+
+/// Checks the tag and score filters of an asset filter (shared by the API and the inventory page).
+pub(crate) fn with_facet_filters(
+    mut filter: AssetFilter,
+    score: Option<&str>,
+) -> Result<AssetFilter, ApiError> {
+    if let Some(tag) = &filter.tag
+        && tag.split_once('=').is_none_or(|(k, _)| k.is_empty())
+    {
+        return Err(ApiError::bad_request(format!(
+            "tag {tag:?}: expected key=value"
+        )));
+    }
+    if let Some(band) = score.filter(|s| !s.is_empty()) {
+        filter.score = Some(rampart_store::ScoreBand::parse(band).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "score {band:?}: expected one of 100, 75-99, 50-74, 25-49, 0-24"
+            ))
+        })?);
+    }
+    Ok(filter)
 }
 
 /// One asset with its relationships and findings.

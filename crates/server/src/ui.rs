@@ -925,6 +925,12 @@ struct AssetsQuery {
     region: Option<String>,
     /// `gone` lists the assets a scan found gone.
     state: Option<String>,
+    /// `key=value`.
+    tag: Option<String>,
+    /// A control id: the assets it fails on.
+    control: Option<String>,
+    /// A score band (`75-99`, ...).
+    score: Option<String>,
     q: Option<String>,
     offset: Option<u64>,
 }
@@ -1006,16 +1012,25 @@ async fn assets(
     let provider = clean(q.provider);
     let account = clean(q.account);
     let region = clean(q.region);
+    let tag = clean(q.tag);
+    let control = clean(q.control);
+    let score = clean(q.score);
     let expr = q.q.unwrap_or_default();
     let gone = q.state.as_deref() == Some("gone");
     let set = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-    let filter = AssetFilter {
-        resource_type: set(&type_filter),
-        provider: set(&provider),
-        account: set(&account),
-        region: set(&region),
-        gone,
-    };
+    let filter = api::with_facet_filters(
+        AssetFilter {
+            resource_type: set(&type_filter),
+            provider: set(&provider),
+            account: set(&account),
+            region: set(&region),
+            gone,
+            tag: set(&tag),
+            failing_control: set(&control),
+            score: None,
+        },
+        Some(&score),
+    )?;
     let page_req = Page::new(PAGE_SIZE, q.offset.unwrap_or(0));
     let (result, error) = match api::filtered_assets(&ws, &filter, Some(&expr), page_req).await {
         Ok(r) => (r, None),
@@ -1035,6 +1050,9 @@ async fn assets(
         ("account", account.as_str()),
         ("region", region.as_str()),
         ("type", type_filter.as_str()),
+        ("tag", tag.as_str()),
+        ("control", control.as_str()),
+        ("score", score.as_str()),
         ("q", expr.as_str()),
         ("state", if gone { "gone" } else { "" }),
     ];
@@ -1052,6 +1070,14 @@ async fn assets(
         ("account", "Account", &counts.accounts, account.as_str()),
         ("region", "Region", &counts.regions, region.as_str()),
         ("type", "Type", &counts.types, type_filter.as_str()),
+        ("tag", "Tag", &counts.tags, tag.as_str()),
+        (
+            "control",
+            "Failing control",
+            &counts.failing_controls,
+            control.as_str(),
+        ),
+        ("score", "Score", &counts.scores, score.as_str()),
     ]
     .into_iter()
     .map(|(id, label, values, chosen)| FacetGroup {

@@ -533,6 +533,100 @@ async fn inventory_facets_count_values_and_filter_by_them() {
     assert!(!html.contains("style="), "no inline style");
 }
 
+/// The remaining inventory facets (issue 8: "tag, score, failing control"): each listed with
+/// counts that add up, each a filter in the API and on the page, bad values refused by name.
+#[tokio::test]
+async fn tag_score_and_failing_control_facets_filter_the_inventory() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let total = |v: serde_json::Value| v["total"].as_u64().unwrap();
+    let all = total(
+        t.get_json("/api/v1/workspaces/acme/assets?limit=1", &s)
+            .await,
+    );
+    let html = t
+        .get("/w/acme/assets", Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for id in ["facet-tag", "facet-control", "facet-score"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}: {html}");
+    }
+    // Score bands partition the inventory.
+    let mut banded = 0;
+    for band in ["100", "75-99", "50-74", "25-49", "0-24"] {
+        banded += total(
+            t.get_json(
+                &format!("/api/v1/workspaces/acme/assets?limit=1&score={band}"),
+                &s,
+            )
+            .await,
+        );
+    }
+    assert_eq!(banded, all);
+    // A failing control filters to the assets it fails on: as many as its failing findings.
+    let control = t
+        .evaluations
+        .iter()
+        .find(|e| e.status == FindingStatus::Fail)
+        .unwrap()
+        .control_id
+        .clone();
+    let failing = t
+        .evaluations
+        .iter()
+        .filter(|e| e.control_id == control && e.status == FindingStatus::Fail)
+        .count() as u64;
+    let listed = total(
+        t.get_json(
+            &format!("/api/v1/workspaces/acme/assets?limit=1&failing_control={control}"),
+            &s,
+        )
+        .await,
+    );
+    assert_eq!(listed, failing);
+    let page = t
+        .get(&format!("/w/acme/assets?control={control}"), Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("<strong aria-current=\"true\">{control}</strong>")),
+        "{page}"
+    );
+    // A tag of the sample inventory.
+    let (k, v) = t
+        .inventory
+        .assets
+        .iter()
+        .find_map(|a| a.tags.iter().next().map(|(k, v)| (k.clone(), v.clone())))
+        .expect("a tagged asset");
+    let tagged = t
+        .inventory
+        .assets
+        .iter()
+        .filter(|a| a.tags.get(&k) == Some(&v))
+        .count() as u64;
+    let listed = total(
+        t.get_json(
+            &format!("/api/v1/workspaces/acme/assets?limit=1&tag={k}%3D{v}"),
+            &s,
+        )
+        .await,
+    );
+    assert_eq!(listed, tagged);
+    for bad in ["score=90-100", "tag=novalue"] {
+        let resp = t
+            .get(&format!("/api/v1/workspaces/acme/assets?{bad}"), Some(&s))
+            .await;
+        assert_eq!(resp.status(), 400, "{bad}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains(bad.split('=').next().unwrap()), "{body}");
+    }
+}
+
 /// Gone assets (issue 3: a scan that listed a type completely without an asset): out of the
 /// inventory and its counts, listed apart (`state=gone`, the "State" facet), and their page and
 /// API detail say since when.

@@ -414,6 +414,114 @@ pub(crate) fn map_unique(e: sqlx::Error, what: &'static str) -> StoreError {
     }
 }
 
+/// The filter's conditions on `assets` (bare column names), all but the facet `skip` (a facet
+/// is counted under the other filters only).
+fn asset_conditions<'a>(
+    cond: &mut Conditions<'a>,
+    filter: &'a AssetFilter,
+    skip: Option<&str>,
+    now: DateTime<Utc>,
+) {
+    for (col, value) in [
+        ("type", filter.resource_type.as_deref()),
+        ("provider", filter.provider.as_deref()),
+        ("account", filter.account.as_deref()),
+        ("region", filter.region.as_deref()),
+    ] {
+        if skip != Some(col) {
+            cond.eq(col, value);
+        }
+    }
+    cond.gone(filter.gone);
+    if skip != Some("tag")
+        && let Some((key, value)) = filter.tag.as_deref().and_then(|t| t.split_once('='))
+    {
+        // Tags are stored as compact JSON: the pair appears as `"key":"value"` exactly.
+        let member = format!(
+            "{}:{}",
+            serde_json::Value::from(key),
+            serde_json::Value::from(value)
+        );
+        let escaped = member
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        cond.bound(" AND tags LIKE {} ESCAPE '\\'", format!("%{escaped}%"));
+    }
+    if skip != Some("control")
+        && let Some(control) = filter.failing_control.as_deref()
+    {
+        cond.bound(
+            " AND id IN (SELECT asset_id FROM findings WHERE workspace_id = $1 AND status = 'fail' AND control_id = {})",
+            control,
+        );
+    }
+    if skip != Some("score")
+        && let Some(band) = filter.score
+    {
+        let penalty = penalty_subquery(cond, now);
+        let (above, at_most) = band.penalty_range();
+        let mut range = Vec::new();
+        if above.is_finite() {
+            range.push(format!("q.penalty > {above}"));
+        }
+        if at_most.is_finite() {
+            range.push(format!("q.penalty <= {at_most}"));
+        }
+        if band == ScoreBand::Full {
+            // No row (nothing fails) or a zero penalty.
+            cond.sql.push_str(&format!(
+                " AND id NOT IN (SELECT q.asset_id FROM ({penalty}) q WHERE q.penalty > {at_most})"
+            ));
+        } else {
+            cond.sql.push_str(&format!(
+                " AND id IN (SELECT q.asset_id FROM ({penalty}) q WHERE {})",
+                range.join(" AND ")
+            ));
+        }
+    }
+}
+
+/// Per asset with failing, unexempted findings: `asset_id` and `penalty`, the sum over them of
+/// `ln(1 / severity factor)`. Binds the current time (for exemption expiry) into `cond`.
+fn penalty_subquery(cond: &mut Conditions<'_>, now: DateTime<Utc>) -> String {
+    cond.binds.push(ts(now).into());
+    let at = cond.binds.len() + 1;
+    format!(
+        "SELECT f.asset_id AS asset_id, SUM(CASE f.severity_rank \
+           WHEN 5 THEN {c} WHEN 4 THEN {h} WHEN 3 THEN {m} WHEN 2 THEN {l} ELSE 0 END) AS penalty \
+         FROM findings f WHERE f.workspace_id = $1 AND f.status = 'fail' \
+           AND NOT EXISTS (SELECT 1 FROM finding_exemptions e WHERE e.workspace_id = f.workspace_id \
+             AND e.finding_id = f.id AND e.expires_at > ${at}) \
+         GROUP BY f.asset_id",
+        c = (1.0f64 / 0.5).ln(),
+        h = (1.0f64 / 0.7).ln(),
+        m = (1.0f64 / 0.85).ln(),
+        l = (1.0f64 / 0.95).ln(),
+    )
+}
+
+/// Runs a facet statement (`v`, `n` columns) bound with the scope and the conditions.
+async fn facet_rows(
+    tx: &mut Tx,
+    scope: &WorkspaceScope,
+    statement: &str,
+    cond: &Conditions<'_>,
+) -> Result<Vec<FacetValue>> {
+    let mut q = sqlx::query(statement).bind(scope.workspace_id());
+    for b in &cond.binds {
+        q = q.bind(b.as_ref());
+    }
+    let mut out = Vec::new();
+    for row in q.fetch_all(&mut **tx).await? {
+        out.push(FacetValue {
+            value: row.try_get("v")?,
+            count: u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
 fn severity_rank(s: Severity) -> i64 {
     i64::from(s.ocsf_id())
 }
@@ -543,16 +651,23 @@ fn dedup_last<'a, T, K: Eq + std::hash::Hash>(
 #[derive(Default)]
 struct Conditions<'a> {
     sql: String,
-    binds: Vec<&'a str>,
+    binds: Vec<std::borrow::Cow<'a, str>>,
 }
 
 impl<'a> Conditions<'a> {
     fn eq(&mut self, column: &'static str, value: Option<&'a str>) {
         if let Some(value) = value {
-            self.binds.push(value);
+            self.binds.push(value.into());
             self.sql
                 .push_str(&format!(" AND {column} = ${}", self.binds.len() + 1));
         }
+    }
+
+    /// A literal condition with one bound value: `{}` in `sql` becomes its placeholder.
+    fn bound(&mut self, sql: &str, value: impl Into<std::borrow::Cow<'a, str>>) {
+        self.binds.push(value.into());
+        self.sql
+            .push_str(&sql.replace("{}", &format!("${}", self.binds.len() + 1)));
     }
 
     /// Only the gone assets (`gone`), or only the present ones.
@@ -1270,11 +1385,7 @@ impl DbBackend {
         page: Page,
     ) -> Result<Paged<Asset>> {
         let mut cond = Conditions::default();
-        cond.eq("type", filter.resource_type.as_deref());
-        cond.eq("provider", filter.provider.as_deref());
-        cond.eq("account", filter.account.as_deref());
-        cond.eq("region", filter.region.as_deref());
-        cond.gone(filter.gone);
+        asset_conditions(&mut cond, filter, None, Utc::now());
         let (list, count) =
             cond.statements(sql::SELECT_ASSETS, sql::COUNT_ASSETS, sql::ASSETS_ORDER);
         self.paged(scope, &cond, &list, &count, page, asset_from_row)
@@ -1289,6 +1400,7 @@ impl DbBackend {
         scope: &WorkspaceScope,
         filter: &AssetFilter,
     ) -> Result<AssetFacets> {
+        let now = Utc::now();
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let mut facets = AssetFacets::default();
         for (column, out) in [
@@ -1298,33 +1410,73 @@ impl DbBackend {
             ("type", &mut facets.types),
         ] {
             let mut cond = Conditions::default();
-            for (col, value) in [
-                ("type", filter.resource_type.as_deref()),
-                ("provider", filter.provider.as_deref()),
-                ("account", filter.account.as_deref()),
-                ("region", filter.region.as_deref()),
-            ] {
-                if col != column {
-                    cond.eq(col, value);
-                }
-            }
-            cond.gone(filter.gone);
+            asset_conditions(&mut cond, filter, Some(column), now);
             let statement = format!(
                 "SELECT {column} AS v, COUNT(*) AS n FROM assets WHERE workspace_id = $1{} \
                  GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT {FACET_LIMIT}",
                 cond.sql
             );
-            let mut q = sqlx::query(&statement).bind(scope.workspace_id());
-            for b in &cond.binds {
-                q = q.bind(*b);
-            }
-            for row in q.fetch_all(&mut *tx).await? {
-                out.push(FacetValue {
-                    value: row.try_get("v")?,
-                    count: u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0),
-                });
+            *out = facet_rows(&mut tx, scope, &statement, &cond).await?;
+        }
+        // Tags: each `key=value` pair of the matching assets.
+        let mut cond = Conditions::default();
+        asset_conditions(&mut cond, filter, Some("tag"), now);
+        let each = match self.dialect {
+            Dialect::Sqlite => "json_each(a.tags)",
+            Dialect::Postgres => "jsonb_each_text(a.tags::jsonb)",
+        };
+        let statement = format!(
+            "SELECT j.key || '=' || j.value AS v, COUNT(*) AS n \
+             FROM (SELECT tags FROM assets WHERE workspace_id = $1{}) a, {each} j \
+             GROUP BY j.key || '=' || j.value ORDER BY COUNT(*) DESC, 1 LIMIT {FACET_LIMIT}",
+            cond.sql
+        );
+        facets.tags = facet_rows(&mut tx, scope, &statement, &cond).await?;
+        // Ties in byte order on both backends (PostgreSQL's default collation may differ).
+        facets
+            .tags
+            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        // Failing controls: one finding per control and asset, so rows count assets.
+        let mut cond = Conditions::default();
+        asset_conditions(&mut cond, filter, Some("control"), now);
+        let statement = format!(
+            "SELECT f.control_id AS v, COUNT(*) AS n FROM findings f \
+             WHERE f.workspace_id = $1 AND f.status = 'fail' \
+               AND f.asset_id IN (SELECT id FROM assets WHERE workspace_id = $1{}) \
+             GROUP BY f.control_id ORDER BY COUNT(*) DESC, f.control_id LIMIT {FACET_LIMIT}",
+            cond.sql
+        );
+        facets.failing_controls = facet_rows(&mut tx, scope, &statement, &cond).await?;
+        // Score bands from each asset's penalty (0 without failing findings).
+        let mut cond = Conditions::default();
+        let penalty = penalty_subquery(&mut cond, now);
+        asset_conditions(&mut cond, filter, Some("score"), now);
+        let mut band = String::from("CASE");
+        for b in ScoreBand::ALL {
+            let (_, at_most) = b.penalty_range();
+            if at_most.is_finite() {
+                band.push_str(&format!(
+                    " WHEN COALESCE(p.penalty, 0) <= {at_most} THEN '{}'",
+                    b.as_str()
+                ));
+            } else {
+                band.push_str(&format!(" ELSE '{}' END", b.as_str()));
             }
         }
+        let statement = format!(
+            "SELECT {band} AS v, COUNT(*) AS n FROM assets \
+             LEFT JOIN ({penalty}) p ON p.asset_id = assets.id \
+             WHERE assets.workspace_id = $1{} GROUP BY {band} ORDER BY COUNT(*) DESC",
+            cond.sql
+        );
+        let mut scores = facet_rows(&mut tx, scope, &statement, &cond).await?;
+        scores.sort_by_key(|f| {
+            ScoreBand::ALL
+                .iter()
+                .position(|b| b.as_str() == f.value)
+                .unwrap_or(usize::MAX)
+        });
+        facets.scores = scores;
         Ok(facets)
     }
 
@@ -1342,7 +1494,7 @@ impl DbBackend {
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let mut q = sqlx::query(list).bind(scope.workspace_id());
         for b in &cond.binds {
-            q = q.bind(*b);
+            q = q.bind(b.as_ref());
         }
         let rows = q
             .bind(i64::from(page.limit()))
@@ -1351,7 +1503,7 @@ impl DbBackend {
             .await?;
         let mut q = sqlx::query(count).bind(scope.workspace_id());
         for b in &cond.binds {
-            q = q.bind(*b);
+            q = q.bind(b.as_ref());
         }
         let total: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
         Ok(Paged {
@@ -1582,9 +1734,9 @@ impl DbBackend {
         cond.eq("f.control_id", filter.control_id.as_deref());
         cond.eq("f.asset_id", filter.asset_id.as_deref());
         if let (Some(c), Some(rank)) = (after, rank.as_deref()) {
-            cond.binds.push(rank);
-            cond.binds.push(&c.control_id);
-            cond.binds.push(&c.asset_id);
+            cond.binds.push(rank.into());
+            cond.binds.push(c.control_id.as_str().into());
+            cond.binds.push(c.asset_id.as_str().into());
             let n = cond.binds.len() + 1;
             let (r, ctl, asset) = (n - 2, n - 1, n);
             cond.sql.push_str(&format!(
@@ -1602,7 +1754,7 @@ impl DbBackend {
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let mut q = sqlx::query(&list).bind(scope.workspace_id());
         for b in &cond.binds {
-            q = q.bind(*b);
+            q = q.bind(b.as_ref());
         }
         let rows = q
             .bind(i64::from(limit.clamp(1, crate::MAX_PAGE_SIZE)))
@@ -1800,6 +1952,13 @@ mod tests {
             "SELECT COUNT(*) FROM assets WHERE workspace_id = $1 AND type = $2 AND account = $3"
         );
         assert_eq!(c.binds, ["aws.s3.bucket", "1"]);
+        let mut c = Conditions::default();
+        c.eq("type", Some("t"));
+        c.bound(" AND id IN (SELECT x FROM y WHERE z = {})", "v".to_owned());
+        assert_eq!(
+            c.sql,
+            " AND type = $2 AND id IN (SELECT x FROM y WHERE z = $3)"
+        );
     }
 
     #[test]

@@ -310,6 +310,67 @@ pub struct AssetFilter {
     pub region: Option<String>,
     /// The assets a scan found gone instead of the present ones.
     pub gone: bool,
+    /// `key=value`: assets carrying this tag.
+    pub tag: Option<String>,
+    /// Assets on which this control fails.
+    pub failing_control: Option<String>,
+    /// Assets whose security score is in this band.
+    pub score: Option<ScoreBand>,
+}
+
+/// A band of the asset security score (100 × the severity factor of each failing, unexempted
+/// control: critical 0.5, high 0.7, medium 0.85, low 0.95, info 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+pub enum ScoreBand {
+    /// 100: nothing fails (or only informational controls).
+    #[serde(rename = "100")]
+    Full,
+    #[serde(rename = "75-99")]
+    Good,
+    #[serde(rename = "50-74")]
+    Fair,
+    #[serde(rename = "25-49")]
+    Poor,
+    #[serde(rename = "0-24")]
+    Bad,
+}
+
+impl ScoreBand {
+    pub const ALL: [ScoreBand; 5] = [
+        ScoreBand::Full,
+        ScoreBand::Good,
+        ScoreBand::Fair,
+        ScoreBand::Poor,
+        ScoreBand::Bad,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoreBand::Full => "100",
+            ScoreBand::Good => "75-99",
+            ScoreBand::Fair => "50-74",
+            ScoreBand::Poor => "25-49",
+            ScoreBand::Bad => "0-24",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ScoreBand> {
+        ScoreBand::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+
+    /// The band's penalty range `(above, at_most)`: the sum of `ln(1 / factor)` over the
+    /// failing controls (score = 100 × e^-penalty), with a margin for float rounding.
+    pub(crate) fn penalty_range(self) -> (f64, f64) {
+        const E: f64 = 1e-6;
+        let (q, h, t) = ((4.0f64 / 3.0).ln() + E, 2.0f64.ln() + E, 4.0f64.ln() + E);
+        match self {
+            ScoreBand::Full => (f64::NEG_INFINITY, E),
+            ScoreBand::Good => (E, q),
+            ScoreBand::Fair => (q, h),
+            ScoreBand::Poor => (h, t),
+            ScoreBand::Bad => (t, f64::INFINITY),
+        }
+    }
 }
 
 /// Finding list filter; `None` fields do not filter.
@@ -421,6 +482,12 @@ pub struct AssetFacets {
     pub accounts: Vec<FacetValue>,
     pub regions: Vec<FacetValue>,
     pub types: Vec<FacetValue>,
+    /// `key=value` tags.
+    pub tags: Vec<FacetValue>,
+    /// Controls failing on the assets (each asset counted once per control).
+    pub failing_controls: Vec<FacetValue>,
+    /// Score bands (`100`, `75-99`, `50-74`, `25-49`, `0-24`).
+    pub scores: Vec<FacetValue>,
 }
 
 /// How the findings list groups its rows.

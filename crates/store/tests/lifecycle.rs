@@ -499,3 +499,156 @@ async fn a_swept_scan_marks_unseen_assets_gone_and_keeps_those_it_could_not_list
     assert_eq!(f.last_change.as_deref(), Some("regressed"));
     assert_eq!(f.finding.first_seen, at(1));
 }
+
+/// Inventory facets beyond provider/account/region/type (issue 8): tags, failing controls and
+/// score bands, each counted under the other filters, and the matching filters (tag pairs are
+/// matched exactly: `_` and `%` in a value are not wildcards).
+#[tokio::test]
+async fn tag_failing_control_and_score_facets_count_and_filter() {
+    use rampart_store::ScoreBand;
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+    let mut inv = inventory(at(1));
+    let (bucket, sg, instance) = (
+        inv.assets[0].clone(),
+        inv.assets[1].clone(),
+        inv.assets[2].clone(),
+    );
+    let mut odd = common::asset(
+        "aws.sqs.queue",
+        "arn:aws:sqs:eu-west-1:111122223333:odd",
+        at(1),
+        serde_json::json!({}),
+    );
+    odd.tags = [("team".to_string(), "data_x%".to_string())].into();
+    let mut lookalike = common::asset(
+        "aws.sqs.queue",
+        "arn:aws:sqs:eu-west-1:111122223333:lookalike",
+        at(1),
+        serde_json::json!({}),
+    );
+    lookalike.tags = [("team".to_string(), "dataAxyz".to_string())].into();
+    inv.assets.push(odd.clone());
+    inv.assets.push(lookalike.clone());
+    // sg: one high (score 70); bucket: one medium (85); odd: two mediums (72.25);
+    // instance and lookalike: nothing fails (100).
+    let evals = [
+        eval("aws-ec2-sg-no-public-ssh", &sg, FindingStatus::Fail),
+        eval("aws-s3-versioning", &bucket, FindingStatus::Fail),
+        eval("aws-sqs-encrypted", &odd, FindingStatus::Fail),
+        eval("aws-sqs-policy", &odd, FindingStatus::Fail),
+        eval("aws-ec2-imdsv2", &instance, FindingStatus::Pass),
+    ];
+    ws.record_scan_at("s1", &inv, &evals, severity_of, at(1))
+        .await
+        .unwrap();
+    let pairs = |v: &[rampart_store::FacetValue]| -> Vec<(String, u64)> {
+        v.iter().map(|f| (f.value.clone(), f.count)).collect()
+    };
+    let own = |v: &str, n: u64| (v.to_string(), n);
+    let all = ws.asset_facets(&AssetFilter::default()).await.unwrap();
+    assert_eq!(
+        pairs(&all.scores),
+        [own("100", 2), own("75-99", 1), own("50-74", 2)]
+    );
+    assert_eq!(
+        pairs(&all.tags),
+        [
+            own("env=prod", 3),
+            own("team=dataAxyz", 1),
+            own("team=data_x%", 1)
+        ]
+    );
+    let mut controls = pairs(&all.failing_controls);
+    controls.sort();
+    assert_eq!(
+        controls,
+        [
+            own("aws-ec2-sg-no-public-ssh", 1),
+            own("aws-s3-versioning", 1),
+            own("aws-sqs-encrypted", 1),
+            own("aws-sqs-policy", 1)
+        ]
+    );
+
+    let ids = |p: rampart_store::Paged<rampart_model::Asset>| {
+        let mut v: Vec<String> = p.items.into_iter().map(|a| a.id).collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let list = |f: AssetFilter| {
+        let ws = &ws;
+        async move { ids(ws.list_assets(&f, Page::default()).await.unwrap()) }
+    };
+    assert_eq!(
+        list(AssetFilter {
+            tag: Some("team=data_x%".into()),
+            ..AssetFilter::default()
+        })
+        .await,
+        vec![odd.id.clone()],
+        "_ and % match themselves"
+    );
+    assert_eq!(
+        list(AssetFilter {
+            failing_control: Some("aws-ec2-sg-no-public-ssh".into()),
+            ..AssetFilter::default()
+        })
+        .await,
+        vec![sg.id.clone()]
+    );
+    assert_eq!(
+        list(AssetFilter {
+            score: Some(ScoreBand::Fair),
+            ..AssetFilter::default()
+        })
+        .await,
+        sorted(vec![sg.id.clone(), odd.id.clone()])
+    );
+    assert_eq!(
+        list(AssetFilter {
+            score: Some(ScoreBand::Full),
+            ..AssetFilter::default()
+        })
+        .await,
+        sorted(vec![instance.id.clone(), lookalike.id.clone()])
+    );
+    // A facet ignores its own filter and applies the others.
+    let tagged = ws
+        .asset_facets(&AssetFilter {
+            tag: Some("env=prod".into()),
+            score: Some(ScoreBand::Fair),
+            ..AssetFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        pairs(&tagged.scores),
+        [own("100", 1), own("75-99", 1), own("50-74", 1)]
+    );
+    assert_eq!(
+        pairs(&tagged.tags),
+        [own("env=prod", 1), own("team=data_x%", 1)]
+    );
+
+    // An exemption lifts its finding out of the score.
+    let finding = finding_id(scope.workspace_id(), "aws-s3-versioning", &bucket.id);
+    ws.exempt_finding(
+        &finding,
+        "accepted for the archive bucket",
+        chrono::Utc::now() + chrono::TimeDelta::days(1),
+        rampart_store::audit::AuditEvent::new(
+            "finding.exempt",
+            rampart_store::audit::Outcome::Success,
+        ),
+    )
+    .await
+    .unwrap();
+    let after = ws.asset_facets(&AssetFilter::default()).await.unwrap();
+    assert_eq!(pairs(&after.scores), [own("100", 3), own("50-74", 2)]);
+}
