@@ -1043,13 +1043,26 @@ pub(crate) async fn get_sso_config(
     headers: HeaderMap,
     ApiPath(ws): ApiPath<String>,
 ) -> Result<Json<SsoConfigOut>, ApiError> {
-    let ws = authorize(&state, &auth, &ws, Permission::ManageSettings).await?;
-    let config = state
+    sso_config_of(&state, &auth, &ws, &headers)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("SSO configuration"))
+}
+
+/// The SSO configuration of the workspace's organization, if any (needs `manage_settings`;
+/// shared by the API and the settings page).
+pub(crate) async fn sso_config_of(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    headers: &HeaderMap,
+) -> Result<Option<SsoConfigOut>, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSettings).await?;
+    Ok(state
         .store
         .sso_config_of(ws.scope())
         .await?
-        .ok_or_else(|| ApiError::not_found("SSO configuration"))?;
-    Ok(Json(config_out(config, &headers)))
+        .map(|c| config_out(c, headers)))
 }
 
 /// Creates or replaces the SSO configuration of the workspace's organization (owner, admin;
@@ -1064,12 +1077,25 @@ pub(crate) async fn put_sso_config(
     ApiPath(ws): ApiPath<String>,
     ApiJson(body): ApiJson<SsoConfigIn>,
 ) -> Result<Json<SsoConfigOut>, ApiError> {
-    let ws = authorize(&state, &auth, &ws, Permission::ManageSettings).await?;
+    configure(&state, &auth, &ws, body, &headers)
+        .await
+        .map(Json)
+}
+
+/// Checks and stores an SSO configuration (shared by the API and the settings page).
+pub(crate) async fn configure(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    body: SsoConfigIn,
+    headers: &HeaderMap,
+) -> Result<SsoConfigOut, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::ManageSettings).await?;
     let issuer = body.issuer.trim();
     check_idp_url(issuer).map_err(|m| ApiError::bad_request(format!("invalid issuer: {m}")))?;
     let target = match body.default_workspace.as_deref() {
         Some(slug) if slug != ws.scope().slug() => {
-            authorize(&state, &auth, slug, Permission::ManageMembers).await?
+            authorize(state, auth, slug, Permission::ManageMembers).await?
         }
         _ => ws.clone(),
     };
@@ -1091,7 +1117,7 @@ pub(crate) async fn put_sso_config(
             auth.event_in(ws.scope(), "sso.configure"),
         )
         .await?;
-    Ok(Json(config_out(config, &headers)))
+    Ok(config_out(config, headers))
 }
 
 #[cfg(test)]

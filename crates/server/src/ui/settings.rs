@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/w/{ws}/settings/invitations/{id}/revoke",
             post(revoke_invitation),
         )
+        .route("/w/{ws}/settings/sso", post(configure_sso))
         .route("/w/{ws}/settings/tokens", post(create_token))
         .route("/w/{ws}/settings/tokens/{id}/revoke", post(revoke_token))
         .route("/w/{ws}/settings/members/{id}/role", post(change_role))
@@ -92,6 +93,18 @@ struct GrantRow {
 }
 
 /// A secret shown once, right after it was made.
+/// The organization's OIDC settings as the form shows them (never the client secret).
+struct SsoView {
+    organization: String,
+    issuer: String,
+    client_id: String,
+    domains: String,
+    default_workspace: String,
+    enabled: bool,
+    updated: String,
+    updated_by: String,
+}
+
 struct ShownOnce {
     what: &'static str,
     secret: String,
@@ -108,6 +121,13 @@ struct SettingsPage {
     manage_tokens: bool,
     manage_grants: bool,
     read_audit: bool,
+    /// Owners and admins see and change the organization's single sign-on.
+    manage_settings: bool,
+    sso: Option<SsoView>,
+    sso_roles: Vec<RoleOption>,
+    sso_error: Option<String>,
+    /// The redirect URI to register at the identity provider.
+    sso_redirect: String,
     members: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
     tokens: Vec<TokenRow>,
@@ -124,6 +144,16 @@ async fn settings_page(
     ui: &UiCaller,
     slug: &str,
     shown_once: Option<ShownOnce>,
+) -> Result<Response, UiError> {
+    settings_page_with(state, ui, slug, shown_once, None).await
+}
+
+async fn settings_page_with(
+    state: &AppState,
+    ui: &UiCaller,
+    slug: &str,
+    shown_once: Option<ShownOnce>,
+    sso_error: Option<String>,
 ) -> Result<Response, UiError> {
     let ws = authorize(state, &ui.caller, slug, Permission::ReadData)
         .await
@@ -212,6 +242,30 @@ async fn settings_page(
     } else {
         Vec::new()
     };
+    // SSO is configured per organization: a workspace outside one has no SSO card.
+    let manage_settings = scope.allows(Permission::ManageSettings)
+        && state.store.organization_of(scope).await?.is_some();
+    let sso = if manage_settings {
+        crate::sso::sso_config_of(state, &ui.caller, slug, &axum::http::HeaderMap::new())
+            .await
+            .map_err(|e| ui.fail(e))?
+    } else {
+        None
+    };
+    let sso_role = sso
+        .as_ref()
+        .map_or("viewer", |c| c.default_role.as_str())
+        .to_owned();
+    let sso = sso.map(|c| SsoView {
+        organization: c.organization,
+        issuer: c.issuer,
+        client_id: c.client_id,
+        domains: c.allowed_domains.join(", "),
+        default_workspace: c.default_workspace,
+        enabled: c.enabled,
+        updated: when(c.updated_at),
+        updated_by: c.updated_by,
+    });
     let day = |d: i64| (now + TimeDelta::days(d)).format("%Y-%m-%d").to_string();
     let page = SettingsPage {
         nav: Some(Nav::new(&ui.auth, Some(slug))),
@@ -225,6 +279,14 @@ async fn settings_page(
         manage_tokens,
         manage_grants,
         read_audit: scope.allows(Permission::ReadAudit),
+        manage_settings,
+        sso,
+        sso_roles: role_options(&sso_role)
+            .into_iter()
+            .filter(|r| r.value != "owner")
+            .collect(),
+        sso_error,
+        sso_redirect: format!("{}{}", state.public_url, crate::sso::SSO_CALLBACK_PATH),
         members,
         invitations,
         tokens,
@@ -244,6 +306,56 @@ async fn settings(
     Path(slug): Path<String>,
 ) -> Result<Response, UiError> {
     settings_page(&state, &ui, &slug, None).await
+}
+
+#[derive(Deserialize)]
+struct SsoForm {
+    issuer: String,
+    client_id: String,
+    /// Blank keeps the stored secret.
+    #[serde(default)]
+    client_secret: String,
+    /// Comma- or space-separated.
+    allowed_domains: String,
+    #[serde(default)]
+    default_workspace: String,
+    default_role: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    enabled: Option<String>,
+}
+
+/// Saves the organization's OIDC settings through the API's function; a refusal is shown on
+/// the page next to the form (the values typed are not kept: the secret must not round-trip).
+async fn configure_sso(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    headers: axum::http::HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<SsoForm>,
+) -> Result<Response, UiError> {
+    let body = crate::sso::SsoConfigIn {
+        issuer: form.issuer,
+        client_id: form.client_id.trim().to_owned(),
+        client_secret: Some(form.client_secret).filter(|s| !s.is_empty()),
+        allowed_domains: form
+            .allowed_domains
+            .split([',', ' ', '\n'])
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        default_workspace: Some(form.default_workspace.trim().to_owned()).filter(|s| !s.is_empty()),
+        default_role: role(&form.default_role)?,
+        enabled: form.enabled.is_some(),
+    };
+    match crate::sso::configure(&state, &ui.caller, &slug, body, &headers).await {
+        Ok(_) => Ok(back(&slug, "sso")),
+        Err(e) if e.status == axum::http::StatusCode::BAD_REQUEST => {
+            settings_page_with(&state, &ui, &slug, None, Some(e.message)).await
+        }
+        Err(e) => Err(ui.fail(e)),
+    }
 }
 
 fn back(slug: &str, section: &str) -> Response {
