@@ -462,6 +462,28 @@ async fn assume(
         .build())
 }
 
+/// Who the configured credentials are, as STS answers it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
+/// Checks the connection without scanning: the credentials (after assuming `role_arn` with the
+/// external ID, when set) call `sts:GetCallerIdentity`.
+pub async fn check(config: &AwsScanConfig) -> Result<Identity, AwsError> {
+    let sdk = base_config(config).await?;
+    let identity = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::Identity(util::error_message(&e)))?;
+    Ok(Identity {
+        account: identity.account().unwrap_or_default().to_owned(),
+        arn: identity.arn().unwrap_or_default().to_owned(),
+    })
+}
+
 /// Scans the account of the configured credentials (every selected region in parallel,
 /// bounded; global services once) and, with `org_role_name`, the organization's member
 /// accounts through that role. A member account that cannot be entered is a collection error

@@ -245,6 +245,28 @@ impl Scan<'_> {
 /// Scans the configured tenant: its subscriptions through Azure Resource Graph and ARM, and its
 /// directory through Microsoft Graph. Fails only when no token can be had at all (or the
 /// configuration is invalid); every other failure is a [`CollectionError`].
+/// Checks the connection without scanning: the application obtains tokens for Azure Resource
+/// Manager and (unless `skip_entra`) Microsoft Graph. Answers `tenant …, application …`.
+pub async fn check(config: &AzureScanConfig) -> Result<String, AzureError> {
+    let api = Api::new(config)?;
+    let mut scopes = vec![Scope::Arm];
+    if !config.skip_entra {
+        scopes.push(Scope::Graph);
+    }
+    for scope in scopes {
+        match api.token(scope, false).await {
+            Ok(_) => {}
+            Err(TokenError::Refused(m)) => return Err(AzureError::Authentication(m)),
+            Err(TokenError::Unavailable(m)) => return Err(AzureError::TokenEndpoint(m)),
+        }
+    }
+    Ok(format!(
+        "tenant {}, application {}",
+        config.tenant_id.trim(),
+        config.client_id.trim()
+    ))
+}
+
 pub async fn collect(
     config: &AzureScanConfig,
     progress: &dyn Progress,

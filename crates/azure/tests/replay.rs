@@ -797,3 +797,20 @@ async fn a_token_revoked_mid_scan_is_refreshed_once_for_all_calls_in_flight() {
     let st = asset(&c, "azure.storage.account", "stprodlogs");
     assert!(st.config.get("blobServiceProperties").is_some());
 }
+
+/// Connection checks (the connectors page's "Test connection"): tokens for Resource Manager and
+/// Graph, no API call; a wrong secret is the named authentication error, never the secret.
+#[tokio::test]
+async fn a_connection_check_obtains_tokens_and_calls_nothing_else() {
+    let fake = Fake::start().await;
+    let who = rampart_azure::check(&fake.config())
+        .await
+        .expect("signed in");
+    assert!(who.contains(TENANT) && who.contains(CLIENT_ID), "{who}");
+    assert_eq!(fake.requests("GET"), 0);
+    let mut cfg = fake.config();
+    cfg.client_secret = rampart_azure::ClientSecret::new("wrong-secret-value");
+    let err = rampart_azure::check(&cfg).await.expect_err("refused");
+    assert!(matches!(err, AzureError::Authentication(_)), "{err:?}");
+    assert!(!format!("{err:?}").contains("wrong-secret-value"));
+}

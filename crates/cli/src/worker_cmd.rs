@@ -132,8 +132,12 @@ pub(crate) fn workers(
     });
     let notify: Arc<dyn Executor> = Arc::new(rampart_notify::NotifyExecutor {
         catalog: catalog.clone(),
-        vault,
+        vault: vault.clone(),
         sender: options.notify.sender()?,
+    });
+    let check: Arc<dyn Executor> = Arc::new(CheckExecutor {
+        vault,
+        allow_endpoint_override: options.allow_endpoint_override,
     });
     let evaluate: Arc<dyn Executor> = Arc::new(EvaluateExecutor {
         catalog: catalog.clone(),
@@ -146,6 +150,7 @@ pub(crate) fn workers(
                 .with_executor(JobKind::Evaluate, evaluate.clone())
                 .with_executor(JobKind::Import, import.clone())
                 .with_executor(JobKind::Notify, notify.clone())
+                .with_executor(JobKind::Check, check.clone())
                 .with_observer(observer.clone())
         })
         .collect())
@@ -480,6 +485,22 @@ async fn collect_apart(
     config: rampart_aws::AwsScanConfig,
     progress: JobProgress,
 ) -> Result<rampart_aws::Collection, JobFailure> {
+    apart(move || async move {
+        rampart_aws::collect(&config, &progress)
+            .await
+            .map_err(|e| JobFailure::new(e.to_string()))
+    })
+    .await
+}
+
+/// Runs `work` (an AWS SDK call chain) on a runtime of its own on a blocking thread; dropping
+/// the returned future stops it at its next await.
+async fn apart<T, F, Fut>(work: F) -> Result<T, JobFailure>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, JobFailure>>,
+{
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::task::spawn_blocking(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -489,7 +510,7 @@ async fn collect_apart(
             .map_err(|e| JobFailure::new(format!("cannot start the collection runtime: {e}")))?;
         runtime.block_on(async move {
             tokio::select! {
-                r = rampart_aws::collect(&config, &progress) => r.map_err(|e| JobFailure::new(e.to_string())),
+                r = work() => r,
                 _ = stopped => Err(JobFailure::new("collection stopped")),
             }
         })
@@ -501,6 +522,90 @@ async fn collect_apart(
     result
 }
 
+/// A job's connector and its unsealed secret (checked to exist).
+async fn job_connector(
+    ctx: &JobContext,
+    vault: &Vault,
+) -> Result<(rampart_store::Connector, Vec<u8>), JobFailure> {
+    let scope = ctx.claim.scope.clone();
+    let connector_id = ctx
+        .claim
+        .job
+        .connector_id
+        .clone()
+        .ok_or_else(|| JobFailure::new("the job names no connector"))?;
+    let connector = ctx
+        .store
+        .connector(&scope, &connector_id)
+        .await?
+        .ok_or_else(|| JobFailure::new("the connector was deleted"))?;
+    let secret = ctx
+        .store
+        .connector_secret(&scope, &connector_id, vault)
+        .await?;
+    Ok((connector, secret))
+}
+
+/// Runs connection checks: signs in with the connector's credentials and answers who the cloud
+/// says they are; nothing is collected or recorded. A refusal fails the job with the provider's
+/// message (one attempt: retrying would not change the answer).
+pub(crate) struct CheckExecutor {
+    vault: Arc<Vault>,
+    allow_endpoint_override: bool,
+}
+
+impl Executor for CheckExecutor {
+    fn run(&self, ctx: JobContext) -> BoxFuture<'static, Result<Value, JobFailure>> {
+        let vault = self.vault.clone();
+        let allow = self.allow_endpoint_override;
+        Box::pin(async move {
+            let (connector, secret) = job_connector(&ctx, &vault).await?;
+            ctx.set_progress(json!({ "step": "authenticate" }));
+            let started = std::time::Instant::now();
+            let identity = match connector.provider.as_str() {
+                "aws" => {
+                    let config = aws_config(&connector.settings, &secret, allow)?;
+                    drop(secret);
+                    let id = apart(move || async move {
+                        rampart_aws::check(&config)
+                            .await
+                            .map_err(|e| JobFailure::new(e.to_string()))
+                    })
+                    .await?;
+                    json!({ "account": id.account, "principal": id.arn })
+                }
+                "gcp" => {
+                    let config = gcp_config(&connector.settings, &secret, allow)?;
+                    drop(secret);
+                    let email = rampart_gcp::check(&config)
+                        .await
+                        .map_err(|e| JobFailure::new(e.to_string()))?;
+                    json!({ "principal": email })
+                }
+                "azure" => {
+                    let config = azure_config(&connector.settings, &secret, allow)?;
+                    drop(secret);
+                    let who = rampart_azure::check(&config)
+                        .await
+                        .map_err(|e| JobFailure::new(e.to_string()))?;
+                    json!({ "principal": who })
+                }
+                other => {
+                    return Err(JobFailure::new(format!(
+                        "{other} connectors cannot be checked (providers: aws, gcp, azure)"
+                    )));
+                }
+            };
+            Ok(json!({
+                "connected": true,
+                "provider": connector.provider,
+                "identity": identity,
+                "milliseconds": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }))
+        })
+    }
+}
+
 /// Failed calls kept in a job's result.
 const MAX_ERRORS_IN_RESULT: usize = 200;
 
@@ -510,22 +615,7 @@ impl Executor for AwsScanExecutor {
         let vault = self.vault.clone();
         let allow = self.allow_endpoint_override;
         Box::pin(async move {
-            let scope = ctx.claim.scope.clone();
-            let connector_id = ctx
-                .claim
-                .job
-                .connector_id
-                .clone()
-                .ok_or_else(|| JobFailure::new("the scan job names no connector"))?;
-            let connector = ctx
-                .store
-                .connector(&scope, &connector_id)
-                .await?
-                .ok_or_else(|| JobFailure::new("the connector was deleted"))?;
-            let secret = ctx
-                .store
-                .connector_secret(&scope, &connector_id, &vault)
-                .await?;
+            let (connector, secret) = job_connector(&ctx, &vault).await?;
             let progress = JobProgress {
                 ctx: ctx.clone(),
                 total: AtomicUsize::new(0),

@@ -561,3 +561,80 @@ boto3.client('ec2', **kw).delete_volume(VolumeId=sys.argv[4])\n",
     let scans = data_ws.list_scans(Page::default()).await.unwrap();
     assert_eq!(scans.items[0].gone_count, 1);
 }
+
+/// Issue 8 "Connectors: … test the connection": a check job signs in through STS and records
+/// who the credentials are, scanning nothing; an unreachable endpoint fails the job once (no
+/// retries) with the reason.
+#[tokio::test]
+async fn a_connection_check_names_the_identity_and_scans_nothing() {
+    let s = setup().await;
+    s.gate.open.store(true, Ordering::SeqCst);
+    let connector = s.store.list_connectors(&s.scope).await.unwrap().remove(0);
+    let job = s
+        .store
+        .enqueue_job(&s.scope, NewJob::check(&connector.id), ev("job.enqueue"))
+        .await
+        .unwrap();
+    let _w = worker(&s.data, &s.key);
+    let done = wait_for(&s.store, &s.scope, &job.id, "the check", |j| {
+        j.state.is_terminal()
+    })
+    .await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    let result = done.result.unwrap();
+    assert_eq!(result["connected"], true, "{result}");
+    assert_eq!(result["identity"]["account"], "123456789012", "{result}");
+    assert!(
+        result["identity"]["principal"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:"),
+        "{result}"
+    );
+    let scans = s
+        .store
+        .scoped(&s.scope)
+        .list_scans(Page::default())
+        .await
+        .unwrap();
+    assert_eq!(scans.total, 0, "a check records no scan");
+
+    // A connector whose endpoint refuses connections: failed at once, with the reason.
+    let vault = Vault::from_file(&s.key).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = s
+        .store
+        .create_connector(
+            &s.scope,
+            "unreachable",
+            "aws",
+            &serde_json::json!({ "regions": ["us-east-1"], "endpoint_url": format!("http://127.0.0.1:{closed}") }),
+            br#"{"access_key_id": "testing", "secret_access_key": "testing"}"#,
+            &vault,
+            ev("connector.create"),
+        )
+        .await
+        .unwrap();
+    let job = s
+        .store
+        .enqueue_job(&s.scope, NewJob::check(&dead.id), ev("job.enqueue"))
+        .await
+        .unwrap();
+    let done = wait_for(&s.store, &s.scope, &job.id, "the failing check", |j| {
+        j.state.is_terminal()
+    })
+    .await;
+    assert_eq!(done.state, JobState::Failed, "{done:?}");
+    assert_eq!(done.attempts, 1, "no retry");
+    assert!(
+        done.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("GetCallerIdentity"),
+        "{done:?}"
+    );
+}

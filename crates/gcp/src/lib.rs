@@ -389,6 +389,38 @@ impl Unit {
 const MAX_PAGES: usize = 100_000;
 
 /// Collects the scope's inventory.
+/// Signs in with the service account key (the one fatal step of a scan): the token source,
+/// the HTTP client and the attempts per call.
+async fn authenticate(
+    config: &GcpScanConfig,
+) -> Result<(auth::TokenSource, reqwest::Client, u32), GcpError> {
+    let token_uri = check_url(
+        config
+            .endpoints
+            .token_uri
+            .as_deref()
+            .unwrap_or(&config.credentials.token_uri),
+        "the token endpoint",
+        config.allow_insecure_http,
+    )?;
+    let max_attempts = config.max_attempts.unwrap_or(5).max(1);
+    let http = http::client(config.timeout.unwrap_or(Duration::from_secs(60)))?;
+    let tokens = auth::TokenSource::new(
+        config.credentials.clone(),
+        token_uri,
+        http.clone(),
+        max_attempts,
+    )?;
+    tokens.token(None).await?;
+    Ok((tokens, http, max_attempts))
+}
+
+/// Checks the connection without scanning: the service account signs in. Answers its email.
+pub async fn check(config: &GcpScanConfig) -> Result<String, GcpError> {
+    let (tokens, _, _) = authenticate(config).await?;
+    Ok(tokens.client_email().to_owned())
+}
+
 pub async fn collect(
     config: &GcpScanConfig,
     progress: &dyn Progress,
@@ -412,21 +444,7 @@ pub async fn collect(
         "https://accessapproval.googleapis.com",
         "the Access Approval API endpoint",
     )?;
-    let token_uri = endpoint(
-        &config.endpoints.token_uri,
-        &config.credentials.token_uri,
-        "the token endpoint",
-    )?;
-    let max_attempts = config.max_attempts.unwrap_or(5).max(1);
-    let http = http::client(config.timeout.unwrap_or(Duration::from_secs(60)))?;
-    let tokens = auth::TokenSource::new(
-        config.credentials.clone(),
-        token_uri,
-        http.clone(),
-        max_attempts,
-    )?;
-    // Authenticating is the one fatal step.
-    tokens.token(None).await?;
+    let (tokens, http, max_attempts) = authenticate(config).await?;
     let api = Api {
         http,
         tokens,

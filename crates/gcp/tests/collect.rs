@@ -571,3 +571,23 @@ async fn built_in_controls_find_the_seeded_problems() {
         FindingStatus::Fail
     );
 }
+
+/// Connection checks (the connectors page's "Test connection"): a good key signs in and names
+/// its account without calling any API; a refused key is the same named error as for a scan.
+#[tokio::test]
+async fn a_connection_check_signs_in_and_calls_nothing_else() {
+    let fake = fake::start(Behaviour::default()).await;
+    let who = rampart_gcp::check(&config(&fake)).await.expect("signed in");
+    assert_eq!(who, CLIENT_EMAIL);
+    assert!(fake.state.requests().iter().all(|r| r == "POST /token"));
+    let refused = fake::start(Behaviour {
+        refuse_credentials: true,
+        ..Behaviour::default()
+    })
+    .await;
+    let err = rampart_gcp::check(&config(&refused))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, GcpError::Credentials { .. }), "{err:?}");
+    assert!(err.to_string().contains(CLIENT_EMAIL), "{err}");
+}

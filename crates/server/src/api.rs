@@ -1386,7 +1386,7 @@ impl Modify for StandardErrors {
         crate::admin::grant_accesses, crate::admin::list_connectors, crate::admin::create_connector,
         crate::admin::delete_connector, crate::admin::audit_log,
         crate::sso::get_sso_config, crate::sso::put_sso_config,
-        crate::jobs::start_scan, crate::jobs::start_evaluation, crate::jobs::list_jobs,
+        crate::jobs::start_scan, crate::jobs::start_check, crate::jobs::start_evaluation, crate::jobs::list_jobs,
         crate::jobs::get_job, crate::jobs::cancel_job, crate::jobs::set_schedule,
         crate::exemptions::exempt, crate::exemptions::reopen, crate::exemptions::exempt_many,
         crate::notifications::list_channels, crate::notifications::create_channel,

@@ -22,6 +22,10 @@ pub(crate) fn routes() -> Router<AppState> {
             post(start_scan),
         )
         .route(
+            "/api/v1/workspaces/{ws}/connectors/{id}/checks",
+            post(start_check),
+        )
+        .route(
             "/api/v1/workspaces/{ws}/connectors/{id}/schedule",
             put(set_schedule),
         )
@@ -44,16 +48,36 @@ pub(crate) async fn start_scan(
     auth: Caller,
     ApiPath(p): ApiPath<WsObject>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
-    let ws = authorize(&state, &auth, &p.ws, Permission::RunScans).await?;
-    let job = state
-        .store
-        .enqueue_job(
-            ws.scope(),
-            NewJob::scan(&p.id),
-            auth.event_in(ws.scope(), "job.enqueue"),
-        )
-        .await?;
+    let job = queue_for_connector(&state, &auth, &p.ws, NewJob::scan(&p.id)).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Queues a connection check: a worker signs in with the connector's credentials and records
+/// who the cloud says they are (or the refusal) in the job's result, without scanning.
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/connectors/{id}/checks", tag = "jobs",
+    params(("ws" = String, Path, description = "Workspace slug"), ("id" = String, Path, description = "Connector id")),
+    responses((status = 202, body = Job), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn start_check(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath(p): ApiPath<WsObject>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let job = queue_for_connector(&state, &auth, &p.ws, NewJob::check(&p.id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Queues a connector's scan or check for a caller who may run scans (API and web app).
+pub(crate) async fn queue_for_connector(
+    state: &AppState,
+    auth: &Caller,
+    ws: &str,
+    job: NewJob,
+) -> Result<Job, ApiError> {
+    let ws = authorize(state, auth, ws, Permission::RunScans).await?;
+    Ok(state
+        .store
+        .enqueue_job(ws.scope(), job, auth.event_in(ws.scope(), "job.enqueue"))
+        .await?)
 }
 
 /// Queues a re-evaluation of the stored inventory with the current controls.

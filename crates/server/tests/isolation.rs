@@ -285,6 +285,12 @@ fn matrix() -> Vec<Route> {
             None,
         ),
         r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/connectors/{id}/checks",
+            Write,
+            None,
+        ),
+        r(
             Method::PUT,
             "/api/v1/workspaces/{ws}/connectors/{id}/schedule",
             Write,
@@ -541,6 +547,7 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
     );
     for route in [
         "/api/v1/workspaces/{ws}/connectors/{id}/scans",
+        "/api/v1/workspaces/{ws}/connectors/{id}/checks",
         "/api/v1/workspaces/{ws}/connectors/{id}/schedule",
     ] {
         by_route.insert(route, connector.id.clone());

@@ -655,3 +655,82 @@ async fn connectors_are_added_from_the_web_app_with_sealed_credentials() {
     assert!(resp.status().is_redirection() || resp.status().is_success());
     assert!(t.store.list_connectors(&scope).await.unwrap().is_empty());
 }
+
+/// A stand-in for the CLI worker's check executor (the real one, against moto, is tested in
+/// crates/cli/tests/jobs.rs): answers a fixed identity, or refuses.
+struct FixedCheck(Option<&'static str>);
+
+impl rampart_worker::Executor for FixedCheck {
+    fn run(
+        &self,
+        _ctx: rampart_worker::JobContext,
+    ) -> futures_util::future::BoxFuture<'static, Result<Value, rampart_worker::JobFailure>> {
+        let answer = self.0;
+        Box::pin(async move {
+            match answer {
+                Some(p) => Ok(json!({"connected": true, "identity": {"principal": p}})),
+                None => Err(rampart_worker::JobFailure::new(
+                    "cannot establish the AWS identity (sts:GetCallerIdentity): InvalidClientTokenId",
+                )),
+            }
+        })
+    }
+}
+
+/// Issue 8 "Connectors: … test the connection": the connectors page queues a check (those who
+/// may run scans), shows it in flight, then the identity or the refusal; viewers get no button.
+#[tokio::test]
+async fn connection_checks_are_queued_from_the_connectors_page_and_their_outcome_shown() {
+    let t = common::spawn().await;
+    let con = connector(&t).await;
+    let (_, admin, csrf) = t.member("adam@example.com", "acme", Role::Admin).await;
+    let page = || async {
+        t.get("/w/acme/connectors", Some(&admin))
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let html = page().await;
+    assert!(
+        html.contains("not checked") && html.contains("Test connection"),
+        "{html}"
+    );
+    let action = format!("/w/acme/connectors/{con}/check");
+    let resp = post_form(&t, &admin, &action, &[("csrf_token", &csrf)]).await;
+    assert_eq!(resp.status(), 303);
+    assert!(page().await.contains(">checking<"));
+    let ok = Worker::new(t.store.clone(), WorkerConfig::default()).with_executor(
+        JobKind::Check,
+        Arc::new(FixedCheck(Some("arn:aws:iam::111122223333:role/rampart"))),
+    );
+    assert!(ok.tick().await.unwrap().is_some());
+    let html = page().await;
+    assert!(
+        html.contains(">connected<") && html.contains("arn:aws:iam::111122223333:role/rampart"),
+        "{html}"
+    );
+
+    // A refusal is shown with its reason.
+    post_form(&t, &admin, &action, &[("csrf_token", &csrf)]).await;
+    let refused = Worker::new(t.store.clone(), WorkerConfig::default())
+        .with_executor(JobKind::Check, Arc::new(FixedCheck(None)));
+    refused.tick().await.unwrap();
+    let html = page().await;
+    assert!(
+        html.contains(">failed<") && html.contains("InvalidClientTokenId"),
+        "{html}"
+    );
+
+    // A viewer sees the outcome but no button, and may not queue one.
+    let (_, viewer, vcsrf) = t.member("vera@example.com", "acme", Role::Viewer).await;
+    let html = t
+        .get("/w/acme/connectors", Some(&viewer))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(">failed<") && !html.contains("Test connection"));
+    let resp = post_form(&t, &viewer, &action, &[("csrf_token", &vcsrf)]).await;
+    assert_eq!(resp.status(), 403);
+}

@@ -50,6 +50,8 @@ pub enum JobKind {
     Import,
     /// Deliver notifications: a scan's finding changes, a channel test, the weekly digest.
     Notify,
+    /// Authenticate with a connector's credentials and report the identity (no scan).
+    Check,
 }
 
 impl JobKind {
@@ -59,6 +61,7 @@ impl JobKind {
             JobKind::Evaluate => "evaluate",
             JobKind::Import => "import",
             JobKind::Notify => "notify",
+            JobKind::Check => "check",
         }
     }
 }
@@ -71,9 +74,10 @@ impl FromStr for JobKind {
             "evaluate" => Ok(JobKind::Evaluate),
             "import" => Ok(JobKind::Import),
             "notify" => Ok(JobKind::Notify),
+            "check" => Ok(JobKind::Check),
             _ => Err(invalid(
                 "kind",
-                format!("{s:?} is not scan, evaluate, import or notify"),
+                format!("{s:?} is not scan, evaluate, import, notify or check"),
             )),
         }
     }
@@ -214,6 +218,16 @@ impl NewJob {
             connector_id: Some(connector_id.to_owned()),
             params: serde_json::json!({}),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Check a connector's credentials (one attempt: a refusal is an answer, not a fault).
+    pub fn check(connector_id: &str) -> NewJob {
+        NewJob {
+            kind: JobKind::Check,
+            connector_id: Some(connector_id.to_owned()),
+            params: serde_json::json!({}),
+            max_attempts: 1,
         }
     }
 

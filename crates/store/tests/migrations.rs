@@ -24,7 +24,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "job kinds",
             "notifications",
             "saved queries",
-            "asset lifecycle"
+            "asset lifecycle",
+            "connection checks"
         ]
     );
     // Running again is a no-op.
@@ -32,7 +33,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 10);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 11);
     again.close().await;
 }
 

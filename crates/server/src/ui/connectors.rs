@@ -65,6 +65,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/w/{ws}/connectors", get(connectors))
         .route("/w/{ws}/connectors/new/{provider}", post(create))
         .route("/w/{ws}/connectors/{id}/delete", post(delete))
+        .route("/w/{ws}/connectors/{id}/check", post(check))
         .route("/onboarding/{provider}/{file}", get(template))
 }
 
@@ -75,6 +76,14 @@ struct Row {
     summary: String,
     schedule: String,
     created: String,
+    /// The latest connection check: when, whether it passed, and who or why.
+    check: Option<CheckRow>,
+}
+
+struct CheckRow {
+    when: String,
+    state: &'static str,
+    detail: String,
 }
 
 struct Download {
@@ -89,6 +98,8 @@ struct ConnectorsPage {
     ws: String,
     csrf: String,
     may_manage: bool,
+    /// May queue scans and connection checks.
+    may_run: bool,
     rows: Vec<Row>,
     downloads: Vec<Download>,
 }
@@ -116,14 +127,56 @@ async fn connectors(
         .list_connectors(ws.scope())
         .await
         .map_err(|e| ui.fail(e.into()))?;
+    // The latest check of each connector, among the workspace's recent jobs (bounded).
+    let recent = state
+        .store
+        .list_jobs(ws.scope(), None, rampart_store::Page::new(200, 0))
+        .await
+        .map_err(|e| ui.fail(e.into()))?;
+    let mut checks: std::collections::HashMap<String, CheckRow> = std::collections::HashMap::new();
+    for j in recent
+        .items
+        .iter()
+        .filter(|j| j.kind == rampart_store::JobKind::Check)
+    {
+        let Some(c) = &j.connector_id else { continue };
+        if checks.contains_key(c) {
+            continue; // newest first
+        }
+        let (state, detail) = match j.state {
+            rampart_store::JobState::Succeeded => (
+                "connected",
+                j.result
+                    .as_ref()
+                    .and_then(|r| r.pointer("/identity/principal"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            rampart_store::JobState::Failed | rampart_store::JobState::Cancelled => {
+                ("failed", j.last_error.clone().unwrap_or_default())
+            }
+            _ => ("checking", String::new()),
+        };
+        checks.insert(
+            c.clone(),
+            CheckRow {
+                when: when(j.created_at),
+                state,
+                detail,
+            },
+        );
+    }
     let page = ConnectorsPage {
         nav: Some(Nav::new(&ui.auth, Some(&slug))),
         csrf: ui.auth.0.csrf_token.clone(),
         may_manage: ws.scope().allows(Permission::ManageConnectors),
+        may_run: ws.scope().allows(Permission::RunScans),
         ws: slug,
         rows: list
             .into_iter()
             .map(|c| Row {
+                check: checks.remove(&c.id),
                 summary: summary(&c.provider, &c.settings),
                 id: c.id,
                 name: c.name,
@@ -138,6 +191,19 @@ async fn connectors(
             .collect(),
     };
     Ok(render(&page))
+}
+
+/// Queues a connection check and comes back to the list (it shows the result when the worker
+/// has run it; the page refreshes itself while one is in flight).
+async fn check(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    crate::jobs::queue_for_connector(&state, &ui.caller, &slug, rampart_store::NewJob::check(&id))
+        .await
+        .map_err(|e| ui.fail(e))?;
+    Ok(Redirect::to(&format!("/w/{}/connectors#connectors", segment(&slug))).into_response())
 }
 
 #[derive(Deserialize)]

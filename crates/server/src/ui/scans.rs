@@ -237,18 +237,9 @@ async fn scan_now(
     ui: UiCaller,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let ws = crate::authz::authorize(&state, &ui.caller, &slug, Permission::RunScans)
+    crate::jobs::queue_for_connector(&state, &ui.caller, &slug, NewJob::scan(&id))
         .await
         .map_err(|e| ui.fail(e))?;
-    state
-        .store
-        .enqueue_job(
-            ws.scope(),
-            NewJob::scan(&id),
-            ui.caller.event_in(ws.scope(), "job.enqueue"),
-        )
-        .await
-        .map_err(|e| ui.fail(e.into()))?;
     Ok(Redirect::to(&format!("/w/{}/scans", segment(&slug))).into_response())
 }
 
