@@ -19,7 +19,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType, Sweep};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 mod account;
 mod acm;
@@ -913,13 +913,29 @@ fn sweeps(account: &str, units: &[(String, String)], errors: &[CollectionError])
 }
 
 /// Derived fields (docs/asset-types.md, **derived**): a trail's `s3BucketLogging` is the
-/// `logging` of its bucket; a bucket's `accountPublicAccessBlock` is the account's setting.
+/// `logging` of its bucket; a bucket's `accountPublicAccessBlock` is the account's setting and
+/// its `cloudTrailTrails` the ARNs of the trails delivering to it.
 fn derive(scan: &Scan) {
     let mut inner = scan.lock();
     let mut bucket_logging: HashMap<String, Value> = HashMap::new();
     let mut account_pab: Option<Value> = None;
+    let mut trails_of: HashMap<String, Vec<String>> = HashMap::new();
     for a in &inner.assets {
         match a.resource_type.as_str() {
+            "aws.cloudtrail.trail" => {
+                if let Some(bucket) = a.config.get("s3BucketName").and_then(Value::as_str) {
+                    let arn = a
+                        .config
+                        .get("trailARN")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&a.native_id)
+                        .to_string();
+                    let list = trails_of.entry(bucket.to_string()).or_default();
+                    if !list.contains(&arn) {
+                        list.push(arn);
+                    }
+                }
+            }
             "aws.s3.bucket" => {
                 if let (Some(name), Some(l)) = (
                     a.config.get("name").and_then(Value::as_str),
@@ -950,6 +966,15 @@ fn derive(scan: &Scan) {
             "aws.s3.bucket" => {
                 if let Some(p) = &account_pab {
                     cfg.insert("accountPublicAccessBlock".into(), p.clone());
+                }
+                let trails = cfg
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .and_then(|b| trails_of.get(b));
+                if let Some(t) = trails {
+                    let mut t = t.clone();
+                    t.sort();
+                    cfg.insert("cloudTrailTrails".into(), json!(t));
                 }
             }
             _ => {}
