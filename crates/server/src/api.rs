@@ -213,8 +213,90 @@ pub struct AssetDetail {
     pub exposure: serde_json::Value,
     /// Shortest paths from internet entry points to this asset (at most 3).
     pub attack_paths: Vec<AttackPathOut>,
+    /// What scans changed, newest first (at most 20): each scan that recorded a different
+    /// configuration or different tags, with the fields it changed.
+    pub changes: Vec<AssetChangeOut>,
     pub relationships: Vec<RelationshipOut>,
     pub findings: Vec<FindingOut>,
+}
+
+/// One scan's change to an asset.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetChangeOut {
+    pub scan_id: String,
+    pub changed_at: DateTime<Utc>,
+    /// The fields that differ (at most 50): dotted paths into the configuration (arrays compared
+    /// whole), `tags.KEY` for tags.
+    pub fields: Vec<FieldChange>,
+}
+
+/// One field's value before and after a scan (`null` when absent on that side).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldChange {
+    pub path: String,
+    #[schema(value_type = Object)]
+    pub before: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub after: serde_json::Value,
+}
+
+/// Fields changed per diff, at most.
+const MAX_FIELD_CHANGES: usize = 50;
+
+/// The differing leaves of two JSON documents (objects walked, anything else compared whole).
+fn diff_json(
+    path: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    use serde_json::Value;
+    if out.len() >= MAX_FIELD_CHANGES || before == after {
+        return;
+    }
+    if let (Some(Value::Object(b)), Some(Value::Object(a))) = (before, after) {
+        let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+        for k in keys {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            diff_json(&p, b.get(k), a.get(k), out);
+        }
+        return;
+    }
+    out.push(FieldChange {
+        path: path.to_owned(),
+        before: before.cloned().unwrap_or(Value::Null),
+        after: after.cloned().unwrap_or(Value::Null),
+    });
+}
+
+/// The changes scans made to `asset`, newest first, from its stored earlier versions.
+pub(crate) async fn asset_changes(
+    ws: &rampart_store::WorkspaceStore,
+    asset: &rampart_model::Asset,
+) -> Result<Vec<AssetChangeOut>, ApiError> {
+    let versions = ws.asset_versions(&asset.id, 20).await?;
+    let tags = |t: &std::collections::BTreeMap<String, String>| {
+        serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
+    };
+    let mut newer = (tags(&asset.tags), asset.config.clone());
+    let mut out = Vec::with_capacity(versions.len());
+    for v in versions {
+        let older = (tags(&v.tags), v.config);
+        let mut fields = Vec::new();
+        diff_json("tags", Some(&older.0), Some(&newer.0), &mut fields);
+        diff_json("", Some(&older.1), Some(&newer.1), &mut fields);
+        out.push(AssetChangeOut {
+            scan_id: v.scan_id,
+            changed_at: v.replaced_at,
+            fields,
+        });
+        newer = older;
+    }
+    Ok(out)
 }
 
 /// The result of one control on one asset, with its history.
@@ -906,7 +988,9 @@ async fn get_asset(
         )
         .await?;
     let insight = asset_insight(&ws, &asset, &findings.items).await?;
+    let changes = asset_changes(&ws, &asset).await?;
     Ok(Json(AssetDetail {
+        changes,
         asset: asset.into(),
         gone_at,
         score: insight.score,

@@ -1208,6 +1208,8 @@ struct AssetPage {
     last_seen: String,
     /// When a scan found the asset gone.
     gone_at: Option<String>,
+    /// What scans changed, newest first.
+    changes: Vec<ChangeView>,
     tags: Vec<(String, String)>,
     config: String,
     /// Security score 0–100, rounded.
@@ -1220,6 +1222,25 @@ struct AssetPage {
     /// The relationships drawn as a graph (inline SVG; empty without relationships).
     graph_svg: String,
     rows: Vec<FindingRow>,
+}
+
+/// One scan's change on the asset page: (path, before, after) as compact JSON, shortened.
+struct ChangeView {
+    when: String,
+    scan_id: String,
+    fields: Vec<(String, String, String)>,
+}
+
+fn short_json(v: &serde_json::Value) -> String {
+    if v.is_null() {
+        return "—".to_owned();
+    }
+    let text = v.to_string();
+    if text.chars().count() > 160 {
+        format!("{}…", text.chars().take(160).collect::<String>())
+    } else {
+        text
+    }
 }
 
 /// Neighbours drawn in the asset page's graph (the list below it has them all).
@@ -1300,6 +1321,19 @@ async fn asset(
         .ok_or_else(|| ApiError::not_found("asset"))?;
     let relationships = ws.relationships_of(&id).await?;
     let gone_at = ws.asset_gone_at(&id).await?.flatten().map(when);
+    let changes = crate::api::asset_changes(&ws, &a)
+        .await?
+        .into_iter()
+        .map(|c| ChangeView {
+            when: when(c.changed_at),
+            scan_id: c.scan_id,
+            fields: c
+                .fields
+                .iter()
+                .map(|f| (f.path.clone(), short_json(&f.before), short_json(&f.after)))
+                .collect(),
+        })
+        .collect();
     let findings = ws
         .list_findings(
             &FindingFilter {
@@ -1370,6 +1404,7 @@ async fn asset(
         first_seen: when(a.first_seen),
         last_seen: when(a.last_seen),
         gone_at,
+        changes,
         tags: a.tags.into_iter().collect(),
         config: serde_json::to_string_pretty(&a.config).unwrap_or_default(),
         graph_svg: String::new(),

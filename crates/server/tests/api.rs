@@ -627,6 +627,66 @@ async fn tag_score_and_failing_control_facets_filter_the_inventory() {
     }
 }
 
+/// Changes between scans (issue 8, asset page): a second scan that changes a region's analyzers
+/// keeps the earlier version; the API and the page show the field with its before and after.
+#[tokio::test]
+async fn the_asset_page_shows_what_a_scan_changed() {
+    let t = common::spawn().await;
+    let s = t.login(ALICE, ALICE_PASSWORD).await;
+    let changed = t
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.config.get("accessAnalyzers") == Some(&serde_json::json!([])))
+        .expect("a region without analyzers")
+        .clone();
+    let detail = |id: String| {
+        let t = &t;
+        let s = &s;
+        async move {
+            t.get_json(&format!("/api/v1/workspaces/acme/assets/{id}"), s)
+                .await
+        }
+    };
+    assert_eq!(
+        detail(changed.id.clone()).await["changes"],
+        serde_json::json!([])
+    );
+    let second = common::SNAPSHOT.replacen(
+        "\"accessAnalyzers\": []",
+        "\"accessAnalyzers\": [{\"name\": \"b\", \"arn\": \"arn:aws:access-analyzer:ap-south-1:111122223333:analyzer/b\", \"type\": \"ACCOUNT\", \"status\": \"ACTIVE\"}]",
+        1,
+    );
+    t.record_at(
+        "acme",
+        "second scan",
+        &second,
+        common::observed_at() + chrono::TimeDelta::hours(1),
+    )
+    .await;
+    let d = detail(changed.id.clone()).await;
+    let changes = d["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{d}");
+    let fields = changes[0]["fields"].as_array().unwrap();
+    let field = fields
+        .iter()
+        .find(|f| f["path"] == "accessAnalyzers")
+        .unwrap_or_else(|| panic!("{fields:?}"));
+    assert_eq!(field["before"], serde_json::json!([]));
+    assert_eq!(field["after"][0]["name"], "b");
+    assert_eq!(fields.len(), 1, "only what changed: {fields:?}");
+    let page = t
+        .get(&format!("/w/acme/assets/{}", changed.id), Some(&s))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"changes\"") && page.contains("<code>accessAnalyzers</code>"),
+        "{page}"
+    );
+}
+
 /// Gone assets (issue 3: a scan that listed a type completely without an asset): out of the
 /// inventory and its counts, listed apart (`state=gone`, the "State" facet), and their page and
 /// API detail say since when.

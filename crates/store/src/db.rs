@@ -63,11 +63,36 @@ pub(crate) mod sql {
             .join(", ")
     }
 
-    /// Upserts `rows` assets seen by scan `$2`: `$1` workspace, then 11 parameters per asset.
+    /// `id, config_hash` of `rows` stored assets: `$1` workspace, then asset ids.
+    pub fn stored_hashes(rows: usize) -> String {
+        let ids: Vec<String> = (2..2 + rows).map(|n| format!("${n}")).collect();
+        format!(
+            "SELECT id, config_hash FROM assets WHERE workspace_id = $1 AND id IN ({})",
+            ids.join(", ")
+        )
+    }
+
+    /// Copies the stored version of `rows` assets into `asset_changes` under scan `$2` at `$3`:
+    /// `$1` workspace, then asset ids.
+    pub fn keep_previous_versions(rows: usize) -> String {
+        let ids: Vec<String> = (4..4 + rows).map(|n| format!("${n}")).collect();
+        format!(
+            "INSERT INTO asset_changes (workspace_id, asset_id, scan_id, changed_at, previous_config, previous_tags) \
+             SELECT $1, id, $2, $3, config, tags FROM assets \
+             WHERE workspace_id = $1 AND id IN ({}) \
+             ON CONFLICT (workspace_id, asset_id, scan_id) DO NOTHING",
+            ids.join(", ")
+        )
+    }
+
+    pub const ASSET_CHANGES: &str = "SELECT scan_id, changed_at, previous_config, previous_tags FROM asset_changes \
+         WHERE workspace_id = $1 AND asset_id = $2 ORDER BY changed_at DESC, scan_id DESC LIMIT $3";
+
+    /// Upserts `rows` assets seen by scan `$2`: `$1` workspace, then 12 parameters per asset.
     /// An asset seen again is no longer gone.
     pub fn upsert_assets(rows: usize) -> String {
         format!(
-            "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, last_scan_id) \
+            "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, config_hash, last_scan_id) \
              VALUES {} \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
                provider = excluded.provider, account = excluded.account, region = excluded.region, \
@@ -75,9 +100,10 @@ pub(crate) mod sql {
                tags = excluded.tags, config = excluded.config, \
                first_seen = CASE WHEN excluded.first_seen < assets.first_seen THEN excluded.first_seen ELSE assets.first_seen END, \
                last_seen = CASE WHEN excluded.last_seen > assets.last_seen THEN excluded.last_seen ELSE assets.last_seen END, \
+               config_hash = excluded.config_hash, \
                last_scan_id = excluded.last_scan_id, gone_at = NULL, gone_scan_id = NULL \
              WHERE assets.workspace_id = $1",
-            tuples(rows, 3, 11, ", $2")
+            tuples(rows, 3, 12, ", $2")
         )
     }
 
@@ -237,6 +263,9 @@ pub(crate) mod sql {
             all.push(insert_relationships(n));
             all.push(upsert_findings(n));
         }
+        all.push(stored_hashes(3));
+        all.push(keep_previous_versions(3));
+        all.push(ASSET_CHANGES.to_string());
         all.push(mark_gone(true));
         all.push(mark_gone(false));
         all
@@ -520,6 +549,16 @@ async fn facet_rows(
         });
     }
     Ok(out)
+}
+
+/// The hash that tells one stored version of an asset from another (tags and configuration).
+fn version_hash(tags: &str, config: &str) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(tags.as_bytes());
+    h.update(b"\n");
+    h.update(config.as_bytes());
+    hex::encode(h.finalize())
 }
 
 fn severity_rank(s: Severity) -> i64 {
@@ -1240,14 +1279,49 @@ impl DbBackend {
         // Later copies of the same asset or finding win (PostgreSQL refuses to upsert one row
         // twice in a statement, so duplicates never reach the database).
         let assets = dedup_last(&inventory.assets, |a| a.id.as_str());
+        let now_text = ts(scan.started_at);
         for chunk in assets.chunks(sql::ASSET_BATCH) {
-            let text = sql::upsert_assets(chunk.len());
-            let mut q = sqlx::query(&text).bind(ws).bind(&scan.id);
+            let mut rows = Vec::with_capacity(chunk.len());
             for asset in chunk {
                 let tags = serde_json::to_string(&asset.tags)
                     .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
                 let config = serde_json::to_string(&asset.config)
                     .map_err(|e| StoreError::Corrupt(format!("config: {e}")))?;
+                let hash = version_hash(&tags, &config);
+                rows.push((asset, tags, config, hash));
+            }
+            // Keep the version a changed asset had before this scan overwrites it.
+            let text = sql::stored_hashes(chunk.len());
+            let mut q = sqlx::query(&text).bind(ws);
+            for (asset, ..) in &rows {
+                q = q.bind(&asset.id);
+            }
+            let stored: std::collections::HashMap<String, String> = q
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .filter_map(|r| {
+                    let id: String = r.try_get("id").ok()?;
+                    let hash: Option<String> = r.try_get("config_hash").ok()?;
+                    Some((id, hash?))
+                })
+                .collect();
+            let changed: Vec<&str> = rows
+                .iter()
+                .filter(|(a, .., h)| stored.get(&a.id).is_some_and(|old| old != h))
+                .map(|(a, ..)| a.id.as_str())
+                .collect();
+            if !changed.is_empty() {
+                let text = sql::keep_previous_versions(changed.len());
+                let mut q = sqlx::query(&text).bind(ws).bind(&scan.id).bind(&now_text);
+                for id in &changed {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let text = sql::upsert_assets(chunk.len());
+            let mut q = sqlx::query(&text).bind(ws).bind(&scan.id);
+            for (asset, tags, config, hash) in rows {
                 q = q
                     .bind(&asset.id)
                     .bind(asset.provider.as_str())
@@ -1259,7 +1333,8 @@ impl DbBackend {
                     .bind(tags)
                     .bind(config)
                     .bind(ts(asset.first_seen))
-                    .bind(ts(asset.last_seen));
+                    .bind(ts(asset.last_seen))
+                    .bind(hash);
             }
             q.execute(&mut *tx).await?;
         }
@@ -1549,6 +1624,36 @@ impl DbBackend {
             assets,
             relationships,
         })
+    }
+
+    /// The versions an asset had before later scans changed it, newest first (at most `limit`).
+    pub(crate) async fn asset_versions(
+        &self,
+        scope: &WorkspaceScope,
+        asset_id: &str,
+        limit: u32,
+    ) -> Result<Vec<AssetVersion>> {
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let rows = sqlx::query(sql::ASSET_CHANGES)
+            .bind(scope.workspace_id())
+            .bind(asset_id)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let config: String = r.try_get("previous_config")?;
+                let tags: String = r.try_get("previous_tags")?;
+                Ok(AssetVersion {
+                    scan_id: r.try_get("scan_id")?,
+                    replaced_at: get_ts(r, "changed_at")?,
+                    config: serde_json::from_str(&config)
+                        .map_err(|e| StoreError::Corrupt(format!("config: {e}")))?,
+                    tags: serde_json::from_str(&tags)
+                        .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?,
+                })
+            })
+            .collect()
     }
 
     /// When the asset was found gone (`Some(None)` while it exists, `None` when unknown).
@@ -1855,7 +1960,8 @@ mod tests {
 
     /// The architecture invariant of this crate, checked on the SQL text: every statement on a
     /// customer table is confined to the workspace bound as `$1` — reads, updates and deletes
-    /// filter on `workspace_id = $1`, inserts write `$1` into `workspace_id` (and their upsert
+    /// filter on `workspace_id = $1`, inserts write `$1` into `workspace_id` (a copying insert
+    /// reads only rows with `workspace_id = $1`) (and their upsert
     /// branches filter on it too where there is one).
     #[test]
     fn customer_queries_are_scoped() {
@@ -1867,8 +1973,13 @@ mod tests {
                     .split_once('(')
                     .map(|(_, rest)| rest)
                     .unwrap_or_default();
+                // `INSERT … VALUES ($1, …)`, or `INSERT … SELECT $1, … WHERE workspace_id = $1`
+                // (copying rows of the same workspace).
+                let writes_scope = normalized.contains("VALUES ($1,")
+                    || (normalized.contains(") SELECT $1,")
+                        && normalized.contains("WHERE workspace_id = $1"));
                 assert!(
-                    columns.starts_with("workspace_id,") && normalized.contains("VALUES ($1,"),
+                    columns.starts_with("workspace_id,") && writes_scope,
                     "insert does not write $1 into workspace_id: {normalized}"
                 );
                 if normalized.contains("DO UPDATE") {
@@ -1933,7 +2044,7 @@ mod tests {
                 "($1, $4, $5, $6, $7, $8, $9, $10, $11, $2, $2, NULL, $3, $3), ($1, $12,"
             )
         );
-        assert!(sql::upsert_assets(2).contains("$13, $2), ($1, $14, $15,"));
+        assert!(sql::upsert_assets(2).contains("$14, $2), ($1, $15, $16,"));
         let mut c = Conditions::default();
         c.eq("type", Some("aws.s3.bucket"));
         c.eq("region", None);

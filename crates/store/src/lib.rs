@@ -539,6 +539,12 @@ impl WorkspaceStore {
         .await
     }
 
+    /// The versions an asset had before later scans changed its configuration or tags, newest
+    /// first, at most `limit` (the current version is the asset itself).
+    pub async fn asset_versions(&self, asset_id: &str, limit: u32) -> Result<Vec<AssetVersion>> {
+        dispatch!(&self.backend, b => b.asset_versions(&self.scope, asset_id, limit.min(MAX_PAGE_SIZE)).await)
+    }
+
     /// When the asset was found gone: `Some(None)` while it exists, `None` when this workspace
     /// has no such asset.
     pub async fn asset_gone_at(&self, asset_id: &str) -> Result<Option<Option<DateTime<Utc>>>> {

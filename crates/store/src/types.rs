@@ -373,6 +373,17 @@ impl ScoreBand {
     }
 }
 
+/// A version an asset had before a scan changed it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssetVersion {
+    /// The scan that recorded the next version.
+    pub scan_id: String,
+    /// When that scan replaced this version.
+    pub replaced_at: DateTime<Utc>,
+    pub config: serde_json::Value,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
 /// Finding list filter; `None` fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FindingFilter {

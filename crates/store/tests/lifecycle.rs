@@ -652,3 +652,63 @@ async fn tag_failing_control_and_score_facets_count_and_filter() {
     let after = ws.asset_facets(&AssetFilter::default()).await.unwrap();
     assert_eq!(pairs(&after.scores), [own("100", 3), own("50-74", 2)]);
 }
+
+/// Changes between scans (issue 8, asset page): a scan that records a different configuration
+/// or different tags keeps the version it replaced; an unchanged asset keeps nothing; versions
+/// come newest first and belong to their workspace.
+#[tokio::test]
+async fn changed_assets_keep_the_version_a_scan_replaced() {
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+    let inv1 = inventory(at(1));
+    let (bucket, sg) = (inv1.assets[0].clone(), inv1.assets[1].clone());
+    ws.record_scan_at("s1", &inv1, &[], severity_of, at(1))
+        .await
+        .unwrap();
+    assert!(ws.asset_versions(&bucket.id, 10).await.unwrap().is_empty());
+
+    // Scan 2: the bucket's versioning is suspended; the group is unchanged.
+    let mut inv2 = inventory(at(2));
+    inv2.assets[0].config = serde_json::json!({"versioning": "Suspended"});
+    let s2 = ws
+        .record_scan_at("s2", &inv2, &[], severity_of, at(2))
+        .await
+        .unwrap();
+    let v = ws.asset_versions(&bucket.id, 10).await.unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].scan_id, s2.id);
+    assert_eq!(v[0].replaced_at, at(2));
+    assert_eq!(v[0].config, serde_json::json!({"versioning": "Enabled"}));
+    assert!(ws.asset_versions(&sg.id, 10).await.unwrap().is_empty());
+
+    // Scan 3 only retags it: another version; scan 4 repeats scan 3: none.
+    let mut inv3 = inv2.clone();
+    inv3.assets[0].tags.insert("owner".into(), "data".into());
+    let s3 = ws
+        .record_scan_at("s3", &inv3, &[], severity_of, at(3))
+        .await
+        .unwrap();
+    ws.record_scan_at("s4", &inv3, &[], severity_of, at(4))
+        .await
+        .unwrap();
+    let v = ws.asset_versions(&bucket.id, 10).await.unwrap();
+    assert_eq!(
+        v.iter().map(|x| x.scan_id.clone()).collect::<Vec<_>>(),
+        [s3.id.clone(), s2.id.clone()]
+    );
+    assert_eq!(v[0].config, serde_json::json!({"versioning": "Suspended"}));
+    assert!(!v[0].tags.contains_key("owner"));
+    assert_eq!(ws.asset_versions(&bucket.id, 1).await.unwrap().len(), 1);
+
+    // Another workspace sees none of them.
+    let other = common::workspace(&db.store, "other").await;
+    assert!(
+        db.store
+            .scoped(&other)
+            .asset_versions(&bucket.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -25,7 +25,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "notifications",
             "saved queries",
             "asset lifecycle",
-            "connection checks"
+            "connection checks",
+            "asset changes"
         ]
     );
     // Running again is a no-op.
@@ -33,7 +34,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 11);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 12);
     again.close().await;
 }
 
@@ -75,6 +76,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
         tables,
         [
             "api_tokens",
+            "asset_changes",
             "assets",
             "audit_heads",
             "audit_log",
@@ -108,6 +110,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
     // Every table of workspace data carries workspace_id as the first column of its primary key.
     for table in [
         "assets",
+        "asset_changes",
         "relationships",
         "scans",
         "findings",

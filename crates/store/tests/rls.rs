@@ -25,8 +25,9 @@ use rampart_store::{Page, Role, Store, Vault, WorkspaceScope};
 use sqlx::{Connection as _, Row as _};
 
 /// Tables whose rows belong to one workspace, and the column that says which.
-const WORKSPACE_TABLES: [(&str, &str); 19] = [
+const WORKSPACE_TABLES: [(&str, &str); 20] = [
     ("api_tokens", "workspace_id"),
+    ("asset_changes", "workspace_id"),
     ("assets", "workspace_id"),
     ("audit_heads", "chain"),
     ("audit_log", "chain"),
@@ -77,6 +78,12 @@ async fn fixture() -> Fixture {
             .map(|a| eval("aws-demo-control", a, FindingStatus::Fail))
             .collect();
         ws.record_scan_at("test", &inv, &evals, severity_of, at(1))
+            .await
+            .unwrap();
+        // A second scan that changes an asset, so that asset_changes has a row.
+        let mut changed = inv.clone();
+        changed.assets[0].config = serde_json::json!({"changed": true});
+        ws.record_scan_at("test", &changed, &evals, severity_of, at(2))
             .await
             .unwrap();
         let finding = ws
