@@ -66,7 +66,8 @@ pub(crate) async fn start_check(
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
-/// Queues a connector's scan or check for a caller who may run scans (API and web app).
+/// Queues a connector's scan or check, or a re-evaluation, for a caller who may run scans (API
+/// and web app).
 pub(crate) async fn queue_for_connector(
     state: &AppState,
     auth: &Caller,
@@ -89,15 +90,7 @@ pub(crate) async fn start_evaluation(
     auth: Caller,
     ApiPath(ws): ApiPath<String>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
-    let ws = authorize(&state, &auth, &ws, Permission::RunScans).await?;
-    let job = state
-        .store
-        .enqueue_job(
-            ws.scope(),
-            NewJob::evaluate(),
-            auth.event_in(ws.scope(), "job.enqueue"),
-        )
-        .await?;
+    let job = queue_for_connector(&state, &auth, &ws, NewJob::evaluate()).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 

@@ -75,6 +75,7 @@ async fn check_page(b: &Browser, name: &str) {
 struct App {
     _dir: tempfile::TempDir,
     store: rampart_store::Store,
+    catalog: Arc<rampart_rules::Catalog>,
     server: rampart_server::RunningServer,
     base: String,
     password: String,
@@ -135,6 +136,7 @@ async fn demo_app() -> App {
     App {
         _dir: dir,
         store,
+        catalog,
         server,
         base,
         password: creds.password,
@@ -449,13 +451,52 @@ async fn web_app_in_headless_chromium() {
         "the owner enrolled TOTP, so the page offers to turn it off"
     );
 
-    // ---- scans: the history of the demo's import ----------------------------------------------
+    // ---- scans: start a scan of the demo (a re-evaluation) and watch it finish ----------------
     b.goto(&app.url("/w/demo/scans")).await;
     check_page(&b, "scans").await;
+    let history_before = b.find_all("table#history tbody tr").await.len();
+    assert!(history_before > 0, "the demo's scan is in the history");
+    b.submit("#evaluate-now button").await;
     assert!(
-        !b.find_all("table#history tbody tr").await.is_empty(),
-        "the demo's scan is in the history"
+        !b.find_all("#live").await.is_empty(),
+        "a queued job makes the page say it refreshes itself"
     );
+    assert!(!b.find_all("#jobs tr.job-queued").await.is_empty());
+    // A worker picks the job up while the page is open.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = rampart_worker::Worker::new(
+        app.store.clone(),
+        rampart_worker::WorkerConfig {
+            poll: std::time::Duration::from_millis(200),
+            scheduler: false,
+            ..rampart_worker::WorkerConfig::default()
+        },
+    )
+    .with_executor(
+        rampart_store::JobKind::Evaluate,
+        Arc::new(rampart_worker::EvaluateExecutor {
+            catalog: app.catalog.clone(),
+        }),
+    );
+    let running = tokio::spawn(async move { worker.run(stopped).await });
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        b.goto(&app.url("/w/demo/scans")).await;
+        if b.find_all("#live").await.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the demo scan did not finish");
+    }
+    let _ = stop.send(true);
+    running.await.unwrap();
+    assert!(!b.find_all("#jobs tr.job-succeeded").await.is_empty());
+    assert_eq!(
+        b.find_all("table#history tbody tr").await.len(),
+        history_before + 1,
+        "the finished scan is in the history"
+    );
+    check_page(&b, "scans-after-evaluation").await;
 
     // ---- connectors: onboarding steps, templates, a form per provider --------------------------
     b.goto(&app.url("/w/demo/connectors")).await;

@@ -17,6 +17,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/w/{ws}/scans", get(scans))
         .route("/w/{ws}/connectors/{id}/scan", post(scan_now))
+        .route("/w/{ws}/evaluations", post(evaluate_now))
         .route("/w/{ws}/jobs/{id}/cancel", post(cancel))
 }
 
@@ -238,6 +239,18 @@ async fn scan_now(
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
     crate::jobs::queue_for_connector(&state, &ui.caller, &slug, NewJob::scan(&id))
+        .await
+        .map_err(|e| ui.fail(e))?;
+    Ok(Redirect::to(&format!("/w/{}/scans", segment(&slug))).into_response())
+}
+
+/// Queues a re-evaluation of the stored inventory with the current controls.
+async fn evaluate_now(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path(slug): Path<String>,
+) -> Result<Response, UiError> {
+    crate::jobs::queue_for_connector(&state, &ui.caller, &slug, NewJob::evaluate())
         .await
         .map_err(|e| ui.fail(e))?;
     Ok(Redirect::to(&format!("/w/{}/scans", segment(&slug))).into_response())
