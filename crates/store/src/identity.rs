@@ -787,30 +787,10 @@ impl Store {
     /// What an invitation link offers, read without using it: `None` when the code is unknown,
     /// used, revoked or expired.
     pub async fn invitation_preview(&self, token: &str) -> Result<Option<InvitationPreview>> {
-        let now = Utc::now();
-        let hash = sha256_hex(token);
         let mut tx = self.db().begin().await?;
-        // Reviewed exception: the link's hash resolves to its workspace before any scope exists.
-        let Some(ws_id) =
-            crate::db::workspace_of_hash(&mut tx, self.db().dialect, HashOf::Invitation, &hash)
-                .await?
-        else {
+        let Some((ws_id, inv)) = self.usable_invitation(&mut tx, token).await? else {
             return Ok(None);
         };
-        crate::db::set_workspace(&mut tx, self.db().dialect, &ws_id).await?;
-        let Some(row) =
-            sqlx::query("SELECT * FROM invitations WHERE workspace_id = $1 AND token_hash = $2")
-                .bind(&ws_id)
-                .bind(&hash)
-                .fetch_optional(&mut *tx)
-                .await?
-        else {
-            return Ok(None);
-        };
-        let inv = invitation_from_row(&row)?;
-        if inv.accepted_at.is_some() || inv.revoked_at.is_some() || now >= inv.expires_at {
-            return Ok(None);
-        }
         let ws = sqlx::query("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
             .bind(&ws_id)
             .fetch_one(&mut *tx)
@@ -823,6 +803,37 @@ impl Store {
             role: inv.role,
             expires_at: inv.expires_at,
         }))
+    }
+
+    /// The open invitation of a link's code and its workspace (whose scope is then set on
+    /// `tx`); `None` when the code is unknown, used, revoked or expired.
+    async fn usable_invitation(
+        &self,
+        tx: &mut crate::db::Tx,
+        token: &str,
+    ) -> Result<Option<(String, Invitation)>> {
+        let hash = sha256_hex(token);
+        // Reviewed exception: the link's hash resolves to its workspace before any scope exists.
+        let Some(ws_id) =
+            crate::db::workspace_of_hash(tx, self.db().dialect, HashOf::Invitation, &hash).await?
+        else {
+            return Ok(None);
+        };
+        crate::db::set_workspace(tx, self.db().dialect, &ws_id).await?;
+        let Some(row) =
+            sqlx::query("SELECT * FROM invitations WHERE workspace_id = $1 AND token_hash = $2")
+                .bind(&ws_id)
+                .bind(&hash)
+                .fetch_optional(&mut **tx)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let inv = invitation_from_row(&row)?;
+        if inv.accepted_at.is_some() || inv.revoked_at.is_some() || Utc::now() >= inv.expires_at {
+            return Ok(None);
+        }
+        Ok(Some((ws_id, inv)))
     }
 
     /// Accepts an invitation for `user` (whose email must be the invited one): single use,
@@ -865,27 +876,10 @@ impl Store {
         let gone = || StoreError::NotFound {
             what: "invitation (it may have expired, been used or been revoked)",
         };
-        let hash = sha256_hex(token);
         let mut tx = self.db().begin().await?;
-        // Reviewed exception: the link's hash resolves to its workspace before any scope exists.
-        let Some(ws_id) =
-            crate::db::workspace_of_hash(&mut tx, self.db().dialect, HashOf::Invitation, &hash)
-                .await?
-        else {
+        let Some((ws_id, inv)) = self.usable_invitation(&mut tx, token).await? else {
             return Err(gone());
         };
-        crate::db::set_workspace(&mut tx, self.db().dialect, &ws_id).await?;
-        let row =
-            sqlx::query("SELECT * FROM invitations WHERE workspace_id = $1 AND token_hash = $2")
-                .bind(&ws_id)
-                .bind(&hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(row) = row else { return Err(gone()) };
-        let inv = invitation_from_row(&row)?;
-        if inv.accepted_at.is_some() || inv.revoked_at.is_some() || now >= inv.expires_at {
-            return Err(gone());
-        }
         let user = match invitee {
             Invitee::Existing(user) => {
                 if inv.email != user.email {
