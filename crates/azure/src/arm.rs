@@ -23,12 +23,23 @@ const PAGE_ROWS: u64 = 1000;
 const MAX_PAGES: usize = 10_000;
 
 /// The Resource Graph queries: (operation, KQL).
+///
+/// Of Defender for Cloud's recommendations (`microsoft.security/assessments`, one row per
+/// recommendation and assessed resource) only those about system updates are read: the ones whose
+/// display name contains `system update`, ignoring case (Kusto's `contains`), such as "System
+/// updates should be installed on your machines" or "Machines should be configured to periodically
+/// check for missing system updates". They become `azure.security.assessments` assets.
 pub const QUERIES: &[(&str, &str)] = &[
     ("resources query", "resources"),
     ("resourcecontainers query", "resourcecontainers"),
     (
         "securityresources query",
         "securityresources | where type =~ 'microsoft.security/pricings'",
+    ),
+    (
+        "securityresources assessments query",
+        "securityresources | where type =~ 'microsoft.security/assessments' \
+         | where tostring(properties.displayName) contains 'system update'",
     ),
     (
         "authorizationresources query",

@@ -63,7 +63,7 @@ async fn full_scan_pages_through_every_api_and_matches_the_importer_shapes() {
     // Resource Graph: the resources query took two pages ($skipToken).
     assert_eq!(
         fake.requests("POST /providers/Microsoft.ResourceGraph/resources"),
-        5
+        6
     );
     let bodies = fake.stats.lock().expect("stats").graph_queries.clone();
     assert!(
@@ -195,7 +195,7 @@ async fn full_scan_pages_through_every_api_and_matches_the_importer_shapes() {
     assert!(
         events
             .iter()
-            .any(|e| e == "finish resourcegraph subscriptions 9 0")
+            .any(|e| e == "finish resourcegraph subscriptions 11 0")
     );
 }
 
@@ -241,10 +241,10 @@ async fn throttling_honours_retry_after_then_succeeds() {
         took >= Duration::from_millis(1900),
         "Retry-After: 1 honoured twice: {took:?}"
     );
-    // 5 answered + 1 throttled.
+    // 6 answered + 1 throttled.
     assert_eq!(
         fake.requests("POST /providers/Microsoft.ResourceGraph/resources"),
-        6
+        7
     );
     asset(&c, "azure.entra.group", "Admins");
 }
@@ -400,9 +400,14 @@ async fn a_malformed_resource_graph_answer_is_recorded_per_query() {
         .malformed
         .push("/providers/Microsoft.ResourceGraph".into());
     let c = collect(&fake.config(), &NoProgress).await.expect("scan");
-    assert_eq!(c.errors.len(), 4, "{:#?}", c.errors);
+    assert_eq!(c.errors.len(), 5, "{:#?}", c.errors);
     assert!(c.errors.iter().all(|e| e.service == "resourcegraph"));
     assert!(c.errors.iter().any(|e| e.operation == "resources query"));
+    assert!(
+        c.errors
+            .iter()
+            .any(|e| e.operation == "securityresources assessments query")
+    );
     assert!(
         c.errors
             .iter()
@@ -485,6 +490,22 @@ async fn the_builtin_catalog_finds_the_seeded_problems() {
     assert_eq!(
         status("azure-security-defender-for-storage", sub),
         FindingStatus::Pass
+    );
+    // The Containers plan is on with agentless discovery, without image scanning.
+    assert_eq!(
+        status("azure-security-defender-for-containers", sub),
+        FindingStatus::Pass
+    );
+    assert_eq!(
+        status("azure-security-containers-agentless-discovery", sub),
+        FindingStatus::Pass
+    );
+    assert_eq!(
+        status(
+            "azure-security-containers-agentless-vulnerability-assessment",
+            sub
+        ),
+        FindingStatus::Fail
     );
     assert_eq!(
         status("azure-entra-security-defaults-enabled", tenant),
@@ -597,12 +618,12 @@ async fn a_token_refused_twice_is_an_error_not_a_loop() {
     cfg.skip_entra = true;
     fake.knobs.lock().expect("knobs").reject_arm_tokens = true;
     let c = collect(&cfg, &NoProgress).await.expect("scan");
-    // Each of the four Resource Graph queries: one call, one refresh, one more call.
+    // Each of the five Resource Graph queries: one call, one refresh, one more call.
     assert_eq!(
         fake.requests("POST /providers/Microsoft.ResourceGraph/resources"),
-        8
+        10
     );
-    assert_eq!(c.errors.len(), 4, "{:#?}", c.errors);
+    assert_eq!(c.errors.len(), 5, "{:#?}", c.errors);
     assert!(c.errors.iter().all(|e| e.message.contains("401")));
     assert!(c.inventory.assets.is_empty());
 }
@@ -813,4 +834,90 @@ async fn a_connection_check_obtains_tokens_and_calls_nothing_else() {
     let err = rampart_azure::check(&cfg).await.expect_err("refused");
     assert!(matches!(err, AzureError::Authentication(_)), "{err:?}");
     assert!(!format!("{err:?}").contains("wrong-secret-value"));
+}
+
+/// Defender for Cloud's system updates recommendations (CIS Azure 3.0 3.1.10): one Resource Graph
+/// query on `securityresources` bounded to assessments whose display name mentions system updates,
+/// each row an `azure.security.assessments` asset of the assessed machine's subscription,
+/// evaluated by `azure-security-system-updates-applied`.
+#[tokio::test]
+async fn system_update_assessments_are_collected_and_evaluated() {
+    let fake = Fake::start().await;
+    let c = collect(&fake.config(), &NoProgress).await.expect("scan");
+    assert!(c.errors.is_empty(), "{:#?}", c.errors);
+
+    // The query asked for: assessments only, and only those about system updates.
+    let bodies = fake.stats.lock().expect("stats").graph_queries.clone();
+    let query = bodies
+        .iter()
+        .filter_map(|b| b["query"].as_str())
+        .find(|q| q.contains("microsoft.security/assessments"))
+        .expect("assessments query");
+    assert!(
+        query.starts_with("securityresources | where type =~ "),
+        "{query}"
+    );
+    assert!(
+        query.contains("tostring(properties.displayName) contains 'system update'"),
+        "{query}"
+    );
+    assert!(
+        rampart_azure::QUERIES
+            .iter()
+            .any(|(op, q)| *op == "securityresources assessments query" && *q == query)
+    );
+
+    // The two system updates assessments of vm-web; the just-in-time one is not collected.
+    let mut assessments: Vec<&Asset> = c
+        .inventory
+        .assets
+        .iter()
+        .filter(|a| a.resource_type.as_str() == "azure.security.assessments")
+        .collect();
+    assessments.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(assessments.len(), 2, "{assessments:#?}");
+    let vm = asset(&c, "azure.compute.vm", "vm-web");
+    let missing = assessments[0];
+    let periodic = assessments[1];
+    assert_eq!(missing.name, "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27");
+    assert_eq!(missing.account, SUB);
+    assert_eq!(missing.region, "global");
+    assert_eq!(
+        missing.native_id,
+        format!(
+            "{}/providers/Microsoft.Security/assessments/{}",
+            vm.native_id, missing.name
+        )
+    );
+    assert_eq!(
+        missing.config["properties"]["displayName"],
+        "System updates should be installed on your machines"
+    );
+    assert_eq!(missing.config["properties"]["status"]["code"], "Unhealthy");
+    assert_eq!(
+        missing.config["properties"]["resourceDetails"]["Id"].as_str(),
+        Some(vm.native_id.as_str())
+    );
+    assert_eq!(periodic.config["properties"]["status"]["code"], "Healthy");
+    assert!(
+        periodic.config["properties"]["displayName"]
+            .as_str()
+            .is_some_and(|n| n.contains("missing system updates"))
+    );
+    // Contained by the machine's resource group, like any resource.
+    let rg = asset(&c, "azure.resources.resourcegroup", "rg-prod");
+    assert!(has_edge(&c, rg, "contains", missing));
+
+    // The control's findings: the machine missing updates fails, the healthy check passes.
+    let catalog = rampart_rules::Catalog::builtin().expect("catalog");
+    let evals = catalog.evaluate(&c.inventory, Utc::now());
+    let status = |a: &Asset| {
+        evals
+            .iter()
+            .find(|e| e.control_id == "azure-security-system-updates-applied" && e.asset_id == a.id)
+            .map(|e| e.status)
+            .unwrap_or_else(|| panic!("not evaluated on {}", a.native_id))
+    };
+    assert_eq!(status(missing), FindingStatus::Fail);
+    assert_eq!(status(periodic), FindingStatus::Pass);
 }

@@ -44,10 +44,10 @@ const CIS_AZURE_SECTIONS: [(&str, usize, usize); 9] = [
 ];
 
 /// Automated CIS Azure 3.0 recommendations that no Rampart control checks yet, reported missing
-/// by `rampart controls coverage`: the agentless components of the Defender for Containers plan
-/// (3.1.4.2, 3.1.4.3; no control reads that plan's extensions) and Defender for Cloud's "apply
-/// system updates" recommendation (3.1.10; Defender assessments are not collected).
-const CIS_AZURE_AUTOMATED_WITHOUT_CONTROL: [&str; 3] = ["3.1.4.2", "3.1.4.3", "3.1.10"];
+/// by `rampart controls coverage`: none (the last ones, the agentless components of the Defender
+/// for Containers plan, 3.1.4.2 and 3.1.4.3, and Defender for Cloud's system updates
+/// recommendation, 3.1.10, have controls).
+const CIS_AZURE_AUTOMATED_WITHOUT_CONTROL: [&str; 0] = [];
 
 #[test]
 fn cis_azure_framework_lists_every_recommendation_of_the_benchmark() {
@@ -151,7 +151,7 @@ fn every_automated_cis_azure_resource_recommendation_has_a_control() {
 #[test]
 fn every_automated_cis_azure_recommendation_has_a_control() {
     // Both halves of the content together: identity and Defender (sections 2, 3.1, 3.2) and
-    // resources. Only the known gaps are missing.
+    // resources. None is missing.
     let catalog = Catalog::builtin().unwrap();
     let cov = rampart_rules::coverage::framework_coverage(&catalog, "cis-azure-3.0").unwrap();
     println!(
@@ -164,7 +164,7 @@ fn every_automated_cis_azure_recommendation_has_a_control() {
         cov.missing, CIS_AZURE_AUTOMATED_WITHOUT_CONTROL,
         "CIS Azure 3.0 automated requirements without a control"
     );
-    assert_eq!(cov.automated.len(), 96);
+    assert_eq!(cov.automated.len(), 99);
     assert_eq!(cov.manual.len(), 60);
 }
 
@@ -605,5 +605,98 @@ fn azure_controls_never_error_on_sparse_resources() {
         "{} error(s):\n{}",
         errors.len(),
         errors.join("\n")
+    );
+}
+
+/// Defender for Cloud assessments exported with `az graph query` (docs/asset-types-azure.md,
+/// "What to export") are `azure.security.assessments` assets; `azure-security-system-updates-applied`
+/// (CIS Azure 3.0 3.1.10) judges those whose display name mentions system updates and leaves the
+/// others, and the not applicable ones, alone.
+#[test]
+fn system_update_assessments_from_an_export_are_evaluated() {
+    use FindingStatus::{Fail, NotApplicable, Pass};
+    let sub = "9b8c7d6e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+    let vm = |name: &str| {
+        format!(
+            "/subscriptions/{sub}/resourceGroups/rg-prod/providers/Microsoft.Compute/virtualMachines/{name}"
+        )
+    };
+    let row = |machine: &str, key: &str, display: &str, code: &str| {
+        serde_json::json!({
+            "id": format!("{}/providers/Microsoft.Security/assessments/{key}", vm(machine)),
+            "name": key, "type": "microsoft.security/assessments",
+            "tenantId": "5f1c2a3b-7d4e-4c1a-9b2f-0e6d8a7c1b23", "kind": "", "location": "",
+            "resourceGroup": "rg-prod", "subscriptionId": sub, "managedBy": "", "sku": null,
+            "plan": null, "tags": null, "identity": null, "zones": null, "extendedLocation": null,
+            "properties": {
+                "resourceDetails": {"Source": "Azure", "Id": vm(machine)},
+                "displayName": display,
+                "status": {"code": code}
+            }
+        })
+    };
+    let updates = "System updates should be installed on your machines";
+    let periodic = "Machines should be configured to periodically check for missing system updates";
+    let jit = "Management ports of virtual machines should be protected with just-in-time network access control";
+    let export = serde_json::json!({
+        "count": 5, "total_records": 5, "skip_token": null,
+        "data": [
+            row("vm-web", "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27", updates, "Unhealthy"),
+            row("vm-web", "90386950-71ca-4357-a12e-486d1679427c", periodic, "Healthy"),
+            row("vm-db", "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27", updates, "Healthy"),
+            row("vm-db", "90386950-71ca-4357-a12e-486d1679427c", periodic, "NotApplicable"),
+            row("vm-web", "805651bc-6ecd-4c73-9b55-97a19d0582d0", jit, "Unhealthy"),
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("assessments.json");
+    std::fs::write(&path, export.to_string()).unwrap();
+    let inv = rampart_import::load_files(&[path], now()).unwrap_or_else(|e| panic!("import: {e}"));
+    assert_eq!(inv.assets.len(), 5);
+    assert!(
+        inv.assets
+            .iter()
+            .all(|a| a.resource_type.as_str() == "azure.security.assessments"
+                && a.account == sub
+                && a.region == "global")
+    );
+    let catalog = Catalog::builtin().unwrap();
+    let status = |machine: &str, key: &str| {
+        let native = format!(
+            "{}/providers/Microsoft.Security/assessments/{key}",
+            vm(machine)
+        );
+        let asset = inv
+            .assets
+            .iter()
+            .find(|a| a.native_id == native)
+            .unwrap_or_else(|| panic!("no {native}"));
+        catalog
+            .evaluate(&inv, now())
+            .into_iter()
+            .find(|e| {
+                e.control_id == "azure-security-system-updates-applied" && e.asset_id == asset.id
+            })
+            .map(|e| e.status)
+    };
+    assert_eq!(
+        status("vm-web", "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27"),
+        Some(Fail)
+    );
+    assert_eq!(
+        status("vm-web", "90386950-71ca-4357-a12e-486d1679427c"),
+        Some(Pass)
+    );
+    assert_eq!(
+        status("vm-db", "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27"),
+        Some(Pass)
+    );
+    assert_eq!(
+        status("vm-db", "90386950-71ca-4357-a12e-486d1679427c"),
+        Some(NotApplicable)
+    );
+    assert_eq!(
+        status("vm-web", "805651bc-6ecd-4c73-9b55-97a19d0582d0"),
+        Some(NotApplicable)
     );
 }

@@ -299,6 +299,41 @@ impl Fake {
     }
 }
 
+/// The quoted text after `marker` in a query (`type =~ 'x'` → `x`).
+fn quoted_after<'q>(query: &'q str, marker: &str) -> Option<&'q str> {
+    let rest = &query[query.find(marker)? + marker.len()..];
+    let rest = rest.trim_start().strip_prefix('\'')?;
+    rest.split('\'').next()
+}
+
+/// Applies the two filters of the collector's queries that several queries on one table differ
+/// by: `where type =~ 'T'` (the row's `type`, ignoring case) and `contains 'S'` (the row's
+/// `properties.displayName` contains S, ignoring case, as Kusto's `contains` does). A table's
+/// fixture rows (or override) can then hold rows of several types, each query getting its own.
+fn filter_rows(query: &str, page: &Value) -> Value {
+    let ty = quoted_after(query, "type =~").map(str::to_ascii_lowercase);
+    let text = quoted_after(query, " contains ").map(str::to_ascii_lowercase);
+    if ty.is_none() && text.is_none() {
+        return page.clone();
+    }
+    let keep = |row: &Value| {
+        let row_type = row["type"].as_str().unwrap_or("").to_ascii_lowercase();
+        let name = row["properties"]["displayName"]
+            .as_str()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        ty.as_ref().is_none_or(|t| *t == row_type)
+            && text.as_ref().is_none_or(|t| name.contains(t.as_str()))
+    };
+    let mut out = page.clone();
+    if let Some(Value::Array(rows)) = out.get_mut("data") {
+        rows.retain(keep);
+        let n = rows.len();
+        out["count"] = json!(n);
+    }
+    out
+}
+
 async fn handle(
     State(fake): State<Arc<Fake>>,
     method: Method,
@@ -483,7 +518,7 @@ async fn handle(
             },
         };
         return match pages.get(page) {
-            Some(p) => ok(p),
+            Some(p) => ok(&filter_rows(query, p)),
             None => error(StatusCode::BAD_REQUEST, "InvalidSkipToken", "no such page"),
         };
     }
