@@ -168,6 +168,10 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
         "describe_configuration_recorder_status",
         &["config:DescribeConfigurationRecorderStatus"],
     ),
+    (
+        "describe_delivery_channels",
+        &["config:DescribeDeliveryChannels"],
+    ),
     ("list_analyzers", &["access-analyzer:ListAnalyzers"]),
     ("describe_hub", &["securityhub:DescribeHub"]),
     // Lambda, ELBv2, ACM, Secrets Manager (metadata only), EKS, ECR, DynamoDB, SQS, GuardDuty

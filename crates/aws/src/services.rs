@@ -255,13 +255,35 @@ pub async fn efs(ctx: &Ctx<'_>) {
 }
 
 /// `DescribeConfigurationRecorders` + `DescribeConfigurationRecorderStatus` into the region's
-/// `configRecorders`.
+/// `configRecorders`, and `DescribeDeliveryChannels` into its `configDeliveryChannels`.
 pub async fn config_recorders(ctx: &Ctx<'_>) {
     let client = aws_sdk_config::Client::new(&ctx.config);
-    let (recorders, statuses) = futures_util::join!(
+    let (recorders, statuses, channels) = futures_util::join!(
         client.describe_configuration_recorders().send(),
         client.describe_configuration_recorder_status().send(),
+        client.describe_delivery_channels().send(),
     );
+    if let Some(channels) = ctx.ok("DescribeDeliveryChannels", channels) {
+        let list: Vec<Value> = channels
+            .delivery_channels()
+            .iter()
+            .map(|c| {
+                obj([
+                    ("name", s(c.name())),
+                    ("s3BucketName", s(c.s3_bucket_name())),
+                    ("s3KeyPrefix", s(c.s3_key_prefix())),
+                    ("s3KmsKeyArn", s(c.s3_kms_key_arn())),
+                    ("snsTopicARN", s(c.sns_topic_arn())),
+                    (
+                        "deliveryFrequency",
+                        e(c.config_snapshot_delivery_properties()
+                            .and_then(|p| p.delivery_frequency())),
+                    ),
+                ])
+            })
+            .collect();
+        ctx.region_field("configDeliveryChannels", Value::Array(list));
+    }
     let Some(recorders) = ctx.ok("DescribeConfigurationRecorders", recorders) else {
         return;
     };

@@ -483,6 +483,22 @@ fn scan(mode: &str) -> Scan {
         "{mode}: the collection through the shim is complete: {:#?}",
         c.errors
     );
+    // The main server's AWS Config delivery channel (into the access-log bucket) is collected
+    // with the recorder; the second server has none.
+    let region = c
+        .inventory
+        .assets
+        .iter()
+        .find(|a| a.resource_type.as_str() == "aws.account.region" && a.region == "us-east-1")
+        .unwrap();
+    let channels = region.config["configDeliveryChannels"].as_array().unwrap();
+    if mode == "main" {
+        assert_eq!(channels.len(), 1, "{channels:?}");
+        assert_eq!(channels[0]["s3BucketName"], "rampart-access-logs");
+        assert_eq!(region.config["configRecorders"][0]["recording"], true);
+    } else {
+        assert!(channels.is_empty(), "{channels:?}");
+    }
     let native: HashMap<&str, &str> = c
         .inventory
         .assets

@@ -79,6 +79,7 @@ data "aws_iam_policy_document" "collector" {
       "cloudwatch:DescribeAlarms",
       "config:DescribeConfigurationRecorderStatus",
       "config:DescribeConfigurationRecorders",
+      "config:DescribeDeliveryChannels",
       "dynamodb:DescribeContinuousBackups",
       "dynamodb:DescribeTable",
       "dynamodb:ListTables",
