@@ -1106,7 +1106,12 @@ async fn assets(
         )
         .await?
         .total;
-    let this = ws.list_assets(&filter, Page::new(1, 0)).await?.total;
+    // Without a CEL query the list's own total is this state's count (facets ignore the query).
+    let this = if expr.trim().is_empty() && error.is_none() {
+        result.total
+    } else {
+        ws.list_assets(&filter, Page::new(1, 0)).await?.total
+    };
     let (present_n, gone_n) = if gone { (other, this) } else { (this, other) };
     let mut facets = facets;
     facets.push(FacetGroup {
