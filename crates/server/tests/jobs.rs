@@ -699,7 +699,12 @@ async fn connection_checks_are_queued_from_the_connectors_page_and_their_outcome
     let action = format!("/w/acme/connectors/{con}/check");
     let resp = post_form(&t, &admin, &action, &[("csrf_token", &csrf)]).await;
     assert_eq!(resp.status(), 303);
-    assert!(page().await.contains(">checking<"));
+    let html = page().await;
+    assert!(html.contains(">checking<"));
+    assert!(
+        html.contains("http-equiv=\"refresh\""),
+        "a check in flight refreshes the page"
+    );
     let ok = Worker::new(t.store.clone(), WorkerConfig::default()).with_executor(
         JobKind::Check,
         Arc::new(FixedCheck(Some("arn:aws:iam::111122223333:role/rampart"))),
@@ -709,6 +714,10 @@ async fn connection_checks_are_queued_from_the_connectors_page_and_their_outcome
     assert!(
         html.contains(">connected<") && html.contains("arn:aws:iam::111122223333:role/rampart"),
         "{html}"
+    );
+    assert!(
+        !html.contains("http-equiv=\"refresh\""),
+        "nothing in flight"
     );
 
     // A refusal is shown with its reason.

@@ -100,6 +100,8 @@ struct ConnectorsPage {
     may_manage: bool,
     /// May queue scans and connection checks.
     may_run: bool,
+    /// A connection check is queued or running: the page refreshes itself.
+    live: bool,
     rows: Vec<Row>,
     downloads: Vec<Download>,
 }
@@ -172,6 +174,7 @@ async fn connectors(
         csrf: ui.auth.0.csrf_token.clone(),
         may_manage: ws.scope().allows(Permission::ManageConnectors),
         may_run: ws.scope().allows(Permission::RunScans),
+        live: checks.values().any(|c| c.state == "checking"),
         ws: slug,
         rows: list
             .into_iter()
