@@ -223,11 +223,10 @@ pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     if args.queue {
         return import_queued(args);
     }
-    let catalog = crate::load_catalog(&args.controls)?;
+    let catalog = std::sync::Arc::new(crate::load_catalog(&args.controls)?);
     let now = Utc::now();
     // Every file is read and validated before the store is opened: a bad file changes nothing.
     let inventory = rampart_import::load_files(&args.files, now).map_err(|e| anyhow!("{e}"))?;
-    let evaluations = catalog.evaluate(&inventory, now);
     let source = args
         .files
         .iter()
@@ -237,6 +236,11 @@ pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let store = args.database.open(&args.data_dir).await?;
         let scope = import_scope(&store, &args).await?;
+        // With the workspace's custom controls, as a worker evaluates it.
+        let catalog = rampart_worker::workspace_catalog(&store, &scope, catalog)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let evaluations = catalog.evaluate(&inventory, now);
         let scan = store
             .scoped(&scope)
             .record_scan_at(

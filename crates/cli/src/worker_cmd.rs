@@ -142,6 +142,9 @@ pub(crate) fn workers(
     let evaluate: Arc<dyn Executor> = Arc::new(EvaluateExecutor {
         catalog: catalog.clone(),
     });
+    let report: Arc<dyn Executor> = Arc::new(rampart_server::ReportExecutor {
+        catalog: catalog.clone(),
+    });
     let import: Arc<dyn Executor> = Arc::new(ImportExecutor { catalog });
     Ok((0..count)
         .map(|_| {
@@ -151,6 +154,7 @@ pub(crate) fn workers(
                 .with_executor(JobKind::Import, import.clone())
                 .with_executor(JobKind::Notify, notify.clone())
                 .with_executor(JobKind::Check, check.clone())
+                .with_executor(JobKind::Report, report.clone())
                 .with_observer(observer.clone())
         })
         .collect())

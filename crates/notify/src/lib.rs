@@ -77,7 +77,7 @@ pub struct NotifyExecutor {
 
 impl Executor for NotifyExecutor {
     fn run(&self, ctx: JobContext) -> BoxFuture<'static, Result<serde_json::Value, JobFailure>> {
-        let run = Run {
+        let mut run = Run {
             catalog: self.catalog.clone(),
             vault: self.vault.clone(),
             sender: self.sender.clone(),
@@ -87,6 +87,9 @@ impl Executor for NotifyExecutor {
         };
         let params = ctx.claim.job.params.clone();
         Box::pin(async move {
+            // The workspace's custom controls too: their titles, remediation and frameworks.
+            run.catalog =
+                rampart_worker::workspace_catalog(&run.store, &run.scope, run.catalog).await?;
             let s = |k: &str| params.get(k).and_then(serde_json::Value::as_str);
             if let Some(scan) = s("scan_id") {
                 run.scan_changes(scan).await

@@ -17,7 +17,9 @@ pub mod graph;
 mod loader;
 pub mod score;
 
-pub use catalog::{Catalog, CompiledControl, FixtureProblem, fixture_now};
+pub use catalog::{
+    CUSTOM_SOURCE, Catalog, CompiledControl, CustomControlDef, FixtureProblem, fixture_now,
+};
 pub use cel::{CelError, EvalError, Filter, Program};
 pub use graph::Graph;
 pub use loader::{LoadError, LoadIssue};

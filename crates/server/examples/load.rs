@@ -12,6 +12,13 @@
 //! 1 when any request failed (transport error or a status other than 200) or when resident
 //! memory grew by 10% or more after the warm-up; 2 on a set-up failure.
 //!
+//! `--bulk N` adds N synthetic assets (six resource types over 200 accounts and four regions,
+//! each with findings of three real built-in controls of its type) straight into the demo's
+//! SQLite database with a few `INSERT … SELECT` statements, as one more scan: how the pages
+//! behave on a very large workspace (1,000,000 assets in docs/benchmarks.md) without waiting for
+//! that many assets to go through import. The "first ms" column is each endpoint's first
+//! request, before any memo of the workspace's aggregates exists.
+//!
 //!     cargo build -p rampart-cli --bin rampart
 //!     cargo run -p rampart-server --example load -- --binary target/debug/rampart
 
@@ -33,11 +40,12 @@ struct Options {
     clients: usize,
     seconds: u64,
     assets: usize,
+    bulk: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: load --binary PATH [--clients N (200)] [--seconds N (120)] [--assets N (5000)]"
+        "usage: load --binary PATH [--clients N (200)] [--seconds N (120)] [--assets N (5000)] [--bulk N (0)]"
     );
     std::process::exit(2)
 }
@@ -48,6 +56,7 @@ fn options() -> Options {
         clients: 200,
         seconds: 120,
         assets: 5000,
+        bulk: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -57,6 +66,7 @@ fn options() -> Options {
             "--clients" => o.clients = value().parse().unwrap_or_else(|_| usage()),
             "--seconds" => o.seconds = value().parse().unwrap_or_else(|_| usage()),
             "--assets" => o.assets = value().parse().unwrap_or_else(|_| usage()),
+            "--bulk" => o.bulk = value().parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
     }
@@ -187,6 +197,117 @@ fn import_inventory(binary: &Path, dir: &Path, n: usize) {
     eprintln!("load: {}", String::from_utf8_lossy(&out.stdout).trim());
 }
 
+/// Resource types of the bulk assets, in turn.
+const BULK_TYPES: [&str; 6] = [
+    "aws.s3.bucket",
+    "aws.ec2.instance",
+    "aws.ec2.security_group",
+    "aws.iam.role",
+    "gcp.compute.instance",
+    "azure.compute.virtual_machine",
+];
+
+/// Adds `n` synthetic assets with findings to the demo workspace's database as one scan.
+async fn bulk_insert(dir: &Path, n: usize) {
+    use sqlx::Connection as _;
+    let started = Instant::now();
+    let path = dir.join("data").join(rampart_store::SQLITE_FILE_NAME);
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .busy_timeout(Duration::from_secs(60));
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let catalog = rampart_rules::Catalog::builtin().unwrap_or_else(|e| fail(e));
+    let ws: String = sqlx::query_scalar("SELECT id FROM workspaces WHERE slug = 'demo'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    let scan = "scn_bulk";
+    let mut tx = conn.begin().await.unwrap_or_else(|e| fail(e));
+    let statements = {
+        let mut v = vec![format!(
+            "INSERT INTO scans (workspace_id, id, source, status, started_at, finished_at, asset_count, pass_count, fail_count, error_count) \
+             VALUES ('{ws}', '{scan}', 'bulk', 'succeeded', '{now}', '{now}', {n}, 0, 0, 0)"
+        )];
+        let types = BULK_TYPES
+            .iter()
+            .enumerate()
+            .map(|(k, t)| format!("WHEN {k} THEN '{t}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        v.push(format!(
+            "WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < {last}) \
+             INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, last_scan_id) \
+             SELECT '{ws}', printf('ast_bulk%07d', i), \
+               CASE i % 6 WHEN 4 THEN 'gcp' WHEN 5 THEN 'azure' ELSE 'aws' END, \
+               printf('acct-%03d', i % 200), \
+               CASE i % 4 WHEN 0 THEN 'eu-west-1' WHEN 1 THEN 'us-east-1' WHEN 2 THEN 'eu-central-1' ELSE 'ap-south-1' END, \
+               CASE i % 6 {types} END, printf('bulk/%07d', i), printf('bulk-%07d', i), \
+               '{{\"env\":\"' || CASE i % 3 WHEN 0 THEN 'prod' WHEN 1 THEN 'dev' ELSE 'test' END || '\",\"team\":\"t' || (i % 25) || '\"}}', \
+               '{{\"name\":\"bulk-' || i || '\",\"versioning\":{{\"status\":\"' || CASE i % 50 WHEN 0 THEN 'Enabled' ELSE 'Suspended' END || '\"}}}}', \
+               '{now}', '{now}', '{scan}' FROM seq",
+            last = n.saturating_sub(1)
+        ));
+        for (k, t) in BULK_TYPES.iter().enumerate() {
+            let controls: Vec<_> = catalog
+                .controls()
+                .filter(|c| c.resource_types.iter().any(|r| r.as_str() == *t))
+                .take(3)
+                .collect();
+            for (j, c) in controls.iter().enumerate() {
+                let severity = c.severity.as_str();
+                let rank = match severity {
+                    "critical" => 5,
+                    "high" => 4,
+                    "medium" => 3,
+                    "low" => 2,
+                    _ => 1,
+                };
+                v.push(format!(
+                    "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, first_seen, last_seen, last_scan_id) \
+                     SELECT workspace_id, 'fnd_' || substr(id, 5) || '_{j}', '{control}', id, \
+                       CASE WHEN (CAST(substr(id, 9) AS INTEGER) / 6 + {j}) % 3 = 0 THEN 'fail' ELSE 'pass' END, \
+                       '{severity}', {rank}, 'synthetic', '{now}', '{now}', '{scan}' \
+                     FROM assets WHERE workspace_id = '{ws}' AND last_scan_id = '{scan}' AND type = '{t}' AND CAST(substr(id, 9) AS INTEGER) % 6 = {k}",
+                    control = c.id
+                ));
+            }
+        }
+        v.push(format!(
+            "UPDATE scans SET pass_count = (SELECT COUNT(*) FROM findings WHERE workspace_id = '{ws}' AND last_scan_id = '{scan}' AND status = 'pass'), \
+               fail_count = (SELECT COUNT(*) FROM findings WHERE workspace_id = '{ws}' AND last_scan_id = '{scan}' AND status = 'fail') \
+             WHERE workspace_id = '{ws}' AND id = '{scan}'"
+        ));
+        v
+    };
+    for sql in statements {
+        sqlx::query(&sql)
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| fail(format!("bulk insert: {e}\n{sql}")));
+    }
+    tx.commit().await.unwrap_or_else(|e| fail(e));
+    let (assets, findings): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM assets WHERE workspace_id = $1), (SELECT COUNT(*) FROM findings WHERE workspace_id = $1)",
+    )
+    .bind(&ws)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap_or_else(|e| fail(e));
+    sqlx::query("ANALYZE")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    eprintln!(
+        "load: bulk-inserted {n} assets in {:.1} s; the workspace now holds {assets} assets and {findings} findings",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 fn client(cert: &Path) -> reqwest::Client {
     let pem = std::fs::read(cert).unwrap_or_else(|e| fail(format!("{}: {e}", cert.display())));
     let ca = reqwest::Certificate::from_pem(&pem).unwrap_or_else(|e| fail(e));
@@ -271,6 +392,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
 
 #[derive(Default)]
 struct Tally {
+    /// The endpoint's first request (cold: before any memo of the workspace's aggregates).
+    first_us: Option<u64>,
     latencies_us: Vec<u64>,
     errors: u64,
     first_error: Option<String>,
@@ -302,8 +425,14 @@ async fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let o = options();
     let dir = tempfile::tempdir().unwrap_or_else(|e| fail(e));
-    let demo = start_demo(&o.binary, dir.path());
-    import_inventory(&o.binary, dir.path(), o.assets);
+    // RAMPART_LOAD_KEEP=DIR: work in DIR and leave the data there (to look into afterwards).
+    let kept = std::env::var_os("RAMPART_LOAD_KEEP").map(PathBuf::from);
+    let dir_path = kept.clone().unwrap_or_else(|| dir.path().to_path_buf());
+    let demo = start_demo(&o.binary, &dir_path);
+    import_inventory(&o.binary, &dir_path, o.assets);
+    if o.bulk > 0 {
+        bulk_insert(&dir_path, o.bulk).await;
+    }
     let session = sign_in(&demo).await;
     let base = format!("https://127.0.0.1:{}", demo.port);
     let pid = demo.child.id();
@@ -348,7 +477,10 @@ async fn main() -> ExitCode {
                 let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
                 let mut tally = tallies[k].lock().await;
                 match outcome {
-                    Ok(()) => tally.latencies_us.push(us),
+                    Ok(()) => {
+                        tally.first_us.get_or_insert(us);
+                        tally.latencies_us.push(us);
+                    }
                     Err(e) => {
                         tally.errors += 1;
                         tally.first_error.get_or_insert(e);
@@ -393,17 +525,18 @@ async fn main() -> ExitCode {
     let mut errors = 0;
     let mut by_endpoint = BTreeMap::new();
     println!(
-        "{:<24} {:>9} {:>7} {:>9} {:>9} {:>9}",
-        "endpoint", "requests", "errors", "p50 ms", "p95 ms", "p99 ms"
+        "{:<24} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "endpoint", "requests", "errors", "first ms", "p50 ms", "p95 ms", "p99 ms"
     );
     for (k, (label, path)) in ENDPOINTS.iter().enumerate() {
         let mut t = tallies[k].lock().await;
         t.latencies_us.sort_unstable();
         println!(
-            "{:<24} {:>9} {:>7} {:>9.1} {:>9.1} {:>9.1}",
+            "{:<24} {:>9} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
             label,
             t.latencies_us.len() as u64 + t.errors,
             t.errors,
+            t.first_us.unwrap_or(0) as f64 / 1000.0,
             percentile(&t.latencies_us, 0.5),
             percentile(&t.latencies_us, 0.95),
             percentile(&t.latencies_us, 0.99)

@@ -2,6 +2,7 @@
 //! handlers and types below).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
 use axum::routing::get;
@@ -417,6 +418,8 @@ pub struct ControlOut {
     /// CEL condition; true means the asset complies.
     pub condition: String,
     pub failure_reason: String,
+    /// `builtin:PATH`, a content file given with `--controls`, or `custom` for one of the
+    /// workspace's custom controls.
     pub source: String,
     /// Findings of this control in the workspace, by status.
     pub results: StatusCounts,
@@ -660,6 +663,18 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/workspaces/{ws}/frameworks/{id}/report",
             get(crate::reports::framework_report),
         )
+        .route(
+            "/api/v1/workspaces/{ws}/frameworks/{id}/reports",
+            axum::routing::post(crate::reports::queue_report),
+        )
+        .route(
+            "/api/v1/workspaces/{ws}/jobs/{id}/report",
+            get(crate::reports::job_report),
+        )
+        .route(
+            "/api/v1/workspaces/{ws}/reports",
+            get(crate::reports::list_reports),
+        )
         .route("/api/v1/workspaces/{ws}/findings/{id}", get(get_finding))
         .route("/api/v1/workspaces/{ws}/controls", get(list_controls))
         .route("/api/v1/workspaces/{ws}/controls/{id}", get(get_control))
@@ -876,8 +891,33 @@ pub(crate) async fn filtered_assets(
         return Ok(ws.list_assets(filter, page).await?);
     };
     let cel = compile_filter(q)?;
+    // The ids a query matches are memoized per data version of the workspace (up to
+    // MEMO_MATCHES of them): the next page, or the same query from someone else, reads one page
+    // of assets instead of evaluating the expression over the whole inventory again.
+    let version = ws.data_version().await?;
+    let what = format!("cel {q}\u{1f}{filter:?}");
+    if let Some(ids) = ws.memo_get::<Arc<Vec<String>>>(&version, &what) {
+        let start = usize::try_from(page.offset())
+            .unwrap_or(usize::MAX)
+            .min(ids.len());
+        let end = start.saturating_add(page.limit() as usize).min(ids.len());
+        let mut items = ws.assets_by_ids(&ids[start..end]).await?;
+        let order: HashMap<&str, usize> = ids[start..end]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        items.sort_by_key(|a| order.get(a.id.as_str()).copied().unwrap_or(usize::MAX));
+        return Ok(rampart_store::Paged {
+            items,
+            total: ids.len() as u64,
+            limit: page.limit(),
+            offset: page.offset(),
+        });
+    }
     let now = Utc::now();
     let mut matched = 0u64;
+    let mut ids: Option<Vec<String>> = Some(Vec::new());
     let mut items = Vec::new();
     let mut offset = 0u64;
     loop {
@@ -888,6 +928,13 @@ pub(crate) async fn filtered_assets(
         for asset in batch.items {
             // An asset the expression cannot be evaluated on (e.g. a missing field) does not match.
             if cel.matches(&asset, now).unwrap_or(false) {
+                if let Some(list) = &mut ids {
+                    if list.len() < MEMO_MATCHES {
+                        list.push(asset.id.clone());
+                    } else {
+                        ids = None;
+                    }
+                }
                 if matched >= page.offset() && items.len() < page.limit() as usize {
                     items.push(asset);
                 }
@@ -899,6 +946,9 @@ pub(crate) async fn filtered_assets(
             break;
         }
     }
+    if let Some(ids) = ids {
+        ws.memo_put(&version, &what, Arc::new(ids));
+    }
     Ok(rampart_store::Paged {
         items,
         total: matched,
@@ -906,6 +956,9 @@ pub(crate) async fn filtered_assets(
         offset: page.offset(),
     })
 }
+
+/// Most matches of a CEL query whose ids are memoized (about 50 bytes each).
+const MEMO_MATCHES: usize = 10_000;
 
 /// Assets, filtered and paged.
 #[utoipa::path(get, path = "/api/v1/workspaces/{ws}/assets", tag = "inventory",
@@ -989,6 +1042,7 @@ async fn get_asset(
         .await?;
     let insight = asset_insight(&ws, &asset, &findings.items).await?;
     let changes = asset_changes(&ws, &asset).await?;
+    let catalog = state.catalog_for(ws.scope()).await?;
     Ok(Json(AssetDetail {
         changes,
         asset: asset.into(),
@@ -1000,7 +1054,7 @@ async fn get_asset(
         findings: findings
             .items
             .into_iter()
-            .map(|f| FindingOut::new(f, &state.catalog))
+            .map(|f| FindingOut::new(f, &catalog))
             .collect(),
     }))
 }
@@ -1058,11 +1112,12 @@ async fn list_findings(
         asset_id: p.asset,
     };
     let result = ws.list_findings(&filter, page(p.limit, p.offset)).await?;
+    let catalog = state.catalog_for(ws.scope()).await?;
     Ok(Json(FindingList {
         items: result
             .items
             .into_iter()
-            .map(|f| FindingOut::new(f, &state.catalog))
+            .map(|f| FindingOut::new(f, &catalog))
             .collect(),
         total: result.total,
         limit: result.limit,
@@ -1084,7 +1139,8 @@ async fn get_finding(
         .finding(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("finding"))?;
-    Ok(Json(FindingOut::new(f, &state.catalog)))
+    let catalog = state.catalog_for(ws.scope()).await?;
+    Ok(Json(FindingOut::new(f, &catalog)))
 }
 
 fn results_by_control(counts: &[ControlCount]) -> HashMap<&str, StatusCounts> {
@@ -1109,8 +1165,8 @@ async fn list_controls(
     let ws = workspace(&state, &auth, &ws).await?;
     let counts = ws.control_counts().await?;
     let results = results_by_control(&counts);
-    let items: Vec<ControlOut> = state
-        .catalog
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let items: Vec<ControlOut> = catalog
         .controls()
         .map(|c| ControlOut::new(c, results.get(c.id.as_str()).copied().unwrap_or_default()))
         .collect();
@@ -1130,8 +1186,8 @@ async fn get_control(
     ApiPath((ws, id)): ApiPath<(String, String)>,
 ) -> Result<Json<ControlOut>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
-    let control = state
-        .catalog
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let control = catalog
         .control(&id)
         .ok_or_else(|| ApiError::not_found("control"))?;
     let counts = ws.control_counts().await?;
@@ -1160,7 +1216,7 @@ async fn list_frameworks(
     ApiPath(ws): ApiPath<String>,
 ) -> Result<Json<FrameworkList>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
-    let items = scores(&ws, &state.catalog)
+    let items = scores(&ws, &*state.catalog_for(ws.scope()).await?)
         .await?
         .into_iter()
         .map(|s| FrameworkOut::new(s, false))
@@ -1178,7 +1234,7 @@ async fn get_framework(
     ApiPath((ws, id)): ApiPath<(String, String)>,
 ) -> Result<Json<FrameworkOut>, ApiError> {
     let ws = workspace(&state, &auth, &ws).await?;
-    let score = scores(&ws, &state.catalog)
+    let score = scores(&ws, &*state.catalog_for(ws.scope()).await?)
         .await?
         .into_iter()
         .find(|s| s.framework_id == id)
@@ -1458,6 +1514,8 @@ impl Modify for StandardErrors {
     paths(
         healthz, readyz, list_workspaces, summary, list_assets, get_asset, list_findings, get_finding,
         list_controls, get_control, list_frameworks, get_framework, list_scans,
+        crate::custom_controls::list_custom_controls, crate::custom_controls::create_custom_control,
+        crate::custom_controls::delete_custom_control,
         graph_paths, graph_neighbours,
         crate::admin::me, crate::admin::change_password, crate::admin::begin_totp,
         crate::admin::confirm_totp, crate::admin::disable_mfa, crate::admin::request_reset,
@@ -1480,9 +1538,13 @@ impl Modify for StandardErrors {
         crate::notifications::get_rule, crate::notifications::update_rule,
         crate::notifications::delete_rule, crate::notifications::list_deliveries,
         crate::reports::framework_report, crate::reports::export_findings,
-        crate::reports::export_assets
+        crate::reports::export_assets, crate::reports::queue_report, crate::reports::job_report,
+        crate::reports::list_reports
     ),
-    components(schemas(ErrorBody, ErrorDetail, AssetState)),
+    components(schemas(
+        ErrorBody, ErrorDetail, AssetState, rampart_store::CustomControl,
+        rampart_store::CustomControlInput
+    )),
     modifiers(&SessionCookieScheme, &StandardErrors),
     security(("session_cookie" = []), ("api_token" = [])),
     tags(
@@ -1490,7 +1552,7 @@ impl Modify for StandardErrors {
         (name = "workspaces", description = "Workspaces of the caller"),
         (name = "inventory", description = "Assets and relationships"),
         (name = "findings", description = "Findings and their lifecycle"),
-        (name = "controls", description = "Security controls"),
+        (name = "controls", description = "Security controls, and the workspace's custom controls"),
         (name = "frameworks", description = "Compliance framework scores"),
         (name = "scans", description = "Import-and-evaluate runs"),
         (name = "account", description = "The caller's account: password, MFA, password reset"),
@@ -1500,7 +1562,7 @@ impl Modify for StandardErrors {
         (name = "support", description = "Installation-operator support access, granted by workspace admins"),
         (name = "connectors", description = "Cloud connectors with write-only, encrypted credentials"),
         (name = "audit", description = "The hash-chained audit log"),
-        (name = "jobs", description = "Queued scans and evaluations, run by workers"),
+        (name = "jobs", description = "Queued scans, evaluations and reports, run by workers"),
         (name = "notifications", description = "Notification channels and rules, and the delivery log"),
     )
 )]

@@ -20,6 +20,7 @@ mod admin;
 mod api;
 mod auth;
 mod authz;
+mod custom_controls;
 mod demo;
 mod error;
 mod exemptions;
@@ -49,6 +50,7 @@ pub use demo::{
     DEMO_EMAIL, DEMO_WORKSPACE, DemoCredentials, DemoError, generate_password, prepare_demo,
 };
 pub use metrics::{MAX_WORKSPACE_SERIES, Metrics, serve_metrics};
+pub use reports::ReportExecutor;
 pub use security::CONTENT_SECURITY_POLICY;
 pub use state::{
     AlertFeed, AlertSink, Mailer, MemoryMailer, NoMailer, OutgoingMessage, SecurityAlert,
@@ -299,6 +301,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
     let state = state::AppState {
         store,
         catalog,
+        workspace_catalogs: Default::default(),
         vault: parts.vault,
         mailer: parts.mailer,
         alerts: parts.alerts,
@@ -316,6 +319,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
         .merge(jobs::routes())
         .merge(exemptions::routes())
         .merge(notifications::routes())
+        .merge(custom_controls::routes())
         .merge(ui::routes())
         .merge(auth::routes())
         .merge(sso::routes())

@@ -314,7 +314,8 @@ pub(crate) async fn report_response(
     let format = ReportFormat::parse(format.unwrap_or("pdf"))
         .map_err(|e| ApiError::bad_request(format!("invalid format: {e}")))?;
     let ws = authorize(state, auth, slug, Permission::ExportData).await?;
-    let report = compliance_report(&ws, &state.catalog, framework_id, slug, Utc::now())
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let report = compliance_report(&ws, &catalog, framework_id, slug, Utc::now())
         .await?
         .ok_or_else(|| ApiError::not_found("framework"))?;
     let bytes = report.render(format);
@@ -682,7 +683,7 @@ pub(crate) async fn export_findings(
         control_id: p.control,
         asset_id: None,
     };
-    let catalog = state.catalog.clone();
+    let catalog = state.catalog_for(ws.scope()).await?;
     if ocsf {
         let name = format!(
             "rampart-{slug}-findings-{}.ocsf.json",
@@ -744,5 +745,240 @@ pub(crate) async fn export_assets(
                 fail(&tx, e).await;
             }
         },
+    ))
+}
+
+// ----- reports as queued jobs -------------------------------------------------------------------
+
+/// Runs `report` jobs: reads the workspace's results, renders the framework's compliance report
+/// and keeps the file in the store ([`rampart_store::Store::save_report_file`]) for download at
+/// `/api/v1/workspaces/{ws}/jobs/{id}/report`. Idempotent: a second run of the job replaces its
+/// file.
+pub struct ReportExecutor {
+    pub catalog: std::sync::Arc<Catalog>,
+}
+
+impl rampart_worker::Executor for ReportExecutor {
+    fn run(
+        &self,
+        ctx: rampart_worker::JobContext,
+    ) -> rampart_worker::BoxFuture<'static, Result<serde_json::Value, rampart_worker::JobFailure>>
+    {
+        let base = self.catalog.clone();
+        Box::pin(async move {
+            // The workspace's custom controls count in its reports as on its pages.
+            let catalog =
+                rampart_worker::workspace_catalog(&ctx.store, &ctx.claim.scope, base).await?;
+            render_report_job(&ctx, &catalog).await
+        })
+    }
+}
+
+async fn render_report_job(
+    ctx: &rampart_worker::JobContext,
+    catalog: &Catalog,
+) -> Result<serde_json::Value, rampart_worker::JobFailure> {
+    use rampart_worker::JobFailure;
+    let job = &ctx.claim.job;
+    let scope = &ctx.claim.scope;
+    let framework = job
+        .params
+        .get("framework")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| JobFailure::new("the job's params name no framework"))?
+        .to_owned();
+    let format = ReportFormat::parse(
+        job.params
+            .get("format")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("pdf"),
+    )
+    .map_err(|e| JobFailure::new(format!("invalid format: {e}")))?;
+    ctx.set_progress(serde_json::json!({"step": "reading results"}));
+    let ws = ctx.store.scoped(scope);
+    let report = compliance_report(&ws, catalog, &framework, scope.slug(), Utc::now())
+        .await?
+        .ok_or_else(|| JobFailure::new(format!("unknown framework {framework:?}")))?;
+    ctx.set_progress(serde_json::json!({"step": "rendering"}));
+    let file_name = report.file_name(format);
+    let bytes = tokio::task::spawn_blocking(move || report.render(format))
+        .await
+        .map_err(|e| JobFailure::new(format!("rendering stopped: {e}")))?;
+    let info = ctx
+        .store
+        .save_report_file(
+            scope,
+            &job.id,
+            &framework,
+            &file_name,
+            format.media_type(),
+            &bytes,
+        )
+        .await?;
+    Ok(serde_json::json!({
+        "report": info,
+        "download": format!("/api/v1/workspaces/{}/jobs/{}/report", scope.slug(), job.id),
+    }))
+}
+
+/// Queues a report job for a caller who may export (API and web app). 404 for an unknown
+/// framework, 400 for an unknown format, both before anything is queued.
+pub(crate) async fn queue_report_job(
+    state: &AppState,
+    auth: &Caller,
+    slug: &str,
+    framework_id: &str,
+    format: Option<&str>,
+) -> Result<rampart_store::Job, ApiError> {
+    let format = ReportFormat::parse(format.unwrap_or("pdf"))
+        .map_err(|e| ApiError::bad_request(format!("invalid format: {e}")))?;
+    let ws = authorize(state, auth, slug, Permission::ExportData).await?;
+    if state
+        .catalog_for(ws.scope())
+        .await?
+        .framework(framework_id)
+        .is_none()
+    {
+        return Err(ApiError::not_found("framework"));
+    }
+    Ok(state
+        .store
+        .enqueue_job(
+            ws.scope(),
+            rampart_store::NewJob::report(framework_id, format.file_extension()),
+            auth.event_in(ws.scope(), "job.enqueue"),
+        )
+        .await?)
+}
+
+/// Queues the rendering of a framework's compliance report (PDF or HTML) for a worker: for
+/// large workspaces, where rendering on request would hold the connection. Follow the job at
+/// `/api/v1/workspaces/{ws}/jobs/{id}`; once it succeeded, download the file at
+/// `/api/v1/workspaces/{ws}/jobs/{id}/report`.
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/frameworks/{id}/reports", tag = "frameworks",
+    params(("ws" = String, Path, description = "Workspace slug"),
+        ("id" = String, Path, description = "Framework id"), ReportParams),
+    responses((status = 202, body = rampart_store::Job),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn queue_report(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath((ws, id)): ApiPath<(String, String)>,
+    Query(params): Query<ReportParams>,
+) -> Result<(axum::http::StatusCode, axum::Json<rampart_store::Job>), ApiError> {
+    let job = queue_report_job(&state, &auth, &ws, &id, params.format.as_deref()).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(job)))
+}
+
+/// The report a succeeded report job rendered, for a caller who may export (shared by the API
+/// and the web app). 409 while the job is queued or running, or when it failed or was
+/// cancelled (with its state and error); 404 for another kind of job or a file pushed out by
+/// newer reports.
+pub(crate) async fn stored_report_response(
+    state: &AppState,
+    auth: &Caller,
+    slug: &str,
+    job_id: &str,
+) -> Result<Response, ApiError> {
+    let ws = authorize(state, auth, slug, Permission::ExportData).await?;
+    let job = state
+        .store
+        .job(ws.scope(), job_id)
+        .await?
+        .filter(|j| j.kind == rampart_store::JobKind::Report)
+        .ok_or_else(|| ApiError::not_found("report job"))?;
+    match job.state {
+        rampart_store::JobState::Succeeded => {}
+        rampart_store::JobState::Queued | rampart_store::JobState::Running => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "the report is not rendered yet: the job is {}",
+                    job.state.as_str()
+                ),
+            ));
+        }
+        other => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "the report job {}{}",
+                    other.as_str(),
+                    job.last_error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let file = state
+        .store
+        .report_file(ws.scope(), job_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("report file (newer reports replaced it)"))?;
+    let format = if file.info.media_type.starts_with("text/html") {
+        ReportFormat::Html
+    } else {
+        ReportFormat::Pdf
+    };
+    let mut response = attachment(
+        &file.info.file_name,
+        format.media_type(),
+        Body::from(file.content),
+    );
+    if format == ReportFormat::Html
+        && let Ok(v) = HeaderValue::from_str(&report_csp())
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(response)
+}
+
+/// Downloads the report a report job rendered (PDF or HTML, as queued).
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/jobs/{id}/report", tag = "frameworks",
+    params(("ws" = String, Path, description = "Workspace slug"), ("id" = String, Path, description = "Report job id")),
+    responses((status = 200, description = "The report (application/pdf or text/html), as an attachment", content_type = "application/pdf"),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub(crate) async fn job_report(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath((ws, id)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    stored_report_response(&state, &auth, &ws, &id).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReportListParams {
+    /// Only reports of this framework.
+    #[serde(default)]
+    framework: Option<String>,
+}
+
+/// The reports that report jobs rendered and the store still keeps (the newest 50), newest first.
+#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/reports", tag = "frameworks",
+    params(("ws" = String, Path, description = "Workspace slug"), ReportListParams),
+    responses((status = 200, body = Vec<rampart_store::ReportFileInfo>),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn list_reports(
+    State(state): State<AppState>,
+    auth: Caller,
+    ApiPath(ws): ApiPath<String>,
+    Query(params): Query<ReportListParams>,
+) -> Result<axum::Json<Vec<rampart_store::ReportFileInfo>>, ApiError> {
+    let ws = authorize(&state, &auth, &ws, Permission::ExportData).await?;
+    Ok(axum::Json(
+        state
+            .store
+            .report_files(ws.scope(), params.framework.as_deref())
+            .await?,
     ))
 }

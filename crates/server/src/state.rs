@@ -1,9 +1,11 @@
 //! Shared application state.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rampart_rules::Catalog;
-use rampart_store::{Store, Vault};
+use chrono::{DateTime, Utc};
+use rampart_rules::{Catalog, CustomControlDef};
+use rampart_store::{CustomControl, Store, Vault, WorkspaceScope};
 
 /// A message for a person (password-reset link, invitation), handed to the installation's mail
 /// transport. Its body holds a secret link: transports must not log it.
@@ -118,7 +120,11 @@ impl AlertFeed {
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Store,
+    /// The installation's controls and frameworks; a workspace's own are added by
+    /// [`AppState::catalog_for`].
     pub catalog: Arc<Catalog>,
+    /// Workspace catalogs (built-in plus custom controls), see [`AppState::catalog_for`].
+    pub workspace_catalogs: Arc<WorkspaceCatalogs>,
     pub vault: Arc<Vault>,
     pub mailer: Arc<dyn Mailer>,
     pub alerts: Arc<AlertFeed>,
@@ -126,4 +132,73 @@ pub(crate) struct AppState {
     pub installation: Option<Arc<crate::selfcheck::Installation>>,
     /// Base of mailed links (no trailing slash).
     pub public_url: String,
+}
+
+/// Workspaces' catalogs with their custom controls, each kept with the custom controls it was
+/// built from (id and last change): a request reads the workspace's custom controls (one small
+/// query) and builds the catalog again only when they changed. Nothing here is needed by another
+/// process: the database stays the only shared state.
+#[derive(Default)]
+pub(crate) struct WorkspaceCatalogs {
+    /// Workspace id → (the custom controls' ids and last changes, the catalog built from them).
+    cached: Mutex<HashMap<String, (CustomKey, Arc<Catalog>)>>,
+}
+
+/// What a workspace catalog was built from: each custom control's id and last change.
+type CustomKey = Vec<(String, DateTime<Utc>)>;
+
+/// Workspaces whose catalogs are kept at once (the cache starts over beyond).
+const MAX_CACHED_CATALOGS: usize = 256;
+
+/// A stored custom control as the rules engine takes it.
+pub(crate) fn custom_control_def(c: &CustomControl) -> CustomControlDef {
+    CustomControlDef {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        severity: c.severity,
+        resource_types: c.resource_types.clone(),
+        query: c.query.clone(),
+        frameworks: c.frameworks.clone(),
+        rationale: c.rationale.clone().unwrap_or_default(),
+        remediation: c.remediation.clone().unwrap_or_default(),
+    }
+}
+
+impl AppState {
+    /// The catalog of a workspace: the installation's plus the workspace's custom controls
+    /// (the installation's own, shared, when it has none). Needs `read_data` on the scope. A
+    /// stored custom control that no longer loads is left out with a warning.
+    pub(crate) async fn catalog_for(
+        &self,
+        scope: &WorkspaceScope,
+    ) -> Result<Arc<Catalog>, rampart_store::StoreError> {
+        let custom = self.store.custom_controls(scope).await?;
+        if custom.is_empty() {
+            return Ok(self.catalog.clone());
+        }
+        let key: CustomKey = custom
+            .iter()
+            .map(|c| (c.id.clone(), c.updated_at))
+            .collect();
+        let ws = scope.workspace_id();
+        if let Ok(cached) = self.workspace_catalogs.cached.lock()
+            && let Some((k, catalog)) = cached.get(ws)
+            && *k == key
+        {
+            return Ok(catalog.clone());
+        }
+        let defs: Vec<CustomControlDef> = custom.iter().map(custom_control_def).collect();
+        let (catalog, issues) = self.catalog.with_custom_lenient(&defs);
+        for issue in issues {
+            tracing::warn!(workspace = %scope.slug(), %issue, "custom control left out");
+        }
+        let catalog = Arc::new(catalog);
+        if let Ok(mut cached) = self.workspace_catalogs.cached.lock() {
+            if cached.len() >= MAX_CACHED_CATALOGS && !cached.contains_key(ws) {
+                cached.clear();
+            }
+            cached.insert(ws.to_owned(), (key, catalog.clone()));
+        }
+        Ok(catalog)
+    }
 }

@@ -13,6 +13,7 @@ mod account;
 mod catalogue;
 mod compliance;
 mod connectors;
+mod custom_controls;
 mod installation;
 mod notifications;
 pub(crate) use installation::assess as installation_report;
@@ -72,6 +73,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(compliance::routes())
         .merge(scans::routes())
         .merge(connectors::routes())
+        .merge(custom_controls::routes())
         .merge(installation::routes())
         .merge(notifications::routes())
 }
@@ -407,12 +409,13 @@ async fn dashboard(
     let ws = scoped(&state, &ui, &slug).await?;
     let summary = api::summary_of(&ws).await?;
     let results = crate::reports::WorkspaceResults::read(&ws, Utc::now()).await?;
-    let scores = results.scores(&state.catalog);
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let scores = results.scores(&catalog);
     let top_controls = results
         .top_failing(10)
         .into_iter()
         .map(|(id, failing)| {
-            let control = state.catalog.control(&id);
+            let control = catalog.control(&id);
             TopControl {
                 title: control.map(|c| c.title.clone()).unwrap_or_default(),
                 severity: control.map_or("info", |c| c.severity.as_str()),
@@ -550,6 +553,7 @@ async fn finding_rows(
     state: &AppState,
 ) -> Result<Vec<FindingRow>, UiError> {
     let ids: Vec<String> = items.iter().map(|r| r.finding.id.clone()).collect();
+    let catalog = state.catalog_for(ws.scope()).await?;
     let now = Utc::now();
     let exempted: std::collections::HashSet<String> = ws
         .exemptions_of(&ids)
@@ -569,8 +573,7 @@ async fn finding_rows(
                 id: f.id,
                 severity: f.severity.as_str(),
                 status: f.status.as_str(),
-                control_title: state
-                    .catalog
+                control_title: catalog
                     .control(&f.control_id)
                     .map(|c| c.title.clone())
                     .unwrap_or_default(),
@@ -742,6 +745,7 @@ async fn findings(
         None => (ws.list_findings(&filter, page_req).await?, None),
         Some(by) => {
             let paged = ws.finding_groups(&filter, by, page_req).await?;
+            let catalog = state.catalog_for(ws.scope()).await?;
             let status_q = enc(&status_param);
             let rows = paged
                 .items
@@ -761,8 +765,7 @@ async fn findings(
                         }
                     },
                     detail: match by {
-                        FindingGrouping::Control => state
-                            .catalog
+                        FindingGrouping::Control => catalog
                             .control(&g.key)
                             .map(|c| c.title.clone())
                             .unwrap_or_default(),
@@ -891,6 +894,8 @@ struct AssetsPage {
     manage_csrf: Option<String>,
     /// Whether the query box holds a valid query to save.
     can_save: bool,
+    /// The "save as custom control" form, for members who manage controls, with a valid query.
+    control_form: Option<custom_controls::ControlForm>,
 }
 
 struct SavedLink {
@@ -1065,6 +1070,7 @@ async fn assets(
         assets_url(&slug, &params)
     };
     let counts = ws.asset_facets(&filter).await?;
+    let type_choices: Vec<String> = counts.types.iter().map(|f| f.value.clone()).collect();
     let facets = [
         ("provider", "Provider", &counts.providers, provider.as_str()),
         ("account", "Account", &counts.accounts, account.as_str()),
@@ -1151,7 +1157,16 @@ async fn assets(
         .allows(Permission::ManageFindings)
         .then(|| auth.0.csrf_token.clone());
     let can_save = !expr.trim().is_empty() && error.is_none();
+    let control_form = (can_save && ws.scope().allows(Permission::ManageControls)).then(|| {
+        custom_controls::ControlForm::new(
+            &state.catalog,
+            auth.0.csrf_token.clone(),
+            type_choices,
+            &type_filter,
+        )
+    });
     let page = AssetsPage {
+        control_form,
         saved,
         manage_csrf,
         can_save,
@@ -1504,6 +1519,7 @@ async fn finding(
         at: when(e.created_at),
     });
     let f = r.finding;
+    let catalog = state.catalog_for(ws.scope()).await?;
     let day = |d: i64| {
         (now + chrono::TimeDelta::days(d))
             .format("%Y-%m-%d")
@@ -1517,8 +1533,7 @@ async fn finding(
         severity: f.severity.as_str(),
         status: f.status.as_str(),
         failing: matches!(f.status, FindingStatus::Fail | FindingStatus::Error),
-        control_title: state
-            .catalog
+        control_title: catalog
             .control(&f.control_id)
             .map(|c| c.title.clone())
             .unwrap_or_default(),

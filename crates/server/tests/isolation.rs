@@ -143,6 +143,29 @@ fn matrix() -> Vec<Route> {
         ),
         r(
             Method::GET,
+            "/api/v1/workspaces/{ws}/custom-controls",
+            Read,
+            None,
+        ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/custom-controls",
+            Write,
+            Some(json!({
+                "title": "Prod buckets",
+                "severity": "high",
+                "resource_types": ["aws.s3.bucket"],
+                "query": "resource.tags.env == 'prod'",
+            })),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/workspaces/{ws}/custom-controls/{id}",
+            Write,
+            None,
+        ),
+        r(
+            Method::GET,
             "/api/v1/workspaces/{ws}/frameworks",
             Read,
             None,
@@ -159,6 +182,19 @@ fn matrix() -> Vec<Route> {
             Write,
             None,
         ),
+        r(
+            Method::POST,
+            "/api/v1/workspaces/{ws}/frameworks/{id}/reports",
+            Write,
+            None,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/workspaces/{ws}/jobs/{id}/report",
+            Write,
+            None,
+        ),
+        r(Method::GET, "/api/v1/workspaces/{ws}/reports", Write, None),
         r(
             Method::GET,
             "/api/v1/workspaces/{ws}/findings/export",
@@ -504,6 +540,21 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
         )
         .await
         .unwrap();
+    let custom = t
+        .store
+        .create_custom_control(
+            &scope,
+            &serde_json::from_value(json!({
+                "title": "A's tagged buckets",
+                "severity": "low",
+                "resource_types": ["aws.s3.bucket"],
+                "query": "resource.tags.team == 'platform'",
+            }))
+            .unwrap(),
+            ev(),
+        )
+        .await
+        .unwrap();
     let control = t.evaluations[0].control_id.clone();
     let framework = t.catalog.frameworks()[0].id.clone();
     let mut by_route = BTreeMap::new();
@@ -515,7 +566,15 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
     );
     by_route.insert("/api/v1/workspaces/{ws}/controls/{id}", control);
     by_route.insert(
+        "/api/v1/workspaces/{ws}/custom-controls/{id}",
+        custom.id.clone(),
+    );
+    by_route.insert(
         "/api/v1/workspaces/{ws}/frameworks/{id}/report",
+        framework.clone(),
+    );
+    by_route.insert(
+        "/api/v1/workspaces/{ws}/frameworks/{id}/reports",
         framework.clone(),
     );
     by_route.insert("/api/v1/workspaces/{ws}/frameworks/{id}", framework);
@@ -555,6 +614,7 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
     for route in [
         "/api/v1/workspaces/{ws}/jobs/{id}",
         "/api/v1/workspaces/{ws}/jobs/{id}/cancel",
+        "/api/v1/workspaces/{ws}/jobs/{id}/report",
     ] {
         by_route.insert(route, job.id.clone());
     }
@@ -571,6 +631,7 @@ async fn objects_of_a(t: &common::TestServer, viewer_id: &str) -> Objects {
     Objects {
         by_route,
         all_ids: vec![
+            custom.id,
             channel.id,
             rule.id,
             asset,
@@ -704,6 +765,7 @@ async fn v4_1_every_route_is_in_the_matrix_and_no_outsider_gets_workspace_data()
         "the channel was not changed"
     );
     assert_eq!(t.store.list_rules(&scope).await.unwrap().len(), 1);
+    assert_eq!(t.store.custom_controls(&scope).await.unwrap().len(), 1);
     assert_eq!(
         t.store.list_invitations(&scope).await.unwrap()[0].revoked_at,
         None
@@ -729,7 +791,9 @@ async fn v4_1_every_route_is_in_the_matrix_and_no_outsider_gets_workspace_data()
         "/api/v1/workspaces/other/notifications/channels",
         "/api/v1/workspaces/other/notifications/rules",
         "/api/v1/workspaces/other/notifications/deliveries",
+        "/api/v1/workspaces/other/custom-controls",
         "/api/v1/workspaces/other/support-grants",
+        "/api/v1/workspaces/other/reports",
         "/api/v1/workspaces/other/audit?limit=500",
         "/api/v1/workspaces/other/audit?format=jsonl",
     ]

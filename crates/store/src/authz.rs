@@ -18,7 +18,7 @@ pub enum Permission {
     ManageFindings,
     /// Start and cancel scans.
     RunScans,
-    /// Create and change custom controls and saved queries.
+    /// Create and delete custom controls.
     ManageControls,
     /// Create, change and delete cloud connectors (and their credentials).
     ManageConnectors,

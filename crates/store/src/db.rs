@@ -732,6 +732,8 @@ impl<'a> Conditions<'a> {
 pub(crate) struct DbBackend {
     pub(crate) pool: AnyPool,
     pub(crate) dialect: Dialect,
+    /// Workspace aggregates memoized by data version (`cache.rs`), shared by every clone.
+    pub(crate) aggregates: std::sync::Arc<crate::cache::AggregateCache>,
 }
 
 /// Characters of a file path that must be escaped in a `sqlite://` URL.
@@ -776,6 +778,7 @@ impl DbBackend {
         Ok(DbBackend {
             pool,
             dialect: Dialect::Sqlite,
+            aggregates: Default::default(),
         })
     }
 
@@ -792,6 +795,7 @@ impl DbBackend {
         Ok(DbBackend {
             pool,
             dialect: Dialect::Postgres,
+            aggregates: Default::default(),
         })
     }
 

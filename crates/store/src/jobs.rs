@@ -52,6 +52,9 @@ pub enum JobKind {
     Notify,
     /// Authenticate with a connector's credentials and report the identity (no scan).
     Check,
+    /// Render a framework's compliance report and keep the file for download
+    /// ([`Store::report_file`]).
+    Report,
 }
 
 impl JobKind {
@@ -62,6 +65,7 @@ impl JobKind {
             JobKind::Import => "import",
             JobKind::Notify => "notify",
             JobKind::Check => "check",
+            JobKind::Report => "report",
         }
     }
 }
@@ -75,9 +79,10 @@ impl FromStr for JobKind {
             "import" => Ok(JobKind::Import),
             "notify" => Ok(JobKind::Notify),
             "check" => Ok(JobKind::Check),
+            "report" => Ok(JobKind::Report),
             _ => Err(invalid(
                 "kind",
-                format!("{s:?} is not scan, evaluate, import, notify or check"),
+                format!("{s:?} is not scan, evaluate, import, notify, check or report"),
             )),
         }
     }
@@ -241,6 +246,17 @@ impl NewJob {
         }
     }
 
+    /// Render `framework`'s compliance report as `format` (`pdf` or `html`; the caller checks
+    /// both). Three attempts: rendering reads the store and may meet a restart.
+    pub fn report(framework: &str, format: &str) -> NewJob {
+        NewJob {
+            kind: JobKind::Report,
+            connector_id: None,
+            params: serde_json::json!({"framework": framework, "format": format}),
+            max_attempts: 3,
+        }
+    }
+
     pub fn evaluate() -> NewJob {
         NewJob {
             kind: JobKind::Evaluate,
@@ -309,13 +325,22 @@ impl Store {
     // ----- the API's side: enqueue, list, cancel ---------------------------------------------
 
     /// Puts a job on the queue (audited as `job.enqueue`). Scan jobs need an existing connector.
+    /// A report job needs `export_data` (what downloading the report directly needs); every
+    /// other kind `run_scans`.
     pub async fn enqueue_job(
         &self,
         scope: &WorkspaceScope,
         new: NewJob,
         event: AuditEvent,
     ) -> Result<Job> {
-        require(scope, Permission::RunScans)?;
+        require(
+            scope,
+            if new.kind == JobKind::Report {
+                Permission::ExportData
+            } else {
+                Permission::RunScans
+            },
+        )?;
         if new.kind == JobKind::Scan && new.connector_id.is_none() {
             return Err(invalid("connector_id", "a scan job needs a connector"));
         }
@@ -417,18 +442,28 @@ impl Store {
         id: &str,
         event: AuditEvent,
     ) -> Result<Job> {
-        require(scope, Permission::RunScans)?;
+        // Whoever may queue a job of its kind may cancel it (see `enqueue_job`).
+        require(scope, Permission::ReadData)?;
         let now = Utc::now();
         let mut tx = self
             .db()
             .begin_workspace_write(scope.workspace_id())
             .await?;
-        let row = sqlx::query("SELECT state FROM jobs WHERE workspace_id = $1 AND id = $2")
+        let row = sqlx::query("SELECT kind, state FROM jobs WHERE workspace_id = $1 AND id = $2")
             .bind(scope.workspace_id())
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound { what: "job" })?;
+        let kind: JobKind = row.try_get::<String, _>("kind")?.parse()?;
+        require(
+            scope,
+            if kind == JobKind::Report {
+                Permission::ExportData
+            } else {
+                Permission::RunScans
+            },
+        )?;
         let state: JobState = row.try_get::<String, _>("state")?.parse()?;
         match state {
             JobState::Queued => {

@@ -51,13 +51,16 @@
 pub mod audit;
 mod authz;
 pub mod backup;
+mod cache;
 pub mod cron;
+mod custom_controls;
 mod db;
 mod exemptions;
 mod identity;
 pub mod jobs;
 pub mod notifications;
 mod password;
+mod report_files;
 mod saved;
 mod sso;
 mod stats;
@@ -71,6 +74,11 @@ use chrono::{DateTime, Utc};
 use rampart_model::{Evaluation, Inventory, Scan, Severity, Sweep};
 
 pub use authz::{Permission, matrix_markdown};
+pub use cache::DataVersion;
+pub use custom_controls::{
+    CUSTOM_CONTROL_PREFIX, CustomControl, CustomControlInput, MAX_CONTROL_REQUIREMENTS,
+    MAX_CONTROL_TEXT, MAX_CONTROL_TITLE, MAX_CONTROL_TYPES, MAX_CUSTOM_CONTROLS, custom_control_id,
+};
 pub use exemptions::{
     ExemptedCount, Exemption, MAX_BULK_EXEMPTIONS, MAX_EXEMPTION, MAX_EXEMPTION_REASON,
     validate_exemption,
@@ -82,6 +90,7 @@ pub use notifications::{
     FindingChange, JiraIssue, Purpose, Rule, RuleInput, digest_slot,
 };
 pub use password::{ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, hash_password};
+pub use report_files::{MAX_REPORT_FILES, ReportFile, ReportFileInfo};
 pub use saved::{MAX_QUERY_CHARS, MAX_SAVED_QUERIES, SavedQuery};
 pub use sso::*;
 pub use stats::WorkspaceStat;
@@ -644,8 +653,13 @@ impl WorkspaceStore {
 
     /// Asset counts per provider, account, region and type under `filter` (each dimension
     /// counted under the other fields only), at most [`FACET_LIMIT`] values each.
+    /// Memoized per data version of the workspace (`cache.rs`).
     pub async fn asset_facets(&self, filter: &AssetFilter) -> Result<AssetFacets> {
-        dispatch!(&self.backend, b => b.asset_facets(&self.scope, filter).await)
+        let b = &self.backend;
+        b.memoized(&self.scope, format!("facets {filter:?}"), || {
+            b.asset_facets(&self.scope, filter)
+        })
+        .await
     }
 
     /// The assets with these ids that are in this workspace (unknown ids are skipped), read in
@@ -702,12 +716,20 @@ impl WorkspaceStore {
 
     /// Number of findings per (status, severity).
     pub async fn finding_counts(&self) -> Result<Vec<FindingCount>> {
-        dispatch!(&self.backend, b => b.finding_counts(&self.scope).await)
+        let b = &self.backend;
+        b.memoized(&self.scope, "finding counts".into(), || {
+            b.finding_counts(&self.scope)
+        })
+        .await
     }
 
     /// Number of findings per (control, status), for control results and framework scores.
     pub async fn control_counts(&self) -> Result<Vec<ControlCount>> {
-        dispatch!(&self.backend, b => b.control_counts(&self.scope).await)
+        let b = &self.backend;
+        b.memoized(&self.scope, "control counts".into(), || {
+            b.control_counts(&self.scope)
+        })
+        .await
     }
 
     /// Scans, newest first.

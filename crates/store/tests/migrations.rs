@@ -26,7 +26,9 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "saved queries",
             "asset lifecycle",
             "connection checks",
-            "asset changes"
+            "asset changes",
+            "custom controls",
+            "report files"
         ]
     );
     // Running again is a no-op.
@@ -34,7 +36,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 12);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 14);
     again.close().await;
 }
 
@@ -81,6 +83,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "audit_heads",
             "audit_log",
             "connectors",
+            "custom_controls",
             "finding_exemptions",
             "findings",
             "invitations",
@@ -96,6 +99,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "password_resets",
             "recovery_codes",
             "relationships",
+            "report_files",
             "saved_queries",
             "scans",
             "sessions",
@@ -121,6 +125,8 @@ async fn database_is_wal_private_and_tenant_keyed() {
         "jobs",
         "finding_exemptions",
         "saved_queries",
+        "custom_controls",
+        "report_files",
     ] {
         let pk: Vec<(i64, String)> = sqlx::query(&format!("PRAGMA table_info({table})"))
             .fetch_all(&mut conn)

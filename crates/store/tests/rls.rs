@@ -25,13 +25,14 @@ use rampart_store::{Page, Role, Store, Vault, WorkspaceScope};
 use sqlx::{Connection as _, Row as _};
 
 /// Tables whose rows belong to one workspace, and the column that says which.
-const WORKSPACE_TABLES: [(&str, &str); 20] = [
+const WORKSPACE_TABLES: [(&str, &str); 22] = [
     ("api_tokens", "workspace_id"),
     ("asset_changes", "workspace_id"),
     ("assets", "workspace_id"),
     ("audit_heads", "chain"),
     ("audit_log", "chain"),
     ("connectors", "workspace_id"),
+    ("custom_controls", "workspace_id"),
     ("finding_exemptions", "workspace_id"),
     ("findings", "workspace_id"),
     ("invitations", "workspace_id"),
@@ -43,6 +44,7 @@ const WORKSPACE_TABLES: [(&str, &str); 20] = [
     ("notification_jira_issues", "workspace_id"),
     ("notification_rules", "workspace_id"),
     ("relationships", "workspace_id"),
+    ("report_files", "workspace_id"),
     ("saved_queries", "workspace_id"),
     ("scans", "workspace_id"),
     ("support_grants", "workspace_id"),
@@ -170,6 +172,33 @@ async fn fixture() -> Fixture {
                 "prod",
                 "resource.tags.env == 'prod'",
                 ev("query.save"),
+            )
+            .await
+            .unwrap();
+        store
+            .create_custom_control(
+                scope,
+                &serde_json::from_value(serde_json::json!({
+                    "title": "Prod buckets",
+                    "severity": "high",
+                    "resource_types": ["aws.s3.bucket"],
+                    "query": "resource.tags.env == 'prod'",
+                    "frameworks": {"soc2": ["CC6.1"]},
+                }))
+                .unwrap(),
+                ev("control.create"),
+            )
+            .await
+            .unwrap();
+        // A report file, as a report job keeps it.
+        store
+            .save_report_file(
+                scope,
+                "job_fixture_report",
+                "soc2",
+                "rampart-report.pdf",
+                "application/pdf",
+                b"%PDF-1.7 fixture",
             )
             .await
             .unwrap();

@@ -358,7 +358,44 @@ impl Worker {
     }
 }
 
-/// Evaluates `inventory` with `catalog` (off the async threads) and records the scan under the
+/// The catalog to evaluate a workspace with: `base` plus the workspace's custom controls, read
+/// now (`base` itself, not copied, when it has none). A stored custom control that no longer
+/// loads (the content changed underneath it) is left out with a warning rather than failing
+/// the job.
+pub async fn workspace_catalog(
+    store: &Store,
+    scope: &rampart_store::WorkspaceScope,
+    base: Arc<Catalog>,
+) -> Result<Arc<Catalog>, JobFailure> {
+    let custom = store.custom_controls(scope).await?;
+    if custom.is_empty() {
+        return Ok(base);
+    }
+    let defs: Vec<rampart_rules::CustomControlDef> =
+        custom.iter().map(custom_control_def).collect();
+    let (catalog, issues) = base.with_custom_lenient(&defs);
+    for issue in issues {
+        tracing::warn!(%issue, "custom control left out of the evaluation");
+    }
+    Ok(Arc::new(catalog))
+}
+
+/// A stored custom control as the rules engine takes it.
+pub fn custom_control_def(c: &rampart_store::CustomControl) -> rampart_rules::CustomControlDef {
+    rampart_rules::CustomControlDef {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        severity: c.severity,
+        resource_types: c.resource_types.clone(),
+        query: c.query.clone(),
+        frameworks: c.frameworks.clone(),
+        rationale: c.rationale.clone().unwrap_or_default(),
+        remediation: c.remediation.clone().unwrap_or_default(),
+    }
+}
+
+/// Evaluates `inventory` with `catalog` and the workspace's custom controls
+/// ([`workspace_catalog`]; off the async threads) and records the scan under the
 /// job's scan id: a second run of the same job answers the scan the first one recorded.
 /// `sweeps` say what the collection listed completely (stored assets under them that it did not
 /// see are marked gone); imports and re-evaluations pass none.
@@ -370,6 +407,7 @@ pub async fn evaluate_and_record(
     sweeps: &[rampart_model::Sweep],
     now: DateTime<Utc>,
 ) -> Result<rampart_model::Scan, JobFailure> {
+    let catalog = workspace_catalog(&ctx.store, &ctx.claim.scope, catalog).await?;
     ctx.set_progress(serde_json::json!({ "step": "evaluate", "assets": inventory.assets.len() }));
     let (inventory, evaluations, catalog) = tokio::task::spawn_blocking(move || {
         let e = catalog.evaluate(&inventory, now);

@@ -1,7 +1,9 @@
-//! The controls catalogue: every control with its severity and results in the workspace, and one
-//! control's rationale and remediation rendered from Markdown **safely**: raw HTML in the text is
-//! shown as text, and only `http`, `https` and `mailto` links (or relative ones) stay links
-//! (ASVS 5.3.3, output encoding for the context).
+//! The controls catalogue: every control with its severity and results in the workspace (the
+//! workspace's custom controls included, marked "Custom"), and one control's rationale and
+//! remediation rendered from Markdown **safely**: raw HTML in the text is shown as text, and only
+//! `http`, `https` and `mailto` links (or relative ones) stay links (ASVS 5.3.3, output encoding
+//! for the context). A custom control's page shows its query and who made it, with a delete
+//! button for members who manage controls.
 
 use askama::Template;
 use axum::Router;
@@ -10,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
 use rampart_model::{FindingStatus, Severity};
-use rampart_store::Paged;
+use rampart_store::{Paged, Permission};
 use serde::Deserialize;
 
 use super::{Nav, Pager, SEVERITY_OPTIONS, SelectOption, UiCaller, UiError, enc, pager, render};
@@ -65,6 +67,8 @@ pub(crate) fn safe_markdown(text: &str) -> String {
 struct ControlRow {
     id: String,
     title: String,
+    /// One of the workspace's custom controls.
+    custom: bool,
     severity: &'static str,
     types: String,
     failing: u64,
@@ -114,8 +118,8 @@ async fn controls(
             .map(|c| c.count)
             .sum()
     };
-    let matching: Vec<&rampart_model::Control> = state
-        .catalog
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let matching: Vec<&rampart_model::Control> = catalog
         .controls()
         .filter(|c| severity.is_none_or(|s| c.severity == s))
         .filter(|c| {
@@ -131,6 +135,7 @@ async fn controls(
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(limit as usize)
         .map(|c| ControlRow {
+            custom: catalog.is_custom(&c.id),
             id: c.id.clone(),
             title: c.title.clone(),
             severity: c.severity.as_str(),
@@ -192,6 +197,16 @@ struct ControlPage {
     applies_if: Option<String>,
     failing: u64,
     passing: u64,
+    /// For one of the workspace's custom controls.
+    custom: Option<CustomView>,
+}
+
+struct CustomView {
+    query: String,
+    created_by: String,
+    created: String,
+    /// The delete form's CSRF token, for members who manage controls.
+    delete_csrf: Option<String>,
 }
 
 async fn control(
@@ -200,10 +215,27 @@ async fn control(
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
     let ws = super::scoped(&state, &ui, &slug).await?;
-    let c = state
-        .catalog
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let c = catalog
         .control(&id)
         .ok_or_else(|| ApiError::not_found("control"))?;
+    let custom = if catalog.is_custom(&c.id) {
+        state
+            .store
+            .custom_control(ws.scope(), &c.id)
+            .await?
+            .map(|stored| CustomView {
+                query: stored.query,
+                created_by: stored.created_by,
+                created: super::when(stored.created_at),
+                delete_csrf: ws
+                    .scope()
+                    .allows(Permission::ManageControls)
+                    .then(|| ui.auth.0.csrf_token.clone()),
+            })
+    } else {
+        None
+    };
     let counts = ws.control_counts().await?;
     let count = |status: FindingStatus| -> u64 {
         counts
@@ -242,6 +274,7 @@ async fn control(
         applies_if: c.applies_if.clone(),
         failing: count(FindingStatus::Fail) + count(FindingStatus::Error),
         passing: count(FindingStatus::Pass),
+        custom,
     };
     Ok(render(&page))
 }

@@ -1,15 +1,18 @@
 //! Compliance pages: every framework with its score, and one framework requirement by
 //! requirement → mapped controls (with their failing counts, linked to the findings) → report
-//! download (PDF or HTML) for members allowed to export.
+//! download (PDF or HTML) for members allowed to export, either rendered on request or queued
+//! as a report job whose file the page then lists (refreshing itself while one is pending).
 
 use askama::Template;
+use axum::Form;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use chrono::Utc;
 use rampart_output::compliance::RequirementStatus;
-use rampart_store::Permission;
+use rampart_store::{JobKind, JobState, Page, Permission};
+use serde::Deserialize;
 
 use super::{Nav, UiCaller, UiError, render, segment};
 use crate::error::ApiError;
@@ -19,6 +22,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/w/{ws}/compliance", get(frameworks))
         .route("/w/{ws}/compliance/{id}", get(framework))
+        .route("/w/{ws}/compliance/{id}/reports", post(queue_report))
 }
 
 struct FrameworkRow {
@@ -48,7 +52,8 @@ async fn frameworks(
     Path(slug): Path<String>,
 ) -> Result<Response, UiError> {
     let ws = super::scoped(&state, &ui, &slug).await?;
-    let scores = crate::reports::workspace_scores(&ws, &state.catalog, Utc::now())
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let scores = crate::reports::workspace_scores(&ws, &catalog, Utc::now())
         .await
         .map_err(|e| ui.fail(ApiError::from(e)))?;
     let page = FrameworksPage {
@@ -106,6 +111,18 @@ struct FrameworkPage {
     not_assessed: usize,
     manual: usize,
     rows: Vec<RequirementRow>,
+    csrf: String,
+    /// Reports of this framework that report jobs rendered, newest first.
+    stored: Vec<StoredReport>,
+    /// Report jobs of this framework still queued or running (the page refreshes itself).
+    pending: usize,
+}
+
+struct StoredReport {
+    job_id: String,
+    file_name: String,
+    size: String,
+    created: String,
 }
 
 fn status_of(s: &str) -> RequirementStatus {
@@ -118,14 +135,16 @@ async fn framework(
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
     let ws = super::scoped(&state, &ui, &slug).await?;
-    let Some(fw) = state.catalog.framework(&id) else {
+    // The workspace's catalog: its custom controls are listed under their requirements.
+    let catalog = state.catalog_for(ws.scope()).await?;
+    let Some(fw) = catalog.framework(&id) else {
         return Err(ui.fail(ApiError::not_found("framework")));
     };
     let results = crate::reports::WorkspaceResults::read(&ws, Utc::now())
         .await
         .map_err(|e| ui.fail(ApiError::from(e)))?;
     let score = results
-        .scores(&state.catalog)
+        .scores(&catalog)
         .into_iter()
         .find(|s| s.framework_id == fw.id)
         .ok_or_else(|| ui.fail(ApiError::not_found("framework")))?;
@@ -144,8 +163,7 @@ async fn framework(
                 .map(|c| {
                     let (passing, failing) = counts.get(c).copied().unwrap_or_default();
                     ControlCell {
-                        title: state
-                            .catalog
+                        title: catalog
                             .control(c)
                             .map(|x| x.title.clone())
                             .unwrap_or_default(),
@@ -157,9 +175,20 @@ async fn framework(
                 .collect(),
         })
         .collect();
+    let may_export = ws.scope().allows(Permission::ExportData);
+    let (stored, pending) = if may_export {
+        report_jobs(&state, &ws, &fw.id)
+            .await
+            .map_err(|e| ui.fail(ApiError::from(e)))?
+    } else {
+        (Vec::new(), 0)
+    };
     let page = FrameworkPage {
         nav: Some(Nav::new(&ui.auth, Some(&slug))),
-        may_export: ws.scope().allows(Permission::ExportData),
+        may_export,
+        csrf: ui.auth.0.csrf_token.clone(),
+        stored,
+        pending,
         ws: slug,
         id_enc: segment(&fw.id),
         id: fw.id.clone(),
@@ -175,4 +204,68 @@ async fn framework(
         rows,
     };
     Ok(render(&page))
+}
+
+/// The framework's stored reports, and how many of its report jobs are still queued or running
+/// (looked for among the newest 100 of each state).
+async fn report_jobs(
+    state: &AppState,
+    ws: &rampart_store::WorkspaceStore,
+    framework: &str,
+) -> Result<(Vec<StoredReport>, usize), rampart_store::StoreError> {
+    let stored = state
+        .store
+        .report_files(ws.scope(), Some(framework))
+        .await?
+        .into_iter()
+        .map(|r| StoredReport {
+            size: if r.size >= 1 << 20 {
+                format!("{:.1} MiB", r.size as f64 / f64::from(1 << 20))
+            } else {
+                format!("{} KiB", r.size.div_ceil(1024))
+            },
+            created: super::when(r.created_at),
+            job_id: r.job_id,
+            file_name: r.file_name,
+        })
+        .collect();
+    let mut pending = 0;
+    for s in [JobState::Queued, JobState::Running] {
+        pending += state
+            .store
+            .list_jobs(ws.scope(), Some(s), Page::new(100, 0))
+            .await?
+            .items
+            .iter()
+            .filter(|j| {
+                j.kind == JobKind::Report
+                    && j.params.get("framework").and_then(|f| f.as_str()) == Some(framework)
+            })
+            .count();
+    }
+    Ok((stored, pending))
+}
+
+#[derive(Deserialize)]
+struct QueueReportForm {
+    format: String,
+}
+
+/// Queues a report job for the framework, then shows the page, which lists the file once a
+/// worker rendered it.
+async fn queue_report(
+    State(state): State<AppState>,
+    ui: UiCaller,
+    Path((slug, id)): Path<(String, String)>,
+    Form(form): Form<QueueReportForm>,
+) -> Result<Response, UiError> {
+    crate::reports::queue_report_job(&state, &ui.caller, &slug, &id, Some(&form.format))
+        .await
+        .map_err(|e| ui.fail(e))?;
+    Ok(Redirect::to(&format!(
+        "/w/{}/compliance/{}#reports",
+        segment(&slug),
+        segment(&id)
+    ))
+    .into_response())
 }
