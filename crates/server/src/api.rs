@@ -887,16 +887,29 @@ pub(crate) async fn filtered_assets(
     q: Option<&str>,
     page: Page,
 ) -> Result<rampart_store::Paged<Asset>, ApiError> {
+    Ok(filtered_assets_within(ws, filter, q, page, None).await?.0)
+}
+
+/// [`filtered_assets`] that evaluates a CEL query over at most `max_scan` assets (the web app's
+/// bound, so that a page answers in bounded time on any inventory); the flag says whether the
+/// query stopped there, and then `total` counts the matches among those assets only.
+pub(crate) async fn filtered_assets_within(
+    ws: &WorkspaceStore,
+    filter: &AssetFilter,
+    q: Option<&str>,
+    page: Page,
+    max_scan: Option<u64>,
+) -> Result<(rampart_store::Paged<Asset>, bool), ApiError> {
     let Some(q) = q.filter(|q| !q.trim().is_empty()) else {
-        return Ok(ws.list_assets(filter, page).await?);
+        return Ok((ws.list_assets(filter, page).await?, false));
     };
     let cel = compile_filter(q)?;
     // The ids a query matches are memoized per data version of the workspace (up to
     // MEMO_MATCHES of them): the next page, or the same query from someone else, reads one page
     // of assets instead of evaluating the expression over the whole inventory again.
     let version = ws.data_version().await?;
-    let what = format!("cel {q}\u{1f}{filter:?}");
-    if let Some(ids) = ws.memo_get::<Arc<Vec<String>>>(&version, &what) {
+    let what = format!("cel {q}\u{1f}{filter:?}\u{1f}{max_scan:?}");
+    if let Some((ids, stopped)) = ws.memo_get::<(Arc<Vec<String>>, bool)>(&version, &what) {
         let start = usize::try_from(page.offset())
             .unwrap_or(usize::MAX)
             .min(ids.len());
@@ -908,24 +921,40 @@ pub(crate) async fn filtered_assets(
             .map(|(i, id)| (id.as_str(), i))
             .collect();
         items.sort_by_key(|a| order.get(a.id.as_str()).copied().unwrap_or(usize::MAX));
-        return Ok(rampart_store::Paged {
-            items,
-            total: ids.len() as u64,
-            limit: page.limit(),
-            offset: page.offset(),
-        });
+        return Ok((
+            rampart_store::Paged {
+                items,
+                total: ids.len() as u64,
+                limit: page.limit(),
+                offset: page.offset(),
+            },
+            stopped,
+        ));
     }
     let now = Utc::now();
     let mut matched = 0u64;
     let mut ids: Option<Vec<String>> = Some(Vec::new());
     let mut items = Vec::new();
-    let mut offset = 0u64;
+    let mut scanned = 0u64;
+    let mut stopped = false;
+    let mut after: Option<(String, String, String)> = None;
     loop {
+        if max_scan.is_some_and(|m| scanned >= m) {
+            stopped = true;
+            break;
+        }
         let batch = ws
-            .list_assets(filter, Page::new(rampart_store::MAX_PAGE_SIZE, offset))
+            .assets_after(filter, after.as_ref(), rampart_store::MAX_PAGE_SIZE)
             .await?;
-        let n = batch.items.len() as u64;
-        for asset in batch.items {
+        let n = batch.len() as u64;
+        if let Some(last) = batch.last() {
+            after = Some((
+                last.resource_type.as_str().to_owned(),
+                last.name.clone(),
+                last.id.clone(),
+            ));
+        }
+        for asset in batch {
             // An asset the expression cannot be evaluated on (e.g. a missing field) does not match.
             if cel.matches(&asset, now).unwrap_or(false) {
                 if let Some(list) = &mut ids {
@@ -941,20 +970,23 @@ pub(crate) async fn filtered_assets(
                 matched += 1;
             }
         }
-        offset += n;
-        if n < u64::from(rampart_store::MAX_PAGE_SIZE) || offset >= batch.total {
+        scanned += n;
+        if n < u64::from(rampart_store::MAX_PAGE_SIZE) {
             break;
         }
     }
     if let Some(ids) = ids {
-        ws.memo_put(&version, &what, Arc::new(ids));
+        ws.memo_put(&version, &what, (Arc::new(ids), stopped));
     }
-    Ok(rampart_store::Paged {
-        items,
-        total: matched,
-        limit: page.limit(),
-        offset: page.offset(),
-    })
+    Ok((
+        rampart_store::Paged {
+            items,
+            total: matched,
+            limit: page.limit(),
+            offset: page.offset(),
+        },
+        stopped,
+    ))
 }
 
 /// Most matches of a CEL query whose ids are memoized (about 50 bytes each).

@@ -873,6 +873,9 @@ struct AssetRow {
     last_seen: String,
 }
 
+/// Assets the inventory page evaluates a CEL query over at most (the API has no such bound).
+const QUERY_SCAN_LIMIT: u64 = 50_000;
+
 #[derive(Template)]
 #[template(path = "assets.html")]
 struct AssetsPage {
@@ -888,6 +891,10 @@ struct AssetsPage {
     pager: Pager,
     may_export: bool,
     facets: Vec<FacetGroup>,
+    /// Facet counts cover only the first `rampart_store::FACET_SAMPLE` assets.
+    facets_sampled: Option<u64>,
+    /// The CEL query was evaluated over this many assets only (the page's bound).
+    query_stopped: Option<u64>,
     /// Saved queries of the workspace, each a link that runs it.
     saved: Vec<SavedLink>,
     /// The CSRF token of the save and delete forms, for members allowed to use them.
@@ -1037,8 +1044,11 @@ async fn assets(
         Some(&score),
     )?;
     let page_req = Page::new(PAGE_SIZE, q.offset.unwrap_or(0));
-    let (result, error) = match api::filtered_assets(&ws, &filter, Some(&expr), page_req).await {
-        Ok(r) => (r, None),
+    let scanned =
+        api::filtered_assets_within(&ws, &filter, Some(&expr), page_req, Some(QUERY_SCAN_LIMIT))
+            .await;
+    let (result, error, query_stopped) = match scanned {
+        Ok((r, stopped)) => (r, None, stopped.then_some(QUERY_SCAN_LIMIT)),
         Err(e) if e.code == "invalid_filter" => (
             Paged {
                 items: Vec::new(),
@@ -1047,6 +1057,7 @@ async fn assets(
                 offset: 0,
             },
             Some(e.message),
+            None,
         ),
         Err(e) => return Err(e.into()),
     };
@@ -1103,20 +1114,16 @@ async fn assets(
     .collect::<Vec<_>>();
     // Present and gone assets under the same filters (the other state counted apart).
     let other = ws
-        .list_assets(
-            &AssetFilter {
-                gone: !gone,
-                ..filter.clone()
-            },
-            Page::new(1, 0),
-        )
-        .await?
-        .total;
+        .count_assets(&AssetFilter {
+            gone: !gone,
+            ..filter.clone()
+        })
+        .await?;
     // Without a CEL query the list's own total is this state's count (facets ignore the query).
     let this = if expr.trim().is_empty() && error.is_none() {
         result.total
     } else {
-        ws.list_assets(&filter, Page::new(1, 0)).await?.total
+        ws.count_assets(&filter).await?
     };
     let (present_n, gone_n) = if gone { (other, this) } else { (this, other) };
     let mut facets = facets;
@@ -1166,6 +1173,8 @@ async fn assets(
         )
     });
     let page = AssetsPage {
+        facets_sampled: counts.sampled.then_some(rampart_store::FACET_SAMPLE),
+        query_stopped,
         control_form,
         saved,
         manage_csrf,

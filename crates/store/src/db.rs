@@ -204,10 +204,18 @@ pub(crate) mod sql {
          WHERE r.workspace_id = $1 AND (r.from_id = $2 OR r.to_id = $2) \
          ORDER BY r.kind, o.type, o.name, o.id LIMIT 500";
 
-    pub const SELECT_FINDINGS: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, f.change_kind, \
-           a.name AS asset_name, a.type AS asset_type \
-         FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id \
-         WHERE f.workspace_id = $1";
+    /// One page of findings with their asset's name and type: the page is cut from `findings`
+    /// alone (along the order index) before the join, so the planner never sorts the whole
+    /// workspace's findings to find the first rows (`cond` holds `f.` conditions, `limit` the
+    /// LIMIT/OFFSET clause).
+    pub fn select_findings_page(cond: &str, limit: &str) -> String {
+        format!(
+            "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, f.change_kind, \
+               a.name AS asset_name, a.type AS asset_type \
+             FROM (SELECT * FROM findings f WHERE f.workspace_id = $1{cond}{FINDINGS_ORDER}{limit}) f \
+             JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id{FINDINGS_ORDER}"
+        )
+    }
     pub const COUNT_FINDINGS: &str =
         "SELECT COUNT(*) AS n FROM findings f WHERE f.workspace_id = $1";
     /// Matches the `findings_order` / `findings_status_order` indexes.
@@ -218,8 +226,9 @@ pub(crate) mod sql {
          FROM findings f JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id \
          WHERE f.workspace_id = $1 AND f.id = $2";
 
-    pub const FINDING_COUNTS: &str = "SELECT status, severity, COUNT(*) AS n FROM findings \
-         WHERE workspace_id = $1 GROUP BY status, severity ORDER BY status, severity";
+    /// Grouped by rank, which the `findings_status` index covers (no table reads).
+    pub const FINDING_COUNTS: &str = "SELECT status, severity_rank, COUNT(*) AS n FROM findings \
+         WHERE workspace_id = $1 GROUP BY status, severity_rank ORDER BY status, severity_rank";
 
     pub const CONTROL_COUNTS: &str = "SELECT control_id, status, COUNT(*) AS n FROM findings \
          WHERE workspace_id = $1 GROUP BY control_id, status ORDER BY control_id, status";
@@ -243,7 +252,6 @@ pub(crate) mod sql {
             ALL_ASSETS,
             ALL_RELATIONSHIPS,
             RELATIONSHIPS_OF,
-            SELECT_FINDINGS,
             COUNT_FINDINGS,
             GET_FINDING,
             FINDING_COUNTS,
@@ -263,6 +271,8 @@ pub(crate) mod sql {
             all.push(insert_relationships(n));
             all.push(upsert_findings(n));
         }
+        all.push(select_findings_page("", " LIMIT $2 OFFSET $3"));
+        all.push(select_findings_page(" AND f.status = $2", " LIMIT $3"));
         all.push(stored_hashes(3));
         all.push(keep_previous_versions(3));
         all.push(ASSET_CHANGES.to_string());
@@ -528,6 +538,25 @@ fn penalty_subquery(cond: &mut Conditions<'_>, now: DateTime<Utc>) -> String {
         m = (1.0f64 / 0.85).ln(),
         l = (1.0f64 / 0.95).ln(),
     )
+}
+
+/// Whether more than [`FACET_SAMPLE`] assets meet the conditions (counting at most one more).
+async fn more_than_sample(
+    tx: &mut Tx,
+    scope: &WorkspaceScope,
+    cond: &Conditions<'_>,
+) -> Result<bool> {
+    let statement = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM assets WHERE workspace_id = $1{} LIMIT {}) s",
+        cond.sql,
+        FACET_SAMPLE + 1
+    );
+    let mut q = sqlx::query(&statement).bind(scope.workspace_id());
+    for b in &cond.binds {
+        q = q.bind(b.as_ref());
+    }
+    let n: i64 = q.fetch_one(&mut **tx).await?.try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0) > FACET_SAMPLE)
 }
 
 /// Runs a facet statement (`v`, `n` columns) bound with the scope and the conditions.
@@ -1471,6 +1500,65 @@ impl DbBackend {
             .await
     }
 
+    /// The next `limit` assets after `after` (type, name, id) in the list order, without a
+    /// count: keyset batches for reading a whole filtered inventory at a constant cost per batch.
+    pub(crate) async fn assets_after(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &AssetFilter,
+        after: Option<&(String, String, String)>,
+        limit: u32,
+    ) -> Result<Vec<Asset>> {
+        let mut cond = Conditions::default();
+        asset_conditions(&mut cond, filter, None, Utc::now());
+        if let Some((t, name, id)) = after {
+            cond.binds.push(t.as_str().into());
+            cond.binds.push(name.as_str().into());
+            cond.binds.push(id.as_str().into());
+            let n = cond.binds.len() + 1;
+            cond.sql.push_str(&format!(
+                " AND (type > ${a} OR (type = ${a} AND (name > ${b} OR (name = ${b} AND id > ${n}))))",
+                a = n - 2,
+                b = n - 1
+            ));
+        }
+        let list = format!(
+            "{}{}{} LIMIT ${}",
+            sql::SELECT_ASSETS,
+            cond.sql,
+            sql::ASSETS_ORDER,
+            cond.binds.len() + 2
+        );
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let mut q = sqlx::query(&list).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(b.as_ref());
+        }
+        let rows = q
+            .bind(i64::from(limit.clamp(1, crate::MAX_PAGE_SIZE)))
+            .fetch_all(&mut *tx)
+            .await?;
+        rows.iter().map(asset_from_row).collect()
+    }
+
+    /// How many assets meet the filter (the list's count without the list).
+    pub(crate) async fn count_assets(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &AssetFilter,
+    ) -> Result<u64> {
+        let mut cond = Conditions::default();
+        asset_conditions(&mut cond, filter, None, Utc::now());
+        let count = format!("{}{}", sql::COUNT_ASSETS, cond.sql);
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let mut q = sqlx::query(&count).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(b.as_ref());
+        }
+        let total: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+
     /// Counts of assets per provider, account, region and type (at most [`FACET_LIMIT`] values
     /// each, most frequent first). Each dimension is counted under the filter's other fields,
     /// so the alternatives to a chosen value stay visible.
@@ -1482,6 +1570,14 @@ impl DbBackend {
         let now = Utc::now();
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let mut facets = AssetFacets::default();
+        // Each facet counts the first FACET_SAMPLE assets under the other filters (bounded work
+        // however large the workspace); `sampled` says when there were more.
+        let sample = |cond: &Conditions<'_>, columns: &str| {
+            format!(
+                "SELECT {columns} FROM assets WHERE workspace_id = $1{} ORDER BY id LIMIT {FACET_SAMPLE}",
+                cond.sql
+            )
+        };
         for (column, out) in [
             ("provider", &mut facets.providers),
             ("account", &mut facets.accounts),
@@ -1491,11 +1587,12 @@ impl DbBackend {
             let mut cond = Conditions::default();
             asset_conditions(&mut cond, filter, Some(column), now);
             let statement = format!(
-                "SELECT {column} AS v, COUNT(*) AS n FROM assets WHERE workspace_id = $1{} \
+                "SELECT {column} AS v, COUNT(*) AS n FROM ({}) s \
                  GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT {FACET_LIMIT}",
-                cond.sql
+                sample(&cond, column)
             );
             *out = facet_rows(&mut tx, scope, &statement, &cond).await?;
+            facets.sampled |= more_than_sample(&mut tx, scope, &cond).await?;
         }
         // Tags: each `key=value` pair of the matching assets.
         let mut cond = Conditions::default();
@@ -1506,11 +1603,12 @@ impl DbBackend {
         };
         let statement = format!(
             "SELECT j.key || '=' || j.value AS v, COUNT(*) AS n \
-             FROM (SELECT tags FROM assets WHERE workspace_id = $1{}) a, {each} j \
+             FROM ({}) a, {each} j \
              GROUP BY j.key || '=' || j.value ORDER BY COUNT(*) DESC, 1 LIMIT {FACET_LIMIT}",
-            cond.sql
+            sample(&cond, "tags")
         );
         facets.tags = facet_rows(&mut tx, scope, &statement, &cond).await?;
+        facets.sampled |= more_than_sample(&mut tx, scope, &cond).await?;
         // Ties in byte order on both backends (PostgreSQL's default collation may differ).
         facets
             .tags
@@ -1521,15 +1619,18 @@ impl DbBackend {
         let statement = format!(
             "SELECT f.control_id AS v, COUNT(*) AS n FROM findings f \
              WHERE f.workspace_id = $1 AND f.status = 'fail' \
-               AND f.asset_id IN (SELECT id FROM assets WHERE workspace_id = $1{}) \
+               AND f.asset_id IN ({}) \
              GROUP BY f.control_id ORDER BY COUNT(*) DESC, f.control_id LIMIT {FACET_LIMIT}",
-            cond.sql
+            sample(&cond, "id")
         );
         facets.failing_controls = facet_rows(&mut tx, scope, &statement, &cond).await?;
-        // Score bands from each asset's penalty (0 without failing findings).
+        facets.sampled |= more_than_sample(&mut tx, scope, &cond).await?;
+        // Score bands from each asset's penalty (0 without failing findings), the penalties
+        // summed over the sampled assets' findings only.
         let mut cond = Conditions::default();
         let penalty = penalty_subquery(&mut cond, now);
         asset_conditions(&mut cond, filter, Some("score"), now);
+        let sampled_ids = sample(&cond, "id");
         let mut band = String::from("CASE");
         for b in ScoreBand::ALL {
             let (_, at_most) = b.penalty_range();
@@ -1542,13 +1643,17 @@ impl DbBackend {
                 band.push_str(&format!(" ELSE '{}' END", b.as_str()));
             }
         }
+        let penalty = penalty.replace(
+            "GROUP BY f.asset_id",
+            &format!("AND f.asset_id IN ({sampled_ids}) GROUP BY f.asset_id"),
+        );
         let statement = format!(
-            "SELECT {band} AS v, COUNT(*) AS n FROM assets \
+            "SELECT {band} AS v, COUNT(*) AS n FROM ({sampled_ids}) assets \
              LEFT JOIN ({penalty}) p ON p.asset_id = assets.id \
-             WHERE assets.workspace_id = $1{} GROUP BY {band} ORDER BY COUNT(*) DESC",
-            cond.sql
+             GROUP BY {band} ORDER BY COUNT(*) DESC"
         );
         let mut scores = facet_rows(&mut tx, scope, &statement, &cond).await?;
+        facets.sampled |= more_than_sample(&mut tx, scope, &cond).await?;
         scores.sort_by_key(|f| {
             ScoreBand::ALL
                 .iter()
@@ -1818,11 +1923,9 @@ impl DbBackend {
         cond.eq("f.severity", filter.severity.map(Severity::as_str));
         cond.eq("f.control_id", filter.control_id.as_deref());
         cond.eq("f.asset_id", filter.asset_id.as_deref());
-        let (list, count) = cond.statements(
-            sql::SELECT_FINDINGS,
-            sql::COUNT_FINDINGS,
-            sql::FINDINGS_ORDER,
-        );
+        let n = cond.binds.len() + 2;
+        let list = sql::select_findings_page(&cond.sql, &format!(" LIMIT ${n} OFFSET ${}", n + 1));
+        let count = format!("{}{}", sql::COUNT_FINDINGS, cond.sql);
         self.paged(scope, &cond, &list, &count, page, finding_from_row)
             .await
     }
@@ -1853,13 +1956,8 @@ impl DbBackend {
                  AND (f.control_id > ${ctl} OR (f.control_id = ${ctl} AND f.asset_id > ${asset}))))"
             ));
         }
-        let list = format!(
-            "{}{}{} LIMIT ${}",
-            sql::SELECT_FINDINGS,
-            cond.sql,
-            sql::FINDINGS_ORDER,
-            cond.binds.len() + 2
-        );
+        let list =
+            sql::select_findings_page(&cond.sql, &format!(" LIMIT ${}", cond.binds.len() + 2));
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let mut q = sqlx::query(&list).bind(scope.workspace_id());
         for b in &cond.binds {
@@ -1898,7 +1996,16 @@ impl DbBackend {
             .map(|row| {
                 Ok(FindingCount {
                     status: parse("status", &row.try_get::<String, _>("status")?)?,
-                    severity: parse("severity", &row.try_get::<String, _>("severity")?)?,
+                    severity: {
+                        let rank: i64 = row.try_get("severity_rank")?;
+                        Severity::ALL
+                            .into_iter()
+                            .find(|s| severity_rank(*s) == rank)
+                            .ok_or_else(|| StoreError::Invalid {
+                                field: "severity_rank",
+                                message: format!("{rank} is not a severity rank"),
+                            })?
+                    },
                     count: get_u64(row, "n")?,
                 })
             })

@@ -646,6 +646,22 @@ impl WorkspaceStore {
         dispatch!(&self.backend, b => b.list_assets(&self.scope, filter, page).await)
     }
 
+    /// The next `limit` assets after the (type, name, id) of the last one read, in the list's
+    /// order and without a count: keyset batches over a whole filtered inventory.
+    pub async fn assets_after(
+        &self,
+        filter: &AssetFilter,
+        after: Option<&(String, String, String)>,
+        limit: u32,
+    ) -> Result<Vec<rampart_model::Asset>> {
+        dispatch!(&self.backend, b => b.assets_after(&self.scope, filter, after, limit).await)
+    }
+
+    /// How many assets meet `filter` (a list's total without reading the list).
+    pub async fn count_assets(&self, filter: &AssetFilter) -> Result<u64> {
+        dispatch!(&self.backend, b => b.count_assets(&self.scope, filter).await)
+    }
+
     /// One asset by Rampart asset id; `None` when it is not in this workspace.
     pub async fn asset(&self, asset_id: &str) -> Result<Option<rampart_model::Asset>> {
         dispatch!(&self.backend, b => b.asset(&self.scope, asset_id).await)

@@ -479,6 +479,12 @@ pub struct MfaGap {
 /// Values shown per facet of the inventory (the most frequent first).
 pub const FACET_LIMIT: u32 = 25;
 
+/// Assets a facet counts at most: beyond this many matching assets, each facet counts the
+/// first `FACET_SAMPLE` of them (in primary-key order) and says so ([`AssetFacets::sampled`]),
+/// so that the inventory page costs the same on a workspace of a million assets as on one of
+/// twenty-five thousand.
+pub const FACET_SAMPLE: u64 = 25_000;
+
 /// One value of a facet and how many assets have it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FacetValue {
@@ -499,6 +505,9 @@ pub struct AssetFacets {
     pub failing_controls: Vec<FacetValue>,
     /// Score bands (`100`, `75-99`, `50-74`, `25-49`, `0-24`).
     pub scores: Vec<FacetValue>,
+    /// True when at least one facet had more than [`FACET_SAMPLE`] assets to count and counted
+    /// only the first of them.
+    pub sampled: bool,
 }
 
 /// How the findings list groups its rows.

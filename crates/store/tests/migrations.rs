@@ -28,7 +28,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "connection checks",
             "asset changes",
             "custom controls",
-            "report files"
+            "report files",
+            "asset gone index"
         ]
     );
     // Running again is a no-op.
@@ -36,7 +37,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 14);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 15);
     again.close().await;
 }
 
