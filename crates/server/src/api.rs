@@ -939,13 +939,18 @@ pub(crate) async fn filtered_assets_within(
     let mut stopped = false;
     let mut after: Option<(String, String, String)> = None;
     loop {
-        if max_scan.is_some_and(|m| scanned >= m) {
-            stopped = true;
-            break;
-        }
-        let batch = ws
-            .assets_after(filter, after.as_ref(), rampart_store::MAX_PAGE_SIZE)
-            .await?;
+        let want = match max_scan {
+            Some(m) if scanned >= m => {
+                // Stopped only if there is anything left to read.
+                stopped = !ws.assets_after(filter, after.as_ref(), 1).await?.is_empty();
+                break;
+            }
+            Some(m) => u32::try_from(m - scanned)
+                .unwrap_or(u32::MAX)
+                .min(rampart_store::MAX_PAGE_SIZE),
+            None => rampart_store::MAX_PAGE_SIZE,
+        };
+        let batch = ws.assets_after(filter, after.as_ref(), want).await?;
         let n = batch.len() as u64;
         if let Some(last) = batch.last() {
             after = Some((
@@ -971,7 +976,7 @@ pub(crate) async fn filtered_assets_within(
             }
         }
         scanned += n;
-        if n < u64::from(rampart_store::MAX_PAGE_SIZE) {
+        if n < u64::from(want) {
             break;
         }
     }

@@ -173,7 +173,13 @@ pub struct AppParts {
     pub installation: Option<Arc<selfcheck::Installation>>,
     /// Base of mailed links; set by [`start_with`] from [`ServerConfig::public_url`].
     pub public_url: Option<String>,
+    /// Assets the inventory page evaluates a CEL query over at most
+    /// ([`DEFAULT_QUERY_SCAN_LIMIT`]; the API has no such bound).
+    pub query_scan_limit: u64,
 }
+
+/// Assets the inventory page evaluates a CEL query over at most, unless configured otherwise.
+pub const DEFAULT_QUERY_SCAN_LIMIT: u64 = 50_000;
 
 impl AppParts {
     pub fn new(vault: rampart_store::Vault) -> AppParts {
@@ -185,6 +191,7 @@ impl AppParts {
             metrics,
             installation: None,
             public_url: None,
+            query_scan_limit: DEFAULT_QUERY_SCAN_LIMIT,
         }
     }
 }
@@ -311,6 +318,7 @@ pub fn router(store: Store, catalog: Arc<Catalog>, parts: AppParts) -> Router {
             .public_url
             .clone()
             .unwrap_or_else(|| "https://localhost:8443".to_owned()),
+        query_scan_limit: parts.query_scan_limit.max(1),
     };
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()

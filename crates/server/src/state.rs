@@ -132,6 +132,8 @@ pub(crate) struct AppState {
     pub installation: Option<Arc<crate::selfcheck::Installation>>,
     /// Base of mailed links (no trailing slash).
     pub public_url: String,
+    /// Assets the inventory page evaluates a CEL query over at most.
+    pub query_scan_limit: u64,
 }
 
 /// Workspaces' catalogs with their custom controls, each kept with the custom controls it was

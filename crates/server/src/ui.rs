@@ -873,9 +873,6 @@ struct AssetRow {
     last_seen: String,
 }
 
-/// Assets the inventory page evaluates a CEL query over at most (the API has no such bound).
-const QUERY_SCAN_LIMIT: u64 = 50_000;
-
 #[derive(Template)]
 #[template(path = "assets.html")]
 struct AssetsPage {
@@ -1044,11 +1041,16 @@ async fn assets(
         Some(&score),
     )?;
     let page_req = Page::new(PAGE_SIZE, q.offset.unwrap_or(0));
-    let scanned =
-        api::filtered_assets_within(&ws, &filter, Some(&expr), page_req, Some(QUERY_SCAN_LIMIT))
-            .await;
+    let scanned = api::filtered_assets_within(
+        &ws,
+        &filter,
+        Some(&expr),
+        page_req,
+        Some(state.query_scan_limit),
+    )
+    .await;
     let (result, error, query_stopped) = match scanned {
-        Ok((r, stopped)) => (r, None, stopped.then_some(QUERY_SCAN_LIMIT)),
+        Ok((r, stopped)) => (r, None, stopped.then_some(state.query_scan_limit)),
         Err(e) if e.code == "invalid_filter" => (
             Paged {
                 items: Vec::new(),

@@ -1131,3 +1131,91 @@ async fn inventory_queries_are_saved_listed_and_deleted() {
 fn percent_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+
+/// Big data (issue 8): the inventory page evaluates a CEL query over a bounded number of assets
+/// and says so, with the matches among those; the API evaluates the whole inventory. Exactly as
+/// many assets as the bound is not "stopped".
+#[tokio::test]
+async fn the_inventory_page_bounds_a_cel_query_and_says_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _pg) = common::open_store(dir.path()).await;
+    let catalog = std::sync::Arc::new(rampart_rules::Catalog::builtin().unwrap());
+    store.create_workspace("acme", "Acme").await.unwrap();
+    let scope = store.operator_scope("acme").await.unwrap().unwrap();
+    let user = store.create_user(ALICE, ALICE_PASSWORD).await.unwrap();
+    store
+        .set_membership(&scope, &user.id, rampart_store::Role::Analyst)
+        .await
+        .unwrap();
+    let inventory = common::inventory(common::SNAPSHOT); // five assets
+    store
+        .scoped(&scope)
+        .record_scan_at(
+            "t",
+            &inventory,
+            &[],
+            |_| Default::default(),
+            common::observed_at(),
+        )
+        .await
+        .unwrap();
+    let t = |limit: u64| {
+        let (mut parts, _) = common::parts(dir.path());
+        parts.query_scan_limit = limit;
+        parts
+    };
+    for (limit, stopped, matches) in [(2, true, 2), (5, false, 5), (50, false, 5)] {
+        let server = common::start_server_with(dir.path(), &store, &catalog, t(limit)).await;
+        let client = common::client_for(&server.cert_path);
+        let base = format!("https://127.0.0.1:{}", server.addr.port());
+        let form = client.get(format!("{base}/login")).send().await.unwrap();
+        let login_cookie = common::set_cookie_value(&form, "__Host-rampart_login_csrf").unwrap();
+        let token = common::form_token(&form.text().await.unwrap());
+        let resp = client
+            .post(format!("{base}/login"))
+            .header(
+                "cookie",
+                format!("__Host-rampart_login_csrf={login_cookie}"),
+            )
+            .form(&[
+                ("email", ALICE),
+                ("password", ALICE_PASSWORD),
+                ("csrf_token", token.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let session = common::set_cookie_value(&resp, "__Host-rampart_session").unwrap();
+        let page = client
+            .get(format!("{base}/w/acme/assets?q=true"))
+            .header("cookie", format!("__Host-rampart_session={session}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.contains("id=\"query-stopped\""),
+            stopped,
+            "limit {limit}: {page}"
+        );
+        if stopped {
+            assert!(page.contains(&format!("first {limit} assets only")));
+        }
+        let rows = page.matches("<td><a href=\"/w/acme/assets/").count();
+        assert_eq!(rows, matches, "limit {limit}");
+        // The API is not bounded.
+        let api: serde_json::Value = client
+            .get(format!("{base}/api/v1/workspaces/acme/assets?q=true"))
+            .header("cookie", format!("__Host-rampart_session={session}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(api["total"], 5);
+        server.shutdown().await.unwrap();
+    }
+}

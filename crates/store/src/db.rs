@@ -1653,7 +1653,10 @@ impl DbBackend {
              GROUP BY {band} ORDER BY COUNT(*) DESC"
         );
         let mut scores = facet_rows(&mut tx, scope, &statement, &cond).await?;
-        facets.sampled |= more_than_sample(&mut tx, scope, &cond).await?;
+        // The same conditions without the penalty's time bind (which only the penalty uses).
+        let mut plain = Conditions::default();
+        asset_conditions(&mut plain, filter, Some("score"), now);
+        facets.sampled |= more_than_sample(&mut tx, scope, &plain).await?;
         scores.sort_by_key(|f| {
             ScoreBand::ALL
                 .iter()

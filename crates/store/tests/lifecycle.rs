@@ -712,3 +712,65 @@ async fn changed_assets_keep_the_version_a_scan_replaced() {
             .is_empty()
     );
 }
+
+/// Inventory facets on a very large workspace (issue 8, big data): each facet counts at most
+/// `FACET_SAMPLE` assets and says so, while the list's count stays exact; below the sample the
+/// counts are exact and not marked.
+#[tokio::test]
+async fn facets_count_a_bounded_sample_of_a_large_workspace_and_say_so() {
+    let db = common::open().await;
+    let scope = common::workspace(&db.store, "acme").await;
+    let ws = db.store.scoped(&scope);
+    let n = usize::try_from(rampart_store::FACET_SAMPLE).unwrap() + 10;
+    let assets: Vec<_> = (0..n)
+        .map(|i| {
+            common::asset(
+                if i % 2 == 0 {
+                    "aws.s3.bucket"
+                } else {
+                    "aws.ec2.security_group"
+                },
+                &format!("bulk-{i:06}"),
+                at(1),
+                serde_json::json!({}),
+            )
+        })
+        .collect();
+    let inv = rampart_model::Inventory {
+        assets,
+        relationships: Vec::new(),
+    };
+    ws.record_scan_at("big", &inv, &[], severity_of, at(1))
+        .await
+        .unwrap();
+    let all = AssetFilter::default();
+    assert_eq!(ws.count_assets(&all).await.unwrap(), n as u64);
+    let facets = ws.asset_facets(&all).await.unwrap();
+    assert!(facets.sampled);
+    let counted: u64 = facets.types.iter().map(|f| f.count).sum();
+    assert_eq!(counted, rampart_store::FACET_SAMPLE);
+    let scored: u64 = facets.scores.iter().map(|f| f.count).sum();
+    assert_eq!(scored, rampart_store::FACET_SAMPLE);
+
+    // Narrowed below the sample by a filter that every facet but `type` applies: those facets
+    // are exact; the type facet ignores its own filter and still counts a sample.
+    let buckets = AssetFilter {
+        resource_type: Some("aws.s3.bucket".into()),
+        ..AssetFilter::default()
+    };
+    let narrowed = ws.asset_facets(&buckets).await.unwrap();
+    assert!(narrowed.sampled, "the type facet still had more to count");
+    let providers: u64 = narrowed.providers.iter().map(|f| f.count).sum();
+    assert_eq!(providers, (n as u64).div_ceil(2));
+
+    // A small workspace is counted exactly and not marked.
+    let small = common::workspace(&db.store, "small").await;
+    let small = db.store.scoped(&small);
+    small
+        .record_scan_at("s1", &inventory(at(1)), &[], severity_of, at(1))
+        .await
+        .unwrap();
+    let facets = small.asset_facets(&AssetFilter::default()).await.unwrap();
+    assert!(!facets.sampled);
+    assert_eq!(facets.types.iter().map(|f| f.count).sum::<u64>(), 3);
+}
