@@ -2,11 +2,13 @@
 //! each kept with the *data version* of its workspace at the time it was computed.
 //!
 //! The data version ([`DbBackend::data_version`]) is read from the database on every use — one
-//! cheap indexed query — and names everything those aggregates depend on: the newest scan (its
-//! id, state and end) and the number of scans, and the exemptions (how many, the newest, the
-//! latest expiry, how many are still in force now). A scan, an exemption or its expiry changes
-//! the version, so a memo is never served for data it was not computed from, whichever server
-//! replica or worker made the change. The memo only saves repeating the same aggregate queries
+//! cheap indexed query. Every change to a workspace's data is audited in the same transaction
+//! (ARCHITECTURE.md, invariant 8): recording a scan, exempting or reopening a finding, saving or
+//! deleting a custom control. So the head of the workspace's audit chain (its sequence number
+//! and hash, which never repeat) names the data; with it go the newest scan and the number of
+//! exemptions still in force now (an expiry changes results without any write). A memo is
+//! never served for data it was not computed from, whichever server replica or worker made the
+//! change. The memo only saves repeating the same aggregate queries
 //! between changes: many people looking at the same inventory, or one paging through it.
 
 use std::any::Any;
@@ -57,12 +59,9 @@ impl DbBackend {
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let row = sqlx::query(
             "SELECT \
+               (SELECT seq FROM audit_heads WHERE chain = $1) AS audit_seq, \
+               (SELECT hash FROM audit_heads WHERE chain = $1) AS audit_hash, \
                (SELECT id FROM scans WHERE workspace_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1) AS scan_id, \
-               (SELECT status || '@' || COALESCE(finished_at, '') FROM scans WHERE workspace_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1) AS scan_state, \
-               (SELECT COUNT(*) FROM scans WHERE workspace_id = $1) AS scans, \
-               (SELECT COUNT(*) FROM finding_exemptions WHERE workspace_id = $1) AS exemptions, \
-               (SELECT MAX(created_at) FROM finding_exemptions WHERE workspace_id = $1) AS newest, \
-               (SELECT MAX(expires_at) FROM finding_exemptions WHERE workspace_id = $1) AS latest_expiry, \
                (SELECT COUNT(*) FROM finding_exemptions WHERE workspace_id = $1 AND expires_at > $2) AS in_force",
         )
         .bind(scope.workspace_id())
@@ -70,16 +69,12 @@ impl DbBackend {
         .fetch_one(&mut *tx)
         .await?;
         Ok(format!(
-            "{}|{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}",
+            row.try_get::<Option<i64>, _>("audit_seq")?
+                .unwrap_or_default(),
+            row.try_get::<Option<String>, _>("audit_hash")?
+                .unwrap_or_default(),
             row.try_get::<Option<String>, _>("scan_id")?
-                .unwrap_or_default(),
-            row.try_get::<Option<String>, _>("scan_state")?
-                .unwrap_or_default(),
-            row.try_get::<i64, _>("scans")?,
-            row.try_get::<i64, _>("exemptions")?,
-            row.try_get::<Option<String>, _>("newest")?
-                .unwrap_or_default(),
-            row.try_get::<Option<String>, _>("latest_expiry")?
                 .unwrap_or_default(),
             row.try_get::<i64, _>("in_force")?,
         ))

@@ -1491,13 +1491,22 @@ impl DbBackend {
         scope: &WorkspaceScope,
         filter: &AssetFilter,
         page: Page,
+        known_total: Option<u64>,
     ) -> Result<Paged<Asset>> {
         let mut cond = Conditions::default();
         asset_conditions(&mut cond, filter, None, Utc::now());
         let (list, count) =
             cond.statements(sql::SELECT_ASSETS, sql::COUNT_ASSETS, sql::ASSETS_ORDER);
-        self.paged(scope, &cond, &list, &count, page, asset_from_row)
-            .await
+        self.paged_counted(
+            scope,
+            &cond,
+            &list,
+            &count,
+            page,
+            asset_from_row,
+            known_total,
+        )
+        .await
     }
 
     /// The next `limit` assets after `after` (type, name, id) in the list order, without a
@@ -1678,6 +1687,23 @@ impl DbBackend {
         page: Page,
         from_row: fn(&sqlx::any::AnyRow) -> Result<T>,
     ) -> Result<Paged<T>> {
+        self.paged_counted(scope, cond, list, count, page, from_row, None)
+            .await
+    }
+
+    /// [`DbBackend::paged`], taking the total from `known_total` when the caller has it (a
+    /// memoized count) instead of counting again.
+    #[allow(clippy::too_many_arguments)]
+    async fn paged_counted<T>(
+        &self,
+        scope: &WorkspaceScope,
+        cond: &Conditions<'_>,
+        list: &str,
+        count: &str,
+        page: Page,
+        from_row: fn(&sqlx::any::AnyRow) -> Result<T>,
+        known_total: Option<u64>,
+    ) -> Result<Paged<T>> {
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         let mut q = sqlx::query(list).bind(scope.workspace_id());
         for b in &cond.binds {
@@ -1688,14 +1714,20 @@ impl DbBackend {
             .bind(to_i64(page.offset()))
             .fetch_all(&mut *tx)
             .await?;
-        let mut q = sqlx::query(count).bind(scope.workspace_id());
-        for b in &cond.binds {
-            q = q.bind(b.as_ref());
-        }
-        let total: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
+        let total = match known_total {
+            Some(n) => n,
+            None => {
+                let mut q = sqlx::query(count).bind(scope.workspace_id());
+                for b in &cond.binds {
+                    q = q.bind(b.as_ref());
+                }
+                let n: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
+                u64::try_from(n).unwrap_or(0)
+            }
+        };
         Ok(Paged {
             items: rows.iter().map(from_row).collect::<Result<_>>()?,
-            total: u64::try_from(total).unwrap_or(0),
+            total,
             limit: page.limit(),
             offset: page.offset(),
         })
@@ -1920,6 +1952,7 @@ impl DbBackend {
         scope: &WorkspaceScope,
         filter: &FindingFilter,
         page: Page,
+        known_total: Option<u64>,
     ) -> Result<Paged<FindingRecord>> {
         let mut cond = Conditions::default();
         cond.eq("f.status", filter.status.map(FindingStatus::as_str));
@@ -1929,8 +1962,37 @@ impl DbBackend {
         let n = cond.binds.len() + 2;
         let list = sql::select_findings_page(&cond.sql, &format!(" LIMIT ${n} OFFSET ${}", n + 1));
         let count = format!("{}{}", sql::COUNT_FINDINGS, cond.sql);
-        self.paged(scope, &cond, &list, &count, page, finding_from_row)
-            .await
+        self.paged_counted(
+            scope,
+            &cond,
+            &list,
+            &count,
+            page,
+            finding_from_row,
+            known_total,
+        )
+        .await
+    }
+
+    /// How many findings meet the filter.
+    pub(crate) async fn count_findings(
+        &self,
+        scope: &WorkspaceScope,
+        filter: &FindingFilter,
+    ) -> Result<u64> {
+        let mut cond = Conditions::default();
+        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
+        cond.eq("f.severity", filter.severity.map(Severity::as_str));
+        cond.eq("f.control_id", filter.control_id.as_deref());
+        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        let count = format!("{}{}", sql::COUNT_FINDINGS, cond.sql);
+        let mut tx = self.begin_workspace(scope.workspace_id()).await?;
+        let mut q = sqlx::query(&count).bind(scope.workspace_id());
+        for b in &cond.binds {
+            q = q.bind(b.as_ref());
+        }
+        let n: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// The next `limit` findings after `after` in the list order (keyset paging: each page costs

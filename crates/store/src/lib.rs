@@ -643,7 +643,14 @@ impl WorkspaceStore {
         filter: &AssetFilter,
         page: Page,
     ) -> Result<Paged<rampart_model::Asset>> {
-        dispatch!(&self.backend, b => b.list_assets(&self.scope, filter, page).await)
+        // The count is memoized per data version (`cache.rs`); the page itself is always read.
+        let b = &self.backend;
+        let total = b
+            .memoized(&self.scope, format!("asset count {filter:?}"), || {
+                b.count_assets(&self.scope, filter)
+            })
+            .await?;
+        b.list_assets(&self.scope, filter, page, Some(total)).await
     }
 
     /// The next `limit` assets after the (type, name, id) of the last one read, in the list's
@@ -659,7 +666,11 @@ impl WorkspaceStore {
 
     /// How many assets meet `filter` (a list's total without reading the list).
     pub async fn count_assets(&self, filter: &AssetFilter) -> Result<u64> {
-        dispatch!(&self.backend, b => b.count_assets(&self.scope, filter).await)
+        let b = &self.backend;
+        b.memoized(&self.scope, format!("asset count {filter:?}"), || {
+            b.count_assets(&self.scope, filter)
+        })
+        .await
     }
 
     /// One asset by Rampart asset id; `None` when it is not in this workspace.
@@ -711,7 +722,14 @@ impl WorkspaceStore {
         filter: &FindingFilter,
         page: Page,
     ) -> Result<Paged<FindingRecord>> {
-        dispatch!(&self.backend, b => b.list_findings(&self.scope, filter, page).await)
+        let b = &self.backend;
+        let total = b
+            .memoized(&self.scope, format!("finding count {filter:?}"), || {
+                b.count_findings(&self.scope, filter)
+            })
+            .await?;
+        b.list_findings(&self.scope, filter, page, Some(total))
+            .await
     }
 
     /// The next `limit` findings (at most [`MAX_PAGE_SIZE`]) after `after`, in the order of
