@@ -319,11 +319,16 @@ pub(crate) async fn report_response(
         .await?
         .ok_or_else(|| ApiError::not_found("framework"))?;
     let bytes = report.render(format);
-    let mut response = attachment(
+    Ok(report_attachment(
         &report.file_name(format),
-        format.media_type(),
+        format,
         Body::from(bytes),
-    );
+    ))
+}
+
+/// A report as a download; an HTML report under its own strict policy.
+fn report_attachment(file_name: &str, format: ReportFormat, body: Body) -> Response {
+    let mut response = attachment(file_name, format.media_type(), body);
     if format == ReportFormat::Html
         && let Ok(v) = HeaderValue::from_str(&report_csp())
     {
@@ -331,7 +336,7 @@ pub(crate) async fn report_response(
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    Ok(response)
+    response
 }
 
 /// A framework's compliance report as a PDF or a self-contained HTML page (a download).
@@ -925,19 +930,11 @@ pub(crate) async fn stored_report_response(
     } else {
         ReportFormat::Pdf
     };
-    let mut response = attachment(
+    Ok(report_attachment(
         &file.info.file_name,
-        format.media_type(),
+        format,
         Body::from(file.content),
-    );
-    if format == ReportFormat::Html
-        && let Ok(v) = HeaderValue::from_str(&report_csp())
-    {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
-    Ok(response)
+    ))
 }
 
 /// Downloads the report a report job rendered (PDF or HTML, as queued).

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rampart_rules::{Catalog, CustomControlDef};
-use rampart_store::{CustomControl, Store, Vault, WorkspaceScope};
+use rampart_store::{Store, Vault, WorkspaceScope};
 
 /// A message for a person (password-reset link, invitation), handed to the installation's mail
 /// transport. Its body holds a secret link: transports must not log it.
@@ -152,19 +152,7 @@ type CustomKey = Vec<(String, DateTime<Utc>)>;
 /// Workspaces whose catalogs are kept at once (the cache starts over beyond).
 const MAX_CACHED_CATALOGS: usize = 256;
 
-/// A stored custom control as the rules engine takes it.
-pub(crate) fn custom_control_def(c: &CustomControl) -> CustomControlDef {
-    CustomControlDef {
-        id: c.id.clone(),
-        title: c.title.clone(),
-        severity: c.severity,
-        resource_types: c.resource_types.clone(),
-        query: c.query.clone(),
-        frameworks: c.frameworks.clone(),
-        rationale: c.rationale.clone().unwrap_or_default(),
-        remediation: c.remediation.clone().unwrap_or_default(),
-    }
-}
+pub(crate) use rampart_worker::custom_control_def;
 
 impl AppState {
     /// The catalog of a workspace: the installation's plus the workspace's custom controls

@@ -10,11 +10,10 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD};
 use rampart_store::{JobKind, Role};
-use rampart_worker::{EvaluateExecutor, Worker, WorkerConfig};
+use rampart_worker::{EvaluateExecutor, Worker};
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{Value, json};
 
@@ -29,18 +28,7 @@ fn enc(s: &str) -> String {
 /// A worker that runs evaluations with the built-in catalog only: the workspace's custom
 /// controls must be added by the worker itself.
 fn worker(t: &common::TestServer) -> Worker {
-    Worker::new(
-        t.store.clone(),
-        WorkerConfig {
-            lease: Duration::from_secs(5),
-            heartbeat: Duration::from_millis(200),
-            poll: Duration::from_millis(100),
-            backoff_base: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(1),
-            scheduler: false,
-        },
-    )
-    .with_executor(
+    Worker::new(t.store.clone(), common::quick_worker_config()).with_executor(
         JobKind::Evaluate,
         Arc::new(EvaluateExecutor {
             catalog: t.catalog.clone(),

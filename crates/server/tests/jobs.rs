@@ -38,18 +38,7 @@ async fn connector(t: &common::TestServer) -> String {
 }
 
 fn worker(t: &common::TestServer) -> Worker {
-    Worker::new(
-        t.store.clone(),
-        WorkerConfig {
-            lease: Duration::from_secs(5),
-            heartbeat: Duration::from_millis(200),
-            poll: Duration::from_millis(100),
-            backoff_base: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(1),
-            scheduler: false,
-        },
-    )
-    .with_executor(
+    Worker::new(t.store.clone(), common::quick_worker_config()).with_executor(
         JobKind::Evaluate,
         Arc::new(EvaluateExecutor {
             catalog: t.catalog.clone(),

@@ -7,31 +7,19 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, TestServer};
 use rampart_server::ReportExecutor;
 use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
 use rampart_store::{JobKind, NewJob, Role};
-use rampart_worker::{Worker, WorkerConfig};
+use rampart_worker::Worker;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
 const FRAMEWORK: &str = "cis-aws-3.0";
 
 fn worker(t: &TestServer) -> Worker {
-    Worker::new(
-        t.store.clone(),
-        WorkerConfig {
-            lease: Duration::from_secs(5),
-            heartbeat: Duration::from_millis(200),
-            poll: Duration::from_millis(100),
-            backoff_base: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(1),
-            scheduler: false,
-        },
-    )
-    .with_executor(
+    Worker::new(t.store.clone(), common::quick_worker_config()).with_executor(
         JobKind::Report,
         Arc::new(ReportExecutor {
             catalog: t.catalog.clone(),

@@ -540,6 +540,42 @@ fn penalty_subquery(cond: &mut Conditions<'_>, now: DateTime<Utc>) -> String {
     )
 }
 
+/// Runs a `COUNT(*) AS n` statement bound with the scope's workspace id and the conditions.
+async fn count_with(
+    tx: &mut Tx,
+    scope: &WorkspaceScope,
+    statement: &str,
+    cond: &Conditions<'_>,
+) -> Result<u64> {
+    let mut q = sqlx::query(statement).bind(scope.workspace_id());
+    for b in &cond.binds {
+        q = q.bind(b.as_ref());
+    }
+    let n: i64 = q.fetch_one(&mut **tx).await?.try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Runs a list statement bound with the scope's workspace id, the conditions and a final
+/// `LIMIT` value, and maps its rows.
+async fn rows_with<T>(
+    tx: &mut Tx,
+    scope: &WorkspaceScope,
+    statement: &str,
+    cond: &Conditions<'_>,
+    limit: u32,
+    from_row: fn(&AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut q = sqlx::query(statement).bind(scope.workspace_id());
+    for b in &cond.binds {
+        q = q.bind(b.as_ref());
+    }
+    let rows = q
+        .bind(i64::from(limit.clamp(1, crate::MAX_PAGE_SIZE)))
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Whether more than [`FACET_SAMPLE`] assets meet the conditions (counting at most one more).
 async fn more_than_sample(
     tx: &mut Tx,
@@ -551,12 +587,7 @@ async fn more_than_sample(
         cond.sql,
         FACET_SAMPLE + 1
     );
-    let mut q = sqlx::query(&statement).bind(scope.workspace_id());
-    for b in &cond.binds {
-        q = q.bind(b.as_ref());
-    }
-    let n: i64 = q.fetch_one(&mut **tx).await?.try_get("n")?;
-    Ok(u64::try_from(n).unwrap_or(0) > FACET_SAMPLE)
+    Ok(count_with(tx, scope, &statement, cond).await? > FACET_SAMPLE)
 }
 
 /// Runs a facet statement (`v`, `n` columns) bound with the scope and the conditions.
@@ -1539,15 +1570,7 @@ impl DbBackend {
             cond.binds.len() + 2
         );
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
-        let mut q = sqlx::query(&list).bind(scope.workspace_id());
-        for b in &cond.binds {
-            q = q.bind(b.as_ref());
-        }
-        let rows = q
-            .bind(i64::from(limit.clamp(1, crate::MAX_PAGE_SIZE)))
-            .fetch_all(&mut *tx)
-            .await?;
-        rows.iter().map(asset_from_row).collect()
+        rows_with(&mut tx, scope, &list, &cond, limit, asset_from_row).await
     }
 
     /// How many assets meet the filter (the list's count without the list).
@@ -1560,12 +1583,7 @@ impl DbBackend {
         asset_conditions(&mut cond, filter, None, Utc::now());
         let count = format!("{}{}", sql::COUNT_ASSETS, cond.sql);
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
-        let mut q = sqlx::query(&count).bind(scope.workspace_id());
-        for b in &cond.binds {
-            q = q.bind(b.as_ref());
-        }
-        let total: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
-        Ok(u64::try_from(total).unwrap_or(0))
+        count_with(&mut tx, scope, &count, &cond).await
     }
 
     /// Counts of assets per provider, account, region and type (at most [`FACET_LIMIT`] values
@@ -1716,14 +1734,7 @@ impl DbBackend {
             .await?;
         let total = match known_total {
             Some(n) => n,
-            None => {
-                let mut q = sqlx::query(count).bind(scope.workspace_id());
-                for b in &cond.binds {
-                    q = q.bind(b.as_ref());
-                }
-                let n: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
-                u64::try_from(n).unwrap_or(0)
-            }
+            None => count_with(&mut tx, scope, count, cond).await?,
         };
         Ok(Paged {
             items: rows.iter().map(from_row).collect::<Result<_>>()?,
@@ -1987,12 +1998,7 @@ impl DbBackend {
         cond.eq("f.asset_id", filter.asset_id.as_deref());
         let count = format!("{}{}", sql::COUNT_FINDINGS, cond.sql);
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
-        let mut q = sqlx::query(&count).bind(scope.workspace_id());
-        for b in &cond.binds {
-            q = q.bind(b.as_ref());
-        }
-        let n: i64 = q.fetch_one(&mut *tx).await?.try_get("n")?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        count_with(&mut tx, scope, &count, &cond).await
     }
 
     /// The next `limit` findings after `after` in the list order (keyset paging: each page costs
@@ -2024,15 +2030,7 @@ impl DbBackend {
         let list =
             sql::select_findings_page(&cond.sql, &format!(" LIMIT ${}", cond.binds.len() + 2));
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
-        let mut q = sqlx::query(&list).bind(scope.workspace_id());
-        for b in &cond.binds {
-            q = q.bind(b.as_ref());
-        }
-        let rows = q
-            .bind(i64::from(limit.clamp(1, crate::MAX_PAGE_SIZE)))
-            .fetch_all(&mut *tx)
-            .await?;
-        rows.iter().map(finding_from_row).collect()
+        rows_with(&mut tx, scope, &list, &cond, limit, finding_from_row).await
     }
 
     pub(crate) async fn finding(

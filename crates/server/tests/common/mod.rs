@@ -481,3 +481,15 @@ pub fn assert_security_headers(resp: &reqwest::Response, what: &str) {
     assert_eq!(get("referrer-policy"), "no-referrer", "{what}");
     assert_eq!(get("x-frame-options"), "DENY", "{what}");
 }
+
+/// A worker's timing for tests: short leases, heartbeats and backoff, no scheduler.
+pub fn quick_worker_config() -> rampart_worker::WorkerConfig {
+    rampart_worker::WorkerConfig {
+        lease: std::time::Duration::from_secs(5),
+        heartbeat: std::time::Duration::from_millis(200),
+        poll: std::time::Duration::from_millis(100),
+        backoff_base: std::time::Duration::from_millis(100),
+        backoff_max: std::time::Duration::from_secs(1),
+        scheduler: false,
+    }
+}
