@@ -319,3 +319,66 @@ async fn the_compliance_page_queues_a_report_and_lists_it_once_rendered() {
     let page = t.get(&page_url, Some(&viewer)).await.text().await.unwrap();
     assert!(!page.contains("queue-report") && !page.contains(&link));
 }
+
+/// A report job renders with the workspace's custom controls (the worker adds them to the
+/// catalog): a custom control mapped to a CIS requirement appears in the report under its title
+/// and id.
+#[tokio::test]
+async fn a_report_job_includes_the_workspaces_custom_controls() {
+    let t = common::spawn().await;
+    let session = t.login(ALICE, ALICE_PASSWORD).await;
+    let csrf = t.csrf_of(&session).await;
+    let scope = t.store.operator_scope("acme").await.unwrap().unwrap();
+    let ev =
+        || AuditEvent::new("control.create", Outcome::Success).actor(ActorKind::System, "test", "");
+    let control = t
+        .store
+        .create_custom_control(
+            &scope,
+            &serde_json::from_value(json!({
+                "title": "Production buckets need a data owner tag",
+                "severity": "high",
+                "resource_types": ["aws.s3.bucket"],
+                "query": "resource.tags.env == 'prod' && !('owner' in resource.tags)",
+                "frameworks": {FRAMEWORK: ["2.1.1"]},
+            }))
+            .unwrap(),
+            ev(),
+        )
+        .await
+        .unwrap();
+    t.store
+        .enqueue_job(&scope, NewJob::evaluate(), ev())
+        .await
+        .unwrap();
+    let worker = worker(&t).with_executor(
+        JobKind::Evaluate,
+        Arc::new(rampart_worker::EvaluateExecutor {
+            catalog: t.catalog.clone(),
+        }),
+    );
+    worker.tick().await.unwrap().unwrap();
+
+    let r = queue(&t, &session, &csrf, "?format=html").await;
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ran = worker.tick().await.unwrap().unwrap();
+    assert_eq!(ran.job_id, id);
+    let html = t
+        .get(
+            &format!("/api/v1/workspaces/acme/jobs/{id}/report"),
+            Some(&session),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Production buckets need a data owner tag"),
+        "{html}"
+    );
+    assert!(html.contains(&control.id));
+}
