@@ -217,6 +217,22 @@ async fn scoped(state: &AppState, ui: &UiCaller, slug: &str) -> Result<Workspace
         .map_err(|e| ui.fail(e))
 }
 
+/// An url-encoded form body as its fields, repeated ones (multiple selects, checkboxes) kept in
+/// order.
+pub(crate) fn form_fields(body: &axum::body::Bytes) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// A form field's first value (empty when absent).
+pub(crate) fn form_value<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
 pub(crate) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

@@ -540,6 +540,16 @@ fn penalty_subquery(cond: &mut Conditions<'_>, now: DateTime<Utc>) -> String {
     )
 }
 
+/// The finding filter's conditions on `findings f`.
+fn finding_conditions(filter: &FindingFilter) -> Conditions<'_> {
+    let mut cond = Conditions::default();
+    cond.eq("f.status", filter.status.map(FindingStatus::as_str));
+    cond.eq("f.severity", filter.severity.map(Severity::as_str));
+    cond.eq("f.control_id", filter.control_id.as_deref());
+    cond.eq("f.asset_id", filter.asset_id.as_deref());
+    cond
+}
+
 /// Runs a `COUNT(*) AS n` statement bound with the scope's workspace id and the conditions.
 async fn count_with(
     tx: &mut Tx,
@@ -1911,11 +1921,7 @@ impl DbBackend {
         by: FindingGrouping,
         page: Page,
     ) -> Result<Paged<FindingGroup>> {
-        let mut cond = Conditions::default();
-        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
-        cond.eq("f.severity", filter.severity.map(Severity::as_str));
-        cond.eq("f.control_id", filter.control_id.as_deref());
-        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        let cond = finding_conditions(filter);
         // Column names come from the enum, never from input.
         let (key, label, join) = match by {
             FindingGrouping::Control => ("f.control_id", "f.control_id", ""),
@@ -1965,11 +1971,7 @@ impl DbBackend {
         page: Page,
         known_total: Option<u64>,
     ) -> Result<Paged<FindingRecord>> {
-        let mut cond = Conditions::default();
-        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
-        cond.eq("f.severity", filter.severity.map(Severity::as_str));
-        cond.eq("f.control_id", filter.control_id.as_deref());
-        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        let cond = finding_conditions(filter);
         let n = cond.binds.len() + 2;
         let list = sql::select_findings_page(&cond.sql, &format!(" LIMIT ${n} OFFSET ${}", n + 1));
         let count = format!("{}{}", sql::COUNT_FINDINGS, cond.sql);
@@ -1991,11 +1993,7 @@ impl DbBackend {
         scope: &WorkspaceScope,
         filter: &FindingFilter,
     ) -> Result<u64> {
-        let mut cond = Conditions::default();
-        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
-        cond.eq("f.severity", filter.severity.map(Severity::as_str));
-        cond.eq("f.control_id", filter.control_id.as_deref());
-        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        let cond = finding_conditions(filter);
         let count = format!("{}{}", sql::COUNT_FINDINGS, cond.sql);
         let mut tx = self.begin_workspace(scope.workspace_id()).await?;
         count_with(&mut tx, scope, &count, &cond).await
@@ -2011,11 +2009,7 @@ impl DbBackend {
         limit: u32,
     ) -> Result<Vec<FindingRecord>> {
         let rank = after.map(|c| severity_rank(c.severity).to_string());
-        let mut cond = Conditions::default();
-        cond.eq("f.status", filter.status.map(FindingStatus::as_str));
-        cond.eq("f.severity", filter.severity.map(Severity::as_str));
-        cond.eq("f.control_id", filter.control_id.as_deref());
-        cond.eq("f.asset_id", filter.asset_id.as_deref());
+        let mut cond = finding_conditions(filter);
         if let (Some(c), Some(rank)) = (after, rank.as_deref()) {
             cond.binds.push(rank.into());
             cond.binds.push(c.control_id.as_str().into());

@@ -76,19 +76,7 @@ impl ControlForm {
     }
 }
 
-/// The url-encoded form with its repeated fields (the types' multiple select) in order.
-fn fields(body: &Bytes) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn one<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default()
-}
+use super::{form_fields as fields, form_value as one};
 
 /// The control the form describes; a malformed field is a 400 naming it.
 fn control_input(form: &[(String, String)]) -> Result<CustomControlInput, ApiError> {

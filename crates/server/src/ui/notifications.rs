@@ -224,18 +224,11 @@ async fn page(
     render_page(&state, &ui, &slug, None, None).await
 }
 
-/// The url-encoded form, repeated fields (checkboxes) kept in order.
-fn fields(body: &Bytes) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
+use super::form_fields as fields;
 
+/// A field's first value, trimmed.
 fn one<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or_default()
+    super::form_value(form, name).trim()
 }
 
 fn all(form: &[(String, String)], name: &str) -> Vec<String> {
