@@ -291,7 +291,7 @@ pub struct PgBin {
 }
 
 impl PgBin {
-    fn tools(&self) -> rampart_store::backup::PgTools {
+    pub(crate) fn tools(&self) -> rampart_store::backup::PgTools {
         rampart_store::backup::PgTools {
             bin_dir: self.pg_bin.clone(),
         }

@@ -88,15 +88,8 @@ pub struct ServeArgs {
     /// a private network). Off unless given.
     #[arg(long, env = "RAMPART_METRICS_LISTEN", value_name = "ADDR:PORT")]
     metrics_listen: Option<SocketAddr>,
-    /// Take encrypted backups into this directory on a schedule (see `rampart backup`).
-    #[arg(long, env = "RAMPART_BACKUP_DIR", value_name = "DIR")]
-    backup_dir: Option<PathBuf>,
-    /// Hours between scheduled backups.
-    #[arg(long, env = "RAMPART_BACKUP_INTERVAL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
-    backup_interval_hours: u32,
-    /// Scheduled backups kept (the oldest are deleted; 0 keeps all).
-    #[arg(long, env = "RAMPART_BACKUP_RETAIN", default_value_t = 14)]
-    backup_retain: usize,
+    #[command(flatten)]
+    pub(crate) backups: crate::worker_cmd::BackupScheduleArgs,
     /// Minutes of inactivity after which a session ends.
     #[arg(long, env = "RAMPART_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
     session_idle_minutes: u32,
@@ -274,14 +267,7 @@ fn server_config(args: &ServeArgs) -> ServerConfig {
         tls_key: args.tls_key.clone(),
         vault_key_file: args.vault_key_file.clone(),
         metrics_listen: args.metrics_listen,
-        backups: args
-            .backup_dir
-            .clone()
-            .map(|dir| rampart_server::BackupSchedule {
-                dir,
-                every: std::time::Duration::from_secs(u64::from(args.backup_interval_hours) * 3600),
-                retain: args.backup_retain,
-            }),
+        backups: args.backups.schedule(),
         allowed_ports: args.allow_ports.clone(),
         public_url: args.public_url.clone(),
     }
@@ -404,11 +390,27 @@ async fn serve_with_workers(
     } else {
         Vec::new()
     };
+    // Scheduled backups: one backup worker when a backup directory is given, whatever
+    // --workers says (the backup queue is the installation's, not the job queue).
+    let backups = args.backups.backup_worker(
+        &store,
+        parts.vault.clone(),
+        &args.worker_options,
+        &parts.metrics,
+        Some(parts.alerts.clone()),
+    )?;
+    let backup_rx = rx.clone();
+    let backing_up = tokio::spawn(async move {
+        if let Some(b) = backups {
+            b.run(backup_rx).await;
+        }
+    });
     let running = tokio::spawn(crate::worker_cmd::run_workers(workers, rx));
     let result = rampart_server::serve_with(config, store, catalog, parts)
         .await
         .context("server failed");
     let _ = tx.send(true);
     let _ = running.await;
+    let _ = backing_up.await;
     result
 }

@@ -37,8 +37,9 @@ pub struct WorkerOptions {
     /// an hour.
     #[arg(long, env = "RAMPART_JOB_BACKOFF_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
     job_backoff_seconds: u64,
-    /// Do not fire connector schedules from this process (any number of processes may: each
-    /// slot fires once).
+    /// Do not fire connector schedules, nor insert the backup schedule's slots, from this
+    /// process (any number of processes may: each slot fires once). With --backup-dir it still
+    /// takes queued backups.
     #[arg(long)]
     no_scheduler: bool,
     /// Honour a connector's `endpoint_url` setting (an AWS emulator such as moto). Off by
@@ -70,6 +71,127 @@ impl WorkerOptions {
     }
 }
 
+/// Scheduled backups (shared by `serve` and `worker`): a process given a backup directory
+/// inserts each slot of the schedule into the installation's backup queue (once across all
+/// processes) and takes the queued backups, one at a time across all processes.
+#[derive(Args, Debug, Clone)]
+pub struct BackupScheduleArgs {
+    /// Take encrypted backups into this directory on a schedule (see `rampart backup`) from the
+    /// installation's backup queue. Every process given it may take them: the same directory
+    /// (shared storage) for all of them.
+    #[arg(long, env = "RAMPART_BACKUP_DIR", value_name = "DIR")]
+    pub(crate) backup_dir: Option<PathBuf>,
+    /// Hours between scheduled backups (slots are whole multiples of it from the Unix epoch,
+    /// UTC: 24 is every midnight).
+    #[arg(long, env = "RAMPART_BACKUP_INTERVAL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub(crate) backup_interval_hours: u32,
+    /// Scheduled backups kept (the oldest are deleted; 0 keeps all).
+    #[arg(long, env = "RAMPART_BACKUP_RETAIN", default_value_t = 14)]
+    pub(crate) backup_retain: usize,
+    /// PostgreSQL: URL of the role `pg_dump` connects as for scheduled backups, one that may
+    /// read every row (BYPASSRLS, see docs/operations.md). Required with --backup-dir when the
+    /// store is PostgreSQL.
+    #[arg(
+        long = "backup-database-url",
+        env = "RAMPART_BACKUP_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) backup_database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) pg: crate::admin_cmd::PgBin,
+}
+
+impl BackupScheduleArgs {
+    fn interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.backup_interval_hours) * 3600)
+    }
+
+    /// The schedule, as the server's self-assessment reads it.
+    pub(crate) fn schedule(&self) -> Option<rampart_server::BackupSchedule> {
+        self.backup_dir
+            .clone()
+            .map(|dir| rampart_server::BackupSchedule {
+                dir,
+                every: self.interval(),
+                retain: self.backup_retain,
+            })
+    }
+
+    /// The backup worker of this process, when it is given a backup directory.
+    pub(crate) fn backup_worker(
+        &self,
+        store: &Store,
+        vault: Arc<Vault>,
+        options: &WorkerOptions,
+        metrics: &Arc<rampart_server::Metrics>,
+        alerts: Option<Arc<rampart_server::AlertFeed>>,
+    ) -> anyhow::Result<Option<rampart_worker::BackupWorker>> {
+        let Some(dir) = self.backup_dir.clone() else {
+            return Ok(None);
+        };
+        let source = match (store.backend_name(), &self.backup_database_url) {
+            ("postgres", Some(url)) => rampart_worker::BackupSource::Postgres {
+                dump_url: url.clone(),
+                tools: self.pg.tools(),
+            },
+            ("postgres", None) => anyhow::bail!(
+                "--backup-dir on PostgreSQL needs --backup-database-url: a role that may read \
+                 every row (BYPASSRLS), see docs/operations.md"
+            ),
+            (_, Some(_)) => {
+                anyhow::bail!("--backup-database-url applies to PostgreSQL stores only")
+            }
+            _ => rampart_worker::BackupSource::Sqlite,
+        };
+        let jobs = options.config()?;
+        let config = rampart_worker::BackupConfig {
+            scheduler: jobs.scheduler,
+            lease: jobs.lease,
+            heartbeat: jobs.heartbeat,
+            poll: jobs.poll,
+            backoff_base: jobs.backoff_base,
+            backoff_max: jobs.backoff_max,
+            ..rampart_worker::BackupConfig::new(
+                dir,
+                self.interval(),
+                self.backup_retain,
+                source,
+                vault,
+            )
+        };
+        let observer: Arc<dyn rampart_worker::BackupObserver> = Arc::new(BackupMetrics {
+            metrics: metrics.clone(),
+            alerts,
+        });
+        Ok(Some(
+            rampart_worker::BackupWorker::new(store.clone(), config).with_observer(observer),
+        ))
+    }
+}
+
+/// Feeds backup attempts to the Prometheus job metrics (`kind="backup"`) and raises the
+/// `backup_failed` security alert when a backup job fails for good.
+struct BackupMetrics {
+    metrics: Arc<rampart_server::Metrics>,
+    alerts: Option<Arc<rampart_server::AlertFeed>>,
+}
+
+impl rampart_worker::BackupObserver for BackupMetrics {
+    fn backup_finished(&self, outcome: &str, elapsed: Duration, error: Option<&str>) {
+        self.metrics.observe_job("backup", outcome, elapsed);
+        if outcome == "failed"
+            && let Some(alerts) = &self.alerts
+        {
+            alerts.raise(rampart_server::SecurityAlert {
+                kind: "backup_failed",
+                workspace: None,
+                subject: error.unwrap_or("scheduled backup failed").to_owned(),
+            });
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
     /// Data directory (the SQLite store, and the generated vault key when no other is given).
@@ -93,6 +215,8 @@ pub struct WorkerArgs {
     concurrency: u16,
     #[command(flatten)]
     options: WorkerOptions,
+    #[command(flatten)]
+    backups: BackupScheduleArgs,
     /// Serve Prometheus metrics of this process (job attempts and durations, queue depth) at
     /// http://ADDR:PORT/metrics (plain HTTP: keep it on loopback). Off unless given.
     #[arg(long, env = "RAMPART_METRICS_LISTEN", value_name = "ADDR:PORT")]
@@ -191,6 +315,9 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot listen for metrics on {addr}"))?;
             eprintln!("metrics at http://{bound}/metrics");
         }
+        let backups =
+            args.backups
+                .backup_worker(&store, vault.clone(), &args.options, &metrics, None)?;
         let workers = workers(
             &store,
             catalog,
@@ -208,7 +335,23 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             tracing::info!("stopping workers after their current job");
             let _ = tx.send(true);
         });
+        let backing_up = backups.map(|b| {
+            eprintln!(
+                "backup worker {} taking scheduled backups into {}",
+                b.id(),
+                args.backups
+                    .backup_dir
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new(""))
+                    .display()
+            );
+            let rx = rx.clone();
+            tokio::spawn(async move { b.run(rx).await })
+        });
         run_workers(workers, rx).await;
+        if let Some(task) = backing_up {
+            let _ = task.await;
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -5,7 +5,9 @@
 //!   a second worker reclaims it and completes it; one scan is recorded, no finding twice;
 //! - a running scan cancelled through the store stops at the worker's next heartbeat, and the
 //!   worker goes on to the next job;
-//! - a second scan marks a deleted resource gone and keeps one whose listing failed.
+//! - a second scan marks a deleted resource gone and keeps one whose listing failed;
+//! - two `rampart worker --backup-dir` processes schedule the backup slot once and take one
+//!   encrypted backup, which `rampart restore` accepts.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -637,4 +639,83 @@ async fn a_connection_check_names_the_identity_and_scans_nothing() {
             .contains("GetCallerIdentity"),
         "{done:?}"
     );
+}
+
+/// Issue 7.3: scheduled backups are jobs of the installation's backup queue. Two worker
+/// processes given the same backup directory both schedule the current slot; it becomes one job,
+/// one of them takes the backup (recorded on the job, audited), and `rampart restore` accepts it.
+#[tokio::test]
+async fn worker_processes_with_a_backup_dir_take_the_scheduled_backup_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("backups");
+    let key = dir.path().join("vault.key");
+    std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
+    let store = Store::open_data_dir(&data).await.unwrap();
+    store.create_workspace("acme", "Acme").await.unwrap();
+    let before = store.workspace_fingerprints().await.unwrap();
+    let spawn = || {
+        Worker(
+            Command::new(env!("CARGO_BIN_EXE_rampart"))
+                .args(["worker", "--data-dir"])
+                .arg(&data)
+                .arg("--vault-key-file")
+                .arg(&key)
+                .arg("--backup-dir")
+                .arg(&out)
+                .args([
+                    "--backup-interval-hours",
+                    "24",
+                    "--backup-retain",
+                    "3",
+                    "--job-poll-ms",
+                    "100",
+                ])
+                .env_remove("RAMPART_VAULT_KEY")
+                .env_remove("RAMPART_BACKUP_DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let (_a, _b) = (spawn(), spawn());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let jobs = store.backup_jobs(10).await.unwrap();
+        if let Some(j) = jobs.iter().find(|j| j.state.is_terminal()) {
+            break j.clone();
+        }
+        assert!(Instant::now() < deadline, "no backup taken: {jobs:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(job.state, JobState::Succeeded, "{job:?}");
+    // Both processes keep looking; the slot stays one job and one backup.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let jobs = store.backup_jobs(10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let result = job.result.clone().unwrap();
+    let files = rampart_store::backup::list_backups(&out).unwrap();
+    assert_eq!(files, vec![out.join(&result.file_name)]);
+    drop((_a, _b));
+
+    let target = dir.path().join("restored");
+    let o = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["restore", "--from"])
+        .arg(&files[0])
+        .arg("--data-dir")
+        .arg(&target)
+        .arg("--key-file")
+        .arg(&key)
+        .env_remove("RAMPART_VAULT_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let restored = Store::open_data_dir(&target).await.unwrap();
+    assert_eq!(restored.workspace_fingerprints().await.unwrap(), before);
 }

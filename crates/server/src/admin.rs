@@ -47,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/support/requests", post(request_support))
         .route("/api/v1/support/grants", get(my_grants))
         .route("/api/v1/installation/selfcheck", get(selfcheck))
+        .route("/api/v1/installation/backups", get(installation_backups))
         .route("/api/v1/workspaces/{ws}/members", get(list_members))
         .route(
             "/api/v1/workspaces/{ws}/members/{user}",
@@ -499,6 +500,28 @@ pub(crate) async fn selfcheck(
 ) -> Result<Json<crate::selfcheck::Report>, ApiError> {
     let s = auth.session()?;
     Ok(Json(crate::ui::installation_report(&state, s).await?))
+}
+
+/// Newest scheduled backups listed by the API.
+const BACKUP_JOBS_LISTED: u32 = 50;
+
+/// The installation's scheduled backups (operators): the newest jobs of the backup queue, each
+/// with its state, attempts, last error and the file it wrote (metadata only).
+#[utoipa::path(get, path = "/api/v1/installation/backups", tag = "support",
+    responses((status = 200, body = Vec<rampart_store::BackupJob>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn installation_backups(
+    State(state): State<AppState>,
+    auth: Caller,
+) -> Result<Json<Vec<rampart_store::BackupJob>>, ApiError> {
+    let s = auth.session()?;
+    if !s.is_operator {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the installation's backups are for installation operators",
+        ));
+    }
+    Ok(Json(state.store.backup_jobs(BACKUP_JOBS_LISTED).await?))
 }
 
 // ----- members and invitations ------------------------------------------------------------------

@@ -1557,7 +1557,7 @@ impl Modify for StandardErrors {
         crate::admin::me, crate::admin::change_password, crate::admin::begin_totp,
         crate::admin::confirm_totp, crate::admin::disable_mfa, crate::admin::request_reset,
         crate::admin::confirm_reset, crate::admin::accept_invitation, crate::admin::request_support,
-        crate::admin::my_grants, crate::admin::selfcheck, crate::admin::list_members, crate::admin::change_role,
+        crate::admin::my_grants, crate::admin::selfcheck, crate::admin::installation_backups, crate::admin::list_members, crate::admin::change_role,
         crate::admin::remove_member, crate::admin::list_invitations, crate::admin::create_invitation,
         crate::admin::revoke_invitation, crate::admin::list_tokens, crate::admin::create_token,
         crate::admin::revoke_token, crate::admin::get_settings, crate::admin::update_settings,

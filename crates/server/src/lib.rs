@@ -74,7 +74,8 @@ pub struct ServerConfig {
     /// Where to serve Prometheus metrics (plain HTTP, `/metrics`); `None` = not served. Keep it
     /// on loopback or a private network.
     pub metrics_listen: Option<SocketAddr>,
-    /// Encrypted backups taken on a schedule; `None` = only by `rampart backup`.
+    /// The encrypted-backup schedule (taken by the backup queue's workers, see
+    /// [`BackupSchedule`]); `None` = only by `rampart backup`.
     pub backups: Option<BackupSchedule>,
     /// Ports besides the HTTPS port that may listen on non-loopback addresses of this host
     /// (the self-assessment's port check, [`selfcheck`]).
@@ -244,13 +245,15 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
-    backup_task: Option<tokio::task::JoinHandle<()>>,
     /// Shared lock on `DATA_DIR/rampart.lock` while serving: `rampart restore` refuses to replace
     /// a database in use.
     _lock: std::fs::File,
 }
 
-/// Scheduled backups run by the server.
+/// The installation's backup schedule. The server itself takes no backups: they are jobs of the
+/// backup queue, run by a [`rampart_worker::BackupWorker`] in each process given a backup
+/// directory (`rampart serve` and `rampart worker` start one); the server reads the schedule for
+/// the self-assessment (the directory's newest backup against the interval).
 #[derive(Debug, Clone)]
 pub struct BackupSchedule {
     pub dir: PathBuf,
@@ -279,9 +282,6 @@ impl RunningServer {
         self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
         self.housekeeping.abort();
         if let Some(t) = &self.metrics_task {
-            t.abort();
-        }
-        if let Some(t) = &self.backup_task {
             t.abort();
         }
         join(self.task).await
@@ -407,29 +407,6 @@ pub async fn start_with(
         .map_err(|e| ServerError::io(format!("cannot open {}", lock_path.display()), e))?;
     lock.lock_shared()
         .map_err(|e| ServerError::io(format!("cannot lock {}", lock_path.display()), e))?;
-    let backup_task = config.backups.clone().map(|schedule| {
-        let store = store.clone();
-        let vault = parts.vault.clone();
-        let alerts = parts.alerts.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(schedule.every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match store.backup(&schedule.dir, &vault, schedule.retain).await {
-                    Ok(r) => tracing::info!(path = %r.path.display(), bytes = r.manifest.database_bytes, removed = r.removed.len(), "scheduled backup written"),
-                    Err(e) => {
-                        tracing::error!(error = %e, "scheduled backup failed");
-                        alerts.raise(SecurityAlert {
-                            kind: "backup_failed",
-                            workspace: None,
-                            subject: e.to_string(),
-                        });
-                    }
-                }
-            }
-        })
-    });
     let metrics_task = match config.metrics_listen {
         Some(addr) => {
             parts.metrics.refresh(&store).await;
@@ -486,7 +463,6 @@ pub async fn start_with(
         self_signed: tls.self_signed,
         metrics_addr,
         metrics_task,
-        backup_task,
         _lock: lock,
         handle,
         task,

@@ -99,6 +99,7 @@ fn matrix() -> Vec<Route> {
         ),
         r(Method::GET, "/api/v1/support/grants", Myself, None),
         r(Method::GET, "/api/v1/installation/selfcheck", Myself, None),
+        r(Method::GET, "/api/v1/installation/backups", Myself, None),
         r(Method::GET, "/api/v1/workspaces/{ws}/summary", Read, None),
         r(Method::GET, "/api/v1/workspaces/{ws}/assets", Read, None),
         r(

@@ -51,6 +51,7 @@
 pub mod audit;
 mod authz;
 pub mod backup;
+pub mod backup_jobs;
 mod cache;
 pub mod cron;
 mod custom_controls;
@@ -74,6 +75,9 @@ use chrono::{DateTime, Utc};
 use rampart_model::{Evaluation, Inventory, Scan, Severity, Sweep};
 
 pub use authz::{Permission, matrix_markdown};
+pub use backup_jobs::{
+    BACKUP_MAX_ATTEMPTS, BackupJob, BackupJobResult, ClaimedBackup, backup_slot,
+};
 pub use cache::DataVersion;
 pub use custom_controls::{
     CUSTOM_CONTROL_PREFIX, CustomControl, CustomControlInput, MAX_CONTROL_REQUIREMENTS,

@@ -29,7 +29,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "asset changes",
             "custom controls",
             "report files",
-            "asset gone index"
+            "asset gone index",
+            "backup jobs"
         ]
     );
     // Running again is a no-op.
@@ -37,7 +38,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 15);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 16);
     again.close().await;
 }
 
@@ -83,6 +84,7 @@ async fn database_is_wal_private_and_tenant_keyed() {
             "assets",
             "audit_heads",
             "audit_log",
+            "backup_jobs",
             "connectors",
             "custom_controls",
             "finding_exemptions",

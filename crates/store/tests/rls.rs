@@ -644,6 +644,51 @@ async fn the_application_role_is_not_superuser_not_bypassrls_and_owns_no_table()
     }
 }
 
+/// The installation's backup queue holds no workspace data (only backup file metadata): no
+/// `workspace_id` column, so no row-level security, and the application role may use it as the
+/// queue needs (it is granted like every table by the migration run).
+#[tokio::test]
+async fn the_backup_queue_is_installation_level_and_usable_by_the_application_role() {
+    let server = PgServer::start().await;
+    let mut su = server.superuser().await;
+    let columns: Vec<String> = sqlx::query(
+        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'backup_jobs' ORDER BY ordinal_position",
+    )
+    .fetch_all(&mut su)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    assert!(columns.contains(&"slot".to_owned()), "{columns:?}");
+    assert!(
+        !columns.iter().any(|c| c == "workspace_id" || c == "chain"),
+        "backup_jobs must hold no workspace data: {columns:?}"
+    );
+    let owner: String = sqlx::query(
+        "SELECT pg_get_userbyid(relowner)::text FROM pg_class WHERE oid = 'public.backup_jobs'::regclass",
+    )
+    .fetch_one(&mut su)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(owner, OWNER_ROLE);
+    let mut app = server.app().await;
+    for privilege in ["SELECT", "INSERT", "UPDATE", "DELETE"] {
+        let granted: bool =
+            sqlx::query("SELECT has_table_privilege(current_user, 'backup_jobs', $1)")
+                .bind(privilege)
+                .fetch_one(&mut app)
+                .await
+                .unwrap()
+                .get(0);
+        assert!(
+            granted,
+            "the application role lacks {privilege} on backup_jobs"
+        );
+    }
+}
+
 fn rampart_ts(t: chrono::DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

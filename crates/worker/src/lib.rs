@@ -9,6 +9,10 @@
 //! step idempotent: a scan job records its scan under an id derived from the job
 //! ([`rampart_store::WorkspaceStore::record_job_scan`]), so a second run never duplicates it.
 
+pub mod backup;
+
+pub use backup::{BackupConfig, BackupObserver, BackupRan, BackupSource, BackupWorker};
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;

@@ -383,6 +383,27 @@ impl PgServer {
             .expect("app connection")
     }
 
+    /// The directory of this server's binaries (pg_dump and pg_restore among them).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
+    /// Creates the documented backup role (`BYPASSRLS IN ROLE pg_read_all_data`, docs/deploy.md)
+    /// and answers its URL, for `pg_dump` backups.
+    pub async fn backup_role_url(&self) -> String {
+        let mut su = self.superuser().await;
+        for s in [
+            "CREATE ROLE rampart_backup LOGIN PASSWORD 'backup-test-password' BYPASSRLS IN ROLE pg_read_all_data",
+            "GRANT CONNECT ON DATABASE rampart TO rampart_backup",
+        ] {
+            sqlx::query(s).execute(&mut su).await.expect(s);
+        }
+        format!(
+            "postgres://rampart_backup:backup-test-password@127.0.0.1:{}/{DATABASE}",
+            self.port
+        )
+    }
+
     /// A plain-text `pg_dump` of the whole database: every byte it stores, for canary scans.
     pub fn dump(&self) -> Vec<u8> {
         let out = Command::new(self.bin.join("pg_dump"))
