@@ -1,5 +1,6 @@
-//! Computed properties: facts about an asset that need its neighbours, derived once per
-//! evaluation from the inventory and its relationship graph, and readable in CEL as
+//! Computed properties: facts about an asset that need its neighbours, derived from the facts
+//! of each asset and the adjacency of the [`GraphState`] (recomputed incrementally after each
+//! scan, see `state.rs`), and readable in CEL as
 //! `resource.computed.<name>` (missing properties read as absent: guard with `has()`).
 //!
 //! | type | property | meaning |
@@ -12,14 +13,16 @@
 //! | `aws.iam.user`, `aws.iam.role`, `aws.iam.group` | `admin` | an attached or inline policy (a user's also through its groups) allows `*` on `*` |
 //! | same | `privilege_escalation` | the allowed actions include a known escalation path (e.g. `iam:PassRole` with `lambda:CreateFunction` or `ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachUserPolicy`, …) |
 //! | `aws.ec2.security_group` | `open_to_internet`, `attached_running_instances` | a rule admits `0.0.0.0/0` or `::/0`; the number of running instances using it |
-//! | principals | `reads_all_buckets`, `readable_buckets` | an allowed `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) on every bucket, or the names of the buckets it names (at most 50) |
-//! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects, and up to 20 of their names |
+//! | principals | `reads_all_buckets`, `readable_buckets` | an allowed `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) on every bucket, or the names of the buckets it names (alphabetical, at most 50) |
+//! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects, and up to 20 of their names (alphabetical) |
 //! | GCP and Azure | `internet_exposed`, `exposed_ports`, `public` | see `exposure.rs` (instances and VMs through firewall rules and network security groups; GCP buckets and Azure storage accounts) |
 //! | `aws.ec2.instance` | `reads_sensitive_data` | its role can read a bucket tagged `data-classification` (or `classification`) = confidential, restricted or sensitive |
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 
-use crate::graph::{Graph, Step};
+use rampart_model::Asset;
+
+use crate::state::{Facts, Grant, GraphState, Props, Reach};
 
 const ANY_V4: &str = "0.0.0.0/0";
 const ANY_V6: &str = "::/0";
@@ -48,123 +51,191 @@ const ESCALATION_WITH_PASSROLE: &[&str] = &[
     "datapipeline:createpipeline",
 ];
 
-fn step(kind: &str, incoming: bool) -> Step {
-    Step {
-        kind: Some(kind.to_string()),
-        incoming,
+/// The facts of an AWS asset (anything else has none).
+pub(crate) fn extract(a: &Asset) -> Facts {
+    let c = &a.config;
+    match a.resource_type.as_str() {
+        "aws.ec2.instance" => Facts::Instance {
+            running: instance_running(c),
+            public_ip: str_at(c, "publicIpAddress").is_some_and(|s| !s.is_empty()),
+        },
+        "aws.ec2.route_table" => Facts::RouteTable {
+            to_igw: routes_to_igw(c),
+        },
+        "aws.ec2.network_acl" => Facts::Nacl {
+            admits: nacl_admits_internet(c),
+        },
+        "aws.ec2.security_group" => Facts::SecurityGroup {
+            open: open_ranges(c).into(),
+        },
+        "aws.rds.db_instance" => Facts::Database {
+            public: c
+                .get("publiclyAccessible")
+                .and_then(Json::as_bool)
+                .unwrap_or(false),
+            port: c
+                .get("endpoint")
+                .and_then(|e| e.get("port"))
+                .and_then(Json::as_i64),
+        },
+        "aws.s3.bucket" => Facts::Bucket {
+            name: bucket_name(a).into(),
+            public: bucket_public(c),
+            sensitive: is_sensitive(a),
+        },
+        "aws.iam.user" | "aws.iam.role" | "aws.iam.group" => {
+            let mut grants = Vec::new();
+            for key in ["userPolicyList", "rolePolicyList", "groupPolicyList"] {
+                for p in c.get(key).and_then(Json::as_array).into_iter().flatten() {
+                    if let Some(doc) = p.get("policyDocument") {
+                        document_grants(doc, &mut grants);
+                    }
+                }
+            }
+            Facts::Principal {
+                name: a.name.as_str().into(),
+                grants: grants.into(),
+            }
+        }
+        "aws.iam.policy" => {
+            let mut grants = Vec::new();
+            if let Some(doc) = c.get("document") {
+                document_grants(doc, &mut grants);
+            }
+            Facts::Policy {
+                grants: grants.into(),
+            }
+        }
+        _ => Facts::Other,
     }
 }
 
-/// Computes every asset's properties; `out[i]` belongs to the asset at graph position `i`.
-pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
-    let n = graph.asset_count();
-    let mut out: Vec<Json> = vec![Json::Null; n];
-    // Principals first: instances read their role's `admin`.
-    let mut admin = vec![false; n];
-    let mut reach: Vec<Option<S3Reach>> = vec![None; n];
-    for i in 0..n {
-        let a = graph.asset_at(i as u32);
-        let kind = a.resource_type.as_str();
-        if matches!(kind, "aws.iam.user" | "aws.iam.role" | "aws.iam.group") {
-            let actions = principal_actions(graph, i as u32);
-            let is_admin = actions.iter().any(|(act, res)| act == "*" && res == "*");
-            admin[i] = is_admin;
-            reach[i] = Some(s3_reach(&actions));
-            // Only grants that can touch IAM or compute resources matter for escalation.
-            let names: Vec<&str> = actions
+/// Admin, escalation and data reach of a principal, from its own policies, those attached to
+/// it and (for a user) its groups'.
+pub(crate) fn principal(state: &GraphState, slot: u32) -> Props {
+    let mut holders = vec![slot];
+    if state.type_of(slot) == "aws.iam.user" {
+        holders.extend(
+            state
+                .step(slot, "member_of", false)
+                .into_iter()
+                .filter(|&g| state.type_of(g) == "aws.iam.group"),
+        );
+    }
+    let mut grants: Vec<&Grant> = Vec::new();
+    for &h in &holders {
+        if let Facts::Principal { grants: own, .. } = &state.facts[h as usize] {
+            grants.extend(own.iter());
+        }
+        for p in state.step(h, "attached_to", false) {
+            if let Facts::Policy { grants: attached } = &state.facts[p as usize] {
+                grants.extend(attached.iter());
+            }
+        }
+    }
+    let admin = grants
+        .iter()
+        .any(|(act, res)| &**act == "*" && &**res == "*");
+    // Only grants that can touch IAM or compute resources matter for escalation.
+    let names: Vec<&str> = grants
+        .iter()
+        .filter(|(_, r)| {
+            &**r == "*"
+                || [
+                    "arn:aws:iam:",
+                    "arn:aws:lambda:",
+                    "arn:aws:ec2:",
+                    "arn:aws:cloudformation:",
+                    "arn:aws:glue:",
+                    "arn:aws:datapipeline:",
+                ]
                 .iter()
-                .filter(|(_, r)| {
-                    r == "*"
-                        || [
-                            "arn:aws:iam:",
-                            "arn:aws:lambda:",
-                            "arn:aws:ec2:",
-                            "arn:aws:cloudformation:",
-                            "arn:aws:glue:",
-                            "arn:aws:datapipeline:",
-                        ]
-                        .iter()
-                        .any(|p| r.starts_with(p))
-                })
-                .map(|(a, _)| a.as_str())
-                .collect();
-            let r = reach[i].as_ref().map(|r| (r.all, r.buckets.clone()));
-            let (all, buckets) = r.unwrap_or_default();
-            out[i] = json!({
-                "admin": is_admin,
-                "privilege_escalation": is_admin || escalation(&names),
-                "reads_all_buckets": all,
-                "readable_buckets": buckets.iter().take(50).collect::<Vec<_>>(),
-            });
-        }
-    }
-    // Who can read which bucket: readers of every bucket, and per bucket name the others.
-    let mut all_readers: Vec<&str> = Vec::new();
-    let mut by_bucket: std::collections::HashMap<&str, Vec<&str>> =
-        std::collections::HashMap::new();
-    for (i, r) in reach.iter().enumerate() {
-        let Some(r) = r else { continue };
-        let who = graph.asset_at(i as u32).name.as_str();
-        if r.all {
-            all_readers.push(who);
-        } else {
-            for b in &r.buckets {
-                by_bucket.entry(b.as_str()).or_default().push(who);
-            }
-        }
-    }
-    let sensitive: std::collections::HashSet<&str> = (0..n)
-        .map(|i| graph.asset_at(i as u32))
-        .filter(|a| a.resource_type.as_str() == "aws.s3.bucket" && is_sensitive(a))
-        .map(bucket_name)
+                .any(|p| r.starts_with(p))
+        })
+        .map(|(a, _)| &**a)
         .collect();
-    for (i, slot) in out.iter_mut().enumerate() {
-        let pos = i as u32;
-        let a = graph.asset_at(pos);
-        let props = match a.resource_type.as_str() {
-            "aws.ec2.instance" => instance(graph, pos, &admin).map(|mut m| {
-                let reads = graph
-                    .follow(pos, &[step("uses", false)])
-                    .iter()
-                    .filter(|r| r.resource_type.as_str() == "aws.iam.role")
-                    .filter_map(|r| graph.position(r))
-                    .filter_map(|p| reach[p as usize].as_ref())
-                    .any(|r| {
-                        (r.all && !sensitive.is_empty())
-                            || r.buckets.iter().any(|b| sensitive.contains(b.as_str()))
-                    });
-                m.insert("reads_sensitive_data".into(), Json::Bool(reads));
-                m
-            }),
-            "aws.rds.db_instance" => database(graph, pos),
-            "aws.s3.bucket" => {
-                let mut m = bucket(&a.config);
-                let explicit = by_bucket.get(bucket_name(a)).map_or(&[][..], Vec::as_slice);
-                m.insert("readers".into(), json!(all_readers.len() + explicit.len()));
-                m.insert(
-                    "reader_names".into(),
-                    json!(
-                        explicit
-                            .iter()
-                            .chain(all_readers.iter())
-                            .take(20)
-                            .collect::<Vec<_>>()
-                    ),
-                );
-                Some(m)
-            }
-            "aws.ec2.security_group" => Some(security_group(graph, pos)),
-            "gcp.compute.instance" => Some(crate::exposure::gcp_instance(graph, pos)),
-            "gcp.storage.bucket" => Some(crate::exposure::gcp_bucket(&a.config)),
-            "azure.compute.vm" => Some(crate::exposure::azure_vm(graph, pos)),
-            "azure.storage.account" => Some(crate::exposure::azure_storage(&a.config)),
-            _ => None,
-        };
-        if let Some(p) = props {
-            *slot = Json::Object(p);
-        }
+    Props::Principal {
+        admin,
+        escalation: admin || escalation(&names),
+        reach: s3_reach(&grants),
     }
-    out
+}
+
+/// Internet exposure of an instance: running, a public IP, a subnet routed to an internet
+/// gateway whose network ACLs admit internet traffic, and a security group open to it.
+pub(crate) fn instance(state: &GraphState, slot: u32) -> Props {
+    let (running, public_ip) = match &state.facts[slot as usize] {
+        Facts::Instance { running, public_ip } => (*running, *public_ip),
+        _ => (false, false),
+    };
+    let subnets: Vec<u32> = state
+        .step(slot, "contained_in", false)
+        .into_iter()
+        .filter(|&s| state.type_of(s) == "aws.ec2.subnet")
+        .collect();
+    let associated = |s: u32| state.step(s, "associated_with", true);
+    let routed = subnets.iter().any(|&s| {
+        associated(s)
+            .into_iter()
+            .any(|r| matches!(state.facts[r as usize], Facts::RouteTable { to_igw: true }))
+    });
+    let nacl_open = subnets.iter().all(|&s| {
+        associated(s)
+            .into_iter()
+            .all(|r| !matches!(state.facts[r as usize], Facts::Nacl { admits: false }))
+    });
+    let mut ports: Vec<(i64, i64)> = state
+        .step(slot, "uses", false)
+        .into_iter()
+        .filter_map(|g| match &state.facts[g as usize] {
+            Facts::SecurityGroup { open } => Some(open.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let exposed = running && public_ip && routed && nacl_open && !ports.is_empty();
+    Props::Exposure {
+        exposed,
+        ports: if exposed { ports.into() } else { Box::new([]) },
+    }
+}
+
+pub(crate) fn security_group(state: &GraphState, slot: u32) -> Props {
+    let running = state
+        .step(slot, "uses", true)
+        .into_iter()
+        .filter(|&i| {
+            matches!(
+                state.facts[i as usize],
+                Facts::Instance { running: true, .. }
+            )
+        })
+        .count();
+    Props::SecurityGroup {
+        open: matches!(&state.facts[slot as usize], Facts::SecurityGroup { open } if !open.is_empty()),
+        running: running as u32,
+    }
+}
+
+pub(crate) fn database(state: &GraphState, slot: u32) -> Props {
+    let (public, port) = match &state.facts[slot as usize] {
+        Facts::Database { public, port } => (*public, *port),
+        _ => (false, None),
+    };
+    let open = state
+        .step(slot, "uses", false)
+        .into_iter()
+        .filter_map(|g| match &state.facts[g as usize] {
+            Facts::SecurityGroup { open } => Some(open.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .any(|(from, to)| port.is_none_or(|p| from <= p && p <= to));
+    Props::Database {
+        exposed: public && open,
+    }
 }
 
 fn str_at<'j>(j: &'j Json, key: &str) -> Option<&'j str> {
@@ -199,81 +270,12 @@ fn open_ranges(sg: &Json) -> Vec<(i64, i64)> {
     out
 }
 
-fn security_group(graph: &Graph<'_>, pos: u32) -> Map<String, Json> {
-    let sg = graph.asset_at(pos);
-    let running = graph
-        .follow(pos, &[step("uses", true)])
-        .iter()
-        .filter(|i| i.resource_type.as_str() == "aws.ec2.instance" && instance_running(&i.config))
-        .count();
-    let mut m = Map::new();
-    m.insert(
-        "open_to_internet".into(),
-        Json::Bool(!open_ranges(&sg.config).is_empty()),
-    );
-    m.insert("attached_running_instances".into(), json!(running));
-    m
-}
-
 fn instance_running(config: &Json) -> bool {
     config
         .get("state")
         .and_then(|s| s.get("name"))
         .and_then(Json::as_str)
         .is_none_or(|s| s == "running")
-}
-
-fn instance(graph: &Graph<'_>, pos: u32, admin: &[bool]) -> Option<Map<String, Json>> {
-    let a = graph.asset_at(pos);
-    let public_ip = str_at(&a.config, "publicIpAddress").is_some_and(|s| !s.is_empty());
-    let subnets = graph.follow(pos, &[step("contained_in", false)]);
-    let subnet_positions: Vec<u32> = subnets
-        .iter()
-        .filter(|s| s.resource_type.as_str() == "aws.ec2.subnet")
-        .filter_map(|s| graph.position(s))
-        .collect();
-    let routed = subnet_positions.iter().any(|&s| {
-        graph
-            .follow(s, &[step("associated_with", true)])
-            .iter()
-            .filter(|r| r.resource_type.as_str() == "aws.ec2.route_table")
-            .any(|rt| routes_to_igw(&rt.config))
-    });
-    let nacl_open = subnet_positions.iter().all(|&s| {
-        graph
-            .follow(s, &[step("associated_with", true)])
-            .iter()
-            .filter(|r| r.resource_type.as_str() == "aws.ec2.network_acl")
-            .all(|acl| nacl_admits_internet(&acl.config))
-    });
-    let mut ports: Vec<(i64, i64)> = graph
-        .follow(pos, &[step("uses", false)])
-        .iter()
-        .filter(|g| g.resource_type.as_str() == "aws.ec2.security_group")
-        .flat_map(|g| open_ranges(&g.config))
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
-    let admin_role = graph
-        .follow(pos, &[step("uses", false)])
-        .iter()
-        .filter(|r| r.resource_type.as_str() == "aws.iam.role")
-        .filter_map(|r| graph.position(r))
-        .any(|p| admin[p as usize]);
-    let exposed =
-        instance_running(&a.config) && public_ip && routed && nacl_open && !ports.is_empty();
-    let mut m = Map::new();
-    m.insert("internet_exposed".into(), Json::Bool(exposed));
-    m.insert(
-        "exposed_ports".into(),
-        Json::Array(if exposed {
-            ports.iter().map(|(f, t)| json!([f, t])).collect()
-        } else {
-            Vec::new()
-        }),
-    );
-    m.insert("admin_role".into(), Json::Bool(admin_role));
-    Some(m)
 }
 
 fn routes_to_igw(rt: &Json) -> bool {
@@ -311,30 +313,8 @@ fn nacl_admits_internet(acl: &Json) -> bool {
         .is_some_and(|e| str_at(e, "ruleAction") == Some("allow"))
 }
 
-fn database(graph: &Graph<'_>, pos: u32) -> Option<Map<String, Json>> {
-    let a = graph.asset_at(pos);
-    let public = a
-        .config
-        .get("publiclyAccessible")
-        .and_then(Json::as_bool)
-        .unwrap_or(false);
-    let port = a
-        .config
-        .get("endpoint")
-        .and_then(|e| e.get("port"))
-        .and_then(Json::as_i64);
-    let open = graph
-        .follow(pos, &[step("uses", false)])
-        .iter()
-        .filter(|g| g.resource_type.as_str() == "aws.ec2.security_group")
-        .flat_map(|g| open_ranges(&g.config))
-        .any(|(from, to)| port.is_none_or(|p| from <= p && p <= to));
-    let mut m = Map::new();
-    m.insert("internet_exposed".into(), Json::Bool(public && open));
-    Some(m)
-}
-
-fn bucket(config: &Json) -> Map<String, Json> {
+/// Whether a bucket's own settings make it public.
+fn bucket_public(config: &Json) -> bool {
     let pab = config.get("publicAccessBlock");
     let flag = |name: &str| {
         pab.and_then(|p| p.get(name))
@@ -376,12 +356,7 @@ fn bucket(config: &Json) -> Map<String, Json> {
                 uri.ends_with("/global/AllUsers") || uri.ends_with("/global/AuthenticatedUsers")
             })
         });
-    let mut m = Map::new();
-    m.insert(
-        "public".into(),
-        Json::Bool((policy_public && !policy_blocked) || (acl_public && !acl_blocked)),
-    );
-    m
+    (policy_public && !policy_blocked) || (acl_public && !acl_blocked)
 }
 
 fn anonymous_principal(p: Option<&Json>) -> bool {
@@ -396,13 +371,6 @@ fn anonymous_principal(p: Option<&Json>) -> bool {
     }
 }
 
-/// Which buckets' objects a principal may read.
-#[derive(Debug, Clone, Default)]
-struct S3Reach {
-    all: bool,
-    buckets: Vec<String>,
-}
-
 fn allows_get_object(action: &str) -> bool {
     action == "*"
         || action == "s3:getobject"
@@ -411,35 +379,41 @@ fn allows_get_object(action: &str) -> bool {
             .is_some_and(|prefix| "s3:getobject".starts_with(prefix))
 }
 
-fn s3_reach(actions: &[(String, String)]) -> S3Reach {
-    let mut r = S3Reach::default();
-    for (action, resource) in actions {
+fn s3_reach(grants: &[&Grant]) -> Reach {
+    let mut all = false;
+    let mut buckets: Vec<Box<str>> = Vec::new();
+    for (action, resource) in grants {
         if !allows_get_object(action) {
             continue;
         }
+        let resource = &**resource;
         if resource == "*" || resource == "arn:aws:s3:::*" || resource == "arn:aws:s3:::*/*" {
-            r.all = true;
+            all = true;
         } else if let Some(rest) = resource.strip_prefix("arn:aws:s3:::") {
             let name = rest.split('/').next().unwrap_or_default();
-            if !name.is_empty() && !name.contains('*') && !r.buckets.iter().any(|b| b == name) {
-                r.buckets.push(name.to_string());
+            if !name.is_empty() && !name.contains('*') && !buckets.iter().any(|b| &**b == name) {
+                buckets.push(name.into());
             }
         }
     }
-    if r.all {
-        r.buckets.clear();
+    if all {
+        buckets.clear();
     }
-    r
+    buckets.sort_unstable();
+    Reach {
+        all,
+        buckets: buckets.into(),
+    }
 }
 
-fn bucket_name(a: &rampart_model::Asset) -> &str {
+fn bucket_name(a: &Asset) -> &str {
     a.config
         .get("name")
         .and_then(Json::as_str)
         .unwrap_or(a.name.as_str())
 }
 
-fn is_sensitive(a: &rampart_model::Asset) -> bool {
+fn is_sensitive(a: &Asset) -> bool {
     ["data-classification", "classification"].iter().any(|k| {
         a.tags.get(*k).is_some_and(|v| {
             matches!(
@@ -450,73 +424,42 @@ fn is_sensitive(a: &rampart_model::Asset) -> bool {
     })
 }
 
-/// `(action, resource)` pairs (lower-cased actions) that a principal's policies allow.
-fn principal_actions(graph: &Graph<'_>, pos: u32) -> Vec<(String, String)> {
-    let a = graph.asset_at(pos);
-    let mut docs: Vec<&Json> = Vec::new();
-    let mut holders = vec![a];
-    if a.resource_type.as_str() == "aws.iam.user" {
-        holders.extend(
-            graph
-                .follow(pos, &[step("member_of", false)])
-                .into_iter()
-                .filter(|g| g.resource_type.as_str() == "aws.iam.group"),
-        );
-    }
-    for h in &holders {
-        for key in ["userPolicyList", "rolePolicyList", "groupPolicyList"] {
-            if let Some(list) = h.config.get(key).and_then(Json::as_array) {
-                docs.extend(list.iter().filter_map(|p| p.get("policyDocument")));
-            }
-        }
-        if let Some(hp) = graph.position(h) {
-            for policy in graph.follow(hp, &[step("attached_to", false)]) {
-                if policy.resource_type.as_str() == "aws.iam.policy"
-                    && let Some(d) = policy.config.get("document")
-                {
-                    docs.push(d);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for doc in docs {
-        let Some(stmts) = doc.get("Statement") else {
+/// Appends the `(action, resource)` pairs (actions lower-cased) a policy document allows.
+fn document_grants(doc: &Json, out: &mut Vec<Grant>) {
+    let Some(stmts) = doc.get("Statement") else {
+        return;
+    };
+    let stmts: Vec<&Json> = match stmts {
+        Json::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    for s in stmts {
+        if str_at(s, "Effect") != Some("Allow") {
             continue;
-        };
-        let stmts: Vec<&Json> = match stmts {
-            Json::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        for s in stmts {
-            if str_at(s, "Effect") != Some("Allow") {
-                continue;
+        }
+        let list = |key: &str| -> Vec<String> {
+            match s.get(key) {
+                Some(Json::String(x)) => vec![x.to_ascii_lowercase()],
+                Some(Json::Array(xs)) => xs
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect(),
+                _ => Vec::new(),
             }
-            let list = |key: &str| -> Vec<String> {
-                match s.get(key) {
-                    Some(Json::String(x)) => vec![x.to_ascii_lowercase()],
-                    Some(Json::Array(xs)) => xs
-                        .iter()
-                        .filter_map(Json::as_str)
-                        .map(str::to_ascii_lowercase)
-                        .collect(),
-                    _ => Vec::new(),
-                }
+        };
+        let resources = list("Resource");
+        for action in list("Action") {
+            let action: Box<str> = if action == "*:*" {
+                "*".into()
+            } else {
+                action.into()
             };
-            let resources = list("Resource");
-            for action in list("Action") {
-                let action = if action == "*:*" {
-                    "*".to_string()
-                } else {
-                    action
-                };
-                for r in &resources {
-                    out.push((action.clone(), r.clone()));
-                }
+            for r in &resources {
+                out.push((action.clone(), r.as_str().into()));
             }
         }
     }
-    out
 }
 
 fn escalation(actions: &[&str]) -> bool {
@@ -537,7 +480,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::graph::Graph;
     use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType};
+    use serde_json::json;
 
     fn asset(id: &str, t: &str, config: Json) -> Asset {
         Asset {
@@ -729,7 +674,7 @@ mod tests {
     }
 
     fn bucket_public(cfg: Json) -> bool {
-        super::bucket(&cfg)["public"].as_bool().unwrap()
+        super::bucket_public(&cfg)
     }
 
     #[test]
@@ -770,7 +715,7 @@ mod tests {
             relationships: vec![rel("u", "g", "member_of"), rel("g", "p", "attached_to")],
         };
         let g = Graph::build(&inv);
-        g.computed(&inv.assets[0]).unwrap().clone()
+        g.computed(&inv.assets[0]).unwrap()
     }
 
     #[test]
@@ -839,7 +784,7 @@ mod tests {
             relationships: vec![rel("i", "role", "uses"), rel("role", "p", "attached_to")],
         };
         let g = Graph::build(&inv);
-        let c = |i: usize| g.computed(&inv.assets[i]).unwrap().clone();
+        let c = |i: usize| g.computed(&inv.assets[i]).unwrap();
         assert_eq!(c(1)["readable_buckets"], json!(["payroll"]));
         assert_eq!(c(1)["reads_all_buckets"], false);
         assert_eq!(c(5)["reads_all_buckets"], true);

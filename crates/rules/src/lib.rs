@@ -16,6 +16,7 @@ mod exposure;
 pub mod graph;
 mod loader;
 pub mod score;
+mod state;
 
 pub use catalog::{
     CUSTOM_SOURCE, Catalog, CompiledControl, CustomControlDef, FixtureProblem, fixture_now,
@@ -23,3 +24,4 @@ pub use catalog::{
 pub use cel::{CelError, EvalError, Filter, Program};
 pub use graph::Graph;
 pub use loader::{LoadError, LoadIssue};
+pub use state::{CommitStats, GraphState};
