@@ -10,11 +10,11 @@
 //! | `aws.ec2.instance` | `admin_role` | its instance role grants administrative privileges |
 //! | `aws.rds.db_instance` | `internet_exposed` | publicly accessible and a security group opens its port to the internet |
 //! | `aws.s3.bucket` | `public` | public access is not fully blocked and the policy allows anonymous access without a condition, or the ACL grants AllUsers / AuthenticatedUsers |
-//! | `aws.iam.user`, `aws.iam.role`, `aws.iam.group` | `admin` | an attached or inline policy (a user's also through its groups) allows `*` on `*` |
-//! | same | `privilege_escalation` | the allowed actions include a known escalation path (e.g. `iam:PassRole` with `lambda:CreateFunction` or `ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachUserPolicy`, …) |
+//! | `aws.iam.user`, `aws.iam.role`, `aws.iam.group` | `admin` | an attached or inline policy (a user's also through its groups) allows `*` on `*`, and no deny, permission boundary (`bounded_by` edge) or SCP of its account takes away IAM, compute or data access (see `access.rs`) |
+//! | same | `privilege_escalation` | the permitted actions (after denies, boundary and SCPs) include a known escalation path (e.g. `iam:PassRole` with `lambda:CreateFunction` or `ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachUserPolicy`, …) |
 //! | `aws.ec2.security_group` | `open_to_internet`, `attached_running_instances` | a rule admits `0.0.0.0/0` or `::/0`; the number of running instances using it |
-//! | principals | `reads_all_buckets`, `readable_buckets` | an allowed `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) on every bucket, or the names of the buckets it names (alphabetical, at most 50) |
-//! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects, and up to 20 of their names (alphabetical) |
+//! | principals | `reads_all_buckets`, `readable_buckets`, `reads_all_buckets_except` | `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) permitted on every bucket; else the buckets it may read (alphabetical, at most 50); or, when it reads every bucket but some, those (at most 50). Identity grants pass through explicit denies, the boundary and the SCPs; a bucket policy granting the principal's ARN adds that bucket (unless an identity deny or SCP blocks it); a bucket policy denying it (or everyone) unconditionally removes it |
+//! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects (as above), and up to 20 of their names (alphabetical) |
 //! | GCP and Azure | `internet_exposed`, `exposed_ports`, `public` | see `exposure.rs` (instances and VMs through firewall rules and network security groups; GCP buckets and Azure storage accounts) |
 //! | `aws.ec2.instance` | `reads_sensitive_data` | its role can read a bucket tagged `data-classification` (or `classification`) = confidential, restricted or sensitive |
 
@@ -22,7 +22,8 @@ use serde_json::{Map, Value as Json};
 
 use rampart_model::Asset;
 
-use crate::state::{Facts, Grant, GraphState, Props, Reach};
+use crate::access::{self, Rules};
+use crate::state::{BucketFacts, Facts, Grant, GraphState, PrincipalFacts, Props};
 
 const ANY_V4: &str = "0.0.0.0/0";
 const ANY_V6: &str = "::/0";
@@ -78,41 +79,74 @@ pub(crate) fn extract(a: &Asset) -> Facts {
                 .and_then(|e| e.get("port"))
                 .and_then(Json::as_i64),
         },
-        "aws.s3.bucket" => Facts::Bucket {
-            name: bucket_name(a).into(),
-            public: bucket_public(c),
-            sensitive: is_sensitive(a),
-        },
+        "aws.s3.bucket" => {
+            let (grants_to, denies_all, denies_to) = bucket_policy_principals(c);
+            Facts::Bucket(Box::new(BucketFacts {
+                name: bucket_name(a).into(),
+                public: bucket_public(c),
+                sensitive: is_sensitive(a),
+                grants_to,
+                denies_all,
+                denies_to,
+            }))
+        }
         "aws.iam.user" | "aws.iam.role" | "aws.iam.group" => {
-            let mut grants = Vec::new();
+            let (mut allow, mut deny) = (Vec::new(), Vec::new());
             for key in ["userPolicyList", "rolePolicyList", "groupPolicyList"] {
                 for p in c.get(key).and_then(Json::as_array).into_iter().flatten() {
                     if let Some(doc) = p.get("policyDocument") {
-                        document_grants(doc, &mut grants);
+                        access::document(doc, &mut allow, &mut deny);
                     }
                 }
             }
-            Facts::Principal {
+            Facts::Principal(Box::new(PrincipalFacts {
                 name: a.name.as_str().into(),
-                grants: grants.into(),
-            }
+                arn: str_at(c, "arn")
+                    .unwrap_or(a.native_id.as_str())
+                    .to_ascii_lowercase()
+                    .into(),
+                account: a.account.as_str().into(),
+                rules: Rules::from_parts(allow, deny),
+            }))
         }
         "aws.iam.policy" => {
-            let mut grants = Vec::new();
+            let (mut allow, mut deny) = (Vec::new(), Vec::new());
             if let Some(doc) = c.get("document") {
-                document_grants(doc, &mut grants);
+                access::document(doc, &mut allow, &mut deny);
             }
-            Facts::Policy {
-                grants: grants.into(),
+            Facts::Policy(Rules::from_parts(allow, deny))
+        }
+        "aws.organizations.policy" => {
+            let (mut allow, mut deny) = (Vec::new(), Vec::new());
+            if let Some(doc) = c.get("content") {
+                access::document(doc, &mut allow, &mut deny);
+            }
+            let accounts = c
+                .get("appliesToAccounts")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
+                .map(Into::into)
+                .collect();
+            if str_at(c, "type").is_some_and(|t| t != "SERVICE_CONTROL_POLICY") {
+                return Facts::Other;
+            }
+            Facts::Scp {
+                rules: Rules::from_parts(allow, deny),
+                accounts,
             }
         }
         _ => Facts::Other,
     }
 }
 
-/// Admin, escalation and data reach of a principal, from its own policies, those attached to
-/// it and (for a user) its groups'.
+/// Admin, escalation and data reach of a principal: its own policies, those attached to it
+/// and (for a user) its groups', within its permission boundary and its account's SCPs.
 pub(crate) fn principal(state: &GraphState, slot: u32) -> Props {
+    let Facts::Principal(me) = &state.facts[slot as usize] else {
+        return Props::None;
+    };
     let mut holders = vec![slot];
     if state.type_of(slot) == "aws.iam.user" {
         holders.extend(
@@ -122,43 +156,107 @@ pub(crate) fn principal(state: &GraphState, slot: u32) -> Props {
                 .filter(|&g| state.type_of(g) == "aws.iam.group"),
         );
     }
-    let mut grants: Vec<&Grant> = Vec::new();
+    let (mut allow, mut deny): (Vec<Grant>, Vec<Grant>) = (Vec::new(), Vec::new());
+    let mut take = |r: &Rules| {
+        allow.extend(r.allow.iter().cloned());
+        deny.extend(r.deny.iter().cloned());
+    };
     for &h in &holders {
-        if let Facts::Principal { grants: own, .. } = &state.facts[h as usize] {
-            grants.extend(own.iter());
+        if let Facts::Principal(p) = &state.facts[h as usize] {
+            take(&p.rules);
         }
         for p in state.step(h, "attached_to", false) {
-            if let Facts::Policy { grants: attached } = &state.facts[p as usize] {
-                grants.extend(attached.iter());
+            if let Facts::Policy(r) = &state.facts[p as usize] {
+                take(r);
             }
         }
     }
-    let admin = grants
-        .iter()
-        .any(|(act, res)| &**act == "*" && &**res == "*");
-    // Only grants that can touch IAM or compute resources matter for escalation.
-    let names: Vec<&str> = grants
-        .iter()
-        .filter(|(_, r)| {
-            &**r == "*"
-                || [
-                    "arn:aws:iam:",
-                    "arn:aws:lambda:",
-                    "arn:aws:ec2:",
-                    "arn:aws:cloudformation:",
-                    "arn:aws:glue:",
-                    "arn:aws:datapipeline:",
-                ]
-                .iter()
-                .any(|p| r.starts_with(p))
+    let boundary = state
+        .step(slot, "bounded_by", false)
+        .into_iter()
+        .filter_map(|p| match &state.facts[p as usize] {
+            Facts::Policy(r) => Some(r.clone()),
+            _ => None,
         })
-        .map(|(a, _)| &**a)
         .collect();
+    let who = access::Principal {
+        identity: Rules::from_parts(allow, deny),
+        boundary,
+        scps: state.scps_of(&me.account),
+    };
+    let admin = who.admin();
+    // Only grants that can touch IAM or compute resources matter for escalation.
+    let escalation_target = |r: &str| {
+        r == "*"
+            || [
+                "arn:aws:iam:",
+                "arn:aws:lambda:",
+                "arn:aws:ec2:",
+                "arn:aws:cloudformation:",
+                "arn:aws:glue:",
+                "arn:aws:datapipeline:",
+            ]
+            .iter()
+            .any(|p| r.starts_with(p))
+    };
+    let permitted = |a: &str| who.permits(a, &escalation_target);
+    let escalation = admin
+        || ESCALATION_SINGLE.iter().any(|a| permitted(a))
+        || (permitted("iam:passrole") && ESCALATION_WITH_PASSROLE.iter().any(|a| permitted(a)));
     Props::Principal {
         admin,
-        escalation: admin || escalation(&names),
-        reach: s3_reach(&grants),
+        escalation,
+        reach: who.readable(),
+        blocked: who.blocked(),
     }
+}
+
+type Arns = Box<[Box<str>]>;
+
+/// ARNs (lower-cased) a bucket policy lets read objects without a condition, whether it denies
+/// reading to everyone, and the ARNs it denies reading to (unconditional statements only).
+fn bucket_policy_principals(config: &Json) -> (Arns, bool, Arns) {
+    let (mut grants, mut denies_all, mut denies) = (Vec::new(), false, Vec::new());
+    let stmts = config
+        .get("policy")
+        .and_then(|p| p.get("Statement"))
+        .and_then(Json::as_array);
+    for s in stmts.into_iter().flatten() {
+        if s.get("Condition")
+            .is_some_and(|c| c.as_object().is_none_or(|m| !m.is_empty()))
+        {
+            continue;
+        }
+        let actions: Vec<String> = match s.get("Action") {
+            Some(Json::String(a)) => vec![a.to_ascii_lowercase()],
+            Some(Json::Array(a)) => a
+                .iter()
+                .filter_map(Json::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !actions.iter().any(|a| access::glob(a, "s3:getobject")) {
+            continue;
+        }
+        let arns: Vec<Box<str>> = match s.get("Principal").and_then(|p| p.get("AWS")) {
+            Some(Json::String(a)) => vec![a.to_ascii_lowercase().into()],
+            Some(Json::Array(a)) => a
+                .iter()
+                .filter_map(Json::as_str)
+                .map(|a| a.to_ascii_lowercase().into())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let everyone = anonymous_principal(s.get("Principal"));
+        match str_at(s, "Effect") {
+            Some("Allow") => grants.extend(arns.into_iter().filter(|a| &**a != "*")),
+            Some("Deny") if everyone => denies_all = true,
+            Some("Deny") => denies.extend(arns),
+            _ => {}
+        }
+    }
+    (grants.into(), denies_all, denies.into())
 }
 
 /// Internet exposure of an instance: running, a public IP, a subnet routed to an internet
@@ -371,41 +469,6 @@ fn anonymous_principal(p: Option<&Json>) -> bool {
     }
 }
 
-fn allows_get_object(action: &str) -> bool {
-    action == "*"
-        || action == "s3:getobject"
-        || action
-            .strip_suffix('*')
-            .is_some_and(|prefix| "s3:getobject".starts_with(prefix))
-}
-
-fn s3_reach(grants: &[&Grant]) -> Reach {
-    let mut all = false;
-    let mut buckets: Vec<Box<str>> = Vec::new();
-    for (action, resource) in grants {
-        if !allows_get_object(action) {
-            continue;
-        }
-        let resource = &**resource;
-        if resource == "*" || resource == "arn:aws:s3:::*" || resource == "arn:aws:s3:::*/*" {
-            all = true;
-        } else if let Some(rest) = resource.strip_prefix("arn:aws:s3:::") {
-            let name = rest.split('/').next().unwrap_or_default();
-            if !name.is_empty() && !name.contains('*') && !buckets.iter().any(|b| &**b == name) {
-                buckets.push(name.into());
-            }
-        }
-    }
-    if all {
-        buckets.clear();
-    }
-    buckets.sort_unstable();
-    Reach {
-        all,
-        buckets: buckets.into(),
-    }
-}
-
 fn bucket_name(a: &Asset) -> &str {
     a.config
         .get("name")
@@ -422,57 +485,6 @@ fn is_sensitive(a: &Asset) -> bool {
             )
         })
     })
-}
-
-/// Appends the `(action, resource)` pairs (actions lower-cased) a policy document allows.
-fn document_grants(doc: &Json, out: &mut Vec<Grant>) {
-    let Some(stmts) = doc.get("Statement") else {
-        return;
-    };
-    let stmts: Vec<&Json> = match stmts {
-        Json::Array(a) => a.iter().collect(),
-        other => vec![other],
-    };
-    for s in stmts {
-        if str_at(s, "Effect") != Some("Allow") {
-            continue;
-        }
-        let list = |key: &str| -> Vec<String> {
-            match s.get(key) {
-                Some(Json::String(x)) => vec![x.to_ascii_lowercase()],
-                Some(Json::Array(xs)) => xs
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .map(str::to_ascii_lowercase)
-                    .collect(),
-                _ => Vec::new(),
-            }
-        };
-        let resources = list("Resource");
-        for action in list("Action") {
-            let action: Box<str> = if action == "*:*" {
-                "*".into()
-            } else {
-                action.into()
-            };
-            for r in &resources {
-                out.push((action.clone(), r.as_str().into()));
-            }
-        }
-    }
-}
-
-fn escalation(actions: &[&str]) -> bool {
-    let allows = |wanted: &str| {
-        actions.iter().any(|a| {
-            *a == wanted
-                || *a == "*"
-                || a.strip_suffix('*')
-                    .is_some_and(|prefix| wanted.starts_with(prefix))
-        })
-    };
-    ESCALATION_SINGLE.iter().any(|a| allows(a))
-        || (allows("iam:passrole") && ESCALATION_WITH_PASSROLE.iter().any(|a| allows(a)))
 }
 
 #[cfg(test)]
@@ -791,5 +803,133 @@ mod tests {
         assert_eq!(c(3)["readers"], 2, "the role and the s3:* user");
         assert_eq!(c(4)["readers"], 1, "only the s3:* user");
         assert_eq!(c(0)["reads_sensitive_data"], true);
+    }
+
+    /// Data reach through explicit denies, a permission boundary, an SCP and bucket policies
+    /// (grants to a named role, a deny to everyone, a deny to one role).
+    #[test]
+    fn data_reach_follows_denies_boundaries_scps_and_bucket_policies() {
+        let doc = |stmts: Json| json!({"Statement": stmts});
+        let bucket_with = |name: &str, policy: Option<Json>| {
+            let mut cfg = json!({"name": name});
+            if let Some(p) = policy {
+                cfg["policy"] = p;
+            }
+            asset(name, "aws.s3.bucket", cfg)
+        };
+        let role = |id: &str, inline: Json| {
+            asset(
+                id,
+                "aws.iam.role",
+                json!({"roleName": id, "arn": format!("arn:aws:iam::1:role/{id}"),
+                    "rolePolicyList": [{"policyName": "p", "policyDocument": inline}]}),
+            )
+        };
+        let mut vault = bucket_with(
+            "vault",
+            Some(doc(
+                json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/granted"},
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::vault/*"}]),
+            )),
+        );
+        vault
+            .tags
+            .insert("data-classification".into(), "restricted".into());
+        let mut outsider = asset(
+            "outsider",
+            "aws.iam.user",
+            json!({"userName": "outsider", "arn": "arn:aws:iam::2:user/outsider",
+                "userPolicyList": [{"policyName": "p", "policyDocument": doc(json!([
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"}]))}]}),
+        );
+        outsider.account = "2".into();
+        let inv = Inventory {
+            assets: vec![
+                role(
+                    "all-but-payroll",
+                    doc(json!([
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                        {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::payroll/*"}])),
+                ),
+                role(
+                    "bounded",
+                    doc(json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])),
+                ),
+                asset(
+                    "boundary",
+                    "aws.iam.policy",
+                    json!({"document": doc(json!([{"Effect": "Allow", "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::logs/*"}]))}),
+                ),
+                role(
+                    "granted",
+                    doc(json!([{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}])),
+                ),
+                outsider,
+                asset(
+                    "scp",
+                    "aws.organizations.policy",
+                    json!({"type": "SERVICE_CONTROL_POLICY", "appliesToAccounts": ["2"],
+                        "content": doc(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                            {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]))}),
+                ),
+                bucket_with("payroll", None),
+                bucket_with("logs", None),
+                vault,
+                bucket_with(
+                    "sealed",
+                    Some(doc(
+                        json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                        "Resource": "arn:aws:s3:::sealed/*"}]),
+                    )),
+                ),
+                bucket_with(
+                    "no-bounded",
+                    Some(doc(
+                        json!([{"Effect": "Deny", "Principal": {"AWS": ["arn:aws:iam::1:role/all-but-payroll"]},
+                        "Action": "s3:GetObject", "Resource": "*"}]),
+                    )),
+                ),
+                asset(
+                    "worker",
+                    "aws.ec2.instance",
+                    json!({"state": {"name": "running"}}),
+                ),
+            ],
+            relationships: vec![
+                rel("bounded", "boundary", "bounded_by"),
+                rel("worker", "granted", "uses"),
+            ],
+        };
+        let g = Graph::build(&inv);
+        let c = |id: &str| {
+            g.computed(inv.assets.iter().find(|a| a.id == id).unwrap())
+                .unwrap()
+        };
+        let all_but = c("all-but-payroll");
+        assert_eq!(all_but["reads_all_buckets"], false);
+        assert_eq!(
+            all_but["reads_all_buckets_except"],
+            json!(["no-bounded", "payroll", "sealed"])
+        );
+        assert_eq!(c("bounded")["readable_buckets"], json!(["logs"]));
+        assert_eq!(c("bounded")["admin"], false);
+        assert_eq!(c("granted")["readable_buckets"], json!(["vault"]));
+        let outsider = c("outsider");
+        assert_eq!(outsider["admin"], false, "the SCP takes S3 away");
+        assert_eq!(outsider["readable_buckets"], json!([]));
+        assert_eq!(outsider["reads_all_buckets"], false);
+        assert_eq!(c("payroll")["readers"], 0);
+        assert_eq!(
+            c("logs")["reader_names"],
+            json!(["all-but-payroll", "bounded"])
+        );
+        assert_eq!(
+            c("vault")["reader_names"],
+            json!(["all-but-payroll", "granted"])
+        );
+        assert_eq!(c("sealed")["readers"], 0);
+        assert_eq!(c("no-bounded")["readers"], 0);
+        assert_eq!(c("worker")["reads_sensitive_data"], true);
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! Invariant: evaluation is pure — no I/O, no clock (the caller passes `now`).
 
+mod access;
 pub mod builtin;
 mod catalog;
 pub mod cel;

@@ -19,12 +19,13 @@
 //! sensitive) are kept as counted indexes and read when a property is rendered, so a change to
 //! one principal never forces a pass over every bucket.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use rampart_model::{Asset, Inventory, Relationship};
 use serde_json::{Value as Json, json};
 
+use crate::access::{Buckets, Rules};
 use crate::graph::Step;
 
 /// An `(action, resource)` pair a policy allows (actions lower-cased).
@@ -55,17 +56,13 @@ pub(crate) enum Facts {
         public: bool,
         port: Option<i64>,
     },
-    Bucket {
-        name: Box<str>,
-        public: bool,
-        sensitive: bool,
-    },
-    Principal {
-        name: Box<str>,
-        grants: Box<[Grant]>,
-    },
-    Policy {
-        grants: Box<[Grant]>,
+    Bucket(Box<BucketFacts>),
+    Principal(Box<PrincipalFacts>),
+    Policy(Rules),
+    /// A service control policy and the accounts it applies to.
+    Scp {
+        rules: Rules,
+        accounts: Box<[Box<str>]>,
     },
     GcpInstance(Box<crate::exposure::GcpInstanceFacts>),
     GcpFirewall(Box<crate::exposure::FirewallFacts>),
@@ -76,11 +73,26 @@ pub(crate) enum Facts {
     Public(bool),
 }
 
-/// Which bucket objects a principal may read.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Reach {
-    pub all: bool,
-    pub buckets: Box<[Box<str>]>,
+/// A bucket's own settings: publicity, sensitivity and what its policy grants or denies to
+/// named principals (ARNs, lower-cased) for reading objects.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BucketFacts {
+    pub name: Box<str>,
+    pub public: bool,
+    pub sensitive: bool,
+    pub grants_to: Box<[Box<str>]>,
+    pub denies_all: bool,
+    pub denies_to: Box<[Box<str>]>,
+}
+
+/// A user's, role's or group's identity: its inline policies.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PrincipalFacts {
+    pub name: Box<str>,
+    /// Lower-cased.
+    pub arn: Box<str>,
+    pub account: Box<str>,
+    pub rules: Rules,
 }
 
 /// Materialised properties of one asset (those that need its neighbours).
@@ -104,7 +116,10 @@ pub(crate) enum Props {
     Principal {
         admin: bool,
         escalation: bool,
-        reach: Reach,
+        /// Buckets readable through identity policies, within boundary and SCPs.
+        reach: Buckets,
+        /// Buckets it may not read whatever a bucket policy grants.
+        blocked: Buckets,
     },
 }
 
@@ -126,8 +141,11 @@ const DEPENDENCIES: &[(&str, &[&str])] = &[
     ),
     ("aws.ec2.security_group", &["~uses"]),
     ("aws.rds.db_instance", &["uses"]),
-    ("aws.iam.user", &["member_of.attached_to", "attached_to"]),
-    ("aws.iam.role", &["attached_to"]),
+    (
+        "aws.iam.user",
+        &["member_of.attached_to", "attached_to", "bounded_by"],
+    ),
+    ("aws.iam.role", &["attached_to", "bounded_by"]),
     ("aws.iam.group", &["attached_to"]),
     ("gcp.compute.instance", &["attached_to.~applies_to"]),
     ("azure.compute.vm", &["uses.uses", "uses.attached_to.uses"]),
@@ -157,12 +175,27 @@ pub struct GraphState {
     out_edges: Vec<(u32, u32)>,
     in_offsets: Vec<u32>,
     in_edges: Vec<(u32, u32)>,
-    /// Principals reading every bucket.
-    all_readers: HashSet<u32>,
-    /// Bucket name → principals naming it in a grant.
-    by_bucket: HashMap<Box<str>, HashSet<u32>>,
+    /// Principals reading every bucket (but those in their exceptions), by name.
+    all_readers: BTreeSet<(Box<str>, u32)>,
+    /// Bucket name → principals reading every bucket but that one.
+    all_except: HashMap<Box<str>, HashSet<u32>>,
+    /// Bucket name → principals whose identity policies name it, by name.
+    by_bucket: HashMap<Box<str>, BTreeSet<(Box<str>, u32)>>,
+    /// The name each principal is indexed under in the reader indexes.
+    reader_name: HashMap<u32, Box<str>>,
     /// Names of sensitive buckets → how many such buckets.
     sensitive: HashMap<Box<str>, u32>,
+    /// Principal ARN → slot.
+    principal_by_arn: HashMap<Box<str>, u32>,
+    /// Account → its principals, and the SCPs applying to it.
+    principals_by_account: HashMap<Box<str>, HashSet<u32>>,
+    scps_by_account: HashMap<Box<str>, HashSet<u32>>,
+    /// Accounts whose SCPs changed since the last commit.
+    pending_accounts: HashSet<Box<str>>,
+    /// Principal ARN → buckets whose policy grants it reading.
+    granted: HashMap<Box<str>, HashSet<u32>>,
+    /// Buckets whose policy denies reading unconditionally to someone.
+    denying_buckets: HashSet<u32>,
     // Pending changes, applied by `commit`.
     dirty: Vec<u32>,
     is_dirty: Vec<bool>,
@@ -196,6 +229,10 @@ fn relationship_hash(keys: &ahash::RandomState, kind: &str, to: &str) -> u64 {
 fn content_fingerprint(keys: &ahash::RandomState, asset: &Asset) -> u64 {
     let mut h = keys.build_hasher();
     asset.resource_type.as_str().hash(&mut h);
+    asset.provider.as_str().hash(&mut h);
+    asset.account.hash(&mut h);
+    asset.region.hash(&mut h);
+    asset.native_id.hash(&mut h);
     asset.name.hash(&mut h);
     for (k, v) in &asset.tags {
         k.hash(&mut h);
@@ -408,27 +445,87 @@ impl GraphState {
     }
 
     fn set_facts(&mut self, slot: u32, facts: Facts) {
-        if let Facts::Bucket {
-            name,
-            sensitive: true,
-            ..
-        } = &self.facts[slot as usize]
-            && let Some(n) = self.sensitive.get_mut(name)
-        {
-            *n -= 1;
-            if *n == 0 {
-                self.sensitive.remove(name);
+        let old = std::mem::take(&mut self.facts[slot as usize]);
+        self.index_facts(slot, &old, false);
+        self.index_facts(slot, &facts, true);
+        self.facts[slot as usize] = facts;
+    }
+
+    /// Adds (or removes) a slot's facts to (from) the indexes read across the inventory.
+    fn index_facts(&mut self, slot: u32, facts: &Facts, add: bool) {
+        fn update<K: Eq + std::hash::Hash>(
+            map: &mut HashMap<K, HashSet<u32>>,
+            key: K,
+            slot: u32,
+            add: bool,
+        ) {
+            if add {
+                map.entry(key).or_default().insert(slot);
+            } else if let Some(set) = map.get_mut(&key) {
+                set.remove(&slot);
+                if set.is_empty() {
+                    map.remove(&key);
+                }
             }
         }
-        if let Facts::Bucket {
-            name,
-            sensitive: true,
-            ..
-        } = &facts
-        {
-            *self.sensitive.entry(name.clone()).or_default() += 1;
+        match facts {
+            Facts::Bucket(b) => {
+                if b.sensitive {
+                    let n = self.sensitive.entry(b.name.clone()).or_default();
+                    if add {
+                        *n += 1;
+                    } else {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            self.sensitive.remove(&b.name);
+                        }
+                    }
+                }
+                for arn in &b.grants_to {
+                    update(&mut self.granted, arn.clone(), slot, add);
+                }
+                if b.denies_all || !b.denies_to.is_empty() {
+                    if add {
+                        self.denying_buckets.insert(slot);
+                    } else {
+                        self.denying_buckets.remove(&slot);
+                    }
+                }
+            }
+            Facts::Principal(p) => {
+                if add {
+                    self.principal_by_arn.insert(p.arn.clone(), slot);
+                } else if self.principal_by_arn.get(&p.arn) == Some(&slot) {
+                    self.principal_by_arn.remove(&p.arn);
+                }
+                update(
+                    &mut self.principals_by_account,
+                    p.account.clone(),
+                    slot,
+                    add,
+                );
+            }
+            Facts::Scp { accounts, .. } => {
+                for a in accounts.iter() {
+                    update(&mut self.scps_by_account, a.clone(), slot, add);
+                    self.pending_accounts.insert(a.clone());
+                }
+            }
+            _ => {}
         }
-        self.facts[slot as usize] = facts;
+    }
+
+    /// The SCPs applying to an account.
+    pub(crate) fn scps_of(&self, account: &str) -> Vec<&Rules> {
+        self.scps_by_account
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter_map(|&s| match &self.facts[s as usize] {
+                Facts::Scp { rules, .. } => Some(rules),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Removes an asset (and its relationships, both ways); returns `false` when unknown.
@@ -558,11 +655,23 @@ impl GraphState {
             self.is_dirty[d as usize] = false;
         }
         let changed = dirty.len();
-        let affected: Vec<u32> = if changed == self.live.len() {
+        let mut affected: Vec<u32> = if changed == self.live.len() {
             (0..self.live.len() as u32).collect()
         } else {
             self.dependents(&dirty)
         };
+        // A changed SCP reaches every principal of the accounts it applies (or applied) to.
+        let accounts = std::mem::take(&mut self.pending_accounts);
+        if changed != self.live.len() && !accounts.is_empty() {
+            let mut seen: HashSet<u32> = affected.iter().copied().collect();
+            for a in &accounts {
+                for &p in self.principals_by_account.get(a).into_iter().flatten() {
+                    if seen.insert(p) {
+                        affected.push(p);
+                    }
+                }
+            }
+        }
         // Principals first: instances read their roles' properties when rendered, and the
         // reader indexes change with a principal's reach.
         let (principals, others): (Vec<u32>, Vec<u32>) = affected
@@ -598,27 +707,146 @@ impl GraphState {
     /// Replaces a slot's properties, keeping the reader indexes in step.
     fn set_props(&mut self, slot: u32, props: Props) {
         if let Props::Principal { reach, .. } = &self.props[slot as usize] {
+            let name = self.reader_name.remove(&slot).unwrap_or_default();
+            let key = (name, slot);
             if reach.all {
-                self.all_readers.remove(&slot);
-            }
-            for b in &reach.buckets {
-                if let Some(set) = self.by_bucket.get_mut(b) {
-                    set.remove(&slot);
-                    if set.is_empty() {
-                        self.by_bucket.remove(b);
+                self.all_readers.remove(&key);
+                for b in &reach.set {
+                    if let Some(set) = self.all_except.get_mut(b) {
+                        set.remove(&slot);
+                        if set.is_empty() {
+                            self.all_except.remove(b);
+                        }
+                    }
+                }
+            } else {
+                for b in &reach.set {
+                    if let Some(set) = self.by_bucket.get_mut(b) {
+                        set.remove(&key);
+                        if set.is_empty() {
+                            self.by_bucket.remove(b);
+                        }
                     }
                 }
             }
         }
         if let Props::Principal { reach, .. } = &props {
+            let name: Box<str> = self.principal_name(slot).unwrap_or_default().into();
+            self.reader_name.insert(slot, name.clone());
+            let key = (name, slot);
             if reach.all {
-                self.all_readers.insert(slot);
-            }
-            for b in &reach.buckets {
-                self.by_bucket.entry(b.clone()).or_default().insert(slot);
+                self.all_readers.insert(key);
+                for b in &reach.set {
+                    self.all_except.entry(b.clone()).or_default().insert(slot);
+                }
+            } else {
+                for b in &reach.set {
+                    self.by_bucket
+                        .entry(b.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
             }
         }
         self.props[slot as usize] = props;
+    }
+
+    /// Whether a bucket's policy denies reading to a principal.
+    fn bucket_denies(b: &BucketFacts, arn: &str) -> bool {
+        b.denies_all || b.denies_to.iter().any(|d| &**d == arn)
+    }
+
+    /// What a principal can read in the end: identity reach, plus buckets whose policy grants
+    /// it (unless blocked), less buckets whose policy denies it.
+    pub(crate) fn effective_reach(&self, slot: u32) -> Buckets {
+        let (Props::Principal { reach, blocked, .. }, Facts::Principal(p)) =
+            (&self.props[slot as usize], &self.facts[slot as usize])
+        else {
+            return Buckets::default();
+        };
+        let mut granted = Buckets::default();
+        for &b in self.granted.get(&p.arn).into_iter().flatten() {
+            if let Facts::Bucket(f) = &self.facts[b as usize] {
+                granted.set.insert(f.name.clone());
+            }
+        }
+        let mut denied = Buckets::default();
+        for &b in &self.denying_buckets {
+            if let Facts::Bucket(f) = &self.facts[b as usize]
+                && GraphState::bucket_denies(f, &p.arn)
+            {
+                denied.set.insert(f.name.clone());
+            }
+        }
+        reach.union(&granted.minus(blocked)).minus(&denied)
+    }
+
+    /// The principals that can read a bucket: how many, and the first 20 names.
+    fn readers(&self, b: &BucketFacts) -> (usize, Vec<&str>) {
+        if b.denies_all {
+            return (0, Vec::new());
+        }
+        let none = HashSet::new();
+        let except = self.all_except.get(&b.name).unwrap_or(&none);
+        let explicit = self.by_bucket.get(&b.name);
+        let reads_all = |p: u32| {
+            self.reader_name
+                .get(&p)
+                .is_some_and(|n| self.all_readers.contains(&(n.clone(), p)))
+                && !except.contains(&p)
+        };
+        let named = |p: u32| {
+            self.reader_name
+                .get(&p)
+                .is_some_and(|n| explicit.is_some_and(|e| e.contains(&(n.clone(), p))))
+        };
+        let mut extra: BTreeSet<(&str, u32)> = BTreeSet::new();
+        for arn in b.grants_to.iter() {
+            let Some(&p) = self.principal_by_arn.get(arn) else {
+                continue;
+            };
+            let blocked = matches!(&self.props[p as usize], Props::Principal { blocked, .. } if blocked.contains(&b.name));
+            if !blocked && !reads_all(p) && !named(p) {
+                extra.insert((self.principal_name(p).unwrap_or_default(), p));
+            }
+        }
+        let denied: HashSet<u32> = b
+            .denies_to
+            .iter()
+            .filter_map(|arn| self.principal_by_arn.get(arn).copied())
+            .collect();
+        let mut count = explicit.map_or(0, BTreeSet::len)
+            + (self.all_readers.len() - except.len())
+            + extra.len();
+        for &d in &denied {
+            if reads_all(d) || named(d) || extra.iter().any(|(_, p)| *p == d) {
+                count -= 1;
+            }
+        }
+        let mut names: Vec<&str> = explicit
+            .into_iter()
+            .flatten()
+            .filter(|(_, p)| !denied.contains(p))
+            .take(20)
+            .map(|(n, _)| &**n)
+            .chain(
+                self.all_readers
+                    .iter()
+                    .filter(|(_, p)| !except.contains(p) && !denied.contains(p))
+                    .take(20)
+                    .map(|(n, _)| &**n),
+            )
+            .chain(
+                extra
+                    .iter()
+                    .filter(|(_, p)| !denied.contains(p))
+                    .map(|(n, _)| *n),
+            )
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names.truncate(20);
+        (count, names)
     }
 
     /// The changed slots and every slot whose properties read one of them.
@@ -742,7 +970,8 @@ impl GraphState {
     pub(crate) fn entry_point(&self, slot: u32) -> bool {
         match (&self.props[slot as usize], &self.facts[slot as usize]) {
             (Props::Exposure { exposed, .. } | Props::Database { exposed }, _) => *exposed,
-            (_, Facts::Bucket { public, .. } | Facts::Public(public)) => *public,
+            (_, Facts::Bucket(b)) => b.public,
+            (_, Facts::Public(public)) => *public,
             _ => false,
         }
     }
@@ -763,29 +992,32 @@ impl GraphState {
                     .collect();
                 format!("reachable from the internet on ports {}", list.join(", "))
             }
-            (_, Facts::Bucket { public: true, .. } | Facts::Public(true)) => {
-                "publicly readable data store".into()
-            }
+            (_, Facts::Public(true)) => "publicly readable data store".into(),
+            (_, Facts::Bucket(b)) if b.public => "publicly readable data store".into(),
             _ => "reachable from the internet".into(),
         }
     }
 
     /// Whether any role the asset uses satisfies `pred`.
-    fn roles_used(&self, slot: u32, pred: impl Fn(&Props) -> bool) -> bool {
+    fn roles_used(&self, slot: u32, pred: impl Fn(u32) -> bool) -> bool {
         self.step(slot, "uses", false)
             .into_iter()
             .filter(|&r| self.type_of(r) == "aws.iam.role")
-            .any(|r| pred(&self.props[r as usize]))
+            .any(pred)
     }
 
-    fn reads_sensitive(&self, reach: &Reach) -> bool {
-        (reach.all && !self.sensitive.is_empty())
-            || reach.buckets.iter().any(|b| self.sensitive.contains_key(b))
+    fn reads_sensitive(&self, slot: u32) -> bool {
+        let reach = self.effective_reach(slot);
+        if reach.all {
+            self.sensitive.keys().any(|b| !reach.set.contains(b))
+        } else {
+            reach.set.iter().any(|b| self.sensitive.contains_key(b))
+        }
     }
 
     fn principal_name(&self, slot: u32) -> Option<&str> {
         match &self.facts[slot as usize] {
-            Facts::Principal { name, .. } => Some(name),
+            Facts::Principal(p) => Some(&p.name),
             _ => None,
         }
     }
@@ -798,8 +1030,8 @@ impl GraphState {
             ("aws.ec2.instance", Props::Exposure { exposed, ports }, _) => json!({
                 "internet_exposed": exposed,
                 "exposed_ports": ranges(ports),
-                "admin_role": self.roles_used(slot, |p| matches!(p, Props::Principal { admin: true, .. })),
-                "reads_sensitive_data": self.roles_used(slot, |p| matches!(p, Props::Principal { reach, .. } if self.reads_sensitive(reach))),
+                "admin_role": self.roles_used(slot, |r| matches!(self.props[r as usize], Props::Principal { admin: true, .. })),
+                "reads_sensitive_data": self.roles_used(slot, |r| self.reads_sensitive(r)),
             }),
             (_, Props::Exposure { exposed, ports }, _) => json!({
                 "internet_exposed": exposed,
@@ -813,31 +1045,31 @@ impl GraphState {
             (
                 _,
                 Props::Principal {
-                    admin,
-                    escalation,
-                    reach,
+                    admin, escalation, ..
                 },
                 _,
-            ) => json!({
-                "admin": admin,
-                "privilege_escalation": escalation,
-                "reads_all_buckets": reach.all,
-                "readable_buckets": reach.buckets.iter().take(50).map(|b| &**b).collect::<Vec<_>>(),
-            }),
-            ("aws.s3.bucket", _, Facts::Bucket { name, public, .. }) => {
-                let explicit = self.by_bucket.get(name);
-                let mut names: Vec<&str> = explicit
-                    .into_iter()
-                    .flatten()
-                    .chain(self.all_readers.iter())
-                    .filter_map(|&p| self.principal_name(p))
-                    .collect();
-                names.sort_unstable();
-                names.dedup();
-                names.truncate(20);
+            ) => {
+                let reach = self.effective_reach(slot);
+                let list = |on: bool| -> Vec<&str> {
+                    if on {
+                        reach.set.iter().take(50).map(|b| &**b).collect()
+                    } else {
+                        Vec::new()
+                    }
+                };
                 json!({
-                    "public": public,
-                    "readers": self.all_readers.len() + explicit.map_or(0, HashSet::len),
+                    "admin": admin,
+                    "privilege_escalation": escalation,
+                    "reads_all_buckets": reach.all && reach.set.is_empty(),
+                    "readable_buckets": list(!reach.all),
+                    "reads_all_buckets_except": list(reach.all),
+                })
+            }
+            ("aws.s3.bucket", _, Facts::Bucket(b)) => {
+                let (readers, names) = self.readers(b);
+                json!({
+                    "public": b.public,
+                    "readers": readers,
                     "reader_names": names,
                 })
             }
@@ -927,6 +1159,7 @@ mod tests {
         "azure.network.publicip",
         "azure.network.nsg",
         "azure.network.subnet",
+        "aws.organizations.policy",
     ];
 
     /// Relationship kinds between types, as the collectors emit them.
@@ -941,6 +1174,8 @@ mod tests {
         ("aws.iam.user", "attached_to", "aws.iam.policy"),
         ("aws.iam.role", "attached_to", "aws.iam.policy"),
         ("aws.iam.group", "attached_to", "aws.iam.policy"),
+        ("aws.iam.user", "bounded_by", "aws.iam.policy"),
+        ("aws.iam.role", "bounded_by", "aws.iam.policy"),
         ("gcp.compute.instance", "attached_to", "gcp.compute.network"),
         ("gcp.compute.firewall", "applies_to", "gcp.compute.network"),
         ("azure.compute.vm", "uses", "azure.network.nic"),
@@ -1005,14 +1240,37 @@ mod tests {
                 } else {
                     json!([])
                 };
-                json!({ key: list })
+                json!({ key: list, "arn": "" })
             }
             "aws.iam.policy" => json!({"document": policy_doc(r)}),
+            "aws.organizations.policy" => {
+                let doc = match r.below(3) {
+                    0 => {
+                        json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+                    }
+                    1 => json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                        {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}),
+                    _ => {
+                        json!({"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]})
+                    }
+                };
+                let account = if r.chance(2) { "1" } else { "2" };
+                json!({"type": "SERVICE_CONTROL_POLICY", "content": doc, "appliesToAccounts": [account]})
+            }
             "aws.s3.bucket" => {
                 let on = r.chance(2);
+                let grantee = format!("arn:aws:iam::1:x/n{}", r.below(80));
+                let effect = if r.chance(3) { "Deny" } else { "Allow" };
+                let principal = if r.chance(4) {
+                    json!("*")
+                } else {
+                    json!({"AWS": [grantee]})
+                };
                 json!({"name": format!("b{}", r.below(6)), "publicAccessBlock": {
                     "ignorePublicAcls": on, "restrictPublicBuckets": on},
-                    "acl": {"grants": [{"grantee": {"uri": "http://acs.amazonaws.com/groups/global/AllUsers"}}]}})
+                    "acl": {"grants": [{"grantee": {"uri": "http://acs.amazonaws.com/groups/global/AllUsers"}}]},
+                    "policy": {"Statement": [{"Effect": effect, "Principal": principal,
+                        "Action": "s3:GetObject", "Resource": "*"}]}})
             }
             "gcp.compute.instance" => {
                 let mut nic = json!({});
@@ -1054,16 +1312,20 @@ mod tests {
                 "confidential".to_string(),
             );
         }
+        let mut config = config(t, r).0;
+        if config.get("arn").is_some() {
+            config["arn"] = json!(format!("arn:aws:iam::1:x/n{id}"));
+        }
         Asset {
             id: format!("a{id}"),
             provider: Provider::Aws,
-            account: "1".into(),
+            account: if r.chance(2) { "1" } else { "2" }.into(),
             region: "r".into(),
             resource_type: rt,
             native_id: format!("a{id}"),
             name: format!("n{id}"),
             tags,
-            config: config(t, r).0,
+            config,
             first_seen: chrono::DateTime::UNIX_EPOCH,
             last_seen: chrono::DateTime::UNIX_EPOCH,
         }
@@ -1125,7 +1387,11 @@ mod tests {
                         0 | 1 if !inv.assets.is_empty() => {
                             let i = r.below(inv.assets.len());
                             let t = inv.assets[i].resource_type.as_str().to_string();
+                            let arn = inv.assets[i].config.get("arn").cloned();
                             inv.assets[i].config = config(&t, &mut r).0;
+                            if let Some(arn) = arn {
+                                inv.assets[i].config["arn"] = arn;
+                            }
                         }
                         2 if !inv.assets.is_empty() => {
                             let i = r.below(inv.assets.len());
@@ -1159,11 +1425,15 @@ mod tests {
                     fresh.edge_count(),
                     "round {round} step {step}: edges"
                 );
-                assert_eq!(
-                    all_props(&state, &inv),
-                    all_props(&fresh, &inv),
-                    "round {round} step {step}: {stats:?}"
-                );
+                for ((id, got), (_, want)) in all_props(&state, &inv)
+                    .into_iter()
+                    .zip(all_props(&fresh, &inv))
+                {
+                    assert_eq!(
+                        got, want,
+                        "round {round} step {step}: asset {id}: {stats:?}"
+                    );
+                }
             }
         }
     }
