@@ -106,6 +106,11 @@ async fn users(ctx: &Ctx<'_>, client: &Client, report: &Report) {
     futures_util::stream::iter(list)
         .map(|u| async move {
             let name = u.user_name().to_string();
+            // ListUsers leaves the permission boundary out; GetUser has it.
+            let boundary = ctx
+                .ok("GetUser", client.get_user().user_name(&name).send().await)
+                .and_then(|d| d.user().and_then(|u| u.permissions_boundary()).cloned())
+                .or_else(|| u.permissions_boundary().cloned());
             let (groups, attached, inline, keys) = (
                 ctx.ok(
                     "ListGroupsForUser",
@@ -162,7 +167,8 @@ async fn users(ctx: &Ctx<'_>, client: &Client, report: &Report) {
                 ("userPolicyList", Value::Array(inline)),
                 (
                     "permissionsBoundary",
-                    u.permissions_boundary()
+                    boundary
+                        .as_ref()
                         .map(|pb| {
                             obj([
                                 ("permissionsBoundaryType", e(pb.permissions_boundary_type())),
@@ -182,6 +188,9 @@ async fn users(ctx: &Ctx<'_>, client: &Client, report: &Report) {
             ]);
             let tag_list = tags(u.tags(), |t| Some(t.key()), |t| Some(t.value()));
             let k = ctx.asset("aws.iam.user", u.arn(), &name, tag_list, config);
+            if let Some(arn) = boundary.as_ref().and_then(|b| b.permissions_boundary_arn()) {
+                ctx.edge(&k, key("aws.iam.policy", arn), "bounded_by");
+            }
             for g in &groups {
                 ctx.edge(&k, key("aws.iam.group", g.arn()), "member_of");
             }
@@ -373,6 +382,11 @@ async fn roles(ctx: &Ctx<'_>, client: &Client) {
     futures_util::stream::iter(list)
         .map(|r| async move {
             let name = r.role_name().to_string();
+            // ListRoles leaves the permission boundary out; GetRole has it.
+            let boundary = ctx
+                .ok("GetRole", client.get_role().role_name(&name).send().await)
+                .and_then(|d| d.role().and_then(|r| r.permissions_boundary()).cloned())
+                .or_else(|| r.permissions_boundary().cloned());
             let (attached, profiles) = (
                 ctx.ok(
                     "ListAttachedRolePolicies",
@@ -459,7 +473,8 @@ async fn roles(ctx: &Ctx<'_>, client: &Client) {
                 ("instanceProfileList", Value::Array(profiles)),
                 (
                     "permissionsBoundary",
-                    r.permissions_boundary()
+                    boundary
+                        .as_ref()
                         .map(|pb| {
                             obj([
                                 ("permissionsBoundaryType", e(pb.permissions_boundary_type())),
@@ -482,6 +497,9 @@ async fn roles(ctx: &Ctx<'_>, client: &Client) {
             ]);
             let tag_list = tags(r.tags(), |t| Some(t.key()), |t| Some(t.value()));
             let k = ctx.asset("aws.iam.role", r.arn(), &name, tag_list, config);
+            if let Some(arn) = boundary.as_ref().and_then(|b| b.permissions_boundary_arn()) {
+                ctx.edge(&k, key("aws.iam.policy", arn), "bounded_by");
+            }
             for p in &attached {
                 if let Some(arn) = p.policy_arn() {
                     ctx.edge(&k, key("aws.iam.policy", arn), "attached_to");

@@ -820,7 +820,10 @@ pub const UNIT_TYPES: &[(&str, &[&str])] = &[
         ],
     ),
     ("s3", &["aws.s3.bucket"]),
-    ("organizations", &["aws.organizations.account"]),
+    (
+        "organizations",
+        &["aws.organizations.account", "aws.organizations.policy"],
+    ),
     (
         "ec2",
         &[

@@ -15,6 +15,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ),
     ("get_credential_report", &["iam:GetCredentialReport"]),
     ("list_users", &["iam:ListUsers"]),
+    ("get_user", &["iam:GetUser"]),
     ("list_groups_for_user", &["iam:ListGroupsForUser"]),
     (
         "list_attached_user_policies",
@@ -32,6 +33,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("list_group_policies", &["iam:ListGroupPolicies"]),
     ("get_group_policy", &["iam:GetGroupPolicy"]),
     ("list_roles", &["iam:ListRoles"]),
+    ("get_role", &["iam:GetRole"]),
     (
         "list_attached_role_policies",
         &["iam:ListAttachedRolePolicies"],
@@ -217,6 +219,20 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
         &["organizations:DescribeOrganization"],
     ),
     ("list_accounts", &["organizations:ListAccounts"]),
+    ("list_policies", &["organizations:ListPolicies"]),
+    ("describe_policy", &["organizations:DescribePolicy"]),
+    (
+        "list_targets_for_policy",
+        &["organizations:ListTargetsForPolicy"],
+    ),
+    (
+        "list_accounts_for_parent",
+        &["organizations:ListAccountsForParent"],
+    ),
+    (
+        "list_organizational_units_for_parent",
+        &["organizations:ListOrganizationalUnitsForParent"],
+    ),
 ];
 
 /// Every IAM action the collector needs, sorted, without duplicates.

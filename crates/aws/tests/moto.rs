@@ -66,6 +66,11 @@ fn collects_a_seeded_account_with_shapes_edges_and_findings() {
     assert!(has_edge(&c, &u1, &admin_policy, "attached_to"));
     let role = acct("aws.iam.role", ids["roleArn"].as_str().unwrap());
     assert_eq!(
+        role.config["permissionsBoundary"]["permissionsBoundaryArn"],
+        json!("arn:aws:iam::123456789012:policy/admin-all")
+    );
+    assert!(has_edge(&c, &role, &admin_policy, "bounded_by"));
+    assert_eq!(
         role.config["assumeRolePolicyDocument"]["Statement"][0]["Principal"],
         json!({"Service": ["ec2.amazonaws.com"]})
     );
@@ -918,6 +923,35 @@ fn scans_the_member_accounts_of_an_organization_through_a_role() {
         .find(|a| a.config["id"] == json!(id("closed")))
         .unwrap();
     assert_ne!(closed.config["status"], json!("ACTIVE"));
+    // Service control policies with the accounts they apply to: the S3 deny through the OU
+    // holding prod; FullAWSAccess through the root to every member, never the management account.
+    let scps: Vec<&Asset> = c
+        .inventory
+        .assets
+        .iter()
+        .filter(|a| a.resource_type.as_str() == "aws.organizations.policy")
+        .collect();
+    let no_s3 = scps
+        .iter()
+        .find(|a| a.config["id"] == json!(id("scp")))
+        .expect("the seeded SCP is collected");
+    assert_eq!(no_s3.config["appliesToAccounts"], json!([id("prod")]));
+    assert_eq!(
+        no_s3.config["content"]["Statement"][0]["Effect"],
+        json!("Deny")
+    );
+    assert_eq!(
+        no_s3.config["targets"][0]["type"],
+        json!("ORGANIZATIONAL_UNIT")
+    );
+    if let Some(full) = scps
+        .iter()
+        .find(|a| a.config["name"] == json!("FullAWSAccess"))
+    {
+        let applies = full.config["appliesToAccounts"].as_array().unwrap();
+        assert!(applies.contains(&json!(id("prod"))));
+        assert!(!applies.contains(&json!("123456789012")));
+    }
     let account = find(&c, "aws.account", "123456789012");
     assert!(
         account.config["organization"]["id"]

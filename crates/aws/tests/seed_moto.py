@@ -42,6 +42,8 @@ out["accessKeyId"] = key["AccessKey"]["AccessKeyId"]
 role = iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
 out["roleArn"] = role["Role"]["Arn"]
+# A permission boundary (ListRoles does not return it: the collector asks GetRole).
+iam.put_role_permissions_boundary(RoleName="app-role", PermissionsBoundary=admin["Policy"]["Arn"])
 prof = iam.create_instance_profile(InstanceProfileName="app-profile")
 iam.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="app-role")
 out["instanceProfileArn"] = prof["InstanceProfile"]["Arn"]

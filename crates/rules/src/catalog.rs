@@ -578,9 +578,21 @@ impl Catalog {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Vec<Evaluation> {
         let graph = Graph::build(inventory);
+        self.evaluate_over(&graph, inventory, now, progress)
+    }
+
+    /// Evaluates the whole inventory with a graph already bound to it (e.g. a
+    /// [`crate::GraphState`] kept up to date across scans, through [`Graph::over`]).
+    pub fn evaluate_over(
+        &self,
+        graph: &Graph<'_>,
+        inventory: &Inventory,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Vec<Evaluation> {
         let mut out = Vec::new();
         for chunk in inventory.assets.chunks(4096) {
-            out.extend(self.evaluate_assets_in(chunk, now, Some(&graph)));
+            out.extend(self.evaluate_assets_in(chunk, now, Some(graph)));
             progress(chunk.len());
         }
         out

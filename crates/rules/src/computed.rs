@@ -1,5 +1,6 @@
-//! Computed properties: facts about an asset that need its neighbours, derived once per
-//! evaluation from the inventory and its relationship graph, and readable in CEL as
+//! Computed properties: facts about an asset that need its neighbours, derived from the facts
+//! of each asset and the adjacency of the [`GraphState`] (recomputed incrementally after each
+//! scan, see `state.rs`), and readable in CEL as
 //! `resource.computed.<name>` (missing properties read as absent: guard with `has()`).
 //!
 //! | type | property | meaning |
@@ -9,17 +10,20 @@
 //! | `aws.ec2.instance` | `admin_role` | its instance role grants administrative privileges |
 //! | `aws.rds.db_instance` | `internet_exposed` | publicly accessible and a security group opens its port to the internet |
 //! | `aws.s3.bucket` | `public` | public access is not fully blocked and the policy allows anonymous access without a condition, or the ACL grants AllUsers / AuthenticatedUsers |
-//! | `aws.iam.user`, `aws.iam.role`, `aws.iam.group` | `admin` | an attached or inline policy (a user's also through its groups) allows `*` on `*` |
-//! | same | `privilege_escalation` | the allowed actions include a known escalation path (e.g. `iam:PassRole` with `lambda:CreateFunction` or `ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachUserPolicy`, …) |
+//! | `aws.iam.user`, `aws.iam.role`, `aws.iam.group` | `admin` | an attached or inline policy (a user's also through its groups) allows `*` on `*`, and no deny, permission boundary (`bounded_by` edge) or SCP of its account takes away IAM, compute or data access (see `access.rs`) |
+//! | same | `privilege_escalation` | the permitted actions (after denies, boundary and SCPs) include a known escalation path (e.g. `iam:PassRole` with `lambda:CreateFunction` or `ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachUserPolicy`, …) |
 //! | `aws.ec2.security_group` | `open_to_internet`, `attached_running_instances` | a rule admits `0.0.0.0/0` or `::/0`; the number of running instances using it |
-//! | principals | `reads_all_buckets`, `readable_buckets` | an allowed `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) on every bucket, or the names of the buckets it names (at most 50) |
-//! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects, and up to 20 of their names |
+//! | principals | `reads_all_buckets`, `readable_buckets`, `reads_all_buckets_except` | `s3:GetObject` (directly or through `s3:*`, `s3:Get*`, `*`) permitted on every bucket; else the buckets it may read (alphabetical, at most 50); or, when it reads every bucket but some, those (at most 50). Identity grants pass through explicit denies, the boundary and the SCPs; a bucket policy granting the principal's ARN adds that bucket (unless an identity deny or SCP blocks it); a bucket policy denying it (or everyone) unconditionally removes it |
+//! | `aws.s3.bucket` | `readers`, `reader_names` | how many principals of the inventory can read its objects (as above), and up to 20 of their names (alphabetical) |
 //! | GCP and Azure | `internet_exposed`, `exposed_ports`, `public` | see `exposure.rs` (instances and VMs through firewall rules and network security groups; GCP buckets and Azure storage accounts) |
 //! | `aws.ec2.instance` | `reads_sensitive_data` | its role can read a bucket tagged `data-classification` (or `classification`) = confidential, restricted or sensitive |
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 
-use crate::graph::{Graph, Step};
+use rampart_model::Asset;
+
+use crate::access::{self, Rules};
+use crate::state::{BucketFacts, Facts, Grant, GraphState, PrincipalFacts, Props};
 
 const ANY_V4: &str = "0.0.0.0/0";
 const ANY_V6: &str = "::/0";
@@ -48,123 +52,288 @@ const ESCALATION_WITH_PASSROLE: &[&str] = &[
     "datapipeline:createpipeline",
 ];
 
-fn step(kind: &str, incoming: bool) -> Step {
-    Step {
-        kind: Some(kind.to_string()),
-        incoming,
+/// The facts of an AWS asset (anything else has none).
+pub(crate) fn extract(a: &Asset) -> Facts {
+    let c = &a.config;
+    match a.resource_type.as_str() {
+        "aws.ec2.instance" => Facts::Instance {
+            running: instance_running(c),
+            public_ip: str_at(c, "publicIpAddress").is_some_and(|s| !s.is_empty()),
+        },
+        "aws.ec2.route_table" => Facts::RouteTable {
+            to_igw: routes_to_igw(c),
+        },
+        "aws.ec2.network_acl" => Facts::Nacl {
+            admits: nacl_admits_internet(c),
+        },
+        "aws.ec2.security_group" => Facts::SecurityGroup {
+            open: open_ranges(c).into(),
+        },
+        "aws.rds.db_instance" => Facts::Database {
+            public: c
+                .get("publiclyAccessible")
+                .and_then(Json::as_bool)
+                .unwrap_or(false),
+            port: c
+                .get("endpoint")
+                .and_then(|e| e.get("port"))
+                .and_then(Json::as_i64),
+        },
+        "aws.s3.bucket" => {
+            let (grants_to, denies_all, denies_to) = bucket_policy_principals(c);
+            Facts::Bucket(Box::new(BucketFacts {
+                name: bucket_name(a).into(),
+                public: bucket_public(c),
+                sensitive: is_sensitive(a),
+                grants_to,
+                denies_all,
+                denies_to,
+            }))
+        }
+        "aws.iam.user" | "aws.iam.role" | "aws.iam.group" => {
+            let (mut allow, mut deny) = (Vec::new(), Vec::new());
+            for key in ["userPolicyList", "rolePolicyList", "groupPolicyList"] {
+                for p in c.get(key).and_then(Json::as_array).into_iter().flatten() {
+                    if let Some(doc) = p.get("policyDocument") {
+                        access::document(doc, &mut allow, &mut deny);
+                    }
+                }
+            }
+            Facts::Principal(Box::new(PrincipalFacts {
+                name: a.name.as_str().into(),
+                arn: str_at(c, "arn")
+                    .unwrap_or(a.native_id.as_str())
+                    .to_ascii_lowercase()
+                    .into(),
+                account: a.account.as_str().into(),
+                rules: Rules::from_parts(allow, deny),
+            }))
+        }
+        "aws.iam.policy" => {
+            let (mut allow, mut deny) = (Vec::new(), Vec::new());
+            if let Some(doc) = c.get("document") {
+                access::document(doc, &mut allow, &mut deny);
+            }
+            Facts::Policy(Rules::from_parts(allow, deny))
+        }
+        "aws.organizations.policy" => {
+            let (mut allow, mut deny) = (Vec::new(), Vec::new());
+            if let Some(doc) = c.get("content") {
+                access::document(doc, &mut allow, &mut deny);
+            }
+            let accounts = c
+                .get("appliesToAccounts")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
+                .map(Into::into)
+                .collect();
+            if str_at(c, "type").is_some_and(|t| t != "SERVICE_CONTROL_POLICY") {
+                return Facts::Other;
+            }
+            Facts::Scp {
+                rules: Rules::from_parts(allow, deny),
+                accounts,
+            }
+        }
+        _ => Facts::Other,
     }
 }
 
-/// Computes every asset's properties; `out[i]` belongs to the asset at graph position `i`.
-pub(crate) fn compute(graph: &Graph<'_>) -> Vec<Json> {
-    let n = graph.asset_count();
-    let mut out: Vec<Json> = vec![Json::Null; n];
-    // Principals first: instances read their role's `admin`.
-    let mut admin = vec![false; n];
-    let mut reach: Vec<Option<S3Reach>> = vec![None; n];
-    for i in 0..n {
-        let a = graph.asset_at(i as u32);
-        let kind = a.resource_type.as_str();
-        if matches!(kind, "aws.iam.user" | "aws.iam.role" | "aws.iam.group") {
-            let actions = principal_actions(graph, i as u32);
-            let is_admin = actions.iter().any(|(act, res)| act == "*" && res == "*");
-            admin[i] = is_admin;
-            reach[i] = Some(s3_reach(&actions));
-            // Only grants that can touch IAM or compute resources matter for escalation.
-            let names: Vec<&str> = actions
-                .iter()
-                .filter(|(_, r)| {
-                    r == "*"
-                        || [
-                            "arn:aws:iam:",
-                            "arn:aws:lambda:",
-                            "arn:aws:ec2:",
-                            "arn:aws:cloudformation:",
-                            "arn:aws:glue:",
-                            "arn:aws:datapipeline:",
-                        ]
-                        .iter()
-                        .any(|p| r.starts_with(p))
-                })
-                .map(|(a, _)| a.as_str())
-                .collect();
-            let r = reach[i].as_ref().map(|r| (r.all, r.buckets.clone()));
-            let (all, buckets) = r.unwrap_or_default();
-            out[i] = json!({
-                "admin": is_admin,
-                "privilege_escalation": is_admin || escalation(&names),
-                "reads_all_buckets": all,
-                "readable_buckets": buckets.iter().take(50).collect::<Vec<_>>(),
-            });
-        }
+/// Admin, escalation and data reach of a principal: its own policies, those attached to it
+/// and (for a user) its groups', within its permission boundary and its account's SCPs.
+pub(crate) fn principal(state: &GraphState, slot: u32) -> Props {
+    let Facts::Principal(me) = &state.facts[slot as usize] else {
+        return Props::None;
+    };
+    let mut holders = vec![slot];
+    if state.type_of(slot) == "aws.iam.user" {
+        holders.extend(
+            state
+                .step(slot, "member_of", false)
+                .into_iter()
+                .filter(|&g| state.type_of(g) == "aws.iam.group"),
+        );
     }
-    // Who can read which bucket: readers of every bucket, and per bucket name the others.
-    let mut all_readers: Vec<&str> = Vec::new();
-    let mut by_bucket: std::collections::HashMap<&str, Vec<&str>> =
-        std::collections::HashMap::new();
-    for (i, r) in reach.iter().enumerate() {
-        let Some(r) = r else { continue };
-        let who = graph.asset_at(i as u32).name.as_str();
-        if r.all {
-            all_readers.push(who);
-        } else {
-            for b in &r.buckets {
-                by_bucket.entry(b.as_str()).or_default().push(who);
+    let (mut allow, mut deny): (Vec<Grant>, Vec<Grant>) = (Vec::new(), Vec::new());
+    let mut take = |r: &Rules| {
+        allow.extend(r.allow.iter().cloned());
+        deny.extend(r.deny.iter().cloned());
+    };
+    for &h in &holders {
+        if let Facts::Principal(p) = &state.facts[h as usize] {
+            take(&p.rules);
+        }
+        for p in state.step(h, "attached_to", false) {
+            if let Facts::Policy(r) = &state.facts[p as usize] {
+                take(r);
             }
         }
     }
-    let sensitive: std::collections::HashSet<&str> = (0..n)
-        .map(|i| graph.asset_at(i as u32))
-        .filter(|a| a.resource_type.as_str() == "aws.s3.bucket" && is_sensitive(a))
-        .map(bucket_name)
-        .collect();
-    for (i, slot) in out.iter_mut().enumerate() {
-        let pos = i as u32;
-        let a = graph.asset_at(pos);
-        let props = match a.resource_type.as_str() {
-            "aws.ec2.instance" => instance(graph, pos, &admin).map(|mut m| {
-                let reads = graph
-                    .follow(pos, &[step("uses", false)])
-                    .iter()
-                    .filter(|r| r.resource_type.as_str() == "aws.iam.role")
-                    .filter_map(|r| graph.position(r))
-                    .filter_map(|p| reach[p as usize].as_ref())
-                    .any(|r| {
-                        (r.all && !sensitive.is_empty())
-                            || r.buckets.iter().any(|b| sensitive.contains(b.as_str()))
-                    });
-                m.insert("reads_sensitive_data".into(), Json::Bool(reads));
-                m
-            }),
-            "aws.rds.db_instance" => database(graph, pos),
-            "aws.s3.bucket" => {
-                let mut m = bucket(&a.config);
-                let explicit = by_bucket.get(bucket_name(a)).map_or(&[][..], Vec::as_slice);
-                m.insert("readers".into(), json!(all_readers.len() + explicit.len()));
-                m.insert(
-                    "reader_names".into(),
-                    json!(
-                        explicit
-                            .iter()
-                            .chain(all_readers.iter())
-                            .take(20)
-                            .collect::<Vec<_>>()
-                    ),
-                );
-                Some(m)
-            }
-            "aws.ec2.security_group" => Some(security_group(graph, pos)),
-            "gcp.compute.instance" => Some(crate::exposure::gcp_instance(graph, pos)),
-            "gcp.storage.bucket" => Some(crate::exposure::gcp_bucket(&a.config)),
-            "azure.compute.vm" => Some(crate::exposure::azure_vm(graph, pos)),
-            "azure.storage.account" => Some(crate::exposure::azure_storage(&a.config)),
+    let boundary = state
+        .step(slot, "bounded_by", false)
+        .into_iter()
+        .filter_map(|p| match &state.facts[p as usize] {
+            Facts::Policy(r) => Some(r.clone()),
             _ => None,
+        })
+        .collect();
+    let who = access::Principal {
+        identity: Rules::from_parts(allow, deny),
+        boundary,
+        scps: state.scps_of(&me.account),
+    };
+    let admin = who.admin();
+    // Only grants that can touch IAM or compute resources matter for escalation.
+    let escalation_target = |r: &str| {
+        r == "*"
+            || [
+                "arn:aws:iam:",
+                "arn:aws:lambda:",
+                "arn:aws:ec2:",
+                "arn:aws:cloudformation:",
+                "arn:aws:glue:",
+                "arn:aws:datapipeline:",
+            ]
+            .iter()
+            .any(|p| r.starts_with(p))
+    };
+    let permitted = |a: &str| who.permits(a, &escalation_target);
+    let escalation = admin
+        || ESCALATION_SINGLE.iter().any(|a| permitted(a))
+        || (permitted("iam:passrole") && ESCALATION_WITH_PASSROLE.iter().any(|a| permitted(a)));
+    Props::Principal {
+        admin,
+        escalation,
+        reach: who.readable(),
+        blocked: who.blocked(),
+    }
+}
+
+type Arns = Box<[Box<str>]>;
+
+/// ARNs (lower-cased) a bucket policy lets read objects without a condition, whether it denies
+/// reading to everyone, and the ARNs it denies reading to (unconditional statements only).
+fn bucket_policy_principals(config: &Json) -> (Arns, bool, Arns) {
+    let (mut grants, mut denies_all, mut denies) = (Vec::new(), false, Vec::new());
+    let stmts = config
+        .get("policy")
+        .and_then(|p| p.get("Statement"))
+        .and_then(Json::as_array);
+    for s in stmts.into_iter().flatten() {
+        if s.get("Condition")
+            .is_some_and(|c| c.as_object().is_none_or(|m| !m.is_empty()))
+        {
+            continue;
+        }
+        let actions: Vec<String> = match s.get("Action") {
+            Some(Json::String(a)) => vec![a.to_ascii_lowercase()],
+            Some(Json::Array(a)) => a
+                .iter()
+                .filter_map(Json::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect(),
+            _ => Vec::new(),
         };
-        if let Some(p) = props {
-            *slot = Json::Object(p);
+        if !actions.iter().any(|a| access::glob(a, "s3:getobject")) {
+            continue;
+        }
+        let arns: Vec<Box<str>> = match s.get("Principal").and_then(|p| p.get("AWS")) {
+            Some(Json::String(a)) => vec![a.to_ascii_lowercase().into()],
+            Some(Json::Array(a)) => a
+                .iter()
+                .filter_map(Json::as_str)
+                .map(|a| a.to_ascii_lowercase().into())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let everyone = anonymous_principal(s.get("Principal"));
+        match str_at(s, "Effect") {
+            Some("Allow") => grants.extend(arns.into_iter().filter(|a| &**a != "*")),
+            Some("Deny") if everyone => denies_all = true,
+            Some("Deny") => denies.extend(arns),
+            _ => {}
         }
     }
-    out
+    (grants.into(), denies_all, denies.into())
+}
+
+/// Internet exposure of an instance: running, a public IP, a subnet routed to an internet
+/// gateway whose network ACLs admit internet traffic, and a security group open to it.
+pub(crate) fn instance(state: &GraphState, slot: u32) -> Props {
+    let (running, public_ip) = match &state.facts[slot as usize] {
+        Facts::Instance { running, public_ip } => (*running, *public_ip),
+        _ => (false, false),
+    };
+    let subnets: Vec<u32> = state
+        .step(slot, "contained_in", false)
+        .into_iter()
+        .filter(|&s| state.type_of(s) == "aws.ec2.subnet")
+        .collect();
+    let associated = |s: u32| state.step(s, "associated_with", true);
+    let routed = subnets.iter().any(|&s| {
+        associated(s)
+            .into_iter()
+            .any(|r| matches!(state.facts[r as usize], Facts::RouteTable { to_igw: true }))
+    });
+    let nacl_open = subnets.iter().all(|&s| {
+        associated(s)
+            .into_iter()
+            .all(|r| !matches!(state.facts[r as usize], Facts::Nacl { admits: false }))
+    });
+    let mut ports: Vec<(i64, i64)> = state
+        .step(slot, "uses", false)
+        .into_iter()
+        .filter_map(|g| match &state.facts[g as usize] {
+            Facts::SecurityGroup { open } => Some(open.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let exposed = running && public_ip && routed && nacl_open && !ports.is_empty();
+    Props::Exposure {
+        exposed,
+        ports: if exposed { ports.into() } else { Box::new([]) },
+    }
+}
+
+pub(crate) fn security_group(state: &GraphState, slot: u32) -> Props {
+    let running = state
+        .step(slot, "uses", true)
+        .into_iter()
+        .filter(|&i| {
+            matches!(
+                state.facts[i as usize],
+                Facts::Instance { running: true, .. }
+            )
+        })
+        .count();
+    Props::SecurityGroup {
+        open: matches!(&state.facts[slot as usize], Facts::SecurityGroup { open } if !open.is_empty()),
+        running: running as u32,
+    }
+}
+
+pub(crate) fn database(state: &GraphState, slot: u32) -> Props {
+    let (public, port) = match &state.facts[slot as usize] {
+        Facts::Database { public, port } => (*public, *port),
+        _ => (false, None),
+    };
+    let open = state
+        .step(slot, "uses", false)
+        .into_iter()
+        .filter_map(|g| match &state.facts[g as usize] {
+            Facts::SecurityGroup { open } => Some(open.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .any(|(from, to)| port.is_none_or(|p| from <= p && p <= to));
+    Props::Database {
+        exposed: public && open,
+    }
 }
 
 fn str_at<'j>(j: &'j Json, key: &str) -> Option<&'j str> {
@@ -199,81 +368,12 @@ fn open_ranges(sg: &Json) -> Vec<(i64, i64)> {
     out
 }
 
-fn security_group(graph: &Graph<'_>, pos: u32) -> Map<String, Json> {
-    let sg = graph.asset_at(pos);
-    let running = graph
-        .follow(pos, &[step("uses", true)])
-        .iter()
-        .filter(|i| i.resource_type.as_str() == "aws.ec2.instance" && instance_running(&i.config))
-        .count();
-    let mut m = Map::new();
-    m.insert(
-        "open_to_internet".into(),
-        Json::Bool(!open_ranges(&sg.config).is_empty()),
-    );
-    m.insert("attached_running_instances".into(), json!(running));
-    m
-}
-
 fn instance_running(config: &Json) -> bool {
     config
         .get("state")
         .and_then(|s| s.get("name"))
         .and_then(Json::as_str)
         .is_none_or(|s| s == "running")
-}
-
-fn instance(graph: &Graph<'_>, pos: u32, admin: &[bool]) -> Option<Map<String, Json>> {
-    let a = graph.asset_at(pos);
-    let public_ip = str_at(&a.config, "publicIpAddress").is_some_and(|s| !s.is_empty());
-    let subnets = graph.follow(pos, &[step("contained_in", false)]);
-    let subnet_positions: Vec<u32> = subnets
-        .iter()
-        .filter(|s| s.resource_type.as_str() == "aws.ec2.subnet")
-        .filter_map(|s| graph.position(s))
-        .collect();
-    let routed = subnet_positions.iter().any(|&s| {
-        graph
-            .follow(s, &[step("associated_with", true)])
-            .iter()
-            .filter(|r| r.resource_type.as_str() == "aws.ec2.route_table")
-            .any(|rt| routes_to_igw(&rt.config))
-    });
-    let nacl_open = subnet_positions.iter().all(|&s| {
-        graph
-            .follow(s, &[step("associated_with", true)])
-            .iter()
-            .filter(|r| r.resource_type.as_str() == "aws.ec2.network_acl")
-            .all(|acl| nacl_admits_internet(&acl.config))
-    });
-    let mut ports: Vec<(i64, i64)> = graph
-        .follow(pos, &[step("uses", false)])
-        .iter()
-        .filter(|g| g.resource_type.as_str() == "aws.ec2.security_group")
-        .flat_map(|g| open_ranges(&g.config))
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
-    let admin_role = graph
-        .follow(pos, &[step("uses", false)])
-        .iter()
-        .filter(|r| r.resource_type.as_str() == "aws.iam.role")
-        .filter_map(|r| graph.position(r))
-        .any(|p| admin[p as usize]);
-    let exposed =
-        instance_running(&a.config) && public_ip && routed && nacl_open && !ports.is_empty();
-    let mut m = Map::new();
-    m.insert("internet_exposed".into(), Json::Bool(exposed));
-    m.insert(
-        "exposed_ports".into(),
-        Json::Array(if exposed {
-            ports.iter().map(|(f, t)| json!([f, t])).collect()
-        } else {
-            Vec::new()
-        }),
-    );
-    m.insert("admin_role".into(), Json::Bool(admin_role));
-    Some(m)
 }
 
 fn routes_to_igw(rt: &Json) -> bool {
@@ -311,30 +411,8 @@ fn nacl_admits_internet(acl: &Json) -> bool {
         .is_some_and(|e| str_at(e, "ruleAction") == Some("allow"))
 }
 
-fn database(graph: &Graph<'_>, pos: u32) -> Option<Map<String, Json>> {
-    let a = graph.asset_at(pos);
-    let public = a
-        .config
-        .get("publiclyAccessible")
-        .and_then(Json::as_bool)
-        .unwrap_or(false);
-    let port = a
-        .config
-        .get("endpoint")
-        .and_then(|e| e.get("port"))
-        .and_then(Json::as_i64);
-    let open = graph
-        .follow(pos, &[step("uses", false)])
-        .iter()
-        .filter(|g| g.resource_type.as_str() == "aws.ec2.security_group")
-        .flat_map(|g| open_ranges(&g.config))
-        .any(|(from, to)| port.is_none_or(|p| from <= p && p <= to));
-    let mut m = Map::new();
-    m.insert("internet_exposed".into(), Json::Bool(public && open));
-    Some(m)
-}
-
-fn bucket(config: &Json) -> Map<String, Json> {
+/// Whether a bucket's own settings make it public.
+fn bucket_public(config: &Json) -> bool {
     let pab = config.get("publicAccessBlock");
     let flag = |name: &str| {
         pab.and_then(|p| p.get(name))
@@ -376,12 +454,7 @@ fn bucket(config: &Json) -> Map<String, Json> {
                 uri.ends_with("/global/AllUsers") || uri.ends_with("/global/AuthenticatedUsers")
             })
         });
-    let mut m = Map::new();
-    m.insert(
-        "public".into(),
-        Json::Bool((policy_public && !policy_blocked) || (acl_public && !acl_blocked)),
-    );
-    m
+    (policy_public && !policy_blocked) || (acl_public && !acl_blocked)
 }
 
 fn anonymous_principal(p: Option<&Json>) -> bool {
@@ -396,50 +469,14 @@ fn anonymous_principal(p: Option<&Json>) -> bool {
     }
 }
 
-/// Which buckets' objects a principal may read.
-#[derive(Debug, Clone, Default)]
-struct S3Reach {
-    all: bool,
-    buckets: Vec<String>,
-}
-
-fn allows_get_object(action: &str) -> bool {
-    action == "*"
-        || action == "s3:getobject"
-        || action
-            .strip_suffix('*')
-            .is_some_and(|prefix| "s3:getobject".starts_with(prefix))
-}
-
-fn s3_reach(actions: &[(String, String)]) -> S3Reach {
-    let mut r = S3Reach::default();
-    for (action, resource) in actions {
-        if !allows_get_object(action) {
-            continue;
-        }
-        if resource == "*" || resource == "arn:aws:s3:::*" || resource == "arn:aws:s3:::*/*" {
-            r.all = true;
-        } else if let Some(rest) = resource.strip_prefix("arn:aws:s3:::") {
-            let name = rest.split('/').next().unwrap_or_default();
-            if !name.is_empty() && !name.contains('*') && !r.buckets.iter().any(|b| b == name) {
-                r.buckets.push(name.to_string());
-            }
-        }
-    }
-    if r.all {
-        r.buckets.clear();
-    }
-    r
-}
-
-fn bucket_name(a: &rampart_model::Asset) -> &str {
+fn bucket_name(a: &Asset) -> &str {
     a.config
         .get("name")
         .and_then(Json::as_str)
         .unwrap_or(a.name.as_str())
 }
 
-fn is_sensitive(a: &rampart_model::Asset) -> bool {
+fn is_sensitive(a: &Asset) -> bool {
     ["data-classification", "classification"].iter().any(|k| {
         a.tags.get(*k).is_some_and(|v| {
             matches!(
@@ -450,94 +487,14 @@ fn is_sensitive(a: &rampart_model::Asset) -> bool {
     })
 }
 
-/// `(action, resource)` pairs (lower-cased actions) that a principal's policies allow.
-fn principal_actions(graph: &Graph<'_>, pos: u32) -> Vec<(String, String)> {
-    let a = graph.asset_at(pos);
-    let mut docs: Vec<&Json> = Vec::new();
-    let mut holders = vec![a];
-    if a.resource_type.as_str() == "aws.iam.user" {
-        holders.extend(
-            graph
-                .follow(pos, &[step("member_of", false)])
-                .into_iter()
-                .filter(|g| g.resource_type.as_str() == "aws.iam.group"),
-        );
-    }
-    for h in &holders {
-        for key in ["userPolicyList", "rolePolicyList", "groupPolicyList"] {
-            if let Some(list) = h.config.get(key).and_then(Json::as_array) {
-                docs.extend(list.iter().filter_map(|p| p.get("policyDocument")));
-            }
-        }
-        if let Some(hp) = graph.position(h) {
-            for policy in graph.follow(hp, &[step("attached_to", false)]) {
-                if policy.resource_type.as_str() == "aws.iam.policy"
-                    && let Some(d) = policy.config.get("document")
-                {
-                    docs.push(d);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for doc in docs {
-        let Some(stmts) = doc.get("Statement") else {
-            continue;
-        };
-        let stmts: Vec<&Json> = match stmts {
-            Json::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        for s in stmts {
-            if str_at(s, "Effect") != Some("Allow") {
-                continue;
-            }
-            let list = |key: &str| -> Vec<String> {
-                match s.get(key) {
-                    Some(Json::String(x)) => vec![x.to_ascii_lowercase()],
-                    Some(Json::Array(xs)) => xs
-                        .iter()
-                        .filter_map(Json::as_str)
-                        .map(str::to_ascii_lowercase)
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            };
-            let resources = list("Resource");
-            for action in list("Action") {
-                let action = if action == "*:*" {
-                    "*".to_string()
-                } else {
-                    action
-                };
-                for r in &resources {
-                    out.push((action.clone(), r.clone()));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn escalation(actions: &[&str]) -> bool {
-    let allows = |wanted: &str| {
-        actions.iter().any(|a| {
-            *a == wanted
-                || *a == "*"
-                || a.strip_suffix('*')
-                    .is_some_and(|prefix| wanted.starts_with(prefix))
-        })
-    };
-    ESCALATION_SINGLE.iter().any(|a| allows(a))
-        || (allows("iam:passrole") && ESCALATION_WITH_PASSROLE.iter().any(|a| allows(a)))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::graph::Graph;
     use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType};
+    use serde_json::json;
 
     fn asset(id: &str, t: &str, config: Json) -> Asset {
         Asset {
@@ -729,7 +686,7 @@ mod tests {
     }
 
     fn bucket_public(cfg: Json) -> bool {
-        super::bucket(&cfg)["public"].as_bool().unwrap()
+        super::bucket_public(&cfg)
     }
 
     #[test]
@@ -770,7 +727,7 @@ mod tests {
             relationships: vec![rel("u", "g", "member_of"), rel("g", "p", "attached_to")],
         };
         let g = Graph::build(&inv);
-        g.computed(&inv.assets[0]).unwrap().clone()
+        g.computed(&inv.assets[0]).unwrap()
     }
 
     #[test]
@@ -839,12 +796,140 @@ mod tests {
             relationships: vec![rel("i", "role", "uses"), rel("role", "p", "attached_to")],
         };
         let g = Graph::build(&inv);
-        let c = |i: usize| g.computed(&inv.assets[i]).unwrap().clone();
+        let c = |i: usize| g.computed(&inv.assets[i]).unwrap();
         assert_eq!(c(1)["readable_buckets"], json!(["payroll"]));
         assert_eq!(c(1)["reads_all_buckets"], false);
         assert_eq!(c(5)["reads_all_buckets"], true);
         assert_eq!(c(3)["readers"], 2, "the role and the s3:* user");
         assert_eq!(c(4)["readers"], 1, "only the s3:* user");
         assert_eq!(c(0)["reads_sensitive_data"], true);
+    }
+
+    /// Data reach through explicit denies, a permission boundary, an SCP and bucket policies
+    /// (grants to a named role, a deny to everyone, a deny to one role).
+    #[test]
+    fn data_reach_follows_denies_boundaries_scps_and_bucket_policies() {
+        let doc = |stmts: Json| json!({"Statement": stmts});
+        let bucket_with = |name: &str, policy: Option<Json>| {
+            let mut cfg = json!({"name": name});
+            if let Some(p) = policy {
+                cfg["policy"] = p;
+            }
+            asset(name, "aws.s3.bucket", cfg)
+        };
+        let role = |id: &str, inline: Json| {
+            asset(
+                id,
+                "aws.iam.role",
+                json!({"roleName": id, "arn": format!("arn:aws:iam::1:role/{id}"),
+                    "rolePolicyList": [{"policyName": "p", "policyDocument": inline}]}),
+            )
+        };
+        let mut vault = bucket_with(
+            "vault",
+            Some(doc(
+                json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/granted"},
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::vault/*"}]),
+            )),
+        );
+        vault
+            .tags
+            .insert("data-classification".into(), "restricted".into());
+        let mut outsider = asset(
+            "outsider",
+            "aws.iam.user",
+            json!({"userName": "outsider", "arn": "arn:aws:iam::2:user/outsider",
+                "userPolicyList": [{"policyName": "p", "policyDocument": doc(json!([
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"}]))}]}),
+        );
+        outsider.account = "2".into();
+        let inv = Inventory {
+            assets: vec![
+                role(
+                    "all-but-payroll",
+                    doc(json!([
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                        {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::payroll/*"}])),
+                ),
+                role(
+                    "bounded",
+                    doc(json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])),
+                ),
+                asset(
+                    "boundary",
+                    "aws.iam.policy",
+                    json!({"document": doc(json!([{"Effect": "Allow", "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::logs/*"}]))}),
+                ),
+                role(
+                    "granted",
+                    doc(json!([{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}])),
+                ),
+                outsider,
+                asset(
+                    "scp",
+                    "aws.organizations.policy",
+                    json!({"type": "SERVICE_CONTROL_POLICY", "appliesToAccounts": ["2"],
+                        "content": doc(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                            {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]))}),
+                ),
+                bucket_with("payroll", None),
+                bucket_with("logs", None),
+                vault,
+                bucket_with(
+                    "sealed",
+                    Some(doc(
+                        json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                        "Resource": "arn:aws:s3:::sealed/*"}]),
+                    )),
+                ),
+                bucket_with(
+                    "no-bounded",
+                    Some(doc(
+                        json!([{"Effect": "Deny", "Principal": {"AWS": ["arn:aws:iam::1:role/all-but-payroll"]},
+                        "Action": "s3:GetObject", "Resource": "*"}]),
+                    )),
+                ),
+                asset(
+                    "worker",
+                    "aws.ec2.instance",
+                    json!({"state": {"name": "running"}}),
+                ),
+            ],
+            relationships: vec![
+                rel("bounded", "boundary", "bounded_by"),
+                rel("worker", "granted", "uses"),
+            ],
+        };
+        let g = Graph::build(&inv);
+        let c = |id: &str| {
+            g.computed(inv.assets.iter().find(|a| a.id == id).unwrap())
+                .unwrap()
+        };
+        let all_but = c("all-but-payroll");
+        assert_eq!(all_but["reads_all_buckets"], false);
+        assert_eq!(
+            all_but["reads_all_buckets_except"],
+            json!(["no-bounded", "payroll", "sealed"])
+        );
+        assert_eq!(c("bounded")["readable_buckets"], json!(["logs"]));
+        assert_eq!(c("bounded")["admin"], false);
+        assert_eq!(c("granted")["readable_buckets"], json!(["vault"]));
+        let outsider = c("outsider");
+        assert_eq!(outsider["admin"], false, "the SCP takes S3 away");
+        assert_eq!(outsider["readable_buckets"], json!([]));
+        assert_eq!(outsider["reads_all_buckets"], false);
+        assert_eq!(c("payroll")["readers"], 0);
+        assert_eq!(
+            c("logs")["reader_names"],
+            json!(["all-but-payroll", "bounded"])
+        );
+        assert_eq!(
+            c("vault")["reader_names"],
+            json!(["all-but-payroll", "granted"])
+        );
+        assert_eq!(c("sealed")["readers"], 0);
+        assert_eq!(c("no-bounded")["readers"], 0);
+        assert_eq!(c("worker")["reads_sensitive_data"], true);
     }
 }

@@ -10,9 +10,10 @@
 //!
 //! Ports are inclusive `[from, to]` ranges; a rule without ports (or `*`) covers 0–65535.
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::Value as Json;
 
-use crate::graph::{Graph, Step};
+use crate::graph::Step;
+use crate::state::{Facts, GraphState, Props};
 
 /// Inclusive port ranges, sorted and merged.
 type Ranges = Vec<(i64, i64)>;
@@ -103,10 +104,6 @@ fn port_spec(s: &str) -> Option<(i64, i64)> {
     }
 }
 
-fn to_json(r: &Ranges) -> Json {
-    Json::Array(r.iter().map(|(a, b)| json!([a, b])).collect())
-}
-
 fn strs(v: Option<&Json>) -> Vec<&str> {
     v.and_then(Json::as_array)
         .map(|a| a.iter().filter_map(Json::as_str).collect())
@@ -139,81 +136,129 @@ fn gcp_ports(entries: Option<&Json>) -> Ranges {
     merge(out)
 }
 
-pub(crate) fn gcp_instance(graph: &Graph<'_>, pos: u32) -> Map<String, Json> {
-    let a = graph.asset_at(pos);
-    let c = &a.config;
-    let running = c
-        .get("status")
-        .and_then(Json::as_str)
-        .is_none_or(|s| s == "RUNNING");
-    let external = c
-        .get("networkInterfaces")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .any(|n| {
-            n.get("accessConfigs")
+/// What exposure needs from a GCP instance.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GcpInstanceFacts {
+    running: bool,
+    external: bool,
+    tags: Vec<Box<str>>,
+    accounts: Vec<Box<str>>,
+}
+
+/// What exposure needs from a GCP firewall rule that admits internet ingress (`None` facts
+/// for any other rule: it cannot open or close an internet path).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FirewallFacts {
+    target_tags: Vec<Box<str>>,
+    target_accounts: Vec<Box<str>>,
+    priority: i64,
+    denied: Option<Ranges>,
+    allowed: Option<Ranges>,
+}
+
+fn boxed(v: Vec<&str>) -> Vec<Box<str>> {
+    v.into_iter().map(Into::into).collect()
+}
+
+/// The facts of a GCP or Azure asset.
+pub(crate) fn extract(t: &str, c: &Json) -> Facts {
+    match t {
+        "gcp.compute.instance" => Facts::GcpInstance(Box::new(GcpInstanceFacts {
+            running: c
+                .get("status")
+                .and_then(Json::as_str)
+                .is_none_or(|s| s == "RUNNING"),
+            external: c
+                .get("networkInterfaces")
                 .and_then(Json::as_array)
-                .is_some_and(|a| !a.is_empty())
-        });
-    let tags = strs(c.pointer("/tags/items"));
-    let accounts: Vec<&str> = c
-        .get("serviceAccounts")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.get("email").and_then(Json::as_str))
-        .collect();
+                .into_iter()
+                .flatten()
+                .any(|n| {
+                    n.get("accessConfigs")
+                        .and_then(Json::as_array)
+                        .is_some_and(|a| !a.is_empty())
+                }),
+            tags: boxed(strs(c.pointer("/tags/items"))),
+            accounts: c
+                .get("serviceAccounts")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.get("email").and_then(Json::as_str))
+                .map(Into::into)
+                .collect(),
+        })),
+        "gcp.compute.firewall" => {
+            let ingress = c
+                .get("direction")
+                .and_then(Json::as_str)
+                .is_none_or(|d| d == "INGRESS");
+            let enabled = c.get("disabled").and_then(Json::as_bool) != Some(true);
+            let from_internet = strs(c.get("sourceRanges"))
+                .iter()
+                .any(|r| INTERNET_CIDRS.contains(r));
+            if !(ingress && enabled && from_internet) {
+                return Facts::Other;
+            }
+            Facts::GcpFirewall(Box::new(FirewallFacts {
+                target_tags: boxed(strs(c.get("targetTags"))),
+                target_accounts: boxed(strs(c.get("targetServiceAccounts"))),
+                priority: c.get("priority").and_then(Json::as_i64).unwrap_or(1000),
+                denied: c.get("denied").map(|d| gcp_ports(Some(d))),
+                allowed: c.get("allowed").map(|d| gcp_ports(Some(d))),
+            }))
+        }
+        "gcp.storage.bucket" => Facts::Public(gcp_bucket_public(c)),
+        "azure.network.nsg" => Facts::Nsg {
+            open: nsg_open(c).into(),
+        },
+        "azure.storage.account" => Facts::Public(azure_storage_public(c)),
+        _ => Facts::Other,
+    }
+}
+
+pub(crate) fn gcp_instance(state: &GraphState, slot: u32) -> Props {
+    let Facts::GcpInstance(vm) = &state.facts[slot as usize] else {
+        return Props::None;
+    };
     let mut rules = Vec::new();
-    for fw in graph.follow(pos, &[step("attached_to", false), step("applies_to", true)]) {
-        if fw.resource_type.as_str() != "gcp.compute.firewall" {
+    for fw in state.follow(
+        slot,
+        &[step("attached_to", false), step("applies_to", true)],
+    ) {
+        let Facts::GcpFirewall(f) = &state.facts[fw as usize] else {
+            continue;
+        };
+        let applies = (f.target_tags.is_empty() && f.target_accounts.is_empty())
+            || f.target_tags.iter().any(|t| vm.tags.contains(t))
+            || f.target_accounts.iter().any(|t| vm.accounts.contains(t));
+        if !applies {
             continue;
         }
-        let f = &fw.config;
-        let ingress = f
-            .get("direction")
-            .and_then(Json::as_str)
-            .is_none_or(|d| d == "INGRESS");
-        let enabled = f.get("disabled").and_then(Json::as_bool) != Some(true);
-        let from_internet = strs(f.get("sourceRanges"))
-            .iter()
-            .any(|r| INTERNET_CIDRS.contains(r));
-        let target_tags = strs(f.get("targetTags"));
-        let target_accounts = strs(f.get("targetServiceAccounts"));
-        let applies = (target_tags.is_empty() && target_accounts.is_empty())
-            || target_tags.iter().any(|t| tags.contains(t))
-            || target_accounts.iter().any(|t| accounts.contains(t));
-        if !(ingress && enabled && from_internet && applies) {
-            continue;
-        }
-        let priority = f.get("priority").and_then(Json::as_i64).unwrap_or(1000);
-        if f.get("denied").is_some() {
+        if let Some(ports) = &f.denied {
             rules.push(Rule {
-                priority,
+                priority: f.priority,
                 allow: false,
-                ports: gcp_ports(f.get("denied")),
+                ports: ports.clone(),
             });
         }
-        if f.get("allowed").is_some() {
+        if let Some(ports) = &f.allowed {
             rules.push(Rule {
-                priority,
+                priority: f.priority,
                 allow: true,
-                ports: gcp_ports(f.get("allowed")),
+                ports: ports.clone(),
             });
         }
     }
     let open = first_match(rules);
-    let exposed = running && external && !open.is_empty();
-    let mut m = Map::new();
-    m.insert("internet_exposed".into(), Json::Bool(exposed));
-    m.insert(
-        "exposed_ports".into(),
-        if exposed { to_json(&open) } else { json!([]) },
-    );
-    m
+    let exposed = vm.running && vm.external && !open.is_empty();
+    Props::Exposure {
+        exposed,
+        ports: if exposed { open.into() } else { Box::new([]) },
+    }
 }
 
-pub(crate) fn gcp_bucket(config: &Json) -> Map<String, Json> {
+fn gcp_bucket_public(config: &Json) -> bool {
     let enforced = config
         .pointer("/iamConfiguration/publicAccessPrevention")
         .and_then(Json::as_str)
@@ -228,9 +273,7 @@ pub(crate) fn gcp_bucket(config: &Json) -> Map<String, Json> {
                 .iter()
                 .any(|m| *m == "allUsers" || *m == "allAuthenticatedUsers")
         });
-    let mut m = Map::new();
-    m.insert("public".into(), Json::Bool(bound && !enforced));
-    m
+    bound && !enforced
 }
 
 // ----- Azure --------------------------------------------------------------------------------
@@ -291,60 +334,57 @@ fn nsg_open(nsg: &Json) -> Ranges {
 
 /// The ports open through a level's groups: everything without a group, else what every group
 /// of the level admits.
-fn level_open(groups: &[&rampart_model::Asset]) -> Ranges {
+fn level_open(state: &GraphState, groups: &[u32]) -> Ranges {
     let mut open = vec![ALL_PORTS];
-    for g in groups {
-        open = intersect(&open, &nsg_open(&g.config));
+    for &g in groups {
+        if let Facts::Nsg { open: admits } = &state.facts[g as usize] {
+            open = intersect(&open, &admits.to_vec());
+        }
     }
     open
 }
 
-pub(crate) fn azure_vm(graph: &Graph<'_>, pos: u32) -> Map<String, Json> {
+pub(crate) fn azure_vm(state: &GraphState, slot: u32) -> Props {
     let mut open_any: Ranges = Vec::new();
-    for nic in graph.follow(pos, &[step("uses", false)]) {
-        if nic.resource_type.as_str() != "azure.network.nic" {
+    for nic in state.step(slot, "uses", false) {
+        if state.type_of(nic) != "azure.network.nic" {
             continue;
         }
-        let Some(np) = graph.position(nic) else {
-            continue;
-        };
-        let neighbours = graph.follow(np, &[step("uses", false)]);
+        let neighbours = state.step(nic, "uses", false);
         let public = neighbours
             .iter()
-            .any(|a| a.resource_type.as_str() == "azure.network.publicip");
+            .any(|&a| state.type_of(a) == "azure.network.publicip");
         if !public {
             continue;
         }
-        let nic_groups: Vec<_> = neighbours
-            .iter()
-            .copied()
-            .filter(|a| a.resource_type.as_str() == "azure.network.nsg")
-            .collect();
-        let subnet_groups: Vec<_> = graph
-            .follow(np, &[step("attached_to", false), step("uses", false)])
+        let nsg = |a: &u32| state.type_of(*a) == "azure.network.nsg";
+        let nic_groups: Vec<u32> = neighbours.iter().copied().filter(nsg).collect();
+        let subnet_groups: Vec<u32> = state
+            .follow(nic, &[step("attached_to", false), step("uses", false)])
             .into_iter()
-            .filter(|a| a.resource_type.as_str() == "azure.network.nsg")
+            .filter(nsg)
             .collect();
-        let open = intersect(&level_open(&nic_groups), &level_open(&subnet_groups));
+        let open = intersect(
+            &level_open(state, &nic_groups),
+            &level_open(state, &subnet_groups),
+        );
         open_any.extend(open);
     }
     let open = merge(open_any);
-    let mut m = Map::new();
-    m.insert("internet_exposed".into(), Json::Bool(!open.is_empty()));
-    m.insert("exposed_ports".into(), to_json(&open));
-    m
+    Props::Exposure {
+        exposed: !open.is_empty(),
+        ports: open.into(),
+    }
 }
 
-pub(crate) fn azure_storage(config: &Json) -> Map<String, Json> {
+fn azure_storage_public(config: &Json) -> bool {
     let p = config.get("properties").unwrap_or(config);
     let anonymous = p.get("allowBlobPublicAccess").and_then(Json::as_bool) == Some(true);
     let network_open = p.get("publicNetworkAccess").and_then(Json::as_str) != Some("Disabled")
         && p.pointer("/networkAcls/defaultAction")
             .and_then(Json::as_str)
             != Some("Deny");
-    let mut m = Map::new();
-    m.insert("public".into(), Json::Bool(anonymous && network_open));
-    m
+    anonymous && network_open
 }
 
 #[cfg(test)]
@@ -352,7 +392,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::graph::Graph;
     use rampart_model::{Asset, Inventory, Provider, Relationship, ResourceType};
+    use serde_json::json;
 
     fn asset(id: &str, t: &str, config: Json) -> Asset {
         Asset {
@@ -576,13 +618,13 @@ mod tests {
     #[test]
     fn gcp_bucket_publicity() {
         let public = json!({"iamPolicy": {"bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers"]}]}});
-        assert_eq!(gcp_bucket(&public)["public"], json!(true));
+        assert_eq!(json!(gcp_bucket_public(&public)), json!(true));
         let mut prevented = public.clone();
         prevented["iamConfiguration"] = json!({"publicAccessPrevention": "enforced"});
-        assert_eq!(gcp_bucket(&prevented)["public"], json!(false));
+        assert_eq!(json!(gcp_bucket_public(&prevented)), json!(false));
         let private = json!({"iamPolicy": {"bindings": [{"role": "roles/storage.objectViewer", "members": ["group:data@example.com"]}]}});
-        assert_eq!(gcp_bucket(&private)["public"], json!(false));
-        assert_eq!(gcp_bucket(&json!({}))["public"], json!(false));
+        assert_eq!(json!(gcp_bucket_public(&private)), json!(false));
+        assert!(!gcp_bucket_public(&json!({})));
     }
 
     /// (priority, allow, port range, source)
@@ -684,15 +726,15 @@ mod tests {
     #[test]
     fn azure_storage_publicity() {
         let open = json!({"properties": {"allowBlobPublicAccess": true, "publicNetworkAccess": "Enabled", "networkAcls": {"defaultAction": "Allow"}}});
-        assert_eq!(azure_storage(&open)["public"], json!(true));
+        assert_eq!(json!(azure_storage_public(&open)), json!(true));
         let mut closed = open.clone();
         closed["properties"]["allowBlobPublicAccess"] = json!(false);
-        assert_eq!(azure_storage(&closed)["public"], json!(false));
+        assert_eq!(json!(azure_storage_public(&closed)), json!(false));
         let mut firewalled = open.clone();
         firewalled["properties"]["networkAcls"]["defaultAction"] = json!("Deny");
-        assert_eq!(azure_storage(&firewalled)["public"], json!(false));
+        assert_eq!(json!(azure_storage_public(&firewalled)), json!(false));
         let mut private = open;
         private["properties"]["publicNetworkAccess"] = json!("Disabled");
-        assert_eq!(azure_storage(&private)["public"], json!(false));
+        assert_eq!(json!(azure_storage_public(&private)), json!(false));
     }
 }

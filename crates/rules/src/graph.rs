@@ -4,9 +4,9 @@
 //! compressed sparse rows — outgoing and incoming — as `(kind, neighbour)` pairs of `u32`, so the
 //! graph costs 16 bytes per edge plus 8 per asset, with no per-edge heap object.
 
-use std::collections::HashMap;
-
 use rampart_model::{Asset, Inventory};
+
+use crate::state::GraphState;
 
 /// One step of a `related()` path: an edge kind (`*` for any) followed forwards or backwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,71 +49,79 @@ pub(crate) fn parse_path(path: &str) -> Result<Vec<Step>, String> {
         .collect()
 }
 
-/// Adjacency of an inventory's assets.
+enum StateRef<'a> {
+    Owned(Box<GraphState>),
+    Borrowed(&'a GraphState),
+}
+
+/// An inventory bound to its security graph: what controls (`related()`, `computed`), attack
+/// paths and neighbourhoods read. The graph itself is a [`GraphState`], built for the
+/// inventory ([`Graph::build`]) or kept up to date across scans and borrowed
+/// ([`Graph::over`]).
 pub struct Graph<'a> {
+    state: StateRef<'a>,
     assets: &'a [Asset],
-    index: HashMap<&'a str, u32>,
-    kinds: HashMap<&'a str, u32>,
-    out_offsets: Vec<u32>,
-    out_edges: Vec<(u32, u32)>,
-    in_offsets: Vec<u32>,
-    in_edges: Vec<(u32, u32)>,
-    /// Computed properties per asset position (see `computed.rs`).
-    computed: Vec<serde_json::Value>,
+    /// Inventory position of each slot (`u32::MAX` for none).
+    pos_of_slot: Vec<u32>,
 }
 
 impl std::fmt::Debug for Graph<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Graph")
             .field("assets", &self.assets.len())
-            .field("edges", &self.out_edges.len())
+            .field("edges", &self.state().edge_count())
             .finish()
     }
 }
 
 impl<'a> Graph<'a> {
-    /// Builds the graph; relationships naming unknown assets are ignored.
+    /// Builds the graph of an inventory; relationships naming unknown assets are ignored.
     pub fn build(inventory: &'a Inventory) -> Graph<'a> {
-        let assets = inventory.assets.as_slice();
-        let index: HashMap<&str, u32> = assets
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i as u32))
-            .collect();
-        let mut kinds: HashMap<&str, u32> = HashMap::new();
-        let mut edges: Vec<(u32, u32, u32)> = Vec::with_capacity(inventory.relationships.len());
-        for r in &inventory.relationships {
-            let (Some(&from), Some(&to)) = (index.get(r.from.as_str()), index.get(r.to.as_str()))
-            else {
-                continue;
-            };
-            let next = kinds.len() as u32;
-            let kind = *kinds.entry(r.kind.as_str()).or_insert(next);
-            edges.push((from, kind, to));
-        }
-        let (out_offsets, out_edges) = csr(assets.len(), edges.iter().map(|&(f, k, t)| (f, k, t)));
-        let (in_offsets, in_edges) = csr(assets.len(), edges.iter().map(|&(f, k, t)| (t, k, f)));
-        let mut graph = Graph {
-            assets,
-            index,
-            kinds,
-            out_offsets,
-            out_edges,
-            in_offsets,
-            in_edges,
-            computed: Vec::new(),
-        };
-        graph.computed = crate::computed::compute(&graph);
-        graph
+        let state = GraphState::build(inventory);
+        Graph::bind(StateRef::Owned(Box::new(state)), &inventory.assets)
     }
 
-    pub(crate) fn asset_at(&self, position: u32) -> &'a Asset {
-        &self.assets[position as usize]
+    /// Binds an inventory to a state kept up to date with it (see [`GraphState::sync`]).
+    pub fn over(state: &'a GraphState, inventory: &'a Inventory) -> Graph<'a> {
+        Graph::bind(StateRef::Borrowed(state), &inventory.assets)
+    }
+
+    fn bind(state: StateRef<'a>, assets: &'a [Asset]) -> Graph<'a> {
+        let s: &GraphState = match &state {
+            StateRef::Owned(b) => b,
+            StateRef::Borrowed(r) => r,
+        };
+        let mut pos_of_slot = vec![u32::MAX; s.slots()];
+        for (i, a) in assets.iter().enumerate() {
+            if let Some(slot) = s.slot(&a.id) {
+                pos_of_slot[slot as usize] = i as u32;
+            }
+        }
+        Graph {
+            state,
+            assets,
+            pos_of_slot,
+        }
+    }
+
+    /// The graph state behind this view.
+    pub fn state(&self) -> &GraphState {
+        match &self.state {
+            StateRef::Owned(b) => b,
+            StateRef::Borrowed(r) => r,
+        }
+    }
+
+    fn asset_of(&self, slot: u32) -> Option<&'a Asset> {
+        let p = *self.pos_of_slot.get(slot as usize)?;
+        self.assets.get(p as usize)
     }
 
     /// The computed properties of an asset of this inventory (`null` when it has none).
-    pub fn computed(&self, asset: &Asset) -> Option<&serde_json::Value> {
-        self.position(asset).map(|p| &self.computed[p as usize])
+    pub fn computed(&self, asset: &Asset) -> Option<serde_json::Value> {
+        self.state()
+            .slot(&asset.id)
+            .map(|slot| self.state().props_json(slot))
     }
 
     pub fn asset_count(&self) -> usize {
@@ -121,73 +129,23 @@ impl<'a> Graph<'a> {
     }
 
     pub fn edge_count(&self) -> usize {
-        self.out_edges.len()
+        self.state().edge_count()
     }
 
+    /// The asset's slot in the graph.
     pub(crate) fn position(&self, asset: &Asset) -> Option<u32> {
-        self.index.get(asset.id.as_str()).copied()
+        self.state().slot(&asset.id)
     }
 
-    /// Assets reached from `start` by following `steps`, without duplicates, in discovery order.
+    /// Assets reached from the asset at slot `start` by following `steps`, without duplicates,
+    /// in discovery order.
     pub(crate) fn follow(&self, start: u32, steps: &[Step]) -> Vec<&'a Asset> {
-        let mut frontier = vec![start];
-        for step in steps {
-            let kind = match &step.kind {
-                Some(k) => match self.kinds.get(k.as_str()) {
-                    Some(&id) => Some(id),
-                    None => return Vec::new(),
-                },
-                None => None,
-            };
-            let (offsets, edges) = if step.incoming {
-                (&self.in_offsets, &self.in_edges)
-            } else {
-                (&self.out_offsets, &self.out_edges)
-            };
-            let mut next = Vec::new();
-            for &node in &frontier {
-                let lo = offsets[node as usize] as usize;
-                let hi = offsets[node as usize + 1] as usize;
-                for &(k, target) in &edges[lo..hi] {
-                    if kind.is_none_or(|want| want == k) && !next.contains(&target) {
-                        next.push(target);
-                    }
-                }
-            }
-            frontier = next;
-            if frontier.is_empty() {
-                break;
-            }
-        }
-        frontier
+        self.state()
+            .follow(start, steps)
             .into_iter()
-            .map(|i| &self.assets[i as usize])
+            .filter_map(|s| self.asset_of(s))
             .collect()
     }
-}
-
-/// Compressed sparse rows from `(node, kind, neighbour)` triples.
-fn csr(
-    nodes: usize,
-    triples: impl Iterator<Item = (u32, u32, u32)> + Clone,
-) -> (Vec<u32>, Vec<(u32, u32)>) {
-    let mut counts = vec![0u32; nodes + 1];
-    for (n, _, _) in triples.clone() {
-        counts[n as usize + 1] += 1;
-    }
-    for i in 1..counts.len() {
-        counts[i] += counts[i - 1];
-    }
-    let offsets = counts.clone();
-    let mut fill = counts;
-    let total = offsets[nodes] as usize;
-    let mut edges = vec![(0u32, 0u32); total];
-    for (n, k, t) in triples {
-        let slot = &mut fill[n as usize];
-        edges[*slot as usize] = (k, t);
-        *slot += 1;
-    }
-    (offsets, edges)
 }
 
 #[cfg(test)]
@@ -234,13 +192,13 @@ mod tests {
         let g = Graph::build(&inv);
         assert_eq!(g.edge_count(), 3, "edges to unknown assets are dropped");
         let names = |v: Vec<&Asset>| v.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
-        let i1 = g.index["i1"];
+        let i1 = g.position(&inv.assets[0]).unwrap();
         assert_eq!(names(g.follow(i1, &parse_path("uses").unwrap())), ["sg"]);
         assert_eq!(
             names(g.follow(i1, &parse_path("uses.in").unwrap())),
             ["vpc"]
         );
-        let sg = g.index["sg"];
+        let sg = g.position(&inv.assets[2]).unwrap();
         assert_eq!(
             names(g.follow(sg, &parse_path("~uses").unwrap())),
             ["i1", "i2"]
@@ -293,8 +251,8 @@ pub struct Neighbour {
 impl<'a> Graph<'a> {
     /// Finds an asset by Rampart id, native id or (unique) name.
     pub fn find(&self, key: &str) -> Option<&'a Asset> {
-        if let Some(&p) = self.index.get(key) {
-            return Some(&self.assets[p as usize]);
+        if let Some(a) = self.state().slot(key).and_then(|s| self.asset_of(s)) {
+            return Some(a);
         }
         if let Some(a) = self.assets.iter().find(|a| a.native_id == key) {
             return Some(a);
@@ -306,71 +264,15 @@ impl<'a> Graph<'a> {
         }
     }
 
-    fn kind_name(&self, kind: u32) -> &'a str {
-        self.kinds
-            .iter()
-            .find(|(_, id)| **id == kind)
-            .map(|(name, _)| *name)
-            .unwrap_or("related")
-    }
-
-    /// Neighbours of a node over edges in both directions: `(node, kind, forward)`.
-    fn both_ways(&self, node: u32) -> impl Iterator<Item = (u32, u32, bool)> + '_ {
-        let n = node as usize;
-        let out = self.out_edges[self.out_offsets[n] as usize..self.out_offsets[n + 1] as usize]
-            .iter()
-            .map(|&(k, t)| (t, k, true));
-        let inc = self.in_edges[self.in_offsets[n] as usize..self.in_offsets[n + 1] as usize]
-            .iter()
-            .map(|&(k, t)| (t, k, false));
-        out.chain(inc)
-    }
-
-    /// Whether the asset at `pos` is reachable from the internet (computed property).
-    fn entry_point(&self, pos: u32) -> bool {
-        self.computed[pos as usize]
-            .get("internet_exposed")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false)
-            || self.computed[pos as usize]
-                .get("public")
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(false)
-    }
-
-    fn entry_reason(&self, pos: u32) -> String {
-        let c = &self.computed[pos as usize];
-        if let Some(ports) = c.get("exposed_ports").and_then(|p| p.as_array())
-            && !ports.is_empty()
-        {
-            let list: Vec<String> = ports
-                .iter()
-                .filter_map(|r| {
-                    let a = r.get(0)?.as_i64()?;
-                    let b = r.get(1)?.as_i64()?;
-                    Some(if a == b {
-                        a.to_string()
-                    } else {
-                        format!("{a}-{b}")
-                    })
-                })
-                .collect();
-            return format!("reachable from the internet on ports {}", list.join(", "));
-        }
-        if c.get("public").and_then(serde_json::Value::as_bool) == Some(true) {
-            return "publicly readable data store".into();
-        }
-        "reachable from the internet".into()
-    }
-
     /// Shortest paths from internet entry points to `target` (at most `limit`, shortest first,
     /// one per entry point), walking relationships in either direction.
     pub fn attack_paths(&self, target: &Asset, limit: usize) -> Vec<AttackPath> {
         let Some(goal) = self.position(target) else {
             return Vec::new();
         };
+        let state = self.state();
         // Breadth-first from the target; then read a path off for each entry point reached.
-        let n = self.assets.len();
+        let n = state.slots();
         let mut prev: Vec<Option<(u32, u32, bool)>> = vec![None; n];
         let mut seen = vec![false; n];
         let mut order = vec![goal];
@@ -379,7 +281,7 @@ impl<'a> Graph<'a> {
         while head < order.len() {
             let node = order[head];
             head += 1;
-            for (next, kind, forward) in self.both_ways(node) {
+            for (next, kind, forward) in state.both_ways(node) {
                 if !seen[next as usize] {
                     seen[next as usize] = true;
                     // Seen from `next`, the hop to `node` goes the other way.
@@ -393,23 +295,28 @@ impl<'a> Graph<'a> {
             if paths.len() >= limit {
                 break;
             }
-            if !self.entry_point(entry) {
+            if !state.entry_point(entry) {
                 continue;
             }
-            let first = &self.assets[entry as usize];
+            let Some(first) = self.asset_of(entry) else {
+                continue;
+            };
             let mut nodes = vec![first.id.clone()];
             let mut hops = vec![Hop {
                 from: "internet".into(),
                 to: first.id.clone(),
                 kind: "internet".into(),
                 direction: "forward",
-                reason: self.entry_reason(entry),
+                reason: state.entry_reason(entry),
             }];
             let mut cur = entry;
+            let mut complete = true;
             while let Some((next, kind, forward)) = prev[cur as usize] {
-                let a = &self.assets[cur as usize];
-                let b = &self.assets[next as usize];
-                let k = self.kind_name(kind);
+                let (Some(a), Some(b)) = (self.asset_of(cur), self.asset_of(next)) else {
+                    complete = false;
+                    break;
+                };
+                let k = state.kind_name(kind);
                 let reason = if forward {
                     format!(
                         "{} {} {} ({})",
@@ -437,7 +344,9 @@ impl<'a> Graph<'a> {
                 nodes.push(b.id.clone());
                 cur = next;
             }
-            paths.push(AttackPath { nodes, hops });
+            if complete {
+                paths.push(AttackPath { nodes, hops });
+            }
         }
         paths
     }
@@ -447,28 +356,31 @@ impl<'a> Graph<'a> {
         let Some(s) = self.position(start) else {
             return Vec::new();
         };
-        let mut seen = vec![false; self.assets.len()];
+        let state = self.state();
+        let mut seen = vec![false; state.slots()];
         seen[s as usize] = true;
         let mut frontier = vec![s];
         let mut out = Vec::new();
         for distance in 1..=depth {
             let mut next = Vec::new();
             for &node in &frontier {
-                for (t, kind, forward) in self.both_ways(node) {
+                for (t, kind, forward) in state.both_ways(node) {
                     if seen[t as usize] {
                         continue;
                     }
                     seen[t as usize] = true;
                     next.push(t);
-                    let a = &self.assets[t as usize];
+                    let (Some(a), Some(via)) = (self.asset_of(t), self.asset_of(node)) else {
+                        continue;
+                    };
                     out.push(Neighbour {
                         asset_id: a.id.clone(),
                         name: a.name.clone(),
                         resource_type: a.resource_type.as_str().to_string(),
                         distance,
-                        via_kind: self.kind_name(kind).to_string(),
+                        via_kind: state.kind_name(kind).to_string(),
                         via_direction: if forward { "forward" } else { "backward" },
-                        via: self.assets[node as usize].id.clone(),
+                        via: via.id.clone(),
                     });
                 }
             }

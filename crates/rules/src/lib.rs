@@ -7,6 +7,7 @@
 //!
 //! Invariant: evaluation is pure — no I/O, no clock (the caller passes `now`).
 
+mod access;
 pub mod builtin;
 mod catalog;
 pub mod cel;
@@ -16,6 +17,7 @@ mod exposure;
 pub mod graph;
 mod loader;
 pub mod score;
+mod state;
 
 pub use catalog::{
     CUSTOM_SOURCE, Catalog, CompiledControl, CustomControlDef, FixtureProblem, fixture_now,
@@ -23,3 +25,4 @@ pub use catalog::{
 pub use cel::{CelError, EvalError, Filter, Program};
 pub use graph::Graph;
 pub use loader::{LoadError, LoadIssue};
+pub use state::{CommitStats, GraphState};

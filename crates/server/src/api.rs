@@ -1122,10 +1122,7 @@ pub(crate) async fn asset_insight(
     let graph = rampart_rules::Graph::build(&inventory);
     Ok(AssetInsight {
         score,
-        exposure: graph
-            .computed(asset)
-            .cloned()
-            .unwrap_or(serde_json::Value::Null),
+        exposure: graph.computed(asset).unwrap_or(serde_json::Value::Null),
         paths: graph.attack_paths(asset, 3),
     })
 }

@@ -398,6 +398,49 @@ pub fn custom_control_def(c: &rampart_store::CustomControl) -> rampart_rules::Cu
     }
 }
 
+/// Security graphs kept between runs, per workspace and source, so that a scan recomputes
+/// only what changed (a worker holds a few; any worker can rebuild one, so this is a cache).
+pub mod graphs {
+    use std::sync::Mutex;
+
+    use rampart_rules::GraphState;
+
+    /// `(workspace id, source)`.
+    pub type Key = (String, String);
+
+    /// At most this many assets are kept across all cached graphs.
+    const MAX_ASSETS: usize = 2_000_000;
+    const MAX_GRAPHS: usize = 8;
+
+    static KEPT: Mutex<Vec<(Key, GraphState)>> = Mutex::new(Vec::new());
+
+    /// Takes the kept graph of `key` out of the cache (a concurrent job on the same source
+    /// builds its own).
+    pub fn take(key: &Key) -> Option<GraphState> {
+        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+        let i = kept.iter().position(|(k, _)| k == key)?;
+        Some(kept.remove(i).1)
+    }
+
+    /// Keeps a graph as the newest entry, dropping the oldest beyond the bounds.
+    pub fn keep(key: Key, state: GraphState) {
+        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|(k, _)| *k != key);
+        kept.push((key, state));
+        while kept.len() > MAX_GRAPHS
+            || (kept.len() > 1
+                && kept.iter().map(|(_, s)| s.asset_count()).sum::<usize>() > MAX_ASSETS)
+        {
+            kept.remove(0);
+        }
+    }
+
+    /// How many graphs are kept (for tests).
+    pub fn len() -> usize {
+        KEPT.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
 /// Evaluates `inventory` with `catalog` and the workspace's custom controls
 /// ([`workspace_catalog`]; off the async threads) and records the scan under the
 /// job's scan id: a second run of the same job answers the scan the first one recorded.
@@ -413,8 +456,27 @@ pub async fn evaluate_and_record(
 ) -> Result<rampart_model::Scan, JobFailure> {
     let catalog = workspace_catalog(&ctx.store, &ctx.claim.scope, catalog).await?;
     ctx.set_progress(serde_json::json!({ "step": "evaluate", "assets": inventory.assets.len() }));
+    let key = (
+        ctx.claim.scope.workspace_id().to_string(),
+        source.to_string(),
+    );
+    let kept = graphs::take(&key);
     let (inventory, evaluations, catalog) = tokio::task::spawn_blocking(move || {
-        let e = catalog.evaluate(&inventory, now);
+        // The graph of the previous run of this source is brought up to date with what
+        // changed, instead of rebuilt (a first run builds it).
+        let mut state = kept.unwrap_or_default();
+        let stats = state.sync(&inventory);
+        tracing::info!(
+            assets = inventory.assets.len(),
+            changed = stats.changed,
+            recomputed = stats.recomputed,
+            "security graph brought up to date"
+        );
+        let e = {
+            let graph = rampart_rules::Graph::over(&state, &inventory);
+            catalog.evaluate_over(&graph, &inventory, now, &|_| {})
+        };
+        graphs::keep(key, state);
         (inventory, e, catalog)
     })
     .await

@@ -940,7 +940,7 @@ fn walk_in<'a>(
     for k in keys {
         v = match (&v, graph) {
             (Val::Asset(a), Some(g)) if k == "computed" => {
-                Val::from_json(g.computed(a).unwrap_or(&Json::Null))
+                Val::from_owned_json(g.computed(a).unwrap_or(Json::Null))
             }
             _ => v.select(k)?,
         };

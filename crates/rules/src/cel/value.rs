@@ -51,6 +51,30 @@ impl<'a> Val<'a> {
         }
     }
 
+    /// Converts an owned JSON value (computed properties), copying it into owned values.
+    pub(crate) fn from_owned_json(j: Json) -> Val<'a> {
+        match j {
+            Json::Null => Val::Null,
+            Json::Bool(b) => Val::Bool(b),
+            Json::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Val::Int(i)
+                } else if let Some(u) = n.as_u64() {
+                    Val::Uint(u)
+                } else {
+                    Val::Double(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Json::String(s) => Val::Str(Cow::Owned(s)),
+            Json::Array(a) => Val::List(Rc::new(a.into_iter().map(Val::from_owned_json).collect())),
+            Json::Object(m) => Val::Map(Rc::new(
+                m.into_iter()
+                    .map(|(k, v)| (Val::Str(Cow::Owned(k)), Val::from_owned_json(v)))
+                    .collect(),
+            )),
+        }
+    }
+
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Val::Null => "null",
