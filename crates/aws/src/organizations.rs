@@ -119,30 +119,38 @@ async fn accounts_under(
     let mut out = Vec::new();
     let mut pending = vec![ou.to_string()];
     while let Some(parent) = pending.pop() {
-        let accounts = ctx.ok(
+        let pages = ctx.ok(
             "ListAccountsForParent",
             client
                 .list_accounts_for_parent()
                 .parent_id(&parent)
                 .into_paginator()
-                .items()
                 .send()
                 .try_collect()
                 .await,
         )?;
-        out.extend(accounts.iter().filter_map(|a| a.id().map(str::to_string)));
-        let units = ctx.ok(
+        out.extend(
+            pages
+                .iter()
+                .flat_map(|p| p.accounts())
+                .filter_map(|a| a.id().map(str::to_string)),
+        );
+        let pages = ctx.ok(
             "ListOrganizationalUnitsForParent",
             client
                 .list_organizational_units_for_parent()
                 .parent_id(&parent)
                 .into_paginator()
-                .items()
                 .send()
                 .try_collect()
                 .await,
         )?;
-        pending.extend(units.iter().filter_map(|u| u.id().map(str::to_string)));
+        pending.extend(
+            pages
+                .iter()
+                .flat_map(|p| p.organizational_units())
+                .filter_map(|u| u.id().map(str::to_string)),
+        );
     }
     Some(out)
 }
@@ -161,19 +169,19 @@ async fn service_control_policies(
         return;
     }
     let client = aws_sdk_organizations::Client::new(&ctx.config);
-    let Some(policies) = ctx.ok(
+    let Some(pages) = ctx.ok(
         "ListPolicies",
         client
             .list_policies()
             .filter(PolicyType::ServiceControlPolicy)
             .into_paginator()
-            .items()
             .send()
             .try_collect()
             .await,
     ) else {
         return;
     };
+    let policies: Vec<_> = pages.iter().flat_map(|p| p.policies()).cloned().collect();
     for summary in policies {
         let Some(id) = summary.id() else { continue };
         let Some(described) = ctx.ok(
@@ -182,19 +190,19 @@ async fn service_control_policies(
         ) else {
             continue;
         };
-        let Some(targets) = ctx.ok(
+        let Some(pages) = ctx.ok(
             "ListTargetsForPolicy",
             client
                 .list_targets_for_policy()
                 .policy_id(id)
                 .into_paginator()
-                .items()
                 .send()
                 .try_collect()
                 .await,
         ) else {
             continue;
         };
+        let targets: Vec<_> = pages.iter().flat_map(|p| p.targets()).cloned().collect();
         let mut applies: Vec<String> = Vec::new();
         for t in &targets {
             let target = t.target_id().unwrap_or_default();
