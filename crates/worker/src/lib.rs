@@ -403,7 +403,7 @@ pub fn custom_control_def(c: &rampart_store::CustomControl) -> rampart_rules::Cu
 pub mod graphs {
     use std::sync::Mutex;
 
-    use rampart_rules::GraphState;
+    use rampart_rules::{CommitStats, GraphState};
 
     /// `(workspace id, source)`.
     pub type Key = (String, String);
@@ -412,32 +412,39 @@ pub mod graphs {
     const MAX_ASSETS: usize = 2_000_000;
     const MAX_GRAPHS: usize = 8;
 
-    static KEPT: Mutex<Vec<(Key, GraphState)>> = Mutex::new(Vec::new());
+    type Entry = (Key, GraphState, CommitStats);
+
+    static KEPT: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+    fn kept() -> std::sync::MutexGuard<'static, Vec<Entry>> {
+        KEPT.lock().unwrap_or_else(|p| p.into_inner())
+    }
 
     /// Takes the kept graph of `key` out of the cache (a concurrent job on the same source
     /// builds its own).
     pub fn take(key: &Key) -> Option<GraphState> {
-        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
-        let i = kept.iter().position(|(k, _)| k == key)?;
+        let mut kept = kept();
+        let i = kept.iter().position(|(k, _, _)| k == key)?;
         Some(kept.remove(i).1)
     }
 
-    /// Keeps a graph as the newest entry, dropping the oldest beyond the bounds.
-    pub fn keep(key: Key, state: GraphState) {
-        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
-        kept.retain(|(k, _)| *k != key);
-        kept.push((key, state));
+    /// Keeps a graph as the newest entry with what its last update did, dropping the oldest
+    /// beyond the bounds.
+    pub fn keep(key: Key, state: GraphState, stats: CommitStats) {
+        let mut kept = kept();
+        kept.retain(|(k, _, _)| *k != key);
+        kept.push((key, state, stats));
         while kept.len() > MAX_GRAPHS
             || (kept.len() > 1
-                && kept.iter().map(|(_, s)| s.asset_count()).sum::<usize>() > MAX_ASSETS)
+                && kept.iter().map(|(_, s, _)| s.asset_count()).sum::<usize>() > MAX_ASSETS)
         {
             kept.remove(0);
         }
     }
 
-    /// How many graphs are kept (for tests).
-    pub fn len() -> usize {
-        KEPT.lock().unwrap_or_else(|p| p.into_inner()).len()
+    /// What the last update of the kept graph of `key` changed and recomputed.
+    pub fn last_stats(key: &Key) -> Option<CommitStats> {
+        kept().iter().find(|(k, _, _)| k == key).map(|(_, _, s)| *s)
     }
 }
 
@@ -476,7 +483,7 @@ pub async fn evaluate_and_record(
             let graph = rampart_rules::Graph::over(&state, &inventory);
             catalog.evaluate_over(&graph, &inventory, now, &|_| {})
         };
-        graphs::keep(key, state);
+        graphs::keep(key, state, stats);
         (inventory, e, catalog)
     })
     .await

@@ -117,6 +117,23 @@ async fn an_evaluate_job_runs_and_records_its_scan() {
     assert_eq!(scans.items[0].id, scan_id);
     // Nothing left to do.
     assert!(worker.tick().await.unwrap().is_none());
+
+    // The worker kept the workspace's security graph: a second evaluation of the unchanged
+    // inventory brings it up to date without recomputing a property.
+    let key = (
+        ws.workspace_id().to_string(),
+        "re-evaluation of the stored inventory".to_string(),
+    );
+    let first = rampart_worker::graphs::last_stats(&key).expect("graph kept");
+    assert!(first.recomputed > 0, "{first:?}");
+    db.store
+        .enqueue_job(&ws, NewJob::evaluate(), ev("job.enqueue"))
+        .await
+        .unwrap();
+    let again = worker.tick().await.unwrap().unwrap();
+    assert_eq!(again.state, Some(JobState::Succeeded));
+    let second = rampart_worker::graphs::last_stats(&key).unwrap();
+    assert_eq!((second.changed, second.recomputed), (0, 0), "{second:?}");
 }
 
 #[tokio::test]
