@@ -1322,6 +1322,16 @@ impl DbBackend {
 
     // ----- customer data ---------------------------------------------------------------------
 
+    /// Rows per multi-row statement: PostgreSQL takes the full batch (fewer round trips);
+    /// SQLite a tenth of it, because binding is quadratic in a statement's parameter count
+    /// there (each `$N` is looked up by scanning the statement's parameter list).
+    fn batch(&self, rows: usize) -> usize {
+        match self.dialect {
+            Dialect::Postgres => rows,
+            Dialect::Sqlite => (rows / 10).max(8),
+        }
+    }
+
     pub(crate) async fn record_scan(
         &self,
         scope: &WorkspaceScope,
@@ -1354,7 +1364,7 @@ impl DbBackend {
         // twice in a statement, so duplicates never reach the database).
         let assets = dedup_last(&inventory.assets, |a| a.id.as_str());
         let now_text = ts(scan.started_at);
-        for chunk in assets.chunks(sql::ASSET_BATCH) {
+        for chunk in assets.chunks(self.batch(sql::ASSET_BATCH)) {
             let mut rows = Vec::with_capacity(chunk.len());
             for asset in chunk {
                 let tags = serde_json::to_string(&asset.tags)
@@ -1413,7 +1423,7 @@ impl DbBackend {
             q.execute(&mut *tx).await?;
         }
 
-        for chunk in assets.chunks(sql::DELETE_BATCH) {
+        for chunk in assets.chunks(self.batch(sql::DELETE_BATCH)) {
             let text = sql::delete_outgoing_relationships(chunk.len());
             let mut q = sqlx::query(&text).bind(ws);
             for asset in chunk {
@@ -1424,7 +1434,7 @@ impl DbBackend {
         let mut relationships: Vec<&Relationship> = inventory.relationships.iter().collect();
         relationships.sort();
         relationships.dedup();
-        for chunk in relationships.chunks(sql::RELATIONSHIP_BATCH) {
+        for chunk in relationships.chunks(self.batch(sql::RELATIONSHIP_BATCH)) {
             let text = sql::insert_relationships(chunk.len());
             let mut q = sqlx::query(&text).bind(ws);
             for rel in chunk {
@@ -1446,7 +1456,7 @@ impl DbBackend {
             })
             .collect();
         let findings = dedup_last(&findings, |f| f.0.as_str());
-        for chunk in findings.chunks(sql::FINDING_BATCH) {
+        for chunk in findings.chunks(self.batch(sql::FINDING_BATCH)) {
             let text = sql::upsert_findings(chunk.len());
             let mut q = sqlx::query(&text).bind(ws).bind(&now).bind(&scan.id);
             for (id, evaluation, severity) in chunk {
