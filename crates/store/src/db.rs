@@ -833,11 +833,14 @@ impl DbBackend {
                 Box::pin(async move {
                     // WAL, foreign keys, a busy timeout, and a 64 MiB page cache per connection
                     // (the default is 2 MiB): a large import rewrites several indexes with random
-                    // keys inside one transaction.
+                    // keys inside one transaction. The write-ahead log is cut back to 64 MiB
+                    // whenever a checkpoint resets it: one large import otherwise leaves it at its
+                    // high-water mark (4.8 GB after 600,000 assets in the queue bench).
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+                         PRAGMA journal_size_limit = 67108864;",
                     )
                     .await?;
                     Ok(())
@@ -2135,6 +2138,27 @@ impl DbBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every pooled SQLite connection cuts the write-ahead log back after a checkpoint (without
+    /// the limit one large import leaves it at gigabytes) and keeps a 64 MiB page cache.
+    #[tokio::test]
+    async fn sqlite_connections_bound_the_write_ahead_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_data_dir(dir.path()).await.unwrap();
+        let pool = &store.backend.pool;
+        let limit: i64 = sqlx::query("PRAGMA journal_size_limit")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(limit, 64 * 1024 * 1024);
+        let cache: i64 = sqlx::query("PRAGMA cache_size")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(cache, -65536);
+    }
 
     /// The architecture invariant of this crate, checked on the SQL text: every statement on a
     /// customer table is confined to the workspace bound as `$1` — reads, updates and deletes
