@@ -282,15 +282,7 @@ pub(crate) fn instance(state: &GraphState, slot: u32) -> Props {
             .into_iter()
             .all(|r| !matches!(state.facts[r as usize], Facts::Nacl { admits: false }))
     });
-    let mut ports: Vec<(i64, i64)> = state
-        .step(slot, "uses", false)
-        .into_iter()
-        .filter_map(|g| match &state.facts[g as usize] {
-            Facts::SecurityGroup { open } => Some(open.iter().copied()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let mut ports = open_through_groups(state, slot);
     ports.sort_unstable();
     ports.dedup();
     let exposed = running && public_ip && routed && nacl_open && !ports.is_empty();
@@ -298,6 +290,19 @@ pub(crate) fn instance(state: &GraphState, slot: u32) -> Props {
         exposed,
         ports: if exposed { ports.into() } else { Box::new([]) },
     }
+}
+
+/// The port ranges the security groups an asset uses open to the internet.
+fn open_through_groups(state: &GraphState, slot: u32) -> Vec<(i64, i64)> {
+    state
+        .step(slot, "uses", false)
+        .into_iter()
+        .filter_map(|g| match &state.facts[g as usize] {
+            Facts::SecurityGroup { open } => Some(open.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 pub(crate) fn security_group(state: &GraphState, slot: u32) -> Props {
@@ -322,14 +327,8 @@ pub(crate) fn database(state: &GraphState, slot: u32) -> Props {
         Facts::Database { public, port } => (*public, *port),
         _ => (false, None),
     };
-    let open = state
-        .step(slot, "uses", false)
+    let open = open_through_groups(state, slot)
         .into_iter()
-        .filter_map(|g| match &state.facts[g as usize] {
-            Facts::SecurityGroup { open } => Some(open.iter().copied()),
-            _ => None,
-        })
-        .flatten()
         .any(|(from, to)| port.is_none_or(|p| from <= p && p <= to));
     Props::Database {
         exposed: public && open,

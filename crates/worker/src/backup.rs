@@ -317,34 +317,10 @@ impl BackupWorker {
     /// pause, at most a minute) while the database is unreachable.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, dir = %self.config.dir.display(), "backup worker started");
-        let mut failures = 0u32;
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let pause = match self.tick().await {
-                Ok(Some(_)) => {
-                    failures = 0;
-                    Duration::ZERO
-                }
-                Ok(None) => {
-                    failures = 0;
-                    self.config.poll
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(error = %e, "backup worker cannot reach the queue");
-                    (self.config.poll * failures.min(30)).min(Duration::from_secs(60))
-                }
-            };
-            if pause.is_zero() {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+        crate::poll_until_shutdown(&mut shutdown, self.config.poll, "backup worker", || {
+            self.tick()
+        })
+        .await;
         tracing::info!(worker = %self.id, "backup worker stopped");
     }
 }

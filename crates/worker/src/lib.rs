@@ -330,34 +330,7 @@ impl Worker {
     /// is unreachable.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "worker started");
-        let mut failures = 0u32;
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let pause = match self.tick().await {
-                Ok(Some(_)) => {
-                    failures = 0;
-                    Duration::ZERO
-                }
-                Ok(None) => {
-                    failures = 0;
-                    self.config.poll
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(error = %e, "worker cannot reach the queue");
-                    (self.config.poll * failures.min(30)).min(Duration::from_secs(60))
-                }
-            };
-            if pause.is_zero() {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+        poll_until_shutdown(&mut shutdown, self.config.poll, "worker", || self.tick()).await;
         tracing::info!(worker = %self.id, "worker stopped");
     }
 }
@@ -395,6 +368,49 @@ pub fn custom_control_def(c: &rampart_store::CustomControl) -> rampart_rules::Cu
         frameworks: c.frameworks.clone(),
         rationale: c.rationale.clone().unwrap_or_default(),
         remediation: c.remediation.clone().unwrap_or_default(),
+    }
+}
+
+/// Calls `tick` until `shutdown` turns true: again at once after it did something, after `poll`
+/// when it found nothing, and with a growing pause (at most a minute) while it fails — the
+/// queue's database is unreachable.
+pub(crate) async fn poll_until_shutdown<T, E, F, Fut>(
+    shutdown: &mut watch::Receiver<bool>,
+    poll: Duration,
+    who: &str,
+    mut tick: F,
+) where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, E>>,
+{
+    let mut failures = 0u32;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let pause = match tick().await {
+            Ok(Some(_)) => {
+                failures = 0;
+                Duration::ZERO
+            }
+            Ok(None) => {
+                failures = 0;
+                poll
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(error = %e, "{who} cannot reach the queue");
+                (poll * failures.min(30)).min(Duration::from_secs(60))
+            }
+        };
+        if pause.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => {}
+        }
     }
 }
 

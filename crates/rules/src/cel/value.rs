@@ -37,17 +37,19 @@ impl<'a> Val<'a> {
         match j {
             Json::Null => Val::Null,
             Json::Bool(b) => Val::Bool(*b),
-            Json::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    Val::Int(i)
-                } else if let Some(u) = n.as_u64() {
-                    Val::Uint(u)
-                } else {
-                    Val::Double(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
+            Json::Number(n) => Val::number(n),
             Json::String(s) => Val::Str(Cow::Borrowed(s.as_str())),
             Json::Array(_) | Json::Object(_) => Val::Json(j),
+        }
+    }
+
+    fn number(n: &serde_json::Number) -> Val<'a> {
+        if let Some(i) = n.as_i64() {
+            Val::Int(i)
+        } else if let Some(u) = n.as_u64() {
+            Val::Uint(u)
+        } else {
+            Val::Double(n.as_f64().unwrap_or(f64::NAN))
         }
     }
 
@@ -56,15 +58,7 @@ impl<'a> Val<'a> {
         match j {
             Json::Null => Val::Null,
             Json::Bool(b) => Val::Bool(b),
-            Json::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    Val::Int(i)
-                } else if let Some(u) = n.as_u64() {
-                    Val::Uint(u)
-                } else {
-                    Val::Double(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
+            Json::Number(n) => Val::number(&n),
             Json::String(s) => Val::Str(Cow::Owned(s)),
             Json::Array(a) => Val::List(Rc::new(a.into_iter().map(Val::from_owned_json).collect())),
             Json::Object(m) => Val::Map(Rc::new(
