@@ -944,14 +944,14 @@ fn scans_the_member_accounts_of_an_organization_through_a_role() {
         no_s3.config["targets"][0]["type"],
         json!("ORGANIZATIONAL_UNIT")
     );
-    if let Some(full) = scps
+    let full = scps
         .iter()
         .find(|a| a.config["name"] == json!("FullAWSAccess"))
-    {
-        let applies = full.config["appliesToAccounts"].as_array().unwrap();
-        assert!(applies.contains(&json!(id("prod"))));
-        assert!(!applies.contains(&json!("123456789012")));
-    }
+        .expect("the organization's default SCP, attached to the root");
+    let applies = full.config["appliesToAccounts"].as_array().unwrap();
+    assert!(applies.contains(&json!(id("prod"))));
+    assert!(applies.contains(&json!(id("staging"))));
+    assert!(!applies.contains(&json!("123456789012")));
     let account = find(&c, "aws.account", "123456789012");
     assert!(
         account.config["organization"]["id"]

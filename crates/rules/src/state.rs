@@ -279,6 +279,11 @@ impl GraphState {
 
     /// Builds the state of a whole inventory (relationships naming unknown assets are ignored).
     pub fn build(inventory: &Inventory) -> GraphState {
+        GraphState::build_counted(inventory).0
+    }
+
+    /// [`GraphState::build`], with what its commit computed.
+    pub fn build_counted(inventory: &Inventory) -> (GraphState, CommitStats) {
         let mut s = GraphState::new();
         s.reserve(inventory.assets.len(), inventory.relationships.len());
         for a in &inventory.assets {
@@ -287,8 +292,8 @@ impl GraphState {
         for r in &inventory.relationships {
             s.relate(&r.from, &r.kind, &r.to);
         }
-        s.commit();
-        s
+        let stats = s.commit();
+        (s, stats)
     }
 
     /// Brings the state up to date with a whole new inventory: only assets whose content or

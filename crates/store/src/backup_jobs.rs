@@ -22,14 +22,13 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use crate::audit::{self, ActorKind, AuditEvent, INSTALLATION_CHAIN, Outcome};
-use crate::db::{Dialect, get_opt_ts, get_ts, ts};
+use crate::db::{Dialect, get_opt_ts, get_ts, to_i64, ts};
 use crate::identity::{invalid, new_id};
+use crate::jobs::clip;
 use crate::{JobState, Result, Store};
 
 /// Attempts a backup job gets before it ends as failed.
 pub const BACKUP_MAX_ATTEMPTS: u32 = 3;
-/// Longest stored error text.
-const MAX_ERROR: usize = 4000;
 /// Newest backup jobs [`Store::backup_jobs`] answers at most.
 pub const MAX_BACKUP_JOBS_LISTED: u32 = 500;
 
@@ -161,21 +160,6 @@ fn backup_job_from_row(r: &AnyRow) -> Result<BackupJob> {
         started_at: get_opt_ts(r, "started_at")?,
         finished_at: get_opt_ts(r, "finished_at")?,
     })
-}
-
-fn clip(s: &str) -> String {
-    if s.len() <= MAX_ERROR {
-        return s.to_owned();
-    }
-    let mut end = MAX_ERROR;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The columns of a claim's answer (PostgreSQL's `RETURNING` names the alias).
@@ -412,8 +396,8 @@ mod tests {
 
     #[test]
     fn errors_are_clipped_on_a_character_boundary() {
-        let long = "é".repeat(MAX_ERROR);
+        let long = "é".repeat(4000);
         let c = clip(&long);
-        assert!(c.len() <= MAX_ERROR + 3 && c.ends_with('…'));
+        assert!(c.len() <= 4000 + 3 && c.ends_with('…'));
     }
 }

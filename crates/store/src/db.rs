@@ -442,7 +442,7 @@ fn get_u64(row: &AnyRow, col: &str) -> Result<u64> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{col} is negative")))
 }
 
-fn to_i64(n: u64) -> i64 {
+pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 

@@ -306,7 +306,7 @@ pub struct Scheduled {
     pub queued: bool,
 }
 
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     if s.len() <= MAX_TEXT {
         return s.to_owned();
     }

@@ -128,23 +128,11 @@ pub struct BackupWorker {
     scheduled_slot: Mutex<Option<DateTime<Utc>>>,
 }
 
-fn delta(d: Duration) -> TimeDelta {
-    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
-}
+use crate::delta;
 
 impl BackupWorker {
     pub fn new(store: Store, config: BackupConfig) -> BackupWorker {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
-        let host: String = host
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(40)
-            .collect();
-        let id = format!(
-            "bkw_{host}_{}_{}",
-            std::process::id(),
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
+        let id = crate::worker_id("bkw");
         BackupWorker {
             store,
             id,

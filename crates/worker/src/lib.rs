@@ -131,25 +131,30 @@ pub struct Worker {
     scheduled_minute: Mutex<Option<i64>>,
 }
 
-fn delta(d: Duration) -> TimeDelta {
+pub(crate) fn delta(d: Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+/// A unique lease-holder id: `<prefix>_<host>_<pid>_<random>`.
+pub(crate) fn worker_id(prefix: &str) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
+    format!(
+        "{prefix}_{host}_{}_{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 impl Worker {
     /// A worker with a unique id (`wrk_<host>_<random>`), running the kinds given by
     /// [`Worker::with_executor`].
     pub fn new(store: Store, config: WorkerConfig) -> Worker {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
-        let host: String = host
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(40)
-            .collect();
-        let id = format!(
-            "wrk_{host}_{}_{}",
-            std::process::id(),
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
+        let id = worker_id("wrk");
         Worker {
             store,
             id,
@@ -487,8 +492,13 @@ pub async fn evaluate_and_record(
     let (inventory, evaluations, catalog) = tokio::task::spawn_blocking(move || {
         // The graph of the previous run of this source is brought up to date with what
         // changed, instead of rebuilt (a first run builds it).
-        let mut state = kept.unwrap_or_default();
-        let stats = state.sync(&inventory);
+        let (state, stats) = match kept {
+            Some(mut state) => {
+                let stats = state.sync(&inventory);
+                (state, stats)
+            }
+            None => rampart_rules::GraphState::build_counted(&inventory),
+        };
         tracing::info!(
             assets = inventory.assets.len(),
             changed = stats.changed,
