@@ -840,7 +840,7 @@ impl Executor for AwsScanExecutor {
                 failed: (failed_calls, errors),
                 sweeps,
             } = collected;
-            let scan = rampart_worker::evaluate_and_record(
+            let recorded = rampart_worker::evaluate_and_record(
                 &ctx,
                 catalog,
                 &source,
@@ -849,16 +849,13 @@ impl Executor for AwsScanExecutor {
                 Utc::now(),
             )
             .await?;
-            Ok(json!({
-                "scan": scan.id,
-                "assets": scan.asset_count,
-                "gone": scan.gone_count,
-                "failed": scan.fail_count,
-                "accounts": accounts,
-                "regions": regions,
-                "failed_calls": failed_calls,
-                "errors": errors,
-            }))
+            let mut result = recorded.result(None);
+            result["gone"] = json!(recorded.scan.gone_count);
+            result["accounts"] = json!(accounts);
+            result["regions"] = json!(regions);
+            result["failed_calls"] = json!(failed_calls);
+            result["errors"] = json!(errors);
+            Ok(result)
         })
     }
 }

@@ -43,57 +43,64 @@ pub(crate) mod sql {
     pub const INSERT_SCAN: &str = "INSERT INTO scans (workspace_id, id, source, status, started_at, finished_at, asset_count, pass_count, fail_count, error_count, message) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-    /// Rows per multi-row statement of `record_scan` (a few thousand parameters each, well
-    /// under SQLite's and PostgreSQL's limits).
-    pub const ASSET_BATCH: usize = 200;
-    pub const FINDING_BATCH: usize = 400;
-    pub const RELATIONSHIP_BATCH: usize = 300;
-    pub const DELETE_BATCH: usize = 500;
+    /// Rows per statement of `record_scan`. Each statement takes its rows as one JSON
+    /// parameter (about 1 MB): binding thousands of parameters costs more than the database's
+    /// JSON parser (quadratically so on SQLite), and `IN ($2, $3, …)` lists lead PostgreSQL
+    /// to plans that compare every row of the workspace with every listed value.
+    pub const ASSET_BATCH: usize = 1000;
+    pub const FINDING_BATCH: usize = 5000;
+    pub const RELATIONSHIP_BATCH: usize = 5000;
+    pub const ID_BATCH: usize = 5000;
 
-    /// `($1, $a, $a+1, …)` tuples: the workspace id first, then `width` fresh parameters per row
-    /// starting at `$first`, then `suffix` (literal SQL) before the closing parenthesis.
-    fn tuples(rows: usize, first: usize, width: usize, suffix: &str) -> String {
-        (0..rows)
-            .map(|r| {
-                let start = first + r * width;
-                let params: Vec<String> = (start..start + width).map(|n| format!("${n}")).collect();
-                format!("($1, {}{suffix})", params.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// The rows of JSON array parameter `$n` as a table `j` with one column, `value`: each
+    /// element (read fields with `j.value ->> 0`, …), or with `text` each element as text.
+    /// Joined to a table with `CROSS JOIN`, which makes SQLite loop over the parameter's rows
+    /// and look each up (its planner otherwise scans the workspace's rows for each statement).
+    pub fn json_rows(dialect: super::Dialect, n: usize, text: bool) -> String {
+        match (dialect, text) {
+            (super::Dialect::Sqlite, _) => format!("json_each(${n}) AS j"),
+            (super::Dialect::Postgres, false) => {
+                format!("json_array_elements(${n}::json) AS j(value)")
+            }
+            (super::Dialect::Postgres, true) => {
+                format!("json_array_elements_text(${n}::json) AS j(value)")
+            }
+        }
     }
 
-    /// `id, config_hash` of `rows` stored assets: `$1` workspace, then asset ids.
-    pub fn stored_hashes(rows: usize) -> String {
-        let ids: Vec<String> = (2..2 + rows).map(|n| format!("${n}")).collect();
+    /// `id, config_hash` of stored assets: `$1` workspace, `$2` a JSON array of asset ids.
+    pub fn stored_hashes(dialect: super::Dialect) -> String {
         format!(
-            "SELECT id, config_hash FROM assets WHERE workspace_id = $1 AND id IN ({})",
-            ids.join(", ")
+            "SELECT a.id, a.config_hash FROM {} CROSS JOIN assets a \
+             WHERE a.workspace_id = $1 AND a.id = j.value",
+            json_rows(dialect, 2, true)
         )
     }
 
-    /// Copies the stored version of `rows` assets into `asset_changes` under scan `$2` at `$3`:
-    /// `$1` workspace, then asset ids.
-    pub fn keep_previous_versions(rows: usize) -> String {
-        let ids: Vec<String> = (4..4 + rows).map(|n| format!("${n}")).collect();
+    /// Copies the stored version of assets into `asset_changes` under scan `$2` at `$3`: `$1`
+    /// workspace, `$4` a JSON array of asset ids.
+    pub fn keep_previous_versions(dialect: super::Dialect) -> String {
         format!(
             "INSERT INTO asset_changes (workspace_id, asset_id, scan_id, changed_at, previous_config, previous_tags) \
-             SELECT $1, id, $2, $3, config, tags FROM assets \
-             WHERE workspace_id = $1 AND id IN ({}) \
+             SELECT $1, a.id, $2, $3, a.config, a.tags FROM {} CROSS JOIN assets a \
+             WHERE a.workspace_id = $1 AND a.id = j.value \
              ON CONFLICT (workspace_id, asset_id, scan_id) DO NOTHING",
-            ids.join(", ")
+            json_rows(dialect, 4, true)
         )
     }
 
     pub const ASSET_CHANGES: &str = "SELECT scan_id, changed_at, previous_config, previous_tags FROM asset_changes \
          WHERE workspace_id = $1 AND asset_id = $2 ORDER BY changed_at DESC, scan_id DESC LIMIT $3";
 
-    /// Upserts `rows` assets seen by scan `$2`: `$1` workspace, then 12 parameters per asset.
-    /// An asset seen again is no longer gone.
-    pub fn upsert_assets(rows: usize) -> String {
+    /// Upserts assets seen by scan `$2`: `$1` workspace, `$3` a JSON array of rows, each `[id,
+    /// provider, account, region, type, native id, name, tags, config, first seen, last seen,
+    /// config hash]` (tags and config as JSON text). An asset seen again is no longer gone.
+    pub fn upsert_assets(dialect: super::Dialect) -> String {
         format!(
             "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, config_hash, last_scan_id) \
-             VALUES {} \
+             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, \
+               j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11, $2 \
+             FROM {} WHERE true \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
                provider = excluded.provider, account = excluded.account, region = excluded.region, \
                type = excluded.type, native_id = excluded.native_id, name = excluded.name, \
@@ -103,7 +110,7 @@ pub(crate) mod sql {
                config_hash = excluded.config_hash, \
                last_scan_id = excluded.last_scan_id, gone_at = NULL, gone_scan_id = NULL \
              WHERE assets.workspace_id = $1",
-            tuples(rows, 3, 12, ", $2")
+            json_rows(dialect, 3, false)
         )
     }
 
@@ -132,35 +139,41 @@ pub(crate) mod sql {
            (SELECT COUNT(*) FROM assets WHERE workspace_id = $1 AND gone_scan_id = $2) \
          WHERE workspace_id = $1 AND id = $2";
 
-    /// Deletes the outgoing relationships of `rows` assets: `$1` workspace, then asset ids.
-    pub fn delete_outgoing_relationships(rows: usize) -> String {
-        let ids: Vec<String> = (2..2 + rows).map(|n| format!("${n}")).collect();
+    /// Deletes the outgoing relationships of assets: `$1` workspace, `$2` a JSON array of
+    /// asset ids.
+    pub fn delete_outgoing_relationships(dialect: super::Dialect) -> String {
         format!(
-            "DELETE FROM relationships WHERE workspace_id = $1 AND from_id IN ({})",
-            ids.join(", ")
+            "DELETE FROM relationships WHERE workspace_id = $1 AND from_id IN (SELECT j.value FROM {})",
+            json_rows(dialect, 2, true)
         )
     }
 
-    /// Inserts `rows` relationships: `$1` workspace, then from, to, kind per row.
-    pub fn insert_relationships(rows: usize) -> String {
+    /// Inserts relationships: `$1` workspace, `$2` a JSON array of `[from, to, kind]` rows.
+    pub fn insert_relationships(dialect: super::Dialect) -> String {
         format!(
-            "INSERT INTO relationships (workspace_id, from_id, to_id, kind) VALUES {} \
+            "INSERT INTO relationships (workspace_id, from_id, to_id, kind) \
+             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM {} WHERE true \
              ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING",
-            tuples(rows, 2, 3, "")
+            json_rows(dialect, 2, false)
         )
     }
 
-    /// Upserts `rows` findings with their lifecycle: `$1` workspace, `$2` scan time, `$3` scan
-    /// id, then id, control, asset, status, severity, severity rank, reason, change per row
-    /// (`'new'` for a failing finding, else NULL: used when the row is inserted).
+    /// Upserts findings with their lifecycle: `$1` workspace, `$2` scan time, `$3` scan id,
+    /// `$4` a JSON array of rows, each `[id, control, asset, status, severity, severity rank,
+    /// reason, change]` (change: `"new"` for a failing finding, else null; used when the row is
+    /// inserted). One parameter per statement whatever the row count: binding thousands of
+    /// parameters costs more than the database's JSON parser (quadratically so on SQLite).
     ///
     /// `change_kind`/`change_scan_id` record the last status change and its scan (read by the
     /// scan's notify job): failing for the first time is `new`, failing again after having been
     /// resolved is `regressed`, no longer failing is `resolved`.
-    pub fn upsert_findings(rows: usize) -> String {
+    pub fn upsert_findings(dialect: super::Dialect) -> String {
+        let rows = json_rows(dialect, 4, false);
         format!(
             "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, change_kind, first_seen, last_seen, resolved_at, last_scan_id, change_scan_id) \
-             VALUES {} \
+             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+               CAST(j.value ->> 5 AS BIGINT), j.value ->> 6, j.value ->> 7, $2, $2, NULL, $3, $3 \
+             FROM {rows} WHERE true \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
                status = excluded.status, severity = excluded.severity, severity_rank = excluded.severity_rank, \
                reason = excluded.reason, last_seen = excluded.last_seen, last_scan_id = excluded.last_scan_id, \
@@ -176,8 +189,7 @@ pub(crate) mod sql {
                change_scan_id = CASE \
                  WHEN (excluded.status = 'fail') <> (findings.status = 'fail') THEN excluded.last_scan_id \
                  ELSE findings.change_scan_id END \
-             WHERE findings.workspace_id = $1",
-            tuples(rows, 4, 8, ", $2, $2, NULL, $3, $3")
+             WHERE findings.workspace_id = $1"
         )
     }
 
@@ -265,16 +277,16 @@ pub(crate) mod sql {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for n in [1, 2, 7] {
-            all.push(upsert_assets(n));
-            all.push(delete_outgoing_relationships(n));
-            all.push(insert_relationships(n));
-            all.push(upsert_findings(n));
+        for d in [super::Dialect::Sqlite, super::Dialect::Postgres] {
+            all.push(upsert_assets(d));
+            all.push(delete_outgoing_relationships(d));
+            all.push(insert_relationships(d));
+            all.push(upsert_findings(d));
+            all.push(stored_hashes(d));
+            all.push(keep_previous_versions(d));
         }
         all.push(select_findings_page("", " LIMIT $2 OFFSET $3"));
         all.push(select_findings_page(" AND f.status = $2", " LIMIT $3"));
-        all.push(stored_hashes(3));
-        all.push(keep_previous_versions(3));
         all.push(ASSET_CHANGES.to_string());
         all.push(mark_gone(true));
         all.push(mark_gone(false));
@@ -631,6 +643,11 @@ fn version_hash(tags: &str, config: &str) -> String {
     hex::encode(h.finalize())
 }
 
+/// Serializes a statement's JSON parameter (`what` names it in the error).
+fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
 fn severity_rank(s: Severity) -> i64 {
     i64::from(s.ocsf_id())
 }
@@ -804,6 +821,11 @@ pub(crate) struct DbBackend {
     pub(crate) dialect: Dialect,
     /// Workspace aggregates memoized by data version (`cache.rs`), shared by every clone.
     pub(crate) aggregates: std::sync::Arc<crate::cache::AggregateCache>,
+    /// One scan recording at a time on SQLite (shared by every clone). SQLite has one writer;
+    /// a recording holds the write lock for its whole transaction (tens of seconds for a large
+    /// import), and a second one waiting on the busy timeout would fail and retry. The gate
+    /// queues it instead, as PostgreSQL's row locks would.
+    pub(crate) record_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Characters of a file path that must be escaped in a `sqlite://` URL.
@@ -831,14 +853,15 @@ impl DbBackend {
             .max_connections(8)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    // WAL, foreign keys, a busy timeout, and a 64 MiB page cache per connection
+                    // WAL, foreign keys, a busy timeout long enough to wait for a large import's
+                    // commit (one writer at a time), and a 64 MiB page cache per connection
                     // (the default is 2 MiB): a large import rewrites several indexes with random
                     // keys inside one transaction. The write-ahead log is cut back to 64 MiB
                     // whenever a checkpoint resets it: one large import otherwise leaves it at its
                     // high-water mark (4.8 GB after 600,000 assets in the queue bench).
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000; \
                          PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
                          PRAGMA journal_size_limit = 67108864;",
                     )
@@ -852,6 +875,7 @@ impl DbBackend {
             pool,
             dialect: Dialect::Sqlite,
             aggregates: Default::default(),
+            record_gate: Default::default(),
         })
     }
 
@@ -869,6 +893,7 @@ impl DbBackend {
             pool,
             dialect: Dialect::Postgres,
             aggregates: Default::default(),
+            record_gate: Default::default(),
         })
     }
 
@@ -1325,16 +1350,6 @@ impl DbBackend {
 
     // ----- customer data ---------------------------------------------------------------------
 
-    /// Rows per multi-row statement: PostgreSQL takes the full batch (fewer round trips);
-    /// SQLite a tenth of it, because binding is quadratic in a statement's parameter count
-    /// there (each `$N` is looked up by scanning the statement's parameter list).
-    fn batch(&self, rows: usize) -> usize {
-        match self.dialect {
-            Dialect::Postgres => rows,
-            Dialect::Sqlite => (rows / 10).max(8),
-        }
-    }
-
     pub(crate) async fn record_scan(
         &self,
         scope: &WorkspaceScope,
@@ -1345,8 +1360,12 @@ impl DbBackend {
         severities: &[Severity],
     ) -> Result<u64> {
         let ws = scope.workspace_id();
+        let _gate = match self.dialect {
+            Dialect::Sqlite => Some(self.record_gate.lock().await),
+            Dialect::Postgres => None,
+        };
         // Dropping `tx` without commit (any `?` below) rolls everything back.
-        let mut tx = self.begin_workspace(ws).await?;
+        let mut tx = self.begin_workspace_write(ws).await?;
 
         sqlx::query(sql::INSERT_SCAN)
             .bind(ws)
@@ -1367,23 +1386,25 @@ impl DbBackend {
         // twice in a statement, so duplicates never reach the database).
         let assets = dedup_last(&inventory.assets, |a| a.id.as_str());
         let now_text = ts(scan.started_at);
-        for chunk in assets.chunks(self.batch(sql::ASSET_BATCH)) {
+        let d = self.dialect;
+        let (hashes_sql, keep_sql, upsert_sql) = (
+            sql::stored_hashes(d),
+            sql::keep_previous_versions(d),
+            sql::upsert_assets(d),
+        );
+        for chunk in assets.chunks(sql::ASSET_BATCH) {
             let mut rows = Vec::with_capacity(chunk.len());
             for asset in chunk {
-                let tags = serde_json::to_string(&asset.tags)
-                    .map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
-                let config = serde_json::to_string(&asset.config)
-                    .map_err(|e| StoreError::Corrupt(format!("config: {e}")))?;
+                let tags = to_json(&asset.tags, "tags")?;
+                let config = to_json(&asset.config, "config")?;
                 let hash = version_hash(&tags, &config);
                 rows.push((asset, tags, config, hash));
             }
+            let ids: Vec<&str> = chunk.iter().map(|a| a.id.as_str()).collect();
             // Keep the version a changed asset had before this scan overwrites it.
-            let text = sql::stored_hashes(chunk.len());
-            let mut q = sqlx::query(&text).bind(ws);
-            for (asset, ..) in &rows {
-                q = q.bind(&asset.id);
-            }
-            let stored: std::collections::HashMap<String, String> = q
+            let stored: std::collections::HashMap<String, String> = sqlx::query(&hashes_sql)
+                .bind(ws)
+                .bind(to_json(&ids, "asset ids")?)
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
@@ -1399,51 +1420,64 @@ impl DbBackend {
                 .map(|(a, ..)| a.id.as_str())
                 .collect();
             if !changed.is_empty() {
-                let text = sql::keep_previous_versions(changed.len());
-                let mut q = sqlx::query(&text).bind(ws).bind(&scan.id).bind(&now_text);
-                for id in &changed {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut *tx).await?;
+                sqlx::query(&keep_sql)
+                    .bind(ws)
+                    .bind(&scan.id)
+                    .bind(&now_text)
+                    .bind(to_json(&changed, "asset ids")?)
+                    .execute(&mut *tx)
+                    .await?;
             }
-            let text = sql::upsert_assets(chunk.len());
-            let mut q = sqlx::query(&text).bind(ws).bind(&scan.id);
-            for (asset, tags, config, hash) in rows {
-                q = q
-                    .bind(&asset.id)
-                    .bind(asset.provider.as_str())
-                    .bind(&asset.account)
-                    .bind(&asset.region)
-                    .bind(asset.resource_type.as_str())
-                    .bind(&asset.native_id)
-                    .bind(&asset.name)
-                    .bind(tags)
-                    .bind(config)
-                    .bind(ts(asset.first_seen))
-                    .bind(ts(asset.last_seen))
-                    .bind(hash);
-            }
-            q.execute(&mut *tx).await?;
+            let rows: Vec<_> = rows
+                .iter()
+                .map(|(asset, tags, config, hash)| {
+                    (
+                        &asset.id,
+                        asset.provider.as_str(),
+                        &asset.account,
+                        &asset.region,
+                        asset.resource_type.as_str(),
+                        &asset.native_id,
+                        &asset.name,
+                        tags,
+                        config,
+                        ts(asset.first_seen),
+                        ts(asset.last_seen),
+                        hash,
+                    )
+                })
+                .collect();
+            sqlx::query(&upsert_sql)
+                .bind(ws)
+                .bind(&scan.id)
+                .bind(to_json(&rows, "assets")?)
+                .execute(&mut *tx)
+                .await?;
         }
 
-        for chunk in assets.chunks(self.batch(sql::DELETE_BATCH)) {
-            let text = sql::delete_outgoing_relationships(chunk.len());
-            let mut q = sqlx::query(&text).bind(ws);
-            for asset in chunk {
-                q = q.bind(&asset.id);
-            }
-            q.execute(&mut *tx).await?;
+        let delete_sql = sql::delete_outgoing_relationships(d);
+        for chunk in assets.chunks(sql::ID_BATCH) {
+            let ids: Vec<&str> = chunk.iter().map(|a| a.id.as_str()).collect();
+            sqlx::query(&delete_sql)
+                .bind(ws)
+                .bind(to_json(&ids, "asset ids")?)
+                .execute(&mut *tx)
+                .await?;
         }
         let mut relationships: Vec<&Relationship> = inventory.relationships.iter().collect();
         relationships.sort();
         relationships.dedup();
-        for chunk in relationships.chunks(self.batch(sql::RELATIONSHIP_BATCH)) {
-            let text = sql::insert_relationships(chunk.len());
-            let mut q = sqlx::query(&text).bind(ws);
-            for rel in chunk {
-                q = q.bind(&rel.from).bind(&rel.to).bind(&rel.kind);
-            }
-            q.execute(&mut *tx).await?;
+        let insert_sql = sql::insert_relationships(d);
+        for chunk in relationships.chunks(sql::RELATIONSHIP_BATCH) {
+            let rows: Vec<(&str, &str, &str)> = chunk
+                .iter()
+                .map(|r| (r.from.as_str(), r.to.as_str(), r.kind.as_str()))
+                .collect();
+            sqlx::query(&insert_sql)
+                .bind(ws)
+                .bind(to_json(&rows, "relationships")?)
+                .execute(&mut *tx)
+                .await?;
         }
 
         let now = ts(scan.started_at);
@@ -1459,21 +1493,30 @@ impl DbBackend {
             })
             .collect();
         let findings = dedup_last(&findings, |f| f.0.as_str());
-        for chunk in findings.chunks(self.batch(sql::FINDING_BATCH)) {
-            let text = sql::upsert_findings(chunk.len());
-            let mut q = sqlx::query(&text).bind(ws).bind(&now).bind(&scan.id);
-            for (id, evaluation, severity) in chunk {
-                q = q
-                    .bind(id)
-                    .bind(&evaluation.control_id)
-                    .bind(&evaluation.asset_id)
-                    .bind(evaluation.status.as_str())
-                    .bind(severity.as_str())
-                    .bind(severity_rank(*severity))
-                    .bind(&evaluation.reason)
-                    .bind((evaluation.status == FindingStatus::Fail).then_some("new"));
-            }
-            q.execute(&mut *tx).await?;
+        let text = sql::upsert_findings(self.dialect);
+        for chunk in findings.chunks(sql::FINDING_BATCH) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(id, evaluation, severity)| {
+                    (
+                        id,
+                        &evaluation.control_id,
+                        &evaluation.asset_id,
+                        evaluation.status.as_str(),
+                        severity.as_str(),
+                        severity_rank(*severity),
+                        &evaluation.reason,
+                        (evaluation.status == FindingStatus::Fail).then_some("new"),
+                    )
+                })
+                .collect();
+            sqlx::query(&text)
+                .bind(ws)
+                .bind(&now)
+                .bind(&scan.id)
+                .bind(to_json(&rows, "findings")?)
+                .execute(&mut *tx)
+                .await?;
         }
         // What the scan listed completely and did not see is gone; its findings no longer apply.
         let mut gone = 0u64;
@@ -2176,11 +2219,20 @@ mod tests {
                     .split_once('(')
                     .map(|(_, rest)| rest)
                     .unwrap_or_default();
-                // `INSERT … VALUES ($1, …)`, or `INSERT … SELECT $1, … WHERE workspace_id = $1`
-                // (copying rows of the same workspace).
+                // `INSERT … VALUES ($1, …)`, or `INSERT … SELECT $1, …` whose row source (up to
+                // any ON CONFLICT) reads the same workspace only (`workspace_id = $1`), or only
+                // the rows of a JSON parameter.
+                let source = normalized
+                    .split_once(") SELECT $1,")
+                    .map(|(_, rest)| rest.split(" ON CONFLICT ").next().unwrap_or(rest))
+                    .unwrap_or_default();
+                let from_parameter = ["FROM json_each($", "FROM json_array_elements($"]
+                    .iter()
+                    .any(|f| source.contains(f))
+                    && !source.contains(" JOIN ");
                 let writes_scope = normalized.contains("VALUES ($1,")
-                    || (normalized.contains(") SELECT $1,")
-                        && normalized.contains("WHERE workspace_id = $1"));
+                    || (!source.is_empty()
+                        && (source.contains("workspace_id = $1") || from_parameter));
                 assert!(
                     columns.starts_with("workspace_id,") && writes_scope,
                     "insert does not write $1 into workspace_id: {normalized}"
@@ -2236,18 +2288,24 @@ mod tests {
     #[test]
     fn generated_statements() {
         assert_eq!(
-            sql::insert_relationships(2)
+            sql::insert_relationships(Dialect::Postgres)
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" "),
-            "INSERT INTO relationships (workspace_id, from_id, to_id, kind) VALUES ($1, $2, $3, $4), ($1, $5, $6, $7) ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING"
+            "INSERT INTO relationships (workspace_id, from_id, to_id, kind) SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_array_elements($2::json) AS j(value) WHERE true ON CONFLICT (workspace_id, from_id, to_id, kind) DO NOTHING"
         );
+        assert!(sql::upsert_findings(Dialect::Sqlite).contains(
+            "j.value ->> 6, j.value ->> 7, $2, $2, NULL, $3, $3 FROM json_each($4) AS j"
+        ));
         assert!(
-            sql::upsert_findings(2).contains(
-                "($1, $4, $5, $6, $7, $8, $9, $10, $11, $2, $2, NULL, $3, $3), ($1, $12,"
+            sql::stored_hashes(Dialect::Postgres).contains(
+                "FROM json_array_elements_text($2::json) AS j(value) CROSS JOIN assets a"
             )
         );
-        assert!(sql::upsert_assets(2).contains("$14, $2), ($1, $15, $16,"));
+        assert!(
+            sql::upsert_assets(Dialect::Sqlite)
+                .contains("j.value ->> 11, $2 FROM json_each($3) AS j WHERE true")
+        );
         let mut c = Conditions::default();
         c.eq("type", Some("aws.s3.bucket"));
         c.eq("region", None);

@@ -30,7 +30,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "custom controls",
             "report files",
             "asset gone index",
-            "backup jobs"
+            "backup jobs",
+            "findings change partial"
         ]
     );
     // Running again is a no-op.
@@ -38,7 +39,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 16);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 17);
     again.close().await;
 }
 

@@ -194,6 +194,28 @@ fn main() {
             .unwrap()
             .total;
         assert_eq!(done as usize, files, "every import job succeeded");
+        // Where the workers spent their time, summed over the jobs (from each job's result).
+        let jobs = store
+            .list_jobs(
+                &scope,
+                Some(JobState::Succeeded),
+                Page::new(files as u32, 0),
+            )
+            .await
+            .unwrap()
+            .items;
+        let sum = |field: &str| -> f64 {
+            jobs.iter()
+                .filter_map(|j| j.result.as_ref()?.pointer(field)?.as_f64())
+                .sum()
+        };
+        let steps = format!(
+            "{:.0} findings; job steps summed: load {:.1} s, evaluate {:.1} s, record {:.1} s",
+            sum("/findings"),
+            sum("/seconds/load"),
+            sum("/seconds/evaluate"),
+            sum("/seconds/record"),
+        );
         let stored = store
             .scoped(&scope)
             .list_assets(&Default::default(), Page::new(1, 0))
@@ -204,7 +226,7 @@ fn main() {
         println!(
             "queue: backend {backend}, {} assets in {files} files ({:.0} MB), {workers} worker(s): \
              {wall:.1} s ({:.0} assets/s); jq -c . on the same files {jq:.1} s (ratio {:.1}x); \
-             peak RSS {:.0} MiB (before the workers {rss_before:.0} MiB)",
+             peak RSS {:.0} MiB (before the workers {rss_before:.0} MiB); {steps}",
             per_file * files,
             bytes as f64 / 1e6,
             (per_file * files) as f64 / wall,

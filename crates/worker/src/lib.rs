@@ -481,7 +481,8 @@ pub async fn evaluate_and_record(
     inventory: rampart_model::Inventory,
     sweeps: &[rampart_model::Sweep],
     now: DateTime<Utc>,
-) -> Result<rampart_model::Scan, JobFailure> {
+) -> Result<Recorded, JobFailure> {
+    let started = std::time::Instant::now();
     let catalog = workspace_catalog(&ctx.store, &ctx.claim.scope, catalog).await?;
     ctx.set_progress(serde_json::json!({ "step": "evaluate", "assets": inventory.assets.len() }));
     let key = (
@@ -514,6 +515,8 @@ pub async fn evaluate_and_record(
     })
     .await
     .map_err(|e| JobFailure::new(format!("evaluation stopped: {e}")))?;
+    let evaluated = started.elapsed();
+    let findings = evaluations.len();
     ctx.set_progress(serde_json::json!({ "step": "record", "assets": inventory.assets.len() }));
     let severity_of = |id: &str| catalog.control(id).map(|c| c.severity).unwrap_or_default();
     let (scan, _) = ctx
@@ -529,7 +532,47 @@ pub async fn evaluate_and_record(
             now,
         )
         .await?;
-    Ok(scan)
+    Ok(Recorded {
+        scan,
+        findings,
+        evaluate_seconds: evaluated.as_secs_f64(),
+        record_seconds: (started.elapsed() - evaluated).as_secs_f64(),
+    })
+}
+
+/// What [`evaluate_and_record`] recorded, and how long its two steps took (job results report
+/// them, so an operator sees where a slow scan spends its time).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub scan: rampart_model::Scan,
+    /// Evaluations recorded (one finding per control and applicable asset).
+    pub findings: usize,
+    /// Bringing the security graph up to date and evaluating every control.
+    pub evaluate_seconds: f64,
+    /// Writing the scan, its assets, relationships and findings in one transaction.
+    pub record_seconds: f64,
+}
+
+impl Recorded {
+    /// The job result of an evaluation: the scan, its assets and failures, `findings`, and
+    /// `seconds` per step (evaluate, record, and `load` when the caller measured one).
+    pub fn result(&self, load_seconds: Option<f64>) -> serde_json::Value {
+        let ms = |s: f64| (s * 1000.0).round() / 1000.0;
+        let mut seconds = serde_json::json!({
+            "evaluate": ms(self.evaluate_seconds),
+            "record": ms(self.record_seconds),
+        });
+        if let Some(load) = load_seconds {
+            seconds["load"] = serde_json::json!(ms(load));
+        }
+        serde_json::json!({
+            "scan": self.scan.id,
+            "assets": self.scan.asset_count,
+            "failed": self.scan.fail_count,
+            "findings": self.findings,
+            "seconds": seconds,
+        })
+    }
 }
 
 /// Evaluates a workspace's stored inventory again with the current controls and records the
@@ -543,8 +586,10 @@ impl Executor for EvaluateExecutor {
         let catalog = self.catalog.clone();
         Box::pin(async move {
             ctx.set_progress(serde_json::json!({ "step": "load" }));
+            let started = std::time::Instant::now();
             let inventory = ctx.store.scoped(&ctx.claim.scope).inventory().await?;
-            let scan = evaluate_and_record(
+            let load = started.elapsed().as_secs_f64();
+            let recorded = evaluate_and_record(
                 &ctx,
                 catalog,
                 "re-evaluation of the stored inventory",
@@ -553,11 +598,7 @@ impl Executor for EvaluateExecutor {
                 Utc::now(),
             )
             .await?;
-            Ok(serde_json::json!({
-                "scan": scan.id,
-                "assets": scan.asset_count,
-                "failed": scan.fail_count,
-            }))
+            Ok(recorded.result(Some(load)))
         })
     }
 }
@@ -590,19 +631,17 @@ impl Executor for ImportExecutor {
             }
             ctx.set_progress(serde_json::json!({ "step": "import", "files": files.len() }));
             let now = Utc::now();
+            let started = std::time::Instant::now();
             let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
             let inventory =
                 tokio::task::spawn_blocking(move || rampart_import::load_files(&files, now))
                     .await
                     .map_err(|e| JobFailure::new(format!("import stopped: {e}")))?
                     .map_err(|e| JobFailure::new(e.to_string()))?;
+            let load = started.elapsed().as_secs_f64();
             let source = format!("import: {}", names.join(", "));
-            let scan = evaluate_and_record(&ctx, catalog, &source, inventory, &[], now).await?;
-            Ok(serde_json::json!({
-                "scan": scan.id,
-                "assets": scan.asset_count,
-                "failed": scan.fail_count,
-            }))
+            let recorded = evaluate_and_record(&ctx, catalog, &source, inventory, &[], now).await?;
+            Ok(recorded.result(Some(load)))
         })
     }
 }

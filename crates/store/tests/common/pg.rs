@@ -298,12 +298,15 @@ impl PgServer {
         server
     }
 
-    /// Starts the server's cluster (again, after [`PgServer::stop`]) on the same port.
+    /// Starts the server's cluster (again, after [`PgServer::stop`]) on the same port, with
+    /// `RAMPART_PG_OPTIONS` after the test settings (benchmarks give a production-sized
+    /// `shared_buffers` there; later `-c` settings win).
     pub fn start_again(&self) {
         let opts = format!(
-            "-p {} -h 127.0.0.1 -k {} {SERVER_OPTIONS}",
+            "-p {} -h 127.0.0.1 -k {} {SERVER_OPTIONS} {}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            std::env::var("RAMPART_PG_OPTIONS").unwrap_or_default()
         );
         let data = self.dir.path().join("data");
         let log = self.dir.path().join("postgres.log");
