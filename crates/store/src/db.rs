@@ -1384,7 +1384,9 @@ impl DbBackend {
 
         // Later copies of the same asset or finding win (PostgreSQL refuses to upsert one row
         // twice in a statement, so duplicates never reach the database).
-        let assets = dedup_last(&inventory.assets, |a| a.id.as_str());
+        let mut assets = dedup_last(&inventory.assets, |a| a.id.as_str());
+        // In primary-key order, for the same reason as the findings below.
+        assets.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let now_text = ts(scan.started_at);
         let d = self.dialect;
         let (hashes_sql, keep_sql, upsert_sql) = (
@@ -1492,7 +1494,13 @@ impl DbBackend {
                 )
             })
             .collect();
-        let findings = dedup_last(&findings, |f| f.0.as_str());
+        let mut findings = dedup_last(&findings, |f| f.0.as_str());
+        // In the order of the (control, asset) indexes: each statement then writes a few runs
+        // of neighbouring index pages instead of one random page per finding, which is what a
+        // large workspace's scan costs once its indexes outgrow the page cache.
+        findings.sort_unstable_by(|a, b| {
+            (&a.1.control_id, &a.1.asset_id).cmp(&(&b.1.control_id, &b.1.asset_id))
+        });
         let text = sql::upsert_findings(self.dialect);
         for chunk in findings.chunks(sql::FINDING_BATCH) {
             let rows: Vec<_> = chunk
