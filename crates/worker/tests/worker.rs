@@ -107,6 +107,12 @@ async fn an_evaluate_job_runs_and_records_its_scan() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The result says how many findings were recorded and where the time went.
+    let result = done.result.as_ref().unwrap();
+    assert!(result["findings"].as_u64().unwrap() > 0, "{result}");
+    for step in ["load", "evaluate", "record"] {
+        assert!(result["seconds"][step].as_f64().unwrap() >= 0.0, "{step}: {result}");
+    }
     let scans = db
         .store
         .scoped(&ws)
