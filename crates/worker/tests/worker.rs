@@ -111,7 +111,10 @@ async fn an_evaluate_job_runs_and_records_its_scan() {
     let result = done.result.as_ref().unwrap();
     assert!(result["findings"].as_u64().unwrap() > 0, "{result}");
     for step in ["load", "evaluate", "record"] {
-        assert!(result["seconds"][step].as_f64().unwrap() >= 0.0, "{step}: {result}");
+        assert!(
+            result["seconds"][step].as_f64().unwrap() >= 0.0,
+            "{step}: {result}"
+        );
     }
     let scans = db
         .store
