@@ -50,7 +50,6 @@ pub(crate) mod sql {
     pub const ASSET_BATCH: usize = 1000;
     pub const FINDING_BATCH: usize = 5000;
     pub const RELATIONSHIP_BATCH: usize = 5000;
-    pub const ID_BATCH: usize = 5000;
 
     /// The rows of JSON array parameter `$n` as a table `j` with one column, `value`: each
     /// element (read fields with `j.value ->> 0`, …), or with `text` each element as text.
@@ -1389,10 +1388,11 @@ impl DbBackend {
         assets.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let now_text = ts(scan.started_at);
         let d = self.dialect;
-        let (hashes_sql, keep_sql, upsert_sql) = (
+        let (hashes_sql, keep_sql, upsert_sql, delete_sql) = (
             sql::stored_hashes(d),
             sql::keep_previous_versions(d),
             sql::upsert_assets(d),
+            sql::delete_outgoing_relationships(d),
         );
         for chunk in assets.chunks(sql::ASSET_BATCH) {
             let mut rows = Vec::with_capacity(chunk.len());
@@ -1403,10 +1403,11 @@ impl DbBackend {
                 rows.push((asset, tags, config, hash));
             }
             let ids: Vec<&str> = chunk.iter().map(|a| a.id.as_str()).collect();
+            let ids = to_json(&ids, "asset ids")?;
             // Keep the version a changed asset had before this scan overwrites it.
             let stored: std::collections::HashMap<String, String> = sqlx::query(&hashes_sql)
                 .bind(ws)
-                .bind(to_json(&ids, "asset ids")?)
+                .bind(&ids)
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
@@ -1455,17 +1456,14 @@ impl DbBackend {
                 .bind(to_json(&rows, "assets")?)
                 .execute(&mut *tx)
                 .await?;
-        }
-
-        let delete_sql = sql::delete_outgoing_relationships(d);
-        for chunk in assets.chunks(sql::ID_BATCH) {
-            let ids: Vec<&str> = chunk.iter().map(|a| a.id.as_str()).collect();
+            // The scan lists these assets' relationships anew (inserted below).
             sqlx::query(&delete_sql)
                 .bind(ws)
-                .bind(to_json(&ids, "asset ids")?)
+                .bind(&ids)
                 .execute(&mut *tx)
                 .await?;
         }
+
         let mut relationships: Vec<&Relationship> = inventory.relationships.iter().collect();
         relationships.sort();
         relationships.dedup();
