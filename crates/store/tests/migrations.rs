@@ -31,7 +31,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "report files",
             "asset gone index",
             "backup jobs",
-            "findings change partial"
+            "findings change partial",
+            "findings scan reference"
         ]
     );
     // Running again is a no-op.
@@ -39,7 +40,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     db.store.close().await;
 
     let again = db.reopen().await;
-    assert_eq!(again.applied_migrations().await.unwrap().len(), 17);
+    assert_eq!(again.applied_migrations().await.unwrap().len(), 18);
     again.close().await;
 }
 

@@ -9,6 +9,9 @@
 //! RAMPART_BENCH_ASSETS=1000000 RAMPART_BENCH_FILES=10 RAMPART_BENCH_WORKERS=2 \
 //!     cargo bench -p rampart-worker --bench queue
 //! ```
+//!
+//! `RAMPART_BENCH_KEEP=1` keeps the files and the SQLite data directory afterwards (the path
+//! is printed) for inspecting the database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -104,6 +107,7 @@ fn main() {
     let per_file = assets / files;
     let catalog = Arc::new(Catalog::builtin().expect("built-in content"));
     let dir = tempfile::tempdir().unwrap();
+    let keep = std::env::var_os("RAMPART_BENCH_KEEP").is_some();
     let paths = generate(dir.path(), &catalog, files, per_file);
     let bytes: u64 = paths
         .iter()
@@ -226,12 +230,35 @@ fn main() {
         println!(
             "queue: backend {backend}, {} assets in {files} files ({:.0} MB), {workers} worker(s): \
              {wall:.1} s ({:.0} assets/s); jq -c . on the same files {jq:.1} s (ratio {:.1}x); \
-             peak RSS {:.0} MiB (before the workers {rss_before:.0} MiB); {steps}",
+             peak RSS {:.0} MiB (before the workers {rss_before:.0} MiB); {steps}{}",
             per_file * files,
             bytes as f64 / 1e6,
             (per_file * files) as f64 / wall,
             wall / jq,
             peak_rss_mib(),
+            match backend {
+                "sqlite" => format!(
+                    "; database {:.0} MB",
+                    dir_bytes(&dir.path().join("data")) as f64 / 1e6
+                ),
+                _ => String::new(),
+            },
         );
     });
+    if keep {
+        println!("kept: {}", dir.keep().display());
+    }
+}
+
+/// The bytes of the files in `dir` and below.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
 }
