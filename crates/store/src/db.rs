@@ -830,6 +830,11 @@ pub(crate) struct DbBackend {
 }
 
 /// Characters of a file path that must be escaped in a `sqlite://` URL.
+/// How long a SQLite connection waits for the write lock (a large import's commit).
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 60_000;
+/// How long the checkpoint after a recording waits for readers (writers wait behind it).
+const CHECKPOINT_WAIT_MS: u32 = 5_000;
+
 const PATH_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'/')
     .remove(b'.')
@@ -864,10 +869,13 @@ impl DbBackend {
                     // file system allocate and zero a new block, which was an eighth of a large
                     // import's recording time when the log was cut back to 64 MiB each time.
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000; \
-                         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
-                         PRAGMA journal_size_limit = 1073741824;",
+                        format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+                             PRAGMA journal_size_limit = 1073741824;"
+                        )
+                        .as_str(),
                     )
                     .await?;
                     Ok(())
@@ -1598,26 +1606,33 @@ impl DbBackend {
     }
 
     /// Copies the write-ahead log into the database and makes the next writer start it from the
-    /// beginning (SQLite), waiting up to the busy timeout for readers of older snapshots.
+    /// beginning (SQLite), waiting up to [`CHECKPOINT_WAIT_MS`] for readers of older snapshots.
     /// SQLite's own checkpoint after each commit never waits: while workers, the scheduler and
     /// the web app keep reading, some reader always holds an older snapshot, so the log is never
     /// reset and grows by every recording (25 GB after 13 imports of 25,000 assets in the queue
-    /// bench), and each page read searches it. A checkpoint that cannot finish is not an
-    /// error: the recording is committed, and the next one tries again.
+    /// bench), and each page read searches it. The wait is short because writers queue behind
+    /// a pending RESTART checkpoint. One that cannot finish is not an error: the recording is
+    /// committed, and the next one tries again.
     async fn restart_write_ahead_log(&self) {
-        match sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-            .fetch_one(&self.pool)
-            .await
-        {
-            Ok(row) => {
-                let busy: i64 = row.try_get(0).unwrap_or(0);
-                if busy != 0 {
-                    tracing::warn!(
-                        "the write-ahead log was not reset after a recording: readers held it past the busy timeout"
-                    );
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "checkpoint after a recording failed"),
+        let outcome: std::result::Result<i64, sqlx::Error> = async {
+            let mut conn = self.pool.acquire().await?;
+            conn.execute(format!("PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}").as_str())
+                .await?;
+            let busy = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .fetch_one(&mut *conn)
+                .await
+                .and_then(|row| row.try_get::<i64, _>(0));
+            conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
+                .await?;
+            busy
+        }
+        .await;
+        match outcome {
+            Ok(0) => {}
+            Ok(_) => tracing::warn!(
+                "the write-ahead log was not reset after a recording: a reader held an older snapshot for {CHECKPOINT_WAIT_MS} ms"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the checkpoint after a recording failed"),
         }
     }
 
