@@ -30,6 +30,11 @@ use rampart_store::{JobKind, JobState, NewJob, Page, Store};
 use rampart_worker::{ImportExecutor, Worker, WorkerConfig};
 use serde_json::json;
 
+/// The allocator `rampart` itself uses (crates/cli/src/main.rs), so the peak RSS is what a
+/// `rampart worker --concurrency W` process would reach.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
