@@ -829,12 +829,12 @@ pub(crate) struct DbBackend {
     pub(crate) record_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Characters of a file path that must be escaped in a `sqlite://` URL.
 /// How long a SQLite connection waits for the write lock (a large import's commit).
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 60_000;
 /// How long the checkpoint after a recording waits for readers (writers wait behind it).
 const CHECKPOINT_WAIT_MS: u32 = 5_000;
 
+/// Characters of a file path that must be escaped in a `sqlite://` URL.
 const PATH_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'/')
     .remove(b'.')
