@@ -241,7 +241,7 @@ async fn bulk_insert(dir: &Path, n: usize) {
             .join(" ");
         v.push(format!(
             "WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < {last}) \
-             INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, last_scan_id) \
+             INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, last_scan_id, seq) \
              SELECT '{ws}', printf('ast_bulk%07d', i), \
                CASE i % 6 WHEN 4 THEN 'gcp' WHEN 5 THEN 'azure' ELSE 'aws' END, \
                printf('acct-%03d', i % 200), \
@@ -249,7 +249,8 @@ async fn bulk_insert(dir: &Path, n: usize) {
                CASE i % 6 {types} END, printf('bulk/%07d', i), printf('bulk-%07d', i), \
                '{{\"env\":\"' || CASE i % 3 WHEN 0 THEN 'prod' WHEN 1 THEN 'dev' ELSE 'test' END || '\",\"team\":\"t' || (i % 25) || '\"}}', \
                '{{\"name\":\"bulk-' || i || '\",\"versioning\":{{\"status\":\"' || CASE i % 50 WHEN 0 THEN 'Enabled' ELSE 'Suspended' END || '\"}}}}', \
-               '{now}', '{now}', '{scan}' FROM seq",
+               '{now}', '{now}', '{scan}', \
+               (SELECT COALESCE(MAX(seq), 0) + 1 FROM assets WHERE workspace_id = '{ws}') + i FROM seq",
             last = n.saturating_sub(1)
         ));
         for (k, t) in BULK_TYPES.iter().enumerate() {
@@ -268,8 +269,8 @@ async fn bulk_insert(dir: &Path, n: usize) {
                     _ => 1,
                 };
                 v.push(format!(
-                    "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, first_seen, last_seen, last_scan_id) \
-                     SELECT workspace_id, 'fnd_' || substr(id, 5) || '_{j}', '{control}', id, \
+                    "INSERT INTO findings (workspace_id, id, control_id, asset_id, asset_seq, status, severity, severity_rank, reason, first_seen, last_seen, last_scan_id) \
+                     SELECT workspace_id, 'fnd_' || substr(id, 5) || '_{j}', '{control}', id, seq, \
                        CASE WHEN (CAST(substr(id, 9) AS INTEGER) / 6 + {j}) % 3 = 0 THEN 'fail' ELSE 'pass' END, \
                        '{severity}', {rank}, 'synthetic', '{now}', '{now}', '{scan}' \
                      FROM assets WHERE workspace_id = '{ws}' AND last_scan_id = '{scan}' AND type = '{t}' AND CAST(substr(id, 9) AS INTEGER) % 6 = {k}",

@@ -90,17 +90,30 @@ pub(crate) mod sql {
         )
     }
 
+    /// The sequence number a new asset of the workspace gets on SQLite (see [`upsert_assets`]).
+    pub const NEXT_ASSET_SEQ: &str =
+        "SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM assets WHERE workspace_id = $1";
+
     pub const ASSET_CHANGES: &str = "SELECT scan_id, changed_at, previous_config, previous_tags FROM asset_changes \
          WHERE workspace_id = $1 AND asset_id = $2 ORDER BY changed_at DESC, scan_id DESC LIMIT $3";
 
     /// Upserts assets seen by scan `$2`: `$1` workspace, `$3` a JSON array of rows, each `[id,
     /// provider, account, region, type, native id, name, tags, config, first seen, last seen,
     /// config hash]` (tags and config as JSON text). An asset seen again is no longer gone.
+    ///
+    /// A new asset gets its sequence number (`seq`, which orders the findings indexes): on
+    /// PostgreSQL from the column's sequence, on SQLite `$4` plus its place in the array (`$4`
+    /// being one more than the workspace's highest, read in the same write transaction).
+    /// An asset seen again keeps its number.
     pub fn upsert_assets(dialect: super::Dialect) -> String {
+        let (seq_column, seq_value) = match dialect {
+            super::Dialect::Sqlite => (", seq", ", $4 + j.key"),
+            super::Dialect::Postgres => ("", ""),
+        };
         format!(
-            "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, config_hash, last_scan_id) \
+            "INSERT INTO assets (workspace_id, id, provider, account, region, type, native_id, name, tags, config, first_seen, last_seen, config_hash, last_scan_id{seq_column}) \
              SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, \
-               j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11, $2 \
+               j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11, $2{seq_value} \
              FROM {} WHERE true \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
                provider = excluded.provider, account = excluded.account, region = excluded.region, \
@@ -133,8 +146,8 @@ pub(crate) mod sql {
            resolved_at = CASE WHEN status = 'fail' THEN $2 ELSE resolved_at END, \
            change_kind = CASE WHEN status = 'fail' THEN 'resolved' ELSE change_kind END, \
            change_scan_id = CASE WHEN status = 'fail' THEN $3 ELSE change_scan_id END \
-         WHERE workspace_id = $1 AND asset_id IN \
-           (SELECT id FROM assets WHERE workspace_id = $1 AND gone_scan_id = $3)";
+         WHERE workspace_id = $1 AND asset_seq IN \
+           (SELECT seq FROM assets WHERE workspace_id = $1 AND gone_scan_id = $3)";
 
     pub const SET_GONE_COUNT: &str = "UPDATE scans SET gone_count = \
            (SELECT COUNT(*) FROM assets WHERE workspace_id = $1 AND gone_scan_id = $2) \
@@ -164,6 +177,8 @@ pub(crate) mod sql {
     /// reason, change]` (change: `"new"` for a failing finding, else null; used when the row is
     /// inserted). One parameter per statement whatever the row count: binding thousands of
     /// parameters costs more than the database's JSON parser (quadratically so on SQLite).
+    /// Each row takes its asset's sequence number from the stored asset (none: the insert fails
+    /// on `asset_seq NOT NULL`).
     ///
     /// `change_kind`/`change_scan_id` record the last status change and its scan (read by the
     /// scan's notify job): failing for the first time is `new`, failing again after having been
@@ -171,8 +186,9 @@ pub(crate) mod sql {
     pub fn upsert_findings(dialect: super::Dialect) -> String {
         let rows = json_rows(dialect, 4, false);
         format!(
-            "INSERT INTO findings (workspace_id, id, control_id, asset_id, status, severity, severity_rank, reason, change_kind, first_seen, last_seen, resolved_at, last_scan_id, change_scan_id) \
-             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+            "INSERT INTO findings (workspace_id, id, control_id, asset_id, asset_seq, status, severity, severity_rank, reason, change_kind, first_seen, last_seen, resolved_at, last_scan_id, change_scan_id) \
+             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, \
+               (SELECT a.seq FROM assets a WHERE a.workspace_id = $1 AND a.id = j.value ->> 2), j.value ->> 3, j.value ->> 4, \
                CAST(j.value ->> 5 AS BIGINT), j.value ->> 6, j.value ->> 7, $2, $2, NULL, $3, $3 \
              FROM {rows} WHERE true \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
@@ -231,8 +247,9 @@ pub(crate) mod sql {
     }
     pub const COUNT_FINDINGS: &str =
         "SELECT COUNT(*) AS n FROM findings f WHERE f.workspace_id = $1";
-    /// Matches the `findings_order` / `findings_status_order` indexes.
-    pub const FINDINGS_ORDER: &str = " ORDER BY f.severity_rank DESC, f.control_id, f.asset_id";
+    /// Matches the `findings_order` / `findings_status_order` indexes: within a control, assets
+    /// in the order they were first stored.
+    pub const FINDINGS_ORDER: &str = " ORDER BY f.severity_rank DESC, f.control_id, f.asset_seq";
 
     pub const GET_FINDING: &str = "SELECT f.id, f.control_id, f.asset_id, f.status, f.severity, f.reason, f.first_seen, f.last_seen, f.resolved_at, f.last_scan_id, f.change_kind, \
            a.name AS asset_name, a.type AS asset_type \
@@ -274,6 +291,7 @@ pub(crate) mod sql {
             GONE_FINDINGS,
             SET_GONE_COUNT,
             ASSET_GONE_AT,
+            NEXT_ASSET_SEQ,
         ]
         .iter()
         .map(|s| s.to_string())
@@ -559,7 +577,13 @@ fn finding_conditions(filter: &FindingFilter) -> Conditions<'_> {
     cond.eq("f.status", filter.status.map(FindingStatus::as_str));
     cond.eq("f.severity", filter.severity.map(Severity::as_str));
     cond.eq("f.control_id", filter.control_id.as_deref());
-    cond.eq("f.asset_id", filter.asset_id.as_deref());
+    if let Some(asset_id) = filter.asset_id.as_deref() {
+        // Through the asset's sequence number, which the `findings_asset` index leads with.
+        cond.bound(
+            " AND f.asset_seq = (SELECT fa.seq FROM assets fa WHERE fa.workspace_id = $1 AND fa.id = {})",
+            asset_id,
+        );
+    }
     cond
 }
 
@@ -1466,12 +1490,20 @@ impl DbBackend {
                     )
                 })
                 .collect();
-            sqlx::query(&upsert_sql)
+            let mut upsert = sqlx::query(&upsert_sql)
                 .bind(ws)
                 .bind(&scan.id)
-                .bind(to_json(&rows, "assets")?)
-                .execute(&mut *tx)
-                .await?;
+                .bind(to_json(&rows, "assets")?);
+            if d == Dialect::Sqlite {
+                // Within the write transaction (and the recording gate): no other writer.
+                let next: i64 = sqlx::query(sql::NEXT_ASSET_SEQ)
+                    .bind(ws)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                upsert = upsert.bind(next);
+            }
+            upsert.execute(&mut *tx).await?;
             // The scan lists these assets' relationships anew (inserted below).
             sqlx::query(&delete_sql)
                 .bind(ws)
@@ -1509,11 +1541,11 @@ impl DbBackend {
             })
             .collect();
         let mut findings = dedup_last(&findings, |f| f.0.as_str());
-        // In the order of the (control, asset) indexes: each statement then writes a few runs
-        // of neighbouring index pages instead of one random page per finding, which is what a
-        // large workspace's scan costs once its indexes outgrow the page cache.
+        // By asset, then control: new assets were numbered in id order above, so this is the
+        // order of the `(asset_seq, control)` index, and each control's new entries in the
+        // order indexes come in ascending `asset_seq` too (appended, not scattered).
         findings.sort_unstable_by(|a, b| {
-            (&a.1.control_id, &a.1.asset_id).cmp(&(&b.1.control_id, &b.1.asset_id))
+            (&a.1.asset_id, &a.1.control_id).cmp(&(&b.1.asset_id, &b.1.control_id))
         });
         let text = sql::upsert_findings(self.dialect);
         for chunk in findings.chunks(sql::FINDING_BATCH) {
@@ -1768,9 +1800,9 @@ impl DbBackend {
         let statement = format!(
             "SELECT f.control_id AS v, COUNT(*) AS n FROM findings f \
              WHERE f.workspace_id = $1 AND f.status = 'fail' \
-               AND f.asset_id IN ({}) \
+               AND f.asset_seq IN ({}) \
              GROUP BY f.control_id ORDER BY COUNT(*) DESC, f.control_id LIMIT {FACET_LIMIT}",
-            sample(&cond, "id")
+            sample(&cond, "seq")
         );
         facets.failing_controls = facet_rows(&mut tx, scope, &statement, &cond).await?;
         facets.sampled |= more_than_sample(&mut tx, scope, &cond).await?;
@@ -1780,6 +1812,7 @@ impl DbBackend {
         let penalty = penalty_subquery(&mut cond, now);
         asset_conditions(&mut cond, filter, Some("score"), now);
         let sampled_ids = sample(&cond, "id");
+        let sampled_seqs = sample(&cond, "seq");
         let mut band = String::from("CASE");
         for b in ScoreBand::ALL {
             let (_, at_most) = b.penalty_range();
@@ -1794,7 +1827,7 @@ impl DbBackend {
         }
         let penalty = penalty.replace(
             "GROUP BY f.asset_id",
-            &format!("AND f.asset_id IN ({sampled_ids}) GROUP BY f.asset_id"),
+            &format!("AND f.asset_seq IN ({sampled_seqs}) GROUP BY f.asset_id"),
         );
         let statement = format!(
             "SELECT {band} AS v, COUNT(*) AS n FROM ({sampled_ids}) assets \
@@ -2034,14 +2067,17 @@ impl DbBackend {
         page: Page,
     ) -> Result<Paged<FindingGroup>> {
         let cond = finding_conditions(filter);
-        // Column names come from the enum, never from input.
-        let (key, label, join) = match by {
-            FindingGrouping::Control => ("f.control_id", "f.control_id", ""),
-            FindingGrouping::Severity => ("f.severity", "f.severity", ""),
+        // Column names come from the enum, never from input. Assets group by sequence number
+        // (the leading column of the `findings_asset` index after the workspace); the key shown
+        // and the final tie-break are the asset id.
+        let (group, key, label, join) = match by {
+            FindingGrouping::Control => ("f.control_id", "f.control_id", "f.control_id", ""),
+            FindingGrouping::Severity => ("f.severity", "f.severity", "f.severity", ""),
             FindingGrouping::Asset => (
-                "f.asset_id",
+                "f.asset_seq",
+                "MIN(f.asset_id)",
                 "MAX(a.name)",
-                " JOIN assets a ON a.workspace_id = f.workspace_id AND a.id = f.asset_id",
+                " JOIN assets a ON a.workspace_id = f.workspace_id AND a.seq = f.asset_seq",
             ),
         };
         let n = cond.binds.len() + 2;
@@ -2051,14 +2087,14 @@ impl DbBackend {
              SUM(CASE WHEN f.status = 'error' THEN 1 ELSE 0 END) AS error, \
              SUM(CASE WHEN f.status = 'pass' THEN 1 ELSE 0 END) AS pass, \
              MAX(f.severity_rank) AS top_rank \
-             FROM findings f{join} WHERE f.workspace_id = $1{} GROUP BY {key} \
+             FROM findings f{join} WHERE f.workspace_id = $1{} GROUP BY {group} \
              ORDER BY SUM(CASE WHEN f.status IN ('fail', 'error') THEN 1 ELSE 0 END) DESC, MAX(f.severity_rank) DESC, {key} \
              LIMIT ${n} OFFSET ${}",
             cond.sql,
             n + 1
         );
         let count = format!(
-            "SELECT COUNT(DISTINCT {key}) AS n FROM findings f WHERE f.workspace_id = $1{}",
+            "SELECT COUNT(DISTINCT {group}) AS n FROM findings f WHERE f.workspace_id = $1{}",
             cond.sql
         );
         self.paged(scope, &cond, &list, &count, page, |row| {
@@ -2130,7 +2166,8 @@ impl DbBackend {
             let (r, ctl, asset) = (n - 2, n - 1, n);
             cond.sql.push_str(&format!(
                 " AND (f.severity_rank < CAST(${r} AS INTEGER) OR (f.severity_rank = CAST(${r} AS INTEGER) \
-                 AND (f.control_id > ${ctl} OR (f.control_id = ${ctl} AND f.asset_id > ${asset}))))"
+                 AND (f.control_id > ${ctl} OR (f.control_id = ${ctl} AND f.asset_seq > \
+                   (SELECT ca.seq FROM assets ca WHERE ca.workspace_id = $1 AND ca.id = ${asset})))))"
             ));
         }
         let list =
@@ -2427,10 +2464,14 @@ mod tests {
                 "FROM json_array_elements_text($2::json) AS j(value) CROSS JOIN assets a"
             )
         );
+        // New assets numbered from `$4` on SQLite, by the column's sequence on PostgreSQL.
         assert!(
             sql::upsert_assets(Dialect::Sqlite)
-                .contains("j.value ->> 11, $2 FROM json_each($3) AS j WHERE true")
+                .contains("j.value ->> 11, $2, $4 + j.key FROM json_each($3) AS j WHERE true")
         );
+        assert!(sql::upsert_assets(Dialect::Postgres).contains(
+            "j.value ->> 11, $2 FROM jsonb_array_elements($3::jsonb) AS j(value) WHERE true"
+        ));
         let mut c = Conditions::default();
         c.eq("type", Some("aws.s3.bucket"));
         c.eq("region", None);

@@ -720,7 +720,8 @@ impl WorkspaceStore {
         dispatch!(&self.backend, b => b.finding_groups(&self.scope, filter, by, page).await)
     }
 
-    /// Findings matching `filter`, most severe first, then by control and asset.
+    /// Findings matching `filter`, most severe first, then by control, then in the order their
+    /// assets were first stored.
     pub async fn list_findings(
         &self,
         filter: &FindingFilter,
