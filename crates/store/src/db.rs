@@ -78,6 +78,15 @@ pub(crate) mod sql {
         )
     }
 
+    /// `id, seq` of stored assets: `$1` workspace, `$2` a JSON array of asset ids.
+    pub fn stored_seqs(dialect: super::Dialect) -> String {
+        format!(
+            "SELECT a.id, a.seq FROM {} CROSS JOIN assets a \
+             WHERE a.workspace_id = $1 AND a.id = j.value",
+            json_rows(dialect, 2, true)
+        )
+    }
+
     /// Copies the stored version of assets into `asset_changes` under scan `$2` at `$3`: `$1`
     /// workspace, `$4` a JSON array of asset ids.
     pub fn keep_previous_versions(dialect: super::Dialect) -> String {
@@ -104,7 +113,7 @@ pub(crate) mod sql {
     /// A new asset gets its sequence number (`seq`, which orders the findings indexes): on
     /// PostgreSQL from the column's sequence, on SQLite `$4` plus its place in the array (`$4`
     /// being one more than the workspace's highest, read in the same write transaction).
-    /// An asset seen again keeps its number.
+    /// An asset seen again keeps its number. Returns `id, seq` of every row.
     pub fn upsert_assets(dialect: super::Dialect) -> String {
         let (seq_column, seq_value) = match dialect {
             super::Dialect::Sqlite => (", seq", ", $4 + j.key"),
@@ -123,7 +132,8 @@ pub(crate) mod sql {
                last_seen = CASE WHEN excluded.last_seen > assets.last_seen THEN excluded.last_seen ELSE assets.last_seen END, \
                config_hash = excluded.config_hash, \
                last_scan_id = excluded.last_scan_id, gone_at = NULL, gone_scan_id = NULL \
-             WHERE assets.workspace_id = $1",
+             WHERE assets.workspace_id = $1 \
+             RETURNING id, seq",
             json_rows(dialect, 3, false)
         )
     }
@@ -174,11 +184,10 @@ pub(crate) mod sql {
 
     /// Upserts findings with their lifecycle: `$1` workspace, `$2` scan time, `$3` scan id,
     /// `$4` a JSON array of rows, each `[id, control, asset, status, severity, severity rank,
-    /// reason, change]` (change: `"new"` for a failing finding, else null; used when the row is
-    /// inserted). One parameter per statement whatever the row count: binding thousands of
-    /// parameters costs more than the database's JSON parser (quadratically so on SQLite).
-    /// Each row takes its asset's sequence number from the stored asset (none: the insert fails
-    /// on `asset_seq NOT NULL`).
+    /// reason, change, asset seq]` (change: `"new"` for a failing finding, else null; used when
+    /// the row is inserted). One parameter per statement whatever the row count: binding
+    /// thousands of parameters costs more than the database's JSON parser (quadratically so on
+    /// SQLite).
     ///
     /// `change_kind`/`change_scan_id` record the last status change and its scan (read by the
     /// scan's notify job): failing for the first time is `new`, failing again after having been
@@ -187,8 +196,8 @@ pub(crate) mod sql {
         let rows = json_rows(dialect, 4, false);
         format!(
             "INSERT INTO findings (workspace_id, id, control_id, asset_id, asset_seq, status, severity, severity_rank, reason, change_kind, first_seen, last_seen, resolved_at, last_scan_id, change_scan_id) \
-             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, \
-               (SELECT a.seq FROM assets a WHERE a.workspace_id = $1 AND a.id = j.value ->> 2), j.value ->> 3, j.value ->> 4, \
+             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, CAST(j.value ->> 8 AS BIGINT), \
+               j.value ->> 3, j.value ->> 4, \
                CAST(j.value ->> 5 AS BIGINT), j.value ->> 6, j.value ->> 7, $2, $2, NULL, $3, $3 \
              FROM {rows} WHERE true \
              ON CONFLICT (workspace_id, id) DO UPDATE SET \
@@ -302,6 +311,7 @@ pub(crate) mod sql {
             all.push(insert_relationships(d));
             all.push(upsert_findings(d));
             all.push(stored_hashes(d));
+            all.push(stored_seqs(d));
             all.push(keep_previous_versions(d));
         }
         all.push(select_findings_page("", " LIMIT $2 OFFSET $3"));
@@ -1427,6 +1437,9 @@ impl DbBackend {
         // In primary-key order, for the same reason as the findings below.
         assets.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let now_text = ts(scan.started_at);
+        // Each asset's sequence number, for its findings' rows.
+        let mut seqs: std::collections::HashMap<String, i64> =
+            std::collections::HashMap::with_capacity(assets.len());
         let d = self.dialect;
         let (hashes_sql, keep_sql, upsert_sql, delete_sql) = (
             sql::stored_hashes(d),
@@ -1503,7 +1516,9 @@ impl DbBackend {
                     .try_get("n")?;
                 upsert = upsert.bind(next);
             }
-            upsert.execute(&mut *tx).await?;
+            for row in upsert.fetch_all(&mut *tx).await? {
+                seqs.insert(row.try_get("id")?, row.try_get("seq")?);
+            }
             // The scan lists these assets' relationships anew (inserted below).
             sqlx::query(&delete_sql)
                 .bind(ws)
@@ -1547,6 +1562,33 @@ impl DbBackend {
         findings.sort_unstable_by(|a, b| {
             (&a.1.asset_id, &a.1.control_id).cmp(&(&b.1.asset_id, &b.1.control_id))
         });
+        // Evaluations of stored assets the inventory did not carry: their numbers from the store.
+        let mut unknown: Vec<&str> = findings
+            .iter()
+            .map(|f| f.1.asset_id.as_str())
+            .filter(|id| !seqs.contains_key(*id))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        let seqs_sql = sql::stored_seqs(d);
+        for chunk in unknown.chunks(sql::ASSET_BATCH) {
+            for row in sqlx::query(&seqs_sql)
+                .bind(ws)
+                .bind(to_json(&chunk, "asset ids")?)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                seqs.insert(row.try_get("id")?, row.try_get("seq")?);
+            }
+        }
+        if let Some(missing) = unknown.iter().find(|id| !seqs.contains_key(**id)) {
+            return Err(StoreError::Invalid {
+                field: "evaluations",
+                message: format!(
+                    "asset {missing} is evaluated but neither in the scan's inventory nor stored"
+                ),
+            });
+        }
         let text = sql::upsert_findings(self.dialect);
         for chunk in findings.chunks(sql::FINDING_BATCH) {
             let rows: Vec<_> = chunk
@@ -1561,6 +1603,7 @@ impl DbBackend {
                         severity_rank(*severity),
                         &evaluation.reason,
                         (evaluation.status == FindingStatus::Fail).then_some("new"),
+                        seqs.get(&evaluation.asset_id),
                     )
                 })
                 .collect();

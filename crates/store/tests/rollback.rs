@@ -40,8 +40,8 @@ async fn failed_scan_rolls_back_everything() {
         .unwrap();
     let before = snapshot(&ws).await;
 
-    // A second scan that changes every asset and finding, then refers to an asset that does not
-    // exist: the foreign key fails after many rows were already written in the transaction.
+    // A second scan that changes every asset and finding, then evaluates an asset that does not
+    // exist: refused after every asset was already rewritten in the transaction.
     let mut inv2 = inventory(at(2));
     for a in &mut inv2.assets {
         a.config = serde_json::json!({"changed": true});
@@ -63,7 +63,12 @@ async fn failed_scan_rolls_back_everything() {
         .record_scan_at("bad", &inv2, &evals2, severity_of, at(2))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("database error"), "{err}");
+    assert!(
+        err.to_string().contains(
+            "invalid evaluations: asset ast_does_not_exist is evaluated but neither in the scan's inventory nor stored"
+        ),
+        "{err}"
+    );
     assert_eq!(
         snapshot(&ws).await,
         before,
