@@ -1700,8 +1700,15 @@ impl DbBackend {
                 .fetch_one(&mut *conn)
                 .await
                 .and_then(|row| row.try_get::<i64, _>(0));
-            conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
-                .await?;
+            let restored = conn
+                .execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
+                .await;
+            if let Err(e) = restored {
+                // Still waiting only the checkpoint's few seconds for locks: closed rather than
+                // handed back to the pool, where a recording would fail on `SQLITE_BUSY` early.
+                conn.close_on_drop();
+                return Err(e);
+            }
             busy
         }
         .await;
