@@ -1,14 +1,35 @@
 //! `rampart audit verify`, `rampart vault`, `rampart user`: the installation administration
 //! commands, end to end on a real data directory.
+//!
+//! The tamper test (it edits `rampart.db`), the restore drill and the self-check (file backups of
+//! `rampart.db`) are about SQLite's files and run on SQLite under either test backend; their
+//! PostgreSQL counterparts (audit verify as the application role, `pg_dump` backups and the
+//! restore drill) are in `tests/postgres.rs`. The vault test runs on the backend under test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn rampart(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
+    run(args, stdin, false)
+}
+
+fn rampart_on_sqlite(args: &[&str], stdin: Option<&str>) -> Output {
+    run(args, stdin, true)
+}
+
+fn run(args: &[&str], stdin: Option<&str>, on_sqlite: bool) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    cmd.args(args);
+    if on_sqlite {
+        common::sqlite_only(&mut cmd);
+    } else {
+        common::use_backend(&mut cmd);
+    }
+    let mut child = cmd
         .env_remove("RAMPART_DATA_DIR")
         .env_remove("RAMPART_VAULT_KEY")
         .env_remove("RAMPART_VAULT_KEY_FILE")
@@ -59,7 +80,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content/samples/demo.jsonl");
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "import",
             "--data-dir",
@@ -72,7 +93,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "user",
             "create",
@@ -93,7 +114,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
         "{out}"
     );
     // A common password is refused with a clear message.
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "user",
             "create",
@@ -106,7 +127,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
     );
     assert!(!o.status.success());
     assert!(text(&o).contains("too common"), "{}", text(&o));
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "user",
             "create",
@@ -118,7 +139,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
         Some("operator violet kettle\n"),
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &["user", "operator", "--data-dir", d, "op@example.com"],
         None,
     );
@@ -129,7 +150,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
     );
 
     // Organizations contain workspaces.
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "org",
             "create",
@@ -142,7 +163,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "workspace",
             "create",
@@ -157,7 +178,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &["workspace", "create", "--data-dir", d, "x", "--org", "nope"],
         None,
     );
@@ -168,7 +189,7 @@ fn users_operators_and_audit_verify_detects_tampering() {
         text(&o)
     );
 
-    let o = rampart(&["audit", "verify", "--data-dir", d], None);
+    let o = rampart_on_sqlite(&["audit", "verify", "--data-dir", d], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = text(&o);
     assert!(
@@ -181,14 +202,14 @@ fn users_operators_and_audit_verify_detects_tampering() {
         dir.path(),
         "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET action = 'nothing.to.see' WHERE chain <> 'installation' AND seq = 2",
     );
-    let o = rampart(&["audit", "verify", "--data-dir", d], None);
+    let o = rampart_on_sqlite(&["audit", "verify", "--data-dir", d], None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = text(&o);
     assert!(
         out.contains("TAMPERED") && out.contains("first bad entry is #2") && out.contains("edited"),
         "{out}"
     );
-    let o = rampart(&["audit", "verify", "--data-dir", d, "--json"], None);
+    let o = rampart_on_sqlite(&["audit", "verify", "--data-dir", d, "--json"], None);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(
         json.as_array()
@@ -290,7 +311,7 @@ fn restore_drill_backup_destroy_restore_compare() {
     let aws_config = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../content/samples/aws-config-snapshot.json");
     for (ws, file) in [("alpha", &sample), ("bravo", &aws_config)] {
-        let o = rampart(
+        let o = rampart_on_sqlite(
             &[
                 "import",
                 "--data-dir",
@@ -304,7 +325,7 @@ fn restore_drill_backup_destroy_restore_compare() {
         );
         assert!(o.status.success(), "{}", text(&o));
     }
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "user",
             "create",
@@ -320,12 +341,14 @@ fn restore_drill_backup_destroy_restore_compare() {
     assert_eq!(before.len(), 2);
     assert!(before.iter().all(|w| w.assets > 0 && w.findings > 0));
 
-    let key =
-        String::from_utf8(rampart(&["vault", "generate-key", "--id", "bk1"], None).stdout).unwrap();
+    let key = String::from_utf8(
+        rampart_on_sqlite(&["vault", "generate-key", "--id", "bk1"], None).stdout,
+    )
+    .unwrap();
     std::fs::write(&key_file, &key).unwrap();
     let k = key_file.to_str().unwrap();
     let b = backups.to_str().unwrap();
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &["backup", "--data-dir", l, "--out", b, "--key-file", k],
         None,
     );
@@ -358,11 +381,14 @@ fn restore_drill_backup_destroy_restore_compare() {
     let wrong = root.path().join("wrong.key");
     std::fs::write(
         &wrong,
-        String::from_utf8(rampart(&["vault", "generate-key", "--id", "bk1"], None).stdout).unwrap(),
+        String::from_utf8(
+            rampart_on_sqlite(&["vault", "generate-key", "--id", "bk1"], None).stdout,
+        )
+        .unwrap(),
     )
     .unwrap();
     let f = fresh.to_str().unwrap();
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "restore",
             "--from",
@@ -384,7 +410,7 @@ fn restore_drill_backup_destroy_restore_compare() {
     let at = t.len() - 100;
     t[at] ^= 0x40;
     std::fs::write(&tampered, &t).unwrap();
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "restore",
             "--from",
@@ -400,7 +426,7 @@ fn restore_drill_backup_destroy_restore_compare() {
     assert!(!fresh.join("rampart.db").exists());
 
     // The real restore.
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "restore",
             "--from",
@@ -418,7 +444,7 @@ fn restore_drill_backup_destroy_restore_compare() {
     assert!(sentinel_present(&fresh));
 
     // A second restore into the now non-empty directory: refused without --force.
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "restore",
             "--from",
@@ -440,7 +466,7 @@ fn restore_drill_backup_destroy_restore_compare() {
         .open(fresh.join("rampart.lock"))
         .unwrap();
     lock.lock_shared().unwrap();
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "restore",
             "--from",
@@ -460,7 +486,7 @@ fn restore_drill_backup_destroy_restore_compare() {
         text(&o)
     );
     drop(lock);
-    let o = rampart(
+    let o = rampart_on_sqlite(
         &[
             "restore",
             "--from",
@@ -478,7 +504,7 @@ fn restore_drill_backup_destroy_restore_compare() {
 
     // Retention keeps the newest N.
     for _ in 0..3 {
-        let o = rampart(
+        let o = rampart_on_sqlite(
             &[
                 "backup",
                 "--data-dir",
@@ -521,7 +547,7 @@ impl Drop for Child {
 fn selfcheck_json(args: &[&str]) -> (Output, serde_json::Value) {
     let mut all = vec!["selfcheck", "--format", "json"];
     all.extend_from_slice(args);
-    let out = rampart(&all, None);
+    let out = rampart_on_sqlite(&all, None);
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "selfcheck printed no JSON ({e}): {}{}",
@@ -591,13 +617,13 @@ fn selfcheck_reports_on_a_running_server_like_a_framework() {
     assert_eq!(requirement(&report, "RSC-8").0, "fail");
 
     // A server, with the owner of a workspace who has not enrolled MFA.
-    let ws = rampart(&["workspace", "create", "--data-dir", data_s, "acme"], None);
+    let ws = rampart_on_sqlite(&["workspace", "create", "--data-dir", data_s, "acme"], None);
     assert!(
         ws.status.success(),
         "{}",
         String::from_utf8_lossy(&ws.stderr)
     );
-    let user = rampart(
+    let user = rampart_on_sqlite(
         &[
             "user",
             "create",
@@ -624,6 +650,8 @@ fn selfcheck_reports_on_a_running_server_like_a_framework() {
     let server = Child(
         Command::new(env!("CARGO_BIN_EXE_rampart"))
             .args(&serve_args)
+            .env_remove("RAMPART_DATABASE_URL")
+            .env_remove("RAMPART_DATABASE_OWNER_URL")
             .env_remove("RAMPART_VAULT_KEY")
             .env_remove("RAMPART_VAULT_KEY_FILE")
             .stdout(Stdio::null())
@@ -657,10 +685,10 @@ fn selfcheck_reports_on_a_running_server_like_a_framework() {
 
     // Two backups later, the backup requirement passes too.
     for _ in 0..2 {
-        let b = rampart(&["backup", "--data-dir", data_s, "--out", backups_s], None);
+        let b = rampart_on_sqlite(&["backup", "--data-dir", data_s, "--out", backups_s], None);
         assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
     }
-    let text = rampart(&[&["selfcheck"][..], &common[..]].concat(), None);
+    let text = rampart_on_sqlite(&[&["selfcheck"][..], &common[..]].concat(), None);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("PASS  RSC-6"), "{text}");
     assert!(text.contains("FAIL  RSC-2"), "{text}");

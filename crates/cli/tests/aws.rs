@@ -4,6 +4,7 @@
 use std::process::{Command, Output};
 
 mod common;
+use common::OnBackend as _;
 use common::moto::{Moto, start_moto, start_moto_seeded};
 
 fn scan_aws(moto: &Moto, extra: &[&str]) -> Output {
@@ -21,6 +22,7 @@ fn scan_aws_as(moto: &Moto, (key, secret): (&str, &str), extra: &[&str]) -> Outp
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env_remove("AWS_PROFILE")
+        .on_backend()
         .output()
         .unwrap()
 }
@@ -104,6 +106,7 @@ fn scan_aws_with_an_access_denied_listing_reports_it_and_exits_3() {
 fn scan_aws_usage_errors_exit_2() {
     let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["scan", "aws", "--external-id", "x"])
+        .on_backend()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -111,6 +114,7 @@ fn scan_aws_usage_errors_exit_2() {
     // `scan --input` and `scan aws` do not mix.
     let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["scan", "--input", "x.jsonl", "aws"])
+        .on_backend()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

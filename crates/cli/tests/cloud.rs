@@ -4,6 +4,8 @@
 //! exit codes like any scan. Secrets never reach the output.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+mod common;
+
 #[path = "../../gcp/tests/fake/mod.rs"]
 mod gcp_fake;
 
@@ -22,7 +24,7 @@ fn rampart(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run rampart")
+    common::use_backend(&mut cmd).output().expect("run rampart")
 }
 
 fn text(o: &Output) -> String {
@@ -239,7 +241,7 @@ async fn scan_azure_collects_with_the_secret_from_the_environment() {
 #[tokio::test(flavor = "multi_thread")]
 async fn workers_scan_gcp_and_azure_connectors() {
     use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
-    use rampart_store::{FindingFilter, JobState, NewJob, Page, Store, Vault};
+    use rampart_store::{FindingFilter, JobState, NewJob, Page, Vault};
     let ev = |a: &str| {
         AuditEvent::new(a, Outcome::Success).actor(ActorKind::User, "usr_t", "t@example.com")
     };
@@ -250,7 +252,7 @@ async fn workers_scan_gcp_and_azure_connectors() {
     let key = dir.path().join("vault.key");
     std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
     let vault = Vault::from_file(&key).unwrap();
-    let store = Store::open_data_dir(&data).await.unwrap();
+    let store = common::open_store(&data).await;
     store.create_workspace("acme", "Acme").await.unwrap();
     let scope = store.operator_scope("acme").await.unwrap().unwrap();
     let base = gcp.base();
@@ -302,22 +304,24 @@ async fn workers_scan_gcp_and_azure_connectors() {
                 .unwrap(),
         );
     }
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["worker", "--data-dir"])
-        .arg(&data)
-        .arg("--vault-key-file")
-        .arg(&key)
-        .args([
-            "--allow-endpoint-override",
-            "--no-scheduler",
-            "--job-poll-ms",
-            "100",
-        ])
-        .env_remove("RAMPART_VAULT_KEY")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut worker = common::use_backend(
+        Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["worker", "--data-dir"])
+            .arg(&data),
+    )
+    .arg("--vault-key-file")
+    .arg(&key)
+    .args([
+        "--allow-endpoint-override",
+        "--no-scheduler",
+        "--job-poll-ms",
+        "100",
+    ])
+    .env_remove("RAMPART_VAULT_KEY")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut done = Vec::new();
     for job in &jobs {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::OnBackend as _;
 use common::moto::{Moto, env_path, start_moto, start_moto_seeded};
 use rampart_store::audit::{ActorKind, AuditEvent, Outcome};
 use rampart_store::{
@@ -114,7 +115,7 @@ async fn setup() -> Setup {
     let key = dir.path().join("vault.key");
     std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
     let vault = Vault::from_file(&key).unwrap();
-    let store = Store::open_data_dir(&data).await.unwrap();
+    let store = common::open_store(&data).await;
     store.create_workspace("acme", "Acme").await.unwrap();
     let scope = store.operator_scope("acme").await.unwrap().unwrap();
     store
@@ -171,6 +172,7 @@ fn worker_with(data: &Path, key: &Path, extra: &[&str]) -> Worker {
         .env_remove("RAMPART_VAULT_KEY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .on_backend()
         .spawn()
         .unwrap();
     Worker(child)
@@ -355,15 +357,12 @@ async fn queued_imports_are_run_by_a_worker() {
     let key = dir.path().join("vault.key");
     std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
     let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../content/samples/demo.jsonl");
-    let rampart = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rampart"));
-        c.env_remove("RAMPART_DATABASE_URL");
-        c
-    };
+    let rampart = || Command::new(env!("CARGO_BIN_EXE_rampart"));
     let out = rampart()
         .args(["import", "--queue", "--create", "-w", "acme", "--data-dir"])
         .arg(&data)
         .arg(dir.path().join("missing.jsonl"))
+        .on_backend()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -372,6 +371,7 @@ async fn queued_imports_are_run_by_a_worker() {
         .args(["import", "--queue", "--create", "-w", "acme", "--data-dir"])
         .arg(&data)
         .arg(&sample)
+        .on_backend()
         .output()
         .unwrap();
     assert!(
@@ -385,7 +385,7 @@ async fn queued_imports_are_run_by_a_worker() {
         .unwrap()
         .to_owned();
     assert!(job_id.starts_with("job_"), "{job_id}");
-    let store = Store::open_data_dir(&data).await.unwrap();
+    let store = common::open_store(&data).await;
     let scope = store.operator_scope("acme").await.unwrap().unwrap();
     let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -438,7 +438,7 @@ async fn a_second_scan_marks_a_deleted_resource_gone_and_keeps_one_whose_listing
     let key = dir.path().join("vault.key");
     std::fs::write(&key, format!("{}\n", Vault::generate_key_line("k1"))).unwrap();
     let vault = Vault::from_file(&key).unwrap();
-    let store = Store::open_data_dir(&data).await.unwrap();
+    let store = common::open_store(&data).await;
     store.create_workspace("acme", "Acme").await.unwrap();
     let scope = store.operator_scope("acme").await.unwrap().unwrap();
     let mut connectors = Vec::new();
@@ -644,6 +644,8 @@ async fn a_connection_check_names_the_identity_and_scans_nothing() {
 /// Issue 7.3: scheduled backups are jobs of the installation's backup queue. Two worker
 /// processes given the same backup directory both schedule the current slot; it becomes one job,
 /// one of them takes the backup (recorded on the job, audited), and `rampart restore` accepts it.
+/// File backups of `rampart.db`: on SQLite under either test backend (PostgreSQL's `pg_dump`
+/// backups: `tests/postgres.rs`; one job per slot on PostgreSQL: the store's `backup_jobs` tests).
 #[tokio::test]
 async fn worker_processes_with_a_backup_dir_take_the_scheduled_backup_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -675,6 +677,7 @@ async fn worker_processes_with_a_backup_dir_take_the_scheduled_backup_once() {
                 .env_remove("RAMPART_BACKUP_DATABASE_URL")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
+                .on_sqlite()
                 .spawn()
                 .unwrap(),
         )
@@ -708,6 +711,7 @@ async fn worker_processes_with_a_backup_dir_take_the_scheduled_backup_once() {
         .arg("--key-file")
         .arg(&key)
         .env_remove("RAMPART_VAULT_KEY")
+        .on_sqlite()
         .output()
         .unwrap();
     assert!(

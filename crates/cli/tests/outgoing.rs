@@ -8,6 +8,9 @@
 #[path = "../../notify/tests/peers/mod.rs"]
 mod peers;
 
+mod common;
+use common::OnBackend as _;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,6 +35,7 @@ fn rampart(args: &[&str], stdin: Option<&str>) -> std::process::Output {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .on_backend()
         .spawn()
         .unwrap();
     if let Some(text) = stdin {
@@ -133,6 +137,7 @@ async fn security_alerts_reach_the_alert_webhook_and_operators_and_mail_reaches_
             .env_remove("RAMPART_VAULT_KEY")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .on_backend()
             .spawn()
             .unwrap(),
     );
@@ -311,6 +316,7 @@ async fn request_spans_reach_an_otlp_collector() {
             .env_remove("RAMPART_VAULT_KEY")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .on_backend()
             .spawn()
             .unwrap(),
     );

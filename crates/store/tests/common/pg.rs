@@ -423,6 +423,38 @@ impl PgServer {
     }
 }
 
+impl PgServer {
+    /// Hands the server to a watchdog that stops it and removes its files once this test
+    /// process has exited, however it exits (for servers kept in a `static`, which is never
+    /// dropped). The watchdog is its own session, so it outlives the process it watches.
+    pub fn stop_when_this_process_exits(self) {
+        let data = self.dir.path().join("data");
+        let pg_ctl = self.bin.join("pg_ctl");
+        let as_user = match &self.user {
+            Some((name, _, _)) => format!("runuser -u {name} -- "),
+            None => String::new(),
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.2; done; \
+             {as_user}'{pg_ctl}' stop -D '{data}' -m immediate -w >/dev/null 2>&1; \
+             rm -rf '{dir}'",
+            pid = std::process::id(),
+            pg_ctl = pg_ctl.display(),
+            data = data.display(),
+            dir = self.dir.path().display(),
+        );
+        Command::new("setsid")
+            .args(["-f", "sh", "-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("start the watchdog of a test PostgreSQL server (setsid, util-linux)");
+        // The watchdog owns the server and its directory now.
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for PgServer {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
