@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::OnBackend as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -25,9 +26,9 @@ fn run(args: &[&str], stdin: Option<&str>, on_sqlite: bool) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
     cmd.args(args);
     if on_sqlite {
-        common::sqlite_only(&mut cmd);
+        cmd.on_sqlite();
     } else {
-        common::use_backend(&mut cmd);
+        cmd.on_backend();
     }
     let mut child = cmd
         .env_remove("RAMPART_DATA_DIR")
@@ -650,8 +651,7 @@ fn selfcheck_reports_on_a_running_server_like_a_framework() {
     let server = Child(
         Command::new(env!("CARGO_BIN_EXE_rampart"))
             .args(&serve_args)
-            .env_remove("RAMPART_DATABASE_URL")
-            .env_remove("RAMPART_DATABASE_OWNER_URL")
+            .on_sqlite()
             .env_remove("RAMPART_VAULT_KEY")
             .env_remove("RAMPART_VAULT_KEY_FILE")
             .stdout(Stdio::null())

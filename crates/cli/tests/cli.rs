@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::OnBackend as _;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,8 +24,10 @@ fn aws_config_sample() -> PathBuf {
 }
 
 fn rampart(args: &[&str]) -> Output {
-    common::use_backend(Command::new(env!("CARGO_BIN_EXE_rampart")).args(args))
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
         .env_remove("RAMPART_DATA_DIR")
+        .on_backend()
         .output()
         .expect("run rampart")
 }

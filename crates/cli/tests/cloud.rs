@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 mod common;
+use common::OnBackend as _;
 
 #[path = "../../gcp/tests/fake/mod.rs"]
 mod gcp_fake;
@@ -24,7 +25,7 @@ fn rampart(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    common::use_backend(&mut cmd).output().expect("run rampart")
+    cmd.on_backend().output().expect("run rampart")
 }
 
 fn text(o: &Output) -> String {
@@ -304,24 +305,23 @@ async fn workers_scan_gcp_and_azure_connectors() {
                 .unwrap(),
         );
     }
-    let mut worker = common::use_backend(
-        Command::new(env!("CARGO_BIN_EXE_rampart"))
-            .args(["worker", "--data-dir"])
-            .arg(&data),
-    )
-    .arg("--vault-key-file")
-    .arg(&key)
-    .args([
-        "--allow-endpoint-override",
-        "--no-scheduler",
-        "--job-poll-ms",
-        "100",
-    ])
-    .env_remove("RAMPART_VAULT_KEY")
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["worker", "--data-dir"])
+        .arg(&data)
+        .arg("--vault-key-file")
+        .arg(&key)
+        .args([
+            "--allow-endpoint-override",
+            "--no-scheduler",
+            "--job-poll-ms",
+            "100",
+        ])
+        .env_remove("RAMPART_VAULT_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .on_backend()
+        .spawn()
+        .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut done = Vec::new();
     for job in &jobs {
